@@ -1,0 +1,21 @@
+// What generated code needs from the runtime's native layouts (runtime/layout.ts), plus the builtin ids
+// that generated code passes to the host-call callback.
+
+export {
+  VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_STACK_LIMIT, EXEC_ARGS, TrapCode, TRAP_CODE_COUNT,
+  HOSTCALL_BUILTIN_BASE, MEMDESC_LENGTH, TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, FUNCREC_CODE, FUNCREC_VMCTX, FUNCREC_SIG,
+} from '../runtime/layout.js';
+
+/** Builtins called through the host-call callback (ids above every import index). */
+export const enum Builtin {
+  MemoryGrow = 0x10000,
+  MemoryFill,
+  MemoryCopy,
+  MemoryInit,
+  DataDrop,
+  TableGrow,
+  TableFill,
+  TableCopy,
+  TableInit,
+  ElemDrop,
+}

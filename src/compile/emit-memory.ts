@@ -1,0 +1,275 @@
+// Memory operators: loads and stores with their bounds checks, memory.size/grow and bulk memory.
+//
+// Bounds check (docs/ARCHITECTURE.md): t = addr (i32: zero-extended); t += offset + size (i64 memories:
+// a carry traps, so address + offset never wraps); t > length traps; access [base + t - size].
+
+import { AluOp, Cond, LoadKind, R11, R13, R14, R15, ShiftOp } from '../x64/registers.js';
+import { ValType } from '../decode/types.js';
+import { K_CONST } from './value-stack.js';
+import { TrapCode, Builtin, MEMDESC_LENGTH } from './abi.js';
+import type { FunctionCompiler } from './function-compiler.js';
+
+const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64;
+
+// Decoded memarg of the current operator (module-level scratch: the compiler is single-threaded).
+let maMem = 0;
+let maOffLo = 0; // uint32
+let maOffHi = 0; // uint32
+
+// Result of emitAddress: the access is [addrBase + addrIndex + addrDisp] (addrIndex -1: none).
+let addrBase = 0;
+let addrIndex = -1;
+let addrDisp = 0;
+
+function readMemarg(c: FunctionCompiler, size: number): void {
+  const r = c.r;
+  const at = r.pos;
+  let flags = r.u32();
+  let mem = 0;
+  if (flags & 0x40) {
+    if (!c.m.features.multiMemory) c.error('malformed memop flags: memory index needs multi-memory', at);
+    flags &= ~0x40;
+    mem = r.u32();
+  }
+  if (flags >= 32 || 1 << flags > size) c.error('alignment must not be larger than natural', at);
+  const mems = c.m.info.memories;
+  if (mem >= mems.length) c.error(`unknown memory ${mem}`, at);
+  maMem = mem;
+  if (mems[mem].index64) {
+    r.u64();
+    maOffLo = r.lo >>> 0;
+    maOffHi = r.hi >>> 0;
+  } else {
+    maOffLo = r.u32() >>> 0;
+    maOffHi = 0;
+  }
+}
+
+function addrType(c: FunctionCompiler, mem: number): number {
+  return c.m.info.memories[mem].index64 ? I64 : I32;
+}
+
+/** Pop the address operand and emit the bounds check for an access of `size` bytes (memarg in ma*). */
+function emitAddress(c: FunctionCompiler, size: number): void {
+  const vs = c.vs, a = c.asm;
+  const mem = maMem;
+  const index64 = c.m.info.memories[mem].index64;
+  const L = c.m.layout;
+  const top = vs.height - 1;
+  if (vs.kind[top] === K_CONST && maOffHi === 0) {
+    const addrHi = index64 ? vs.hi[top] >>> 0 : 0;
+    const end = (vs.lo[top] >>> 0) + maOffLo + size;
+    if (addrHi === 0 && end <= 0x7fffffff) {
+      vs.drop();
+      if (mem === 0) {
+        a.aluImm(AluOp.CMP, true, R13, end);
+      } else {
+        a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
+        a.aluMemImm(AluOp.CMP, true, R11, -1, 1, MEMDESC_LENGTH, end);
+      }
+      a.jcc(Cond.B, c.trapLabel(TrapCode.MemoryOutOfBounds));
+      if (mem === 0) addrBase = R15;
+      else {
+        a.load(LoadKind.I64, R11, R14, -1, 1, L.memBase(mem));
+        addrBase = R11;
+      }
+      addrIndex = -1;
+      addrDisp = end - size;
+      return;
+    }
+  }
+  const t = vs.popToReg();
+  if (!index64) a.movRR(false, t, t);
+  const trap = c.trapLabel(TrapCode.MemoryOutOfBounds);
+  let sumLo = maOffLo + size;
+  let sumHi = maOffHi;
+  if (sumLo >= 2 ** 32) {
+    sumLo -= 2 ** 32;
+    sumHi += 1;
+  }
+  if (sumHi >= 2 ** 32) {
+    a.jmp(trap); // offset + size >= 2^64: every access traps
+  } else if (sumHi === 0 && sumLo <= 0x7fffffff) {
+    a.aluImm(AluOp.ADD, true, t, sumLo);
+  } else {
+    a.movImm64(R11, sumLo | 0, sumHi | 0);
+    a.alu(AluOp.ADD, true, t, R11);
+  }
+  if (index64) a.jcc(Cond.B, trap); // carry: address + offset + size wrapped past 2^64
+  if (mem === 0) a.alu(AluOp.CMP, true, t, R13);
+  else {
+    a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
+    a.aluLoad(AluOp.CMP, true, t, R11, -1, 1, MEMDESC_LENGTH);
+  }
+  a.jcc(Cond.A, trap);
+  if (mem === 0) addrBase = R15;
+  else {
+    a.load(LoadKind.I64, R11, R14, -1, 1, L.memBase(mem));
+    addrBase = R11;
+  }
+  addrIndex = t;
+  addrDisp = -size;
+}
+
+const LOADS: ReadonlyArray<readonly [LoadKind, number, number]> = [
+  // [kind, size, result type] for 0x28..0x35
+  [LoadKind.U32, 4, I32], [LoadKind.I64, 8, I64], [LoadKind.U32, 4, F32], [LoadKind.I64, 8, F64],
+  [LoadKind.S8_32, 1, I32], [LoadKind.U8, 1, I32], [LoadKind.S16_32, 2, I32], [LoadKind.U16, 2, I32],
+  [LoadKind.S8_64, 1, I64], [LoadKind.U8, 1, I64], [LoadKind.S16_64, 2, I64], [LoadKind.U16, 2, I64],
+  [LoadKind.S32_64, 4, I64], [LoadKind.U32, 4, I64],
+];
+
+export function emitLoad(c: FunctionCompiler, op: number): void {
+  const [kind, size, type] = LOADS[op - 0x28];
+  readMemarg(c, size);
+  c.need1(addrType(c, maMem));
+  const vs = c.vs, a = c.asm;
+  if (c.dead) {
+    c.discard(1);
+    vs.pushDead(type);
+    return;
+  }
+  emitAddress(c, size);
+  if (type === F32 || type === F64) {
+    const x = vs.allocXmm();
+    if (type === F32) a.movssLoad(x, addrBase, addrIndex, 1, addrDisp);
+    else a.movsdLoad(x, addrBase, addrIndex, 1, addrDisp);
+    if (addrIndex >= 0) vs.freeGpr(addrIndex);
+    vs.pushReg(type, x);
+    return;
+  }
+  const dst = addrIndex >= 0 ? addrIndex : vs.allocGpr();
+  a.load(kind, dst, addrBase, addrIndex, 1, addrDisp);
+  vs.pushReg(type, dst);
+}
+
+const STORES: ReadonlyArray<readonly [1 | 2 | 4 | 8, number]> = [
+  // [size, value type] for 0x36..0x3e
+  [4, I32], [8, I64], [4, F32], [8, F64], [1, I32], [2, I32], [1, I64], [2, I64], [4, I64],
+];
+
+export function emitStore(c: FunctionCompiler, op: number): void {
+  const [size, type] = STORES[op - 0x36];
+  readMemarg(c, size);
+  c.need2(addrType(c, maMem), type);
+  const vs = c.vs, a = c.asm;
+  if (c.dead) {
+    c.discard(2);
+    return;
+  }
+  // The value: an immediate when it fits, else a register.
+  const top = vs.height - 1;
+  let imm = 0;
+  let immOk = false;
+  if (vs.kind[top] === K_CONST) {
+    const lo = vs.lo[top], hi = vs.hi[top];
+    if (size < 8) {
+      imm = size === 4 ? lo : size === 2 ? lo & 0xffff : lo & 0xff;
+      immOk = true;
+    } else if ((hi === 0 && lo >= 0) || (hi === -1 && lo < 0)) {
+      imm = lo;
+      immOk = true;
+    }
+  }
+  let v = -1;
+  if (immOk) vs.drop();
+  else v = vs.popToReg();
+  emitAddress(c, size);
+  if (immOk) a.storeImm(size, imm, addrBase, addrIndex, 1, addrDisp);
+  else if (type === F32) a.movssStore(v, addrBase, addrIndex, 1, addrDisp);
+  else if (type === F64) a.movsdStore(v, addrBase, addrIndex, 1, addrDisp);
+  else a.store(size, v, addrBase, addrIndex, 1, addrDisp);
+  if (v >= 0) vs.freeFor(type, v);
+  if (addrIndex >= 0) vs.freeGpr(addrIndex);
+}
+
+function readMemIndex(c: FunctionCompiler): number {
+  const at = c.r.pos;
+  const m = c.m.features.multiMemory ? c.r.u32() : c.r.u8();
+  if (!c.m.features.multiMemory && m !== 0) c.error('zero byte expected', at);
+  if (m >= c.m.info.memories.length) c.error(`unknown memory ${m}`, at);
+  return m;
+}
+
+export function emitMemorySize(c: FunctionCompiler): void {
+  const mem = readMemIndex(c);
+  const t = addrType(c, mem);
+  const vs = c.vs, a = c.asm;
+  if (c.dead) {
+    vs.pushDead(t);
+    return;
+  }
+  const r = vs.allocGpr();
+  if (mem === 0) a.movRR(true, r, R13);
+  else {
+    a.load(LoadKind.I64, r, R14, -1, 1, c.m.layout.memDesc(mem));
+    a.load(LoadKind.I64, r, r, -1, 1, MEMDESC_LENGTH);
+  }
+  a.shiftImm(ShiftOp.SHR, true, r, 16);
+  vs.pushReg(t, r);
+}
+
+export function emitMemoryGrow(c: FunctionCompiler): void {
+  const mem = readMemIndex(c);
+  const t = addrType(c, mem);
+  c.need1(t);
+  if (c.dead) {
+    c.discard(1);
+    c.vs.pushDead(t);
+    return;
+  }
+  c.storeImmArg(0, mem);
+  c.emitBuiltinCall(Builtin.MemoryGrow, 1, 1);
+  c.pushBuiltinResult(t);
+}
+
+/** 0xfc 8..11: memory.init, data.drop, memory.copy, memory.fill. */
+export function emitBulkMemory(c: FunctionCompiler, sub: number): void {
+  const r = c.r;
+  const info = c.m.info;
+  switch (sub) {
+    case 8: { // memory.init seg mem
+      const at = r.pos;
+      const seg = r.u32();
+      if (info.dataCount === null) c.error('data count section required', at);
+      if (seg >= info.dataCount) c.error(`unknown data segment ${seg}`, at);
+      const mem = readMemIndex(c);
+      c.need3(addrType(c, mem), I32, I32);
+      if (c.dead) return c.discard(3);
+      c.storeImmArg(0, seg);
+      c.storeImmArg(1, mem);
+      c.emitBuiltinCall(Builtin.MemoryInit, 3, 2);
+      return;
+    }
+    case 9: { // data.drop seg
+      const at = r.pos;
+      const seg = r.u32();
+      if (info.dataCount === null) c.error('data count section required', at);
+      if (seg >= info.dataCount) c.error(`unknown data segment ${seg}`, at);
+      if (c.dead) return;
+      c.storeImmArg(0, seg);
+      c.emitBuiltinCall(Builtin.DataDrop, 0, 1);
+      return;
+    }
+    case 10: { // memory.copy dst src
+      const dst = readMemIndex(c);
+      const src = readMemIndex(c);
+      const td = addrType(c, dst), ts = addrType(c, src);
+      c.need3(td, ts, td === I64 && ts === I64 ? I64 : I32);
+      if (c.dead) return c.discard(3);
+      c.storeImmArg(0, dst);
+      c.storeImmArg(1, src);
+      c.emitBuiltinCall(Builtin.MemoryCopy, 3, 2);
+      return;
+    }
+    case 11: { // memory.fill mem
+      const mem = readMemIndex(c);
+      const t = addrType(c, mem);
+      c.need3(t, I32, t);
+      if (c.dead) return c.discard(3);
+      c.storeImmArg(0, mem);
+      c.emitBuiltinCall(Builtin.MemoryFill, 3, 1);
+      return;
+    }
+  }
+}

@@ -1,0 +1,640 @@
+// Numeric operators: integer and float arithmetic, comparisons, conversions (0x45..0xc4 and 0xfc 0..7).
+
+import { AluOp, BitOp, Cond, LoadKind, RAX, RBP, RCX, RDX, R11, ShiftOp, SseOp, UnaryOp, XMM15 } from '../x64/registers.js';
+import { ValType } from '../decode/types.js';
+import { cpuFeatures } from '../x64/cpu-features.js';
+import { K_CONST, K_LOCAL, K_STACK } from './value-stack.js';
+import { TrapCode } from './abi.js';
+import type { FunctionCompiler } from './function-compiler.js';
+
+const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64;
+
+const scratch = new DataView(new ArrayBuffer(8));
+function f64Lo(v: number): number { scratch.setFloat64(0, v, true); return scratch.getInt32(0, true); }
+function f64Hi(v: number): number { scratch.setFloat64(0, v, true); return scratch.getInt32(4, true); }
+function f32Bits(v: number): number { scratch.setFloat32(0, v, true); return scratch.getInt32(0, true); }
+
+/** Load a float constant (given as a JS number) into xmm15. */
+function loadFloatConst(c: FunctionCompiler, isDouble: boolean, v: number): void {
+  const a = c.asm;
+  if (isDouble) a.movImm64(R11, f64Lo(v), f64Hi(v));
+  else a.movImm32(R11, f32Bits(v));
+  a.movdToXmm(isDouble, XMM15, R11);
+}
+
+/** Load raw bits into xmm15. */
+function loadMask(c: FunctionCompiler, isDouble: boolean, lo: number, hi: number): void {
+  const a = c.asm;
+  if (isDouble) a.movImm64(R11, lo, hi);
+  else a.movImm32(R11, lo);
+  a.movdToXmm(isDouble, XMM15, R11);
+}
+
+export function emitNumeric(c: FunctionCompiler, op: number): void {
+  switch (op) {
+    // ---------------------------------------------------------------- i32 comparisons
+    case 0x45: if (c.unop(I32, I32)) eqz(c, false); return;
+    case 0x46: if (c.binop(I32, I32)) compare(c, false, Cond.E); return;
+    case 0x47: if (c.binop(I32, I32)) compare(c, false, Cond.NE); return;
+    case 0x48: if (c.binop(I32, I32)) compare(c, false, Cond.L); return;
+    case 0x49: if (c.binop(I32, I32)) compare(c, false, Cond.B); return;
+    case 0x4a: if (c.binop(I32, I32)) compare(c, false, Cond.G); return;
+    case 0x4b: if (c.binop(I32, I32)) compare(c, false, Cond.A); return;
+    case 0x4c: if (c.binop(I32, I32)) compare(c, false, Cond.LE); return;
+    case 0x4d: if (c.binop(I32, I32)) compare(c, false, Cond.BE); return;
+    case 0x4e: if (c.binop(I32, I32)) compare(c, false, Cond.GE); return;
+    case 0x4f: if (c.binop(I32, I32)) compare(c, false, Cond.AE); return;
+    // ---------------------------------------------------------------- i64 comparisons
+    case 0x50: if (c.unop(I64, I32)) eqz(c, true); return;
+    case 0x51: if (c.binop(I64, I32)) compare(c, true, Cond.E); return;
+    case 0x52: if (c.binop(I64, I32)) compare(c, true, Cond.NE); return;
+    case 0x53: if (c.binop(I64, I32)) compare(c, true, Cond.L); return;
+    case 0x54: if (c.binop(I64, I32)) compare(c, true, Cond.B); return;
+    case 0x55: if (c.binop(I64, I32)) compare(c, true, Cond.G); return;
+    case 0x56: if (c.binop(I64, I32)) compare(c, true, Cond.A); return;
+    case 0x57: if (c.binop(I64, I32)) compare(c, true, Cond.LE); return;
+    case 0x58: if (c.binop(I64, I32)) compare(c, true, Cond.BE); return;
+    case 0x59: if (c.binop(I64, I32)) compare(c, true, Cond.GE); return;
+    case 0x5a: if (c.binop(I64, I32)) compare(c, true, Cond.AE); return;
+    // ---------------------------------------------------------------- float comparisons
+    case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: case 0x60:
+      if (c.binop(F32, I32)) floatCompare(c, false, op - 0x5b);
+      return;
+    case 0x61: case 0x62: case 0x63: case 0x64: case 0x65: case 0x66:
+      if (c.binop(F64, I32)) floatCompare(c, true, op - 0x61);
+      return;
+    // ---------------------------------------------------------------- i32 arithmetic
+    case 0x67: if (c.unop(I32, I32)) clz(c, false); return;
+    case 0x68: if (c.unop(I32, I32)) ctz(c, false); return;
+    case 0x69: if (c.unop(I32, I32)) popcnt(c, false); return;
+    case 0x6a: if (c.binop(I32, I32)) aluBin(c, false, AluOp.ADD); return;
+    case 0x6b: if (c.binop(I32, I32)) aluBin(c, false, AluOp.SUB); return;
+    case 0x6c: if (c.binop(I32, I32)) mul(c, false); return;
+    case 0x6d: if (c.binop(I32, I32)) divRem(c, false, true, false); return;
+    case 0x6e: if (c.binop(I32, I32)) divRem(c, false, false, false); return;
+    case 0x6f: if (c.binop(I32, I32)) divRem(c, false, true, true); return;
+    case 0x70: if (c.binop(I32, I32)) divRem(c, false, false, true); return;
+    case 0x71: if (c.binop(I32, I32)) aluBin(c, false, AluOp.AND); return;
+    case 0x72: if (c.binop(I32, I32)) aluBin(c, false, AluOp.OR); return;
+    case 0x73: if (c.binop(I32, I32)) aluBin(c, false, AluOp.XOR); return;
+    case 0x74: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SHL); return;
+    case 0x75: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SAR); return;
+    case 0x76: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SHR); return;
+    case 0x77: if (c.binop(I32, I32)) shift(c, false, ShiftOp.ROL); return;
+    case 0x78: if (c.binop(I32, I32)) shift(c, false, ShiftOp.ROR); return;
+    // ---------------------------------------------------------------- i64 arithmetic
+    case 0x79: if (c.unop(I64, I64)) clz(c, true); return;
+    case 0x7a: if (c.unop(I64, I64)) ctz(c, true); return;
+    case 0x7b: if (c.unop(I64, I64)) popcnt(c, true); return;
+    case 0x7c: if (c.binop(I64, I64)) aluBin(c, true, AluOp.ADD); return;
+    case 0x7d: if (c.binop(I64, I64)) aluBin(c, true, AluOp.SUB); return;
+    case 0x7e: if (c.binop(I64, I64)) mul(c, true); return;
+    case 0x7f: if (c.binop(I64, I64)) divRem(c, true, true, false); return;
+    case 0x80: if (c.binop(I64, I64)) divRem(c, true, false, false); return;
+    case 0x81: if (c.binop(I64, I64)) divRem(c, true, true, true); return;
+    case 0x82: if (c.binop(I64, I64)) divRem(c, true, false, true); return;
+    case 0x83: if (c.binop(I64, I64)) aluBin(c, true, AluOp.AND); return;
+    case 0x84: if (c.binop(I64, I64)) aluBin(c, true, AluOp.OR); return;
+    case 0x85: if (c.binop(I64, I64)) aluBin(c, true, AluOp.XOR); return;
+    case 0x86: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SHL); return;
+    case 0x87: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SAR); return;
+    case 0x88: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SHR); return;
+    case 0x89: if (c.binop(I64, I64)) shift(c, true, ShiftOp.ROL); return;
+    case 0x8a: if (c.binop(I64, I64)) shift(c, true, ShiftOp.ROR); return;
+    // ---------------------------------------------------------------- f32 arithmetic
+    case 0x8b: if (c.unop(F32, F32)) signOp(c, false, 0); return;
+    case 0x8c: if (c.unop(F32, F32)) signOp(c, false, 1); return;
+    case 0x8d: if (c.unop(F32, F32)) round(c, false, 2); return;
+    case 0x8e: if (c.unop(F32, F32)) round(c, false, 1); return;
+    case 0x8f: if (c.unop(F32, F32)) round(c, false, 3); return;
+    case 0x90: if (c.unop(F32, F32)) round(c, false, 0); return;
+    case 0x91: if (c.unop(F32, F32)) sqrt(c, false); return;
+    case 0x92: if (c.binop(F32, F32)) sseBin(c, SseOp.ADDSS); return;
+    case 0x93: if (c.binop(F32, F32)) sseBin(c, SseOp.SUBSS); return;
+    case 0x94: if (c.binop(F32, F32)) sseBin(c, SseOp.MULSS); return;
+    case 0x95: if (c.binop(F32, F32)) sseBin(c, SseOp.DIVSS); return;
+    case 0x96: if (c.binop(F32, F32)) minMax(c, false, true); return;
+    case 0x97: if (c.binop(F32, F32)) minMax(c, false, false); return;
+    case 0x98: if (c.binop(F32, F32)) copysign(c, false); return;
+    // ---------------------------------------------------------------- f64 arithmetic
+    case 0x99: if (c.unop(F64, F64)) signOp(c, true, 0); return;
+    case 0x9a: if (c.unop(F64, F64)) signOp(c, true, 1); return;
+    case 0x9b: if (c.unop(F64, F64)) round(c, true, 2); return;
+    case 0x9c: if (c.unop(F64, F64)) round(c, true, 1); return;
+    case 0x9d: if (c.unop(F64, F64)) round(c, true, 3); return;
+    case 0x9e: if (c.unop(F64, F64)) round(c, true, 0); return;
+    case 0x9f: if (c.unop(F64, F64)) sqrt(c, true); return;
+    case 0xa0: if (c.binop(F64, F64)) sseBin(c, SseOp.ADDSD); return;
+    case 0xa1: if (c.binop(F64, F64)) sseBin(c, SseOp.SUBSD); return;
+    case 0xa2: if (c.binop(F64, F64)) sseBin(c, SseOp.MULSD); return;
+    case 0xa3: if (c.binop(F64, F64)) sseBin(c, SseOp.DIVSD); return;
+    case 0xa4: if (c.binop(F64, F64)) minMax(c, true, true); return;
+    case 0xa5: if (c.binop(F64, F64)) minMax(c, true, false); return;
+    case 0xa6: if (c.binop(F64, F64)) copysign(c, true); return;
+    // ---------------------------------------------------------------- conversions
+    case 0xa7: if (c.unop(I64, I32)) retypeGpr(c, I32, true); return; // i32.wrap_i64
+    case 0xa8: if (c.unop(F32, I32)) truncToInt(c, false, false, true, false); return;
+    case 0xa9: if (c.unop(F32, I32)) truncToInt(c, false, false, false, false); return;
+    case 0xaa: if (c.unop(F64, I32)) truncToInt(c, true, false, true, false); return;
+    case 0xab: if (c.unop(F64, I32)) truncToInt(c, true, false, false, false); return;
+    case 0xac: if (c.unop(I32, I64)) signExtend(c, true, 4, I64); return; // i64.extend_i32_s
+    case 0xad: if (c.unop(I32, I64)) retypeGpr(c, I64, true); return; // i64.extend_i32_u
+    case 0xae: if (c.unop(F32, I64)) truncToInt(c, false, true, true, false); return;
+    case 0xaf: if (c.unop(F32, I64)) truncToInt(c, false, true, false, false); return;
+    case 0xb0: if (c.unop(F64, I64)) truncToInt(c, true, true, true, false); return;
+    case 0xb1: if (c.unop(F64, I64)) truncToInt(c, true, true, false, false); return;
+    case 0xb2: if (c.unop(I32, F32)) intToFloat(c, false, false, true); return;
+    case 0xb3: if (c.unop(I32, F32)) intToFloat(c, false, false, false); return;
+    case 0xb4: if (c.unop(I64, F32)) intToFloat(c, false, true, true); return;
+    case 0xb5: if (c.unop(I64, F32)) intToFloat(c, false, true, false); return;
+    case 0xb6: if (c.unop(F64, F32)) floatConvert(c, SseOp.CVTSD2SS, F32); return;
+    case 0xb7: if (c.unop(I32, F64)) intToFloat(c, true, false, true); return;
+    case 0xb8: if (c.unop(I32, F64)) intToFloat(c, true, false, false); return;
+    case 0xb9: if (c.unop(I64, F64)) intToFloat(c, true, true, true); return;
+    case 0xba: if (c.unop(I64, F64)) intToFloat(c, true, true, false); return;
+    case 0xbb: if (c.unop(F32, F64)) floatConvert(c, SseOp.CVTSS2SD, F64); return;
+    case 0xbc: if (c.unop(F32, I32)) reinterpret(c, I32, false); return;
+    case 0xbd: if (c.unop(F64, I64)) reinterpret(c, I64, true); return;
+    case 0xbe: if (c.unop(I32, F32)) reinterpret(c, F32, false); return;
+    case 0xbf: if (c.unop(I64, F64)) reinterpret(c, F64, true); return;
+    case 0xc0: if (c.unop(I32, I32)) signExtend(c, false, 1, I32); return;
+    case 0xc1: if (c.unop(I32, I32)) signExtend(c, false, 2, I32); return;
+    case 0xc2: if (c.unop(I64, I64)) signExtend(c, true, 1, I64); return;
+    case 0xc3: if (c.unop(I64, I64)) signExtend(c, true, 2, I64); return;
+    case 0xc4: if (c.unop(I64, I64)) signExtend(c, true, 4, I64); return;
+    // ---------------------------------------------------------------- saturating truncation (0xfc 0..7)
+    case 0xfc00: if (c.unop(F32, I32)) truncToInt(c, false, false, true, true); return;
+    case 0xfc01: if (c.unop(F32, I32)) truncToInt(c, false, false, false, true); return;
+    case 0xfc02: if (c.unop(F64, I32)) truncToInt(c, true, false, true, true); return;
+    case 0xfc03: if (c.unop(F64, I32)) truncToInt(c, true, false, false, true); return;
+    case 0xfc04: if (c.unop(F32, I64)) truncToInt(c, false, true, true, true); return;
+    case 0xfc05: if (c.unop(F32, I64)) truncToInt(c, false, true, false, true); return;
+    case 0xfc06: if (c.unop(F64, I64)) truncToInt(c, true, true, true, true); return;
+    case 0xfc07: if (c.unop(F64, I64)) truncToInt(c, true, true, false, true); return;
+  }
+  c.error(`illegal opcode 0x${op.toString(16)}`);
+}
+
+// ==================================================================== integer
+
+function eqz(c: FunctionCompiler, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const r = vs.popToReg();
+  a.test(is64, r, r);
+  a.setcc(Cond.E, r);
+  a.movzxRR(1, r, r);
+  vs.pushReg(I32, r);
+}
+
+function compare(c: FunctionCompiler, is64: boolean, cond: Cond): void {
+  const vs = c.vs, a = c.asm;
+  if (vs.topIsImm32()) {
+    const imm = vs.topLo();
+    vs.drop();
+    const r = vs.popToReg();
+    a.aluImm(AluOp.CMP, is64, r, imm);
+    a.setcc(cond, r);
+    a.movzxRR(1, r, r);
+    vs.pushReg(I32, r);
+    return;
+  }
+  const b = vs.popToReg();
+  const r = vs.popToReg();
+  a.alu(AluOp.CMP, is64, r, b);
+  vs.freeGpr(b);
+  a.setcc(cond, r);
+  a.movzxRR(1, r, r);
+  vs.pushReg(I32, r);
+}
+
+function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
+  const vs = c.vs, a = c.asm;
+  const t = is64 ? I64 : I32;
+  const top = vs.height - 1;
+  const k = vs.kind[top];
+  if (vs.topIsImm32()) {
+    const imm = vs.topLo();
+    vs.drop();
+    if (vs.kind[top - 1] === K_CONST && !is64) {
+      // Both constant: fold (i32 only; wrapping semantics via |0 and Math.imul-free ops).
+      const x = vs.lo[top - 1];
+      let v = 0;
+      switch (op) {
+        case AluOp.ADD: v = (x + imm) | 0; break;
+        case AluOp.SUB: v = (x - imm) | 0; break;
+        case AluOp.AND: v = x & imm; break;
+        case AluOp.OR: v = x | imm; break;
+        case AluOp.XOR: v = x ^ imm; break;
+      }
+      vs.drop();
+      vs.pushConst(I32, v, 0);
+      return;
+    }
+    const r = vs.popToReg();
+    a.aluImm(op, is64, r, imm);
+    vs.pushReg(t, r);
+    return;
+  }
+  if (k === K_LOCAL || k === K_STACK) {
+    // Use the operand straight from memory.
+    const disp = k === K_LOCAL ? vs.localDisp[vs.reg[top]] : vs.slotDisp(top);
+    vs.drop();
+    const r = vs.popToReg();
+    a.aluLoad(op, is64, r, RBP, -1, 1, disp);
+    vs.pushReg(t, r);
+    return;
+  }
+  const b = vs.popToReg();
+  const r = vs.popToReg();
+  a.alu(op, is64, r, b);
+  vs.freeGpr(b);
+  vs.pushReg(t, r);
+}
+
+function mul(c: FunctionCompiler, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const t = is64 ? I64 : I32;
+  if (vs.topIsImm32()) {
+    const imm = vs.topLo();
+    vs.drop();
+    const r = vs.popToReg();
+    a.imulImm(is64, r, r, imm);
+    vs.pushReg(t, r);
+    return;
+  }
+  const b = vs.popToReg();
+  const r = vs.popToReg();
+  a.imul(is64, r, b);
+  vs.freeGpr(b);
+  vs.pushReg(t, r);
+}
+
+function divRem(c: FunctionCompiler, is64: boolean, signed: boolean, rem: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const t = is64 ? I64 : I32;
+  vs.claimGpr(RAX);
+  vs.claimGpr(RDX);
+  const b = vs.popToReg();
+  const x = vs.popToReg();
+  a.movRR(is64, RAX, x);
+  vs.freeGpr(x);
+  a.test(is64, b, b);
+  a.jcc(Cond.E, c.trapLabel(rem ? TrapCode.RemainderByZero : TrapCode.DivideByZero));
+  if (signed) {
+    const normal = a.newLabel();
+    const done = a.newLabel();
+    a.aluImm(AluOp.CMP, is64, b, -1);
+    a.jcc(Cond.NE, normal);
+    if (rem) {
+      // x rem -1 = 0 (and avoids the INT_MIN / -1 fault).
+      a.alu(AluOp.XOR, false, RDX, RDX);
+      a.jmp(done);
+    } else {
+      // INT_MIN / -1 overflows; anything else / -1 is a negation.
+      if (is64) {
+        a.movImm64(R11, 0, 0x80000000 | 0);
+        a.alu(AluOp.CMP, true, RAX, R11);
+      } else a.aluImm(AluOp.CMP, false, RAX, 0x80000000 | 0);
+      a.jcc(Cond.E, c.trapLabel(TrapCode.IntegerOverflow));
+    }
+    a.bind(normal);
+    if (is64) a.cqo();
+    else a.cdq();
+    a.unary(UnaryOp.IDIV, is64, b);
+    a.bind(done);
+  } else {
+    a.alu(AluOp.XOR, false, RDX, RDX);
+    a.unary(UnaryOp.DIV, is64, b);
+  }
+  vs.freeGpr(b);
+  if (rem) {
+    vs.freeGpr(RAX);
+    vs.pushReg(t, RDX);
+  } else {
+    vs.freeGpr(RDX);
+    vs.pushReg(t, RAX);
+  }
+}
+
+function shift(c: FunctionCompiler, is64: boolean, op: ShiftOp): void {
+  const vs = c.vs, a = c.asm;
+  const t = is64 ? I64 : I32;
+  if (vs.kind[vs.height - 1] === K_CONST) {
+    const n = vs.topLo() & (is64 ? 63 : 31);
+    vs.drop();
+    const r = vs.popToReg();
+    if (n !== 0) a.shiftImm(op, is64, r, n);
+    vs.pushReg(t, r);
+    return;
+  }
+  vs.popToGpr(RCX);
+  const r = vs.popToReg();
+  a.shift(op, is64, r);
+  vs.freeGpr(RCX);
+  vs.pushReg(t, r);
+}
+
+function clz(c: FunctionCompiler, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const r = vs.popToReg();
+  if (cpuFeatures().lzcnt) a.bitop(BitOp.LZCNT, is64, r, r);
+  else {
+    a.movImm32(R11, is64 ? 127 : 63);
+    a.bitop(BitOp.BSR, is64, r, r);
+    a.cmov(Cond.E, is64, r, R11);
+    a.aluImm(AluOp.XOR, is64, r, is64 ? 63 : 31);
+  }
+  vs.pushReg(is64 ? I64 : I32, r);
+}
+
+function ctz(c: FunctionCompiler, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const r = vs.popToReg();
+  if (cpuFeatures().bmi1) a.bitop(BitOp.TZCNT, is64, r, r);
+  else {
+    a.movImm32(R11, is64 ? 64 : 32);
+    a.bitop(BitOp.BSF, is64, r, r);
+    a.cmov(Cond.E, is64, r, R11);
+  }
+  vs.pushReg(is64 ? I64 : I32, r);
+}
+
+function popcnt(c: FunctionCompiler, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const r = vs.popToReg();
+  if (cpuFeatures().popcnt) a.bitop(BitOp.POPCNT, is64, r, r);
+  else {
+    // SWAR bit count: r = r - ((r >> 1) & 0x55..); pairs, nibbles, then a multiply to sum the bytes.
+    const t = vs.allocGpr();
+    const m = (lo: number) => { if (is64) a.movImm64(R11, lo, lo); else a.movImm32(R11, lo); };
+    a.movRR(is64, t, r); a.shiftImm(ShiftOp.SHR, is64, t, 1); m(0x55555555); a.alu(AluOp.AND, is64, t, R11); a.alu(AluOp.SUB, is64, r, t);
+    a.movRR(is64, t, r); a.shiftImm(ShiftOp.SHR, is64, t, 2); m(0x33333333); a.alu(AluOp.AND, is64, t, R11); a.alu(AluOp.AND, is64, r, R11); a.alu(AluOp.ADD, is64, r, t);
+    a.movRR(is64, t, r); a.shiftImm(ShiftOp.SHR, is64, t, 4); a.alu(AluOp.ADD, is64, r, t); m(0x0f0f0f0f); a.alu(AluOp.AND, is64, r, R11);
+    m(0x01010101); a.imul(is64, r, R11); a.shiftImm(ShiftOp.SHR, is64, r, is64 ? 56 : 24);
+    vs.freeGpr(t);
+  }
+  vs.pushReg(is64 ? I64 : I32, r);
+}
+
+function signExtend(c: FunctionCompiler, is64: boolean, width: 1 | 2 | 4, tout: number): void {
+  const vs = c.vs, a = c.asm;
+  const r = vs.popToReg();
+  a.movsxRR(is64, width, r, r);
+  vs.pushReg(tout, r);
+}
+
+/** i32.wrap_i64 / i64.extend_i32_u: keep the low 32 bits (zero-extended). */
+function retypeGpr(c: FunctionCompiler, tout: number, zeroExtend: boolean): void {
+  const vs = c.vs;
+  const top = vs.height - 1;
+  if (vs.kind[top] === K_CONST) {
+    vs.type[top] = tout;
+    vs.hi[top] = 0;
+    return;
+  }
+  const r = vs.popToReg();
+  if (zeroExtend) c.asm.movRR(false, r, r);
+  vs.pushReg(tout, r);
+}
+
+// ==================================================================== float
+
+function floatCompare(c: FunctionCompiler, isDouble: boolean, which: number): void {
+  const vs = c.vs, a = c.asm;
+  const ucom = isDouble ? SseOp.UCOMISD : SseOp.UCOMISS;
+  const y = vs.popToReg();
+  const x = vs.popToReg();
+  const g = vs.allocGpr();
+  switch (which) {
+    case 0: // eq: ZF and not PF
+      a.sse(ucom, x, y);
+      a.setcc(Cond.E, g);
+      a.setcc(Cond.NP, R11);
+      a.alu(AluOp.AND, false, g, R11);
+      break;
+    case 1: // ne: not ZF or PF
+      a.sse(ucom, x, y);
+      a.setcc(Cond.NE, g);
+      a.setcc(Cond.P, R11);
+      a.alu(AluOp.OR, false, g, R11);
+      break;
+    case 2: a.sse(ucom, y, x); a.setcc(Cond.A, g); break; // lt: y > x
+    case 3: a.sse(ucom, x, y); a.setcc(Cond.A, g); break; // gt
+    case 4: a.sse(ucom, y, x); a.setcc(Cond.AE, g); break; // le: y >= x
+    case 5: a.sse(ucom, x, y); a.setcc(Cond.AE, g); break; // ge
+  }
+  a.movzxRR(1, g, g);
+  vs.freeXmm(x);
+  vs.freeXmm(y);
+  vs.pushReg(I32, g);
+}
+
+function sseBin(c: FunctionCompiler, op: SseOp): void {
+  const vs = c.vs, a = c.asm;
+  const t = vs.type[vs.height - 1];
+  const y = vs.popToReg();
+  const x = vs.popToReg();
+  a.sse(op, x, y);
+  vs.freeXmm(y);
+  vs.pushReg(t, x);
+}
+
+function sqrt(c: FunctionCompiler, isDouble: boolean): void {
+  const vs = c.vs;
+  const x = vs.popToReg();
+  c.asm.sse(isDouble ? SseOp.SQRTSD : SseOp.SQRTSS, x, x);
+  vs.pushReg(isDouble ? F64 : F32, x);
+}
+
+function round(c: FunctionCompiler, isDouble: boolean, mode: number): void {
+  const vs = c.vs;
+  const x = vs.popToReg();
+  c.asm.round(isDouble, x, x, mode | 8);
+  vs.pushReg(isDouble ? F64 : F32, x);
+}
+
+/** abs (which = 0) and neg (which = 1): bit operations on the sign, exact for NaNs too. */
+function signOp(c: FunctionCompiler, isDouble: boolean, which: number): void {
+  const vs = c.vs, a = c.asm;
+  const t = isDouble ? F64 : F32;
+  const top = vs.height - 1;
+  if (vs.kind[top] === K_CONST) {
+    if (isDouble) vs.hi[top] = which === 0 ? vs.hi[top] & 0x7fffffff : vs.hi[top] ^ (0x80000000 | 0);
+    else vs.lo[top] = which === 0 ? vs.lo[top] & 0x7fffffff : vs.lo[top] ^ (0x80000000 | 0);
+    return;
+  }
+  const x = vs.popToReg();
+  if (which === 0) {
+    loadMask(c, isDouble, isDouble ? -1 : 0x7fffffff, 0x7fffffff);
+    a.sse(SseOp.ANDPS, x, XMM15);
+  } else {
+    loadMask(c, isDouble, isDouble ? 0 : 0x80000000 | 0, 0x80000000 | 0);
+    a.sse(SseOp.XORPS, x, XMM15);
+  }
+  vs.pushReg(t, x);
+}
+
+function copysign(c: FunctionCompiler, isDouble: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const y = vs.popToReg();
+  const x = vs.popToReg();
+  loadMask(c, isDouble, isDouble ? 0 : 0x80000000 | 0, 0x80000000 | 0);
+  a.sse(SseOp.ANDPS, y, XMM15); // y = sign(y)
+  a.sse(SseOp.ANDNPS, XMM15, x); // xmm15 = |x|
+  a.sse(SseOp.ORPS, XMM15, y);
+  a.sse(SseOp.MOVAPS, x, XMM15);
+  vs.freeXmm(y);
+  vs.pushReg(isDouble ? F64 : F32, x);
+}
+
+/** Wasm min/max: NaN if either is NaN; -0 < +0. */
+function minMax(c: FunctionCompiler, isDouble: boolean, isMin: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const y = vs.popToReg();
+  const x = vs.popToReg();
+  const nan = a.newLabel(), normal = a.newLabel(), done = a.newLabel();
+  a.sse(isDouble ? SseOp.UCOMISD : SseOp.UCOMISS, x, y);
+  a.jcc(Cond.P, nan);
+  a.jcc(Cond.NE, normal);
+  // Equal: only ±0 differ; OR of the bits gives -0 for min, AND gives +0 for max.
+  a.sse(isMin ? SseOp.ORPS : SseOp.ANDPS, x, y);
+  a.jmp(done);
+  a.bind(nan);
+  a.sse(isDouble ? SseOp.ADDSD : SseOp.ADDSS, x, y); // propagates a (quieted) NaN
+  a.jmp(done);
+  a.bind(normal);
+  a.sse(isMin ? (isDouble ? SseOp.MINSD : SseOp.MINSS) : isDouble ? SseOp.MAXSD : SseOp.MAXSS, x, y);
+  a.bind(done);
+  vs.freeXmm(y);
+  vs.pushReg(isDouble ? F64 : F32, x);
+}
+
+function floatConvert(c: FunctionCompiler, op: SseOp, tout: number): void {
+  const vs = c.vs;
+  const x = vs.popToReg();
+  c.asm.sse(op, x, x);
+  vs.pushReg(tout, x);
+}
+
+function reinterpret(c: FunctionCompiler, tout: number, is64: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const top = vs.height - 1;
+  if (vs.kind[top] === K_CONST) {
+    vs.type[top] = tout;
+    return;
+  }
+  const x = vs.popToReg();
+  if (tout === I32 || tout === I64) {
+    const g = vs.allocGpr();
+    a.movdFromXmm(is64, g, x);
+    vs.freeXmm(x);
+    vs.pushReg(tout, g);
+  } else {
+    const f = vs.allocXmm();
+    a.movdToXmm(is64, f, x);
+    vs.freeGpr(x);
+    vs.pushReg(tout, f);
+  }
+}
+
+function intToFloat(c: FunctionCompiler, isDouble: boolean, srcIs64: boolean, signed: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const x = vs.popToReg();
+  const f = vs.allocXmm();
+  a.sse(SseOp.XORPS, f, f);
+  if (signed) a.cvtsi2s(isDouble, srcIs64, f, x);
+  else if (!srcIs64) {
+    a.movRR(false, x, x);
+    a.cvtsi2s(isDouble, true, f, x);
+  } else {
+    const big = a.newLabel(), done = a.newLabel();
+    a.test(true, x, x);
+    a.jcc(Cond.S, big);
+    a.cvtsi2s(isDouble, true, f, x);
+    a.jmp(done);
+    a.bind(big);
+    // Halve with round-to-odd, convert, double.
+    a.movRR(true, R11, x);
+    a.shiftImm(ShiftOp.SHR, true, R11, 1);
+    a.aluImm(AluOp.AND, true, x, 1);
+    a.alu(AluOp.OR, true, R11, x);
+    a.cvtsi2s(isDouble, true, f, R11);
+    a.sse(isDouble ? SseOp.ADDSD : SseOp.ADDSS, f, f);
+    a.bind(done);
+  }
+  vs.freeGpr(x);
+  vs.pushReg(isDouble ? F64 : F32, f);
+}
+
+/**
+ * Float -> integer truncation, trapping or saturating. The input is range-checked against exact bounds
+ * before converting, so the hardware's "integer indefinite" result never leaks.
+ */
+function truncToInt(c: FunctionCompiler, isDouble: boolean, dstIs64: boolean, signed: boolean, saturating: boolean): void {
+  const vs = c.vs, a = c.asm;
+  const ucom = isDouble ? SseOp.UCOMISD : SseOp.UCOMISS;
+  const x = vs.popToReg();
+  const g = vs.allocGpr();
+  // Bounds: valid iff x > lowerExcl (or x >= lowerIncl) and x < upper.
+  let lower: number, lowerInclusive: boolean, upper: number;
+  if (signed) {
+    upper = dstIs64 ? 2 ** 63 : 2 ** 31;
+    if (!dstIs64 && isDouble) { lower = -(2 ** 31) - 1; lowerInclusive = false; }
+    else { lower = dstIs64 ? -(2 ** 63) : -(2 ** 31); lowerInclusive = true; }
+  } else {
+    upper = dstIs64 ? 2 ** 64 : 2 ** 32;
+    lower = -1;
+    lowerInclusive = false;
+  }
+  const nanL = saturating ? a.newLabel() : c.trapLabel(TrapCode.FloatUnrepresentable);
+  const lowL = saturating ? a.newLabel() : c.trapLabel(TrapCode.FloatUnrepresentable);
+  const highL = saturating ? a.newLabel() : c.trapLabel(TrapCode.FloatUnrepresentable);
+  const done = a.newLabel();
+  a.sse(ucom, x, x);
+  a.jcc(Cond.P, nanL);
+  loadFloatConst(c, isDouble, lower);
+  a.sse(ucom, x, XMM15);
+  a.jcc(lowerInclusive ? Cond.B : Cond.BE, lowL);
+  loadFloatConst(c, isDouble, upper);
+  a.sse(ucom, x, XMM15);
+  a.jcc(Cond.AE, highL);
+  if (signed) a.cvtts2si(isDouble, dstIs64, g, x);
+  else if (!dstIs64) a.cvtts2si(isDouble, true, g, x), a.movRR(false, g, g);
+  else {
+    // u64: values >= 2^63 are converted after subtracting 2^63, then the top bit is set back.
+    const small = a.newLabel(), conv = a.newLabel();
+    loadFloatConst(c, isDouble, 2 ** 63);
+    a.sse(ucom, x, XMM15);
+    a.jcc(Cond.B, small);
+    a.sse(isDouble ? SseOp.SUBSD : SseOp.SUBSS, x, XMM15);
+    a.cvtts2si(isDouble, true, g, x);
+    a.movImm64(R11, 0, 0x80000000 | 0);
+    a.alu(AluOp.XOR, true, g, R11);
+    a.jmp(conv);
+    a.bind(small);
+    a.cvtts2si(isDouble, true, g, x);
+    a.bind(conv);
+  }
+  if (saturating) {
+    a.jmp(done);
+    a.bind(nanL);
+    a.alu(AluOp.XOR, false, g, g);
+    a.jmp(done);
+    a.bind(lowL);
+    if (!signed) a.alu(AluOp.XOR, false, g, g);
+    else if (dstIs64) a.movImm64(g, 0, 0x80000000 | 0);
+    else a.movImm32(g, 0x80000000 | 0);
+    a.jmp(done);
+    a.bind(highL);
+    if (signed) {
+      if (dstIs64) a.movImm64(g, -1, 0x7fffffff);
+      else a.movImm32(g, 0x7fffffff);
+    } else if (dstIs64) a.movImm64(g, -1, -1);
+    else a.movImm32(g, -1);
+  }
+  a.bind(done);
+  vs.freeXmm(x);
+  vs.pushReg(dstIs64 ? I64 : I32, g);
+}
+
+void RAX; void RDX;

@@ -1,0 +1,1085 @@
+// The single-pass function compiler: decodes one function body, validates each operator and emits its
+// machine code in the same step. Shared state lives in the ValueStack (where operands are) and the
+// ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
+
+import { Assembler } from '../x64/assembler.js';
+import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, SseOp } from '../x64/registers.js';
+import { ByteReader } from '../decode/reader.js';
+import { ModuleInfo, ValType, FuncType } from '../decode/types.js';
+import { Features } from '../decode/features.js';
+import { CompileError } from '../errors.js';
+import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isFloatType } from './value-stack.js';
+import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE } from './control.js';
+import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS } from './abi.js';
+import type { VmctxLayout } from '../runtime/layout.js';
+import { emitNumeric } from './emit-numeric.js';
+import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
+import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
+
+/** Bottom type of unreachable code: matches anything. */
+export const T_BOTTOM = 0;
+
+const EMPTY: number[] = [];
+const SINGLE: Record<number, number[]> = {
+  [ValType.I32]: [ValType.I32],
+  [ValType.I64]: [ValType.I64],
+  [ValType.F32]: [ValType.F32],
+  [ValType.F64]: [ValType.F64],
+  [ValType.V128]: [ValType.V128],
+  [ValType.FuncRef]: [ValType.FuncRef],
+  [ValType.ExternRef]: [ValType.ExternRef],
+};
+
+/** Per-module state shared by every function compiled into the module's code buffer. */
+export interface ModuleCodegen {
+  asm: Assembler;
+  info: ModuleInfo;
+  features: Features;
+  layout: VmctxLayout;
+  /** Label of each function's entry (imported functions: -1). */
+  funcLabels: number[];
+  /** Module trap stub label per trap code (index 0: code taken from eax). */
+  trapStubs: number[];
+  /** Process-wide signature id of each type index. */
+  sigIds: number[];
+  /** Source map of the module: code offset of a return address / trap site -> wasm byte offset. */
+  pcOffsets: number[];
+  wasmOffsets: number[];
+}
+
+interface TrapSite {
+  label: number;
+  code: number;
+  wasmOffset: number;
+}
+
+export class FunctionCompiler {
+  readonly asm: Assembler;
+  readonly vs: ValueStack;
+  readonly ctl = new ControlStack();
+  r!: ByteReader;
+  /** No code is emitted while dead (after br/return/unreachable until a reachable label). */
+  dead = false;
+  /** Byte offset of the operator being compiled (for errors and source maps). */
+  opOffset = 0;
+  funcIndex = 0;
+  funcType!: FuncType;
+  numLocals = 0;
+  localTypes = new Uint8Array(64);
+  /** Largest outgoing argument area needed by a call in this function, in bytes. */
+  outgoing = 0;
+  private trapSites: TrapSite[] = [];
+  private numTrapSites = 0;
+  private frameSizePatch = 0;
+
+  constructor(readonly m: ModuleCodegen) {
+    this.asm = m.asm;
+    this.vs = new ValueStack(m.asm);
+  }
+
+  error(message: string, offset = this.opOffset): never {
+    throw new CompileError(message, offset);
+  }
+
+  // ================================================================ entry point
+
+  compile(funcIndex: number, bytes: Uint8Array, start: number, end: number): void {
+    const info = this.m.info;
+    this.funcIndex = funcIndex;
+    this.funcType = info.types[info.funcTypes[funcIndex]];
+    const r = (this.r = new ByteReader(bytes, start, end));
+    this.readLocals();
+    this.dead = false;
+    this.outgoing = 0;
+    this.numTrapSites = 0;
+    this.ctl.reset();
+    const params = this.funcType.params;
+    this.vs.reset(this.localTypes, this.numLocals, params.length);
+
+    this.asm.bind(this.m.funcLabels[funcIndex]);
+    this.emitPrologue();
+
+    const f = this.ctl.push();
+    f.kind = F_FUNC;
+    f.base = 0;
+    f.params = EMPTY;
+    f.results = this.funcType.results;
+    f.label = this.asm.newLabel();
+
+    while (this.ctl.depth > 0) {
+      if (r.pos >= r.end) this.error('unexpected end of function body (END opcode expected)', r.pos);
+      this.opOffset = r.pos;
+      this.step(r.u8());
+    }
+    if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
+    this.emitTrapSites();
+    // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
+    const declared = this.numLocals - params.length;
+    let frame = 8 + 8 * declared + 8 * this.vs.maxHeight + this.outgoing;
+    frame = (frame + 15) & ~15;
+    this.asm.patchInt32(this.frameSizePatch, frame);
+  }
+
+  private readLocals(): void {
+    const r = this.r;
+    const params = this.funcType.params;
+    let n = params.length;
+    this.ensureLocals(n);
+    for (let i = 0; i < n; i++) this.localTypes[i] = params[i];
+    const groups = r.u32();
+    for (let g = 0; g < groups; g++) {
+      const at = r.pos;
+      const count = r.u32();
+      const t = this.readValType();
+      if (n + count > 50000) this.error('too many locals', at);
+      this.ensureLocals(n + count);
+      this.localTypes.fill(t, n, n + count);
+      n += count;
+    }
+    this.numLocals = n;
+  }
+
+  private ensureLocals(n: number): void {
+    if (this.localTypes.length < n) {
+      const a = new Uint8Array(Math.max(n, this.localTypes.length * 2));
+      a.set(this.localTypes);
+      this.localTypes = a;
+    }
+  }
+
+  readValType(): number {
+    const at = this.r.pos;
+    const t = this.r.u8();
+    switch (t) {
+      case ValType.I32: case ValType.I64: case ValType.F32: case ValType.F64:
+      case ValType.FuncRef: case ValType.ExternRef:
+        return t;
+      case ValType.V128:
+        if (this.m.features.simd) return t;
+    }
+    this.error(`malformed value type 0x${t.toString(16)}`, at);
+  }
+
+  // ================================================================ prologue / epilogue
+
+  private emitPrologue(): void {
+    const a = this.asm;
+    a.push(RBP);
+    a.movRR(true, RBP, RSP);
+    this.frameSizePatch = a.aluImm32(AluOp.SUB, true, RSP, 0);
+    a.store(8, R14, RBP, -1, 1, -8);
+    // Stack check: rsp against exec.stackLimit.
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    a.aluLoad(AluOp.CMP, true, RSP, R11, -1, 1, EXEC_STACK_LIMIT);
+    a.jcc(Cond.B, this.trapLabel(TrapCode.StackOverflow));
+    this.reloadMemory0(true);
+    // Zero the declared locals.
+    const declared = this.numLocals - this.funcType.params.length;
+    if (declared > 0 && declared <= 16) {
+      for (let j = 0; j < declared; j++) a.storeImm(8, 0, RBP, -1, 1, -16 - 8 * j);
+    } else if (declared > 16) {
+      a.lea(true, RDI, RBP, -1, 1, -8 - 8 * declared);
+      a.movImm32(RCX, 8 * declared);
+      a.alu(AluOp.XOR, false, RAX, RAX);
+      a.repStosb();
+    }
+  }
+
+  /** Reload the pinned memory-0 registers from vmctx (r15 only when r14 may have changed). */
+  reloadMemory0(withBase: boolean): void {
+    if (this.m.info.memories.length === 0) return;
+    const a = this.asm;
+    const L = this.m.layout;
+    if (withBase) a.load(LoadKind.I64, R15, R14, -1, 1, L.memBase(0));
+    a.load(LoadKind.I64, R13, R14, -1, 1, L.memDesc(0));
+    a.load(LoadKind.I64, R13, R13, -1, 1, 8);
+  }
+
+  private emitEpilogue(): void {
+    const a = this.asm;
+    a.movRR(true, RSP, RBP);
+    a.pop(RBP);
+    a.ret();
+  }
+
+  /** Move the function's results from the top of the value stack to the return registers / area and return. */
+  private emitReturn(): void {
+    const vs = this.vs;
+    const results = this.funcType.results;
+    const n = results.length;
+    const first = vs.height - n;
+    if (n === 1) {
+      vs.loadEntry(first, isFloatType(results[0]) ? XMM0 : RAX);
+    } else if (n > 1) {
+      // Results overwrite the parameter area: take pending local reads out of it first.
+      for (let i = first; i < vs.height; i++) if (vs.kind[i] === K_LOCAL) vs.spill(i);
+      for (let k = 0; k < n; k++) vs.storeEntryTo(first + k, RBP, 16 + 8 * k);
+    }
+    this.emitEpilogue();
+  }
+
+  // ================================================================ traps and source positions
+
+  /** A label that, when jumped to, traps with `code` at the current operator. */
+  trapLabel(code: number): number {
+    const label = this.asm.newLabel();
+    if (this.numTrapSites === this.trapSites.length) this.trapSites.push({ label: 0, code: 0, wasmOffset: 0 });
+    const s = this.trapSites[this.numTrapSites++];
+    s.label = label;
+    s.code = code;
+    s.wasmOffset = this.opOffset;
+    return label;
+  }
+
+  /** Trap unconditionally at the current operator. */
+  emitTrap(code: number): void {
+    this.asm.call(this.m.trapStubs[code]);
+    this.recordPc();
+  }
+
+  /** Record that the current code offset (a return address) belongs to the current operator. */
+  recordPc(): void {
+    this.m.pcOffsets.push(this.asm.offset);
+    this.m.wasmOffsets.push(this.opOffset);
+  }
+
+  private emitTrapSites(): void {
+    const a = this.asm;
+    for (let i = 0; i < this.numTrapSites; i++) {
+      const s = this.trapSites[i];
+      a.bind(s.label);
+      a.call(this.m.trapStubs[s.code]);
+      this.m.pcOffsets.push(a.offset);
+      this.m.wasmOffsets.push(s.wasmOffset);
+    }
+  }
+
+  // ================================================================ validation helpers
+
+  private typeMismatch(expected: number, got: number): never {
+    this.error(`type mismatch: expected ${typeName(expected)}, got ${typeName(got)}`);
+  }
+
+  /** Type of the operand `depth` below the top, or T_BOTTOM in unreachable code; error if missing. */
+  peekType(depth: number): number {
+    const f = this.ctl.top();
+    const i = this.vs.height - 1 - depth;
+    if (i < f.base) {
+      if (f.unreachable) return T_BOTTOM;
+      this.error('type mismatch: not enough operands');
+    }
+    return this.vs.type[i];
+  }
+
+  /** Check the operand `depth` below the top has type t. */
+  need(t: number, depth: number): void {
+    const got = this.peekType(depth);
+    if (got !== t && got !== T_BOTTOM) this.typeMismatch(t, got);
+  }
+
+  need1(t: number): void {
+    this.need(t, 0);
+  }
+
+  need2(t1: number, t2: number): void {
+    this.need(t2, 0);
+    this.need(t1, 1);
+  }
+
+  need3(t1: number, t2: number, t3: number): void {
+    this.need(t3, 0);
+    this.need(t2, 1);
+    this.need(t1, 2);
+  }
+
+  /** In dead code: pop n operands (those present above the frame base). */
+  discard(n: number): void {
+    const base = this.ctl.top().base;
+    for (let k = 0; k < n && this.vs.height > base; k++) this.vs.drop();
+  }
+
+  /** Validate a sequence of types on top of the stack (types[last] on top). */
+  needTypes(types: ArrayLike<number>): void {
+    const n = types.length;
+    for (let k = 0; k < n; k++) this.need(types[n - 1 - k], k);
+  }
+
+  /** Unary/binary operator validation + the dead-code path. Returns true when code must be emitted. */
+  unop(tin: number, tout: number): boolean {
+    this.need1(tin);
+    if (this.dead) {
+      this.discard(1);
+      this.vs.pushDead(tout);
+      return false;
+    }
+    return true;
+  }
+
+  binop(tin: number, tout: number): boolean {
+    this.need2(tin, tin);
+    if (this.dead) {
+      this.discard(2);
+      this.vs.pushDead(tout);
+      return false;
+    }
+    return true;
+  }
+
+  /** Enter unreachable state in the current frame: the operand stack is cut back and becomes polymorphic. */
+  private setUnreachable(): void {
+    const f = this.ctl.top();
+    while (this.vs.height > f.base) this.vs.drop();
+    f.unreachable = true;
+    this.dead = true;
+  }
+
+  // ================================================================ block types
+
+  private blockParams: ArrayLike<number> = EMPTY;
+  private blockResults: ArrayLike<number> = EMPTY;
+
+  private readBlockType(): void {
+    const at = this.r.pos;
+    const bt = this.r.s33();
+    if (bt === -64) {
+      this.blockParams = EMPTY;
+      this.blockResults = EMPTY;
+    } else if (bt < 0) {
+      const t = bt & 0x7f;
+      const single = SINGLE[t];
+      if (!single || (t === ValType.V128 && !this.m.features.simd)) this.error('malformed block type', at);
+      this.blockParams = EMPTY;
+      this.blockResults = single;
+    } else {
+      const types = this.m.info.types;
+      if (bt >= types.length) this.error(`unknown type ${bt}`, at);
+      this.blockParams = types[bt].params;
+      this.blockResults = types[bt].results;
+    }
+  }
+
+  // ================================================================ control flow
+
+  /** Spill everything and make the top `n` entries canonical stack slots (constants included). */
+  private canonicalizeTop(n: number): void {
+    const vs = this.vs;
+    vs.spillAll();
+    for (let i = vs.height - n; i < vs.height; i++) if (vs.kind[i] === K_CONST) vs.spill(i);
+  }
+
+  private enterBlock(kind: number): ControlFrame {
+    const params = this.blockParams;
+    const results = this.blockResults;
+    this.needTypes(params);
+    const live = !this.dead;
+    const parent = this.ctl.top();
+    // In unreachable code, missing params are materialised as placeholders inside the new frame.
+    let present = 0;
+    for (let k = 0; k < params.length; k++) if (this.vs.height - 1 - k >= parent.base) present++;
+    if (live) this.canonicalizeTop(params.length);
+    const f = this.ctl.push();
+    f.kind = kind;
+    f.base = this.vs.height - present;
+    if (present < params.length) {
+      // Replace the operands with typed placeholders (dead code only).
+      while (this.vs.height > f.base) this.vs.drop();
+      for (let k = 0; k < params.length; k++) this.vs.pushDead(params[k]);
+    }
+    f.params = params;
+    f.results = results;
+    f.liveAtEntry = live;
+    f.label = this.asm.newLabel();
+    return f;
+  }
+
+  /** Emit a branch to frame `target` carrying the top values (caller guarantees the code is live). */
+  private emitBranchMoves(target: ControlFrame): void {
+    const vs = this.vs;
+    const n = target.branchTypes().length;
+    const src = vs.height - n;
+    const dst = target.base;
+    for (let k = 0; k < n; k++) {
+      if (src + k === dst + k && vs.kind[src + k] === K_STACK) continue;
+      vs.storeEntryTo(src + k, RBP, vs.slotDisp(dst + k));
+    }
+  }
+
+  /** Whether a branch to `target` needs no moves once the top values are canonical. */
+  private branchIsDirect(target: ControlFrame): boolean {
+    return target.base + target.branchTypes().length === this.vs.height;
+  }
+
+  private readDepth(): number {
+    const at = this.r.pos;
+    const d = this.r.u32();
+    if (d >= this.ctl.depth) this.error(`unknown label ${d}`, at);
+    return d;
+  }
+
+  private opBr(): void {
+    const d = this.readDepth();
+    const target = this.ctl.at(d);
+    this.needTypes(target.branchTypes());
+    if (!this.dead) {
+      if (target.kind === F_FUNC) this.emitReturn();
+      else {
+        this.emitBranchMoves(target);
+        this.asm.jmp(target.label);
+        target.branchedTo = true;
+      }
+    }
+    this.setUnreachable();
+  }
+
+  private opBrIf(): void {
+    const d = this.readDepth();
+    const target = this.ctl.at(d);
+    const types = target.branchTypes();
+    this.need1(ValType.I32);
+    for (let k = 0; k < types.length; k++) this.need(types[types.length - 1 - k], k + 1);
+    if (this.dead) {
+      // The branch operands stay on the stack, retyped to the label's types.
+      this.discard(1 + types.length);
+      for (let k = 0; k < types.length; k++) this.vs.pushDead(types[k]);
+      return;
+    }
+    const vs = this.vs;
+    const a = this.asm;
+    const c = vs.popToReg();
+    const n = types.length;
+    // Values carried by the branch go to their canonical slots before the test (on both paths).
+    for (let i = vs.height - n; i < vs.height; i++) vs.spill(i);
+    if (target.kind === F_FUNC) {
+      const skip = a.newLabel();
+      a.test(false, c, c);
+      vs.freeGpr(c);
+      a.jcc(Cond.E, skip);
+      this.emitReturn();
+      a.bind(skip);
+      return;
+    }
+    target.branchedTo = true;
+    if (this.branchIsDirect(target)) {
+      a.test(false, c, c);
+      vs.freeGpr(c);
+      a.jcc(Cond.NE, target.label);
+    } else {
+      const skip = a.newLabel();
+      a.test(false, c, c);
+      vs.freeGpr(c);
+      a.jcc(Cond.E, skip);
+      this.emitBranchMoves(target);
+      a.jmp(target.label);
+      a.bind(skip);
+    }
+  }
+
+  private opBrTable(): void {
+    const r = this.r;
+    const at = r.pos;
+    const count = r.u32();
+    if (count > 1_000_000) this.error('br_table too large', at);
+    const depths = new Int32Array(count + 1);
+    for (let i = 0; i <= count; i++) depths[i] = this.readDepth();
+    this.need1(ValType.I32);
+    const defaultTypes = this.ctl.at(depths[count]).branchTypes();
+    const arity = defaultTypes.length;
+    for (let i = 0; i <= count; i++) {
+      const types = this.ctl.at(depths[i]).branchTypes();
+      if (types.length !== arity) this.error('type mismatch: br_table targets have different arities', at);
+      for (let k = 0; k < arity; k++) this.need(types[arity - 1 - k], k + 1);
+    }
+    if (!this.dead) this.emitBrTable(depths, arity);
+    this.setUnreachable();
+  }
+
+  private emitBrTable(depths: Int32Array, arity: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    const idx = vs.popToReg();
+    for (let i = vs.height - arity; i < vs.height; i++) vs.spill(i);
+    const count = depths.length - 1;
+    // One landing label per distinct target depth: either the target itself or a stub doing the moves.
+    const landing = new Map<number, number>();
+    const stubs: number[] = [];
+    for (let i = 0; i <= count; i++) {
+      const d = depths[i];
+      if (landing.has(d)) continue;
+      const target = this.ctl.at(d);
+      if (target.kind !== F_FUNC && this.branchIsDirect(target)) {
+        target.branchedTo = true;
+        landing.set(d, target.label);
+      } else {
+        const l = a.newLabel();
+        landing.set(d, l);
+        stubs.push(d, l);
+      }
+    }
+    const table = a.newLabel();
+    if (count > 0) {
+      a.aluImm(AluOp.CMP, false, idx, count);
+      a.jcc(Cond.AE, landing.get(depths[count])!);
+      a.leaLabel(R11, table);
+      a.load(LoadKind.S32_64, idx, R11, idx, 4, 0);
+      a.alu(AluOp.ADD, true, R11, idx);
+      a.jmpReg(R11);
+      a.align(4);
+      a.bind(table);
+      for (let i = 0; i < count; i++) a.emitLabelDelta32(landing.get(depths[i])!, table);
+    } else {
+      a.jmp(landing.get(depths[0])!);
+    }
+    vs.freeGpr(idx);
+    for (let s = 0; s < stubs.length; s += 2) {
+      const target = this.ctl.at(stubs[s]);
+      a.bind(stubs[s + 1]);
+      if (target.kind === F_FUNC) this.emitReturn();
+      else {
+        target.branchedTo = true;
+        this.emitBranchMoves(target);
+        a.jmp(target.label);
+      }
+    }
+  }
+
+  private opElse(): void {
+    const f = this.ctl.top();
+    if (f.kind !== F_IF) this.error('else without matching if');
+    this.needTypes(f.results);
+    if (this.vs.height - f.base !== f.results.length && !f.unreachable) this.error('type mismatch: wrong number of values at else');
+    if (this.vs.height - f.base > f.results.length) this.error('type mismatch: too many values at else');
+    const a = this.asm;
+    if (!this.dead) {
+      this.canonicalizeTop(f.results.length);
+      a.jmp(f.label);
+      f.branchedTo = true;
+    }
+    while (this.vs.height > f.base) this.vs.drop();
+    a.bind(f.elseLabel);
+    f.elseLabel = -1;
+    f.kind = F_ELSE;
+    f.unreachable = false;
+    for (let k = 0; k < f.params.length; k++) this.vs.pushStack(f.params[k]);
+    this.dead = !f.liveAtEntry;
+  }
+
+  private opEnd(): void {
+    const f = this.ctl.top();
+    this.needTypes(f.results);
+    if (this.vs.height - f.base > f.results.length) this.error('type mismatch: too many values at end of block');
+    if (this.vs.height - f.base < f.results.length && !f.unreachable) this.error('type mismatch: not enough values at end of block');
+    if (f.kind === F_IF) {
+      // An if without else: the empty else arm must produce the results from the params.
+      const p = f.params, res = f.results;
+      let same = p.length === res.length;
+      for (let k = 0; same && k < p.length; k++) same = p[k] === res[k];
+      if (!same) this.error('type mismatch: if without else must leave its parameters as results');
+    }
+    if (f.kind === F_FUNC) {
+      if (!this.dead) this.emitReturn();
+      this.ctl.pop();
+      return;
+    }
+    const a = this.asm;
+    const fallthroughLive = !this.dead;
+    if (fallthroughLive) this.canonicalizeTop(f.results.length);
+    while (this.vs.height > f.base) this.vs.drop();
+    if (f.kind === F_IF) a.bind(f.elseLabel);
+    if (f.kind !== F_LOOP) a.bind(f.label);
+    this.ctl.pop();
+    for (let k = 0; k < f.results.length; k++) this.vs.pushStack(f.results[k]);
+    const live =
+      fallthroughLive || (f.kind !== F_LOOP && f.branchedTo) || (f.kind === F_IF && f.liveAtEntry);
+    this.dead = !live;
+    if (this.dead) {
+      // Nothing reaches the code after this block, but it is still validated normally.
+      for (let i = this.vs.height - f.results.length; i < this.vs.height; i++) this.vs.kind[i] = K_CONST;
+    }
+  }
+
+  // ================================================================ calls
+
+  private readFuncIndex(): number {
+    const at = this.r.pos;
+    const f = this.r.u32();
+    if (f >= this.m.info.funcTypes.length) this.error(`unknown function ${f}`, at);
+    return f;
+  }
+
+  /** Validate a call's operands; in dead code also pop them and push placeholders. Returns true if live. */
+  private callValidate(type: FuncType, extra: number): boolean {
+    for (let k = 0; k < type.params.length; k++) this.need(type.params[type.params.length - 1 - k], k + extra);
+    if (this.dead) {
+      this.discard(type.params.length + extra);
+      for (const t of type.results) this.vs.pushDead(t);
+      return false;
+    }
+    return true;
+  }
+
+  /** Write the call's arguments to the outgoing area and pop them; spill everything else. */
+  private emitCallArgs(type: FuncType): void {
+    const vs = this.vs;
+    const np = type.params.length;
+    const area = 8 * Math.max(np, type.results.length);
+    if (area > this.outgoing) this.outgoing = area;
+    const first = vs.height - np;
+    for (let k = 0; k < np; k++) vs.storeEntryTo(first + k, RSP, 8 * k);
+    for (let k = 0; k < np; k++) vs.drop();
+    vs.spillRegs();
+  }
+
+  private pushCallResults(type: FuncType): void {
+    const vs = this.vs;
+    const res = type.results;
+    if (res.length === 1) {
+      vs.pushReg(res[0], isFloatType(res[0]) ? XMM0 : RAX);
+    } else {
+      for (let k = 0; k < res.length; k++) {
+        this.asm.load(LoadKind.I64, R11, RSP, -1, 1, 8 * k);
+        this.asm.store(8, R11, RBP, -1, 1, vs.slotDisp(vs.height));
+        vs.pushStack(res[k]);
+      }
+    }
+  }
+
+  private opCall(): void {
+    const f = this.readFuncIndex();
+    const info = this.m.info;
+    const type = info.types[info.funcTypes[f]];
+    if (!this.callValidate(type, 0)) return;
+    this.emitCallArgs(type);
+    const a = this.asm;
+    if (f < info.numImportedFuncs) {
+      a.load(LoadKind.I64, RAX, R14, -1, 1, this.m.layout.func(f));
+      a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
+      a.callMem(RAX, 0);
+      this.recordPc();
+      a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
+      this.reloadMemory0(true);
+    } else {
+      a.call(this.m.funcLabels[f]);
+      this.recordPc();
+      this.reloadMemory0(false);
+    }
+    this.pushCallResults(type);
+  }
+
+  private opCallIndirect(): void {
+    const r = this.r;
+    const info = this.m.info;
+    const at = r.pos;
+    const typeIndex = r.u32();
+    if (typeIndex >= info.types.length) this.error(`unknown type ${typeIndex}`, at);
+    const tat = r.pos;
+    const tableIndex = r.u32();
+    if (tableIndex >= info.tables.length) this.error(`unknown table ${tableIndex}`, tat);
+    const table = info.tables[tableIndex];
+    if (table.elemType !== ValType.FuncRef) this.error('type mismatch: call_indirect on a table of externref', tat);
+    const type = info.types[typeIndex];
+    this.need1(table.index64 ? ValType.I64 : ValType.I32);
+    if (!this.callValidate(type, 1)) return;
+    const vs = this.vs;
+    const a = this.asm;
+    // The index is below nothing: it is the top operand, above the arguments.
+    const idx = vs.popToReg();
+    if (!table.index64) a.movRR(false, idx, idx);
+    this.emitCallArgs(type);
+    const L = this.m.layout;
+    a.load(LoadKind.I64, R11, R14, -1, 1, L.table(tableIndex));
+    a.aluLoad(AluOp.CMP, true, idx, R11, -1, 1, 8);
+    a.jcc(Cond.AE, this.trapLabel(TrapCode.IndirectOutOfBounds));
+    a.load(LoadKind.I64, R11, R11, -1, 1, 0);
+    a.load(LoadKind.I64, RAX, R11, idx, 8, 0);
+    vs.freeGpr(idx);
+    a.test(true, RAX, RAX);
+    a.jcc(Cond.E, this.trapLabel(TrapCode.IndirectNull));
+    a.aluMemImm(AluOp.CMP, false, RAX, -1, 1, 16, this.m.sigIds[typeIndex]);
+    a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
+    a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
+    a.callMem(RAX, 0);
+    this.recordPc();
+    a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
+    this.reloadMemory0(true);
+    this.pushCallResults(type);
+  }
+
+  /**
+   * Call a runtime builtin through the host-call callback. The top `nargs` operands go to args-buffer
+   * slots `firstSlot...`; immediates must already be stored by `storeImmArg`. Leaves the result (if any)
+   * in args slot 0 and returns with all registers free.
+   */
+  emitBuiltinCall(id: number, nargs: number, firstSlot: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    const e = vs.allocGpr();
+    a.load(LoadKind.I64, e, R14, -1, 1, VMCTX_EXEC);
+    const first = vs.height - nargs;
+    for (let k = 0; k < nargs; k++) vs.storeEntryTo(first + k, e, EXEC_ARGS + 8 * (firstSlot + k));
+    vs.freeGpr(e);
+    for (let k = 0; k < nargs; k++) vs.drop();
+    vs.spillRegs();
+    a.movRR(true, RDI, R14);
+    a.movImm32(RSI, id);
+    a.callMem(R14, VMCTX_HOSTCALL);
+    this.recordPc();
+    a.test(false, RAX, RAX);
+    a.jcc(Cond.NE, this.trapLabel(TrapCode.None));
+    this.reloadMemory0(false);
+  }
+
+  /** Store an immediate into args-buffer slot `slot` (before emitBuiltinCall). */
+  storeImmArg(slot: number, value: number): void {
+    const a = this.asm;
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    a.storeImm(8, value, R11, -1, 1, EXEC_ARGS + 8 * slot);
+  }
+
+  /** After emitBuiltinCall: push args slot 0 as a value of type t. */
+  pushBuiltinResult(t: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    const r = vs.allocFor(t);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    if (t === ValType.I32) a.load(LoadKind.U32, r, R11, -1, 1, EXEC_ARGS);
+    else a.load(LoadKind.I64, r, R11, -1, 1, EXEC_ARGS);
+    vs.pushReg(t, r);
+  }
+
+  // ================================================================ locals and globals
+
+  private readLocalIndex(): number {
+    const at = this.r.pos;
+    const i = this.r.u32();
+    if (i >= this.numLocals) this.error(`unknown local ${i}`, at);
+    return i;
+  }
+
+  private opLocalGet(): void {
+    const i = this.readLocalIndex();
+    const t = this.localTypes[i];
+    if (this.dead) this.vs.pushDead(t);
+    else this.vs.pushLocal(t, i);
+  }
+
+  private opLocalSet(tee: boolean): void {
+    const i = this.readLocalIndex();
+    const t = this.localTypes[i];
+    this.need1(t);
+    const vs = this.vs;
+    if (this.dead) {
+      if (!tee) this.discard(1);
+      else {
+        this.discard(1);
+        vs.pushDead(t);
+      }
+      return;
+    }
+    vs.materializeLocal(i);
+    const top = vs.height - 1;
+    const disp = vs.localDisp[i];
+    const k = vs.kind[top];
+    if (k === K_CONST) {
+      vs.storeEntryTo(top, RBP, disp);
+      if (!tee) vs.drop();
+    } else if (k === K_REG) {
+      vs.storeToFrame(t, vs.reg[top], disp);
+      if (!tee) vs.drop();
+    } else {
+      const r = vs.popToReg();
+      vs.storeToFrame(t, r, disp);
+      if (tee) vs.pushReg(t, r);
+      else vs.freeFor(t, r);
+    }
+  }
+
+  private readGlobalIndex(): number {
+    const at = this.r.pos;
+    const g = this.r.u32();
+    if (g >= this.m.info.globals.length) this.error(`unknown global ${g}`, at);
+    return g;
+  }
+
+  private opGlobalGet(): void {
+    const g = this.readGlobalIndex();
+    const t = this.m.info.globals[g].type;
+    if (this.dead) {
+      this.vs.pushDead(t);
+      return;
+    }
+    const vs = this.vs;
+    const r = vs.allocFor(t);
+    this.asm.load(LoadKind.I64, R11, R14, -1, 1, this.m.layout.global(g));
+    vs.pushReg(t, r);
+    loadTyped(this.asm, t, r, R11, 0);
+  }
+
+  private opGlobalSet(): void {
+    const g = this.readGlobalIndex();
+    const gt = this.m.info.globals[g];
+    if (!gt.mutable) this.error(`global ${g} is immutable`);
+    this.need1(gt.type);
+    if (this.dead) {
+      this.discard(1);
+      return;
+    }
+    const vs = this.vs;
+    const e = vs.allocGpr();
+    this.asm.load(LoadKind.I64, e, R14, -1, 1, this.m.layout.global(g));
+    vs.storeEntryTo(vs.height - 1, e, 0);
+    vs.freeGpr(e);
+    vs.drop();
+  }
+
+  // ================================================================ the operator dispatch
+
+  private step(op: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    switch (op) {
+      case 0x00: // unreachable
+        if (!this.dead) this.emitTrap(TrapCode.Unreachable);
+        this.setUnreachable();
+        return;
+      case 0x01: // nop
+        return;
+      case 0x02: // block
+        this.readBlockType();
+        this.enterBlock(F_BLOCK);
+        return;
+      case 0x03: { // loop
+        this.readBlockType();
+        const f = this.enterBlock(F_LOOP);
+        a.bind(f.label);
+        return;
+      }
+      case 0x04: { // if
+        this.readBlockType();
+        this.need1(ValType.I32);
+        let c = -1;
+        if (!this.dead) c = vs.popToReg();
+        else this.discard(1);
+        const f = this.enterBlock(F_IF);
+        f.kind = F_IF;
+        f.elseLabel = a.newLabel();
+        if (c >= 0) {
+          a.test(false, c, c);
+          vs.freeGpr(c);
+          a.jcc(Cond.E, f.elseLabel);
+        }
+        return;
+      }
+      case 0x05:
+        this.opElse();
+        return;
+      case 0x0b:
+        this.opEnd();
+        return;
+      case 0x0c:
+        this.opBr();
+        return;
+      case 0x0d:
+        this.opBrIf();
+        return;
+      case 0x0e:
+        this.opBrTable();
+        return;
+      case 0x0f: { // return
+        this.needTypes(this.funcType.results);
+        if (!this.dead) this.emitReturn();
+        this.setUnreachable();
+        return;
+      }
+      case 0x10:
+        this.opCall();
+        return;
+      case 0x11:
+        this.opCallIndirect();
+        return;
+      case 0x1a: // drop
+        this.peekType(0);
+        if (this.dead) this.discard(1);
+        else vs.drop();
+        return;
+      case 0x1b: // select
+      case 0x1c: { // select t*
+        let t: number;
+        if (op === 0x1c) {
+          const at = this.r.pos;
+          const n = this.r.u32();
+          if (n !== 1) this.error('invalid result arity for select', at);
+          t = this.readValType();
+          this.need3(t, t, ValType.I32);
+        } else {
+          this.need1(ValType.I32);
+          const t1 = this.peekType(1);
+          const t2 = this.peekType(2);
+          if (t1 !== T_BOTTOM && t2 !== T_BOTTOM && t1 !== t2) this.typeMismatch(t1, t2);
+          t = t1 === T_BOTTOM ? t2 : t1;
+          if (t === ValType.FuncRef || t === ValType.ExternRef) this.error('type mismatch: select without type on reference types');
+        }
+        if (this.dead) {
+          this.discard(3);
+          vs.pushDead(t);
+          return;
+        }
+        this.emitSelect(t);
+        return;
+      }
+      case 0x20:
+        this.opLocalGet();
+        return;
+      case 0x21:
+        this.opLocalSet(false);
+        return;
+      case 0x22:
+        this.opLocalSet(true);
+        return;
+      case 0x23:
+        this.opGlobalGet();
+        return;
+      case 0x24:
+        this.opGlobalSet();
+        return;
+      case 0x25:
+        emitTableGet(this);
+        return;
+      case 0x26:
+        emitTableSet(this);
+        return;
+      case 0x3f:
+        emitMemorySize(this);
+        return;
+      case 0x40:
+        emitMemoryGrow(this);
+        return;
+      case 0x41: { // i32.const
+        const v = this.r.s32();
+        if (this.dead) vs.pushDead(ValType.I32);
+        else vs.pushConst(ValType.I32, v, 0);
+        return;
+      }
+      case 0x42: { // i64.const
+        this.r.s64();
+        if (this.dead) vs.pushDead(ValType.I64);
+        else vs.pushConst(ValType.I64, this.r.lo | 0, this.r.hi | 0);
+        return;
+      }
+      case 0x43: { // f32.const
+        const bits = this.r.u32Fixed();
+        if (this.dead) vs.pushDead(ValType.F32);
+        else vs.pushConst(ValType.F32, bits | 0, 0);
+        return;
+      }
+      case 0x44: { // f64.const
+        this.r.u64Fixed();
+        if (this.dead) vs.pushDead(ValType.F64);
+        else vs.pushConst(ValType.F64, this.r.lo | 0, this.r.hi | 0);
+        return;
+      }
+      case 0xd0: { // ref.null t
+        const at = this.r.pos;
+        const t = this.r.u8();
+        if (t !== ValType.FuncRef && t !== ValType.ExternRef) this.error('malformed reference type', at);
+        if (this.dead) vs.pushDead(t);
+        else vs.pushConst(t, 0, 0);
+        return;
+      }
+      case 0xd1: { // ref.is_null
+        const t = this.peekType(0);
+        if (t !== T_BOTTOM && t !== ValType.FuncRef && t !== ValType.ExternRef) this.typeMismatch(ValType.FuncRef, t);
+        if (this.dead) {
+          this.discard(1);
+          vs.pushDead(ValType.I32);
+          return;
+        }
+        const r = vs.popToReg();
+        a.test(true, r, r);
+        a.setcc(Cond.E, r);
+        a.movzxRR(1, r, r);
+        vs.pushReg(ValType.I32, r);
+        return;
+      }
+      case 0xd2: { // ref.func
+        const f = this.readFuncIndex();
+        if (!this.m.info.declaredFuncRefs.has(f)) this.error(`undeclared function reference ${f}`);
+        if (this.dead) {
+          vs.pushDead(ValType.FuncRef);
+          return;
+        }
+        const r = vs.allocGpr();
+        a.load(LoadKind.I64, r, R14, -1, 1, this.m.layout.func(f));
+        vs.pushReg(ValType.FuncRef, r);
+        return;
+      }
+      case 0xfc: {
+        const sub = this.r.u32();
+        if (sub <= 7) emitNumeric(this, 0xfc00 | sub);
+        else if (sub <= 11) emitBulkMemory(this, sub);
+        else if (sub <= 17) emitTableOp(this, sub);
+        else this.error(`illegal opcode 0xfc ${sub}`);
+        return;
+      }
+    }
+    if (op >= 0x28 && op <= 0x35) {
+      emitLoad(this, op);
+      return;
+    }
+    if (op >= 0x36 && op <= 0x3e) {
+      emitStore(this, op);
+      return;
+    }
+    if (op >= 0x45 && op <= 0xc4) {
+      emitNumeric(this, op);
+      return;
+    }
+    this.error(`illegal opcode 0x${op.toString(16)}`);
+  }
+
+  private emitSelect(t: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    const c = vs.popToReg();
+    const b = vs.popToReg();
+    const x = vs.popToReg();
+    a.test(false, c, c);
+    if (isFloatType(t)) {
+      const skip = a.newLabel();
+      a.jcc(Cond.NE, skip);
+      a.sse(SseOp.MOVAPS, x, b);
+      a.bind(skip);
+      vs.freeXmm(b);
+    } else {
+      a.cmov(Cond.E, true, x, b);
+      vs.freeGpr(b);
+    }
+    vs.freeGpr(c);
+    vs.pushReg(t, x);
+  }
+}
+
+/** Load a value of type t from [base + disp] into register r (GPR or XMM). */
+export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
+  switch (t) {
+    case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
+    case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
+    case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
+    default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
+  }
+}
+
+export function typeName(t: number): string {
+  switch (t) {
+    case ValType.I32: return 'i32';
+    case ValType.I64: return 'i64';
+    case ValType.F32: return 'f32';
+    case ValType.F64: return 'f64';
+    case ValType.V128: return 'v128';
+    case ValType.FuncRef: return 'funcref';
+    case ValType.ExternRef: return 'externref';
+    case T_BOTTOM: return '<unknown>';
+  }
+  return `<type 0x${t.toString(16)}>`;
+}
+
+void K_REG; void F_BLOCK;

@@ -1,0 +1,171 @@
+// Drives one streaming pass over a module: the decoder walks the sections and hands each function body
+// to the FunctionCompiler as it is reached; all code goes into one buffer, followed by the module's
+// stubs (host-call thunks for imports, per-signature entry stubs, trap stubs).
+
+import { Assembler } from '../x64/assembler.js';
+import { AluOp, Cond, LoadKind, RAX, RBP, RDI, RDX, RSI, RSP, R11, R14, XMM0 } from '../x64/registers.js';
+import { decodeModule } from '../decode/module-decoder.js';
+import { Features } from '../decode/features.js';
+import { FuncType, ModuleInfo, ValType } from '../decode/types.js';
+import { computeVmctxLayout, VmctxLayout } from '../runtime/layout.js';
+import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
+import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS } from './abi.js';
+import { signatureId } from './signatures.js';
+
+export interface CompiledModule {
+  info: ModuleInfo;
+  features: Features;
+  layout: VmctxLayout;
+  /** Machine code of the whole module (position independent: calls between functions are relative). */
+  code: Uint8Array;
+  /** Code offset per function index: defined functions' entries; imported functions' host-call thunks. */
+  funcOffsets: Int32Array;
+  /** Code offset of the entry stub of each type index. */
+  entryStubOffsets: Int32Array;
+  /** Process-wide signature id of each type index. */
+  sigIds: number[];
+  /** Source map: return address / trap site (code offset, ascending) -> wasm byte offset. */
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+  /** Time spent compiling, in milliseconds. */
+  compileMs: number;
+}
+
+export function compileModule(bytes: Uint8Array, features: Features): CompiledModule {
+  const t0 = performance.now();
+  const asm = new Assembler(Math.max(4096, bytes.length * 4));
+  let m: ModuleCodegen | null = null;
+  let fc: FunctionCompiler | null = null;
+
+  const setup = (info: ModuleInfo): ModuleCodegen => {
+    const layout = computeVmctxLayout({
+      memories: info.memories.length,
+      tables: info.tables.length,
+      globals: info.globals.length,
+      funcs: info.funcTypes.length,
+    });
+    const funcLabels: number[] = [];
+    for (let f = 0; f < info.funcTypes.length; f++) funcLabels.push(asm.newLabel());
+    const trapStubs: number[] = [];
+    for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
+    const sigIds = info.types.map((t) => signatureId(t));
+    return { asm, info, features, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
+  };
+
+  const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {
+    if (m === null) {
+      m = setup(info);
+      fc = new FunctionCompiler(m);
+    }
+    fc!.compile(funcIndex, bytes, start, end);
+  });
+  const mc: ModuleCodegen = m ?? setup(info);
+
+  // Host-call thunks for imported functions.
+  for (let f = 0; f < info.numImportedFuncs; f++) {
+    asm.bind(mc.funcLabels[f]);
+    emitHostThunk(mc, f, info.types[info.funcTypes[f]]);
+  }
+  const entryStubOffsets = new Int32Array(info.types.length);
+  for (let t = 0; t < info.types.length; t++) {
+    asm.align(16);
+    entryStubOffsets[t] = asm.offset;
+    emitEntryStub(mc, info.types[t]);
+  }
+  for (let k = 0; k < TRAP_CODE_COUNT; k++) {
+    asm.bind(mc.trapStubs[k]);
+    if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
+    else asm.movImm32(RDI, k);
+    asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
+  }
+  asm.finish();
+  const funcOffsets = new Int32Array(info.funcTypes.length);
+  for (let f = 0; f < funcOffsets.length; f++) funcOffsets[f] = asm.labelOffset(mc.funcLabels[f]);
+  return {
+    info,
+    features,
+    layout: mc.layout,
+    code: asm.bytes(),
+    funcOffsets,
+    entryStubOffsets,
+    sigIds: mc.sigIds,
+    pcOffsets: Int32Array.from(mc.pcOffsets),
+    wasmOffsets: Int32Array.from(mc.wasmOffsets),
+    compileMs: performance.now() - t0,
+  };
+}
+
+function isFloat(t: number): boolean {
+  return t === ValType.F32 || t === ValType.F64;
+}
+
+/**
+ * An imported function is called like any wasm function; its thunk copies the arguments to the args
+ * buffer and calls the host-call callback with (vmctx, import index). Results come back in the buffer.
+ */
+function emitHostThunk(m: ModuleCodegen, importIndex: number, type: FuncType): void {
+  const a = m.asm;
+  const fail = a.newLabel();
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  for (let k = 0; k < type.params.length; k++) {
+    a.load(LoadKind.I64, RAX, RBP, -1, 1, 16 + 8 * k);
+    a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+  }
+  a.movRR(true, RDI, R14);
+  a.movImm32(RSI, importIndex);
+  a.callMem(R14, VMCTX_HOSTCALL);
+  a.test(false, RAX, RAX);
+  a.jcc(Cond.NE, fail);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  const nr = type.results.length;
+  if (nr === 1) {
+    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
+    a.movdToXmm(true, XMM0, RAX);
+  } else {
+    for (let k = 0; k < nr; k++) {
+      a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+      a.store(8, RAX, RBP, -1, 1, 16 + 8 * k);
+    }
+  }
+  a.pop(RBP);
+  a.ret();
+  a.bind(fail);
+  // Trap with the callback's code; the return address on the stack points into the calling function.
+  a.movRR(false, RDI, RAX);
+  a.pop(RBP);
+  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+}
+
+/** Entered from the runtime's `enter` trampoline with r14 = vmctx, rdx = function code address. */
+function emitEntryStub(m: ModuleCodegen, type: FuncType): void {
+  const a = m.asm;
+  const np = type.params.length, nr = type.results.length;
+  const area = (8 * Math.max(np, nr) + 15) & ~15;
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  if (area > 0) a.aluImm(AluOp.SUB, true, RSP, area);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  for (let k = 0; k < np; k++) {
+    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+    a.store(8, RAX, RSP, -1, 1, 8 * k);
+  }
+  a.callReg(RDX);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  if (nr === 1) {
+    const t = type.results[0];
+    if (t === ValType.F32) a.movssStore(XMM0, R11, -1, 1, EXEC_ARGS);
+    else if (t === ValType.F64) a.movsdStore(XMM0, R11, -1, 1, EXEC_ARGS);
+    else a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
+  } else {
+    for (let k = 0; k < nr; k++) {
+      a.load(LoadKind.I64, RAX, RSP, -1, 1, 8 * k);
+      a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+    }
+  }
+  a.movRR(true, RSP, RBP);
+  a.pop(RBP);
+  a.ret();
+  void isFloat;
+}

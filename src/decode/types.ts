@@ -1,0 +1,153 @@
+// The decoded shape of a module: what the module decoder produces and the compiler, runtime and JS API read.
+// Function bodies are not stored here: the decoder hands each body's byte range to the compiler as it goes.
+
+/** Value types, by their binary encoding. */
+export const enum ValType {
+  I32 = 0x7f,
+  I64 = 0x7e,
+  F32 = 0x7d,
+  F64 = 0x7c,
+  V128 = 0x7b,
+  FuncRef = 0x70,
+  ExternRef = 0x6f,
+}
+
+export interface FuncType {
+  params: ValType[];
+  results: ValType[];
+  /** Canonical text key, equal for structurally equal types (e.g. "7f7f:7e"). */
+  key: string;
+}
+
+export interface Limits {
+  /** Minimum, in pages (memories) or elements (tables). Exact: at most 2^48 pages, 2^32 (or 2^64-1 for i64 tables) elements. */
+  min: number;
+  /** Maximum, or null when absent. */
+  max: number | null;
+  /** i64-indexed (memory64 / table64). */
+  index64: boolean;
+}
+
+export interface MemoryType extends Limits {
+  shared: boolean;
+}
+
+export interface TableType extends Limits {
+  elemType: ValType; // FuncRef or ExternRef
+}
+
+export interface GlobalType {
+  type: ValType;
+  mutable: boolean;
+}
+
+export const enum ExternKind {
+  Func = 0,
+  Table = 1,
+  Memory = 2,
+  Global = 3,
+}
+
+export interface Import {
+  module: string;
+  name: string;
+  kind: ExternKind;
+  /** Func: type index. */
+  typeIndex: number;
+  table: TableType | null;
+  memory: MemoryType | null;
+  global: GlobalType | null;
+}
+
+export interface Export {
+  name: string;
+  kind: ExternKind;
+  index: number;
+}
+
+/** A constant expression (Wasm 2.0: one instruction then `end`; extended-const sequences are a list). */
+export const enum ConstOp {
+  I32Const = 0x41,
+  I64Const = 0x42,
+  F32Const = 0x43,
+  F64Const = 0x44,
+  GlobalGet = 0x23,
+  RefNull = 0xd0,
+  RefFunc = 0xd2,
+  I32Add = 0x6a,
+  I32Sub = 0x6b,
+  I32Mul = 0x6c,
+  I64Add = 0x7c,
+  I64Sub = 0x7d,
+  I64Mul = 0x7e,
+  /** v128.const (0xfd 0x0c), only with the simd feature; value: the 16 bytes as an unsigned little-endian bigint. */
+  V128Const = 0xfd0c,
+}
+
+export interface ConstInstr {
+  op: ConstOp;
+  /** i32: the value (int32). i64: BigInt.asIntN(64). f32/f64: raw bits as bigint (NaN payloads kept). global.get/ref.func: index. ref.null: ValType. */
+  value: number | bigint;
+}
+
+export type ConstExpr = ConstInstr[];
+
+export const enum SegmentMode {
+  Active = 0,
+  Passive = 1,
+  Declarative = 2,
+}
+
+export interface ElemSegment {
+  mode: SegmentMode;
+  table: number;
+  offset: ConstExpr | null;
+  elemType: ValType;
+  /** Each item is a constant expression (a func index list is decoded as ref.func items). */
+  items: ConstExpr[];
+}
+
+export interface DataSegment {
+  mode: SegmentMode; // Active or Passive
+  memory: number;
+  offset: ConstExpr | null;
+  bytes: Uint8Array;
+}
+
+export interface Global {
+  type: GlobalType;
+  init: ConstExpr;
+}
+
+export interface ModuleInfo {
+  types: FuncType[];
+  imports: Import[];
+  /** Type index of every function, imported ones first (function index space). */
+  funcTypes: number[];
+  numImportedFuncs: number;
+  /** Every table (imported first), every memory (imported first), every global (imported first). */
+  tables: TableType[];
+  numImportedTables: number;
+  memories: MemoryType[];
+  numImportedMemories: number;
+  globals: GlobalType[];
+  numImportedGlobals: number;
+  /** Initialisers of the defined (non-imported) globals, in order. */
+  globalInits: ConstExpr[];
+  exports: Export[];
+  start: number | null;
+  elems: ElemSegment[];
+  datas: DataSegment[];
+  dataCount: number | null;
+  /** Functions referenced outside function bodies (exports, elems, globals): ref.func validity. */
+  declaredFuncRefs: Set<number>;
+  /** From the "name" custom section, when present. */
+  funcNames: Map<number, string>;
+  moduleName: string | null;
+  /** Byte offset of each defined function body (start of its size field) and its end, for backtraces. */
+  codeOffsets: number[];
+  /** Added by the decoder. codeOffsets[i] is, as decodeModule fills it, the first byte after body i's size field
+   *  (the `start` handed to onFunctionBody); codeEnds[i] is that body's `end` (exclusive). Optional only so that
+   *  hand-built ModuleInfo objects stay valid: decodeModule always sets it. */
+  codeEnds?: number[];
+}

@@ -1,0 +1,90 @@
+// CPU feature detection for optional instructions (lzcnt, tzcnt, popcnt, roundss/sd, ...).
+//
+// Read once from the `flags` line of /proc/cpuinfo and cached. The environment variable
+// QUICKBEAM_CPU_NO (comma-separated feature names, e.g. `lzcnt,popcnt`) masks features off so that the
+// fallback code paths can be exercised on any machine. When /proc/cpuinfo is unavailable every optional
+// feature is reported absent (the baseline x86-64 code paths always work).
+
+import { readFileSync } from 'node:fs';
+
+export interface CpuFeatures {
+  /** lzcnt (Linux flag `abm` or `lzcnt`). */
+  readonly lzcnt: boolean;
+  /** BMI1, which includes tzcnt (flag `bmi1`). */
+  readonly bmi1: boolean;
+  /** popcnt (flag `popcnt`). */
+  readonly popcnt: boolean;
+  /** SSE4.1, which includes roundss/roundsd (flag `sse4_1`). */
+  readonly sse41: boolean;
+  /** AVX (flag `avx`). */
+  readonly avx: boolean;
+}
+
+const FEATURE_NAMES = ['lzcnt', 'bmi1', 'popcnt', 'sse41', 'avx'] as const;
+type FeatureName = typeof FEATURE_NAMES[number];
+
+// Accepted spellings in QUICKBEAM_CPU_NO besides the property names.
+const ALIASES: Record<string, FeatureName> = {
+  abm: 'lzcnt',
+  tzcnt: 'bmi1',
+  bmi: 'bmi1',
+  sse4_1: 'sse41',
+  'sse4.1': 'sse41',
+};
+
+/**
+ * Compute the feature set from the text of /proc/cpuinfo (or null when unavailable) and the value of
+ * QUICKBEAM_CPU_NO (or undefined). Pure; exported for tests. Throws on unknown names in `mask`.
+ */
+export function parseCpuFeatures(cpuinfo: string | null, mask: string | undefined): CpuFeatures {
+  const flags = new Set<string>();
+  if (cpuinfo !== null) {
+    const m = /^flags\s*:(.*)$/m.exec(cpuinfo);
+    if (m) for (const f of m[1].trim().split(/\s+/)) flags.add(f);
+  }
+  const f: Record<FeatureName, boolean> = {
+    lzcnt: flags.has('abm') || flags.has('lzcnt'),
+    bmi1: flags.has('bmi1'),
+    popcnt: flags.has('popcnt'),
+    sse41: flags.has('sse4_1'),
+    avx: flags.has('avx'),
+  };
+  if (mask) {
+    for (const raw of mask.split(',')) {
+      const name = raw.trim().toLowerCase();
+      if (name === '') continue;
+      if (name === 'all') {
+        for (const k of FEATURE_NAMES) f[k] = false;
+        continue;
+      }
+      const key = (FEATURE_NAMES as readonly string[]).includes(name) ? name as FeatureName : ALIASES[name];
+      if (key === undefined) {
+        throw new Error(`QUICKBEAM_CPU_NO: unknown CPU feature '${raw.trim()}' ` +
+          `(known: ${FEATURE_NAMES.join(', ')}, all)`);
+      }
+      f[key] = false;
+    }
+  }
+  return Object.freeze({ ...f });
+}
+
+let cached: CpuFeatures | null = null;
+
+/** The host CPU's optional features (cached after the first call), minus those in QUICKBEAM_CPU_NO. */
+export function cpuFeatures(): CpuFeatures {
+  if (cached === null) {
+    let text: string | null = null;
+    try {
+      text = readFileSync('/proc/cpuinfo', 'latin1');
+    } catch {
+      text = null;
+    }
+    cached = parseCpuFeatures(text, process.env.QUICKBEAM_CPU_NO);
+  }
+  return cached;
+}
+
+/** Drop the cached result so the next cpuFeatures() re-reads (for tests that change QUICKBEAM_CPU_NO). */
+export function resetCpuFeaturesCache(): void {
+  cached = null;
+}
