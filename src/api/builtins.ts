@@ -1,0 +1,148 @@
+// The host-call handler of an instance: calls to imported JS functions, and the runtime builtins that
+// generated code leaves to JS (memory.grow, bulk memory, table operations). Operands arrive in the args
+// buffer (immediates first); results go back to slot 0. A handler returns 0 or a trap code.
+
+
+import { TrapCode, HOSTCALL_BUILTIN_BASE } from '../runtime/layout.js';
+import { argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
+import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
+import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import { Builtin } from '../compile/abi.js';
+import { readSlot, writeSlot } from './exported-function.js';
+import type { InstanceState } from './instance.js';
+
+export interface SegmentState {
+  /** Data segments dropped (or already used by an active initialisation). */
+  dataDropped: boolean[];
+  /** Element segment items (raw references); emptied on drop. */
+  elemItems: number[][];
+}
+
+const TWO32 = 4294967296;
+
+function u32(slot: number): number {
+  return argsU32[2 * slot];
+}
+
+function u64(slot: number): number {
+  return argsU32[2 * slot] + argsU32[2 * slot + 1] * TWO32;
+}
+
+function addr(slot: number, index64: boolean): number {
+  return index64 ? u64(slot) : u32(slot);
+}
+
+export function makeHostHandler(state: InstanceState): (id: number) => number {
+  return (id: number): number => {
+    if (id < HOSTCALL_BUILTIN_BASE) return callImport(state, id);
+    return builtin(state, id);
+  };
+}
+
+function callImport(state: InstanceState, index: number): number {
+  const fn = state.hostFuncs[index]!;
+  const type = state.importTypes[index];
+  const params = type.params;
+  const args: unknown[] = new Array(params.length);
+  for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k]);
+  const result = Reflect.apply(fn, undefined, args);
+  const results = type.results;
+  if (results.length === 1) {
+    const raw = toWebAssemblyValue(result, results[0]);
+    writeSlot(0, results[0], raw);
+  } else if (results.length > 1) {
+    if (result === null || typeof result !== 'object' || typeof (result as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError('multi-value host function must return an iterable');
+    }
+    const values = Array.from(result as Iterable<unknown>);
+    if (values.length !== results.length) throw new TypeError(`multi-value host function returned ${values.length} values, expected ${results.length}`);
+    const raws: RawValue[] = values.map((v, k) => toWebAssemblyValue(v, results[k]));
+    for (let k = 0; k < raws.length; k++) writeSlot(k, results[k], raws[k]);
+  }
+  return 0;
+}
+
+function builtin(state: InstanceState, id: number): number {
+  const info = state.module.info;
+  switch (id) {
+    case Builtin.MemoryGrow: {
+      const mem = state.memories[u32(0)];
+      const delta = addr(1, mem.index64);
+      const old = mem.grow(delta);
+      if (mem.index64) argsI64[0] = BigInt(old);
+      else {
+        argsI32[0] = old;
+        argsI32[1] = 0;
+      }
+      return 0;
+    }
+    case Builtin.MemoryFill: {
+      const mem = state.memories[u32(0)];
+      const d = addr(1, mem.index64), val = u32(2), n = addr(3, mem.index64);
+      if (d + n > mem.byteLength) return TrapCode.MemoryOutOfBounds;
+      nativeFill(mem.base + d, val, n);
+      return 0;
+    }
+    case Builtin.MemoryCopy: {
+      const dst = state.memories[u32(0)], src = state.memories[u32(1)];
+      const d = addr(2, dst.index64), s = addr(3, src.index64), n = addr(4, dst.index64 && src.index64);
+      if (d + n > dst.byteLength || s + n > src.byteLength) return TrapCode.MemoryOutOfBounds;
+      nativeMove(dst.base + d, src.base + s, n);
+      return 0;
+    }
+    case Builtin.MemoryInit: {
+      const seg = u32(0);
+      const mem = state.memories[u32(1)];
+      const d = addr(2, mem.index64), s = u32(3), n = u32(4);
+      const bytes = state.segments.dataDropped[seg] ? EMPTY : info.datas[seg].bytes;
+      if (s + n > bytes.length || d + n > mem.byteLength) return TrapCode.MemoryOutOfBounds;
+      if (n > 0) copyIn(mem.base + d, bytes.subarray(s, s + n));
+      return 0;
+    }
+    case Builtin.DataDrop:
+      state.segments.dataDropped[u32(0)] = true;
+      return 0;
+    case Builtin.TableGrow: {
+      const t = state.tables[u32(0)];
+      const init = u64(1);
+      const n = addr(2, t.index64);
+      const old = t.grow(n, init);
+      if (t.index64) argsI64[0] = BigInt(old);
+      else {
+        argsI32[0] = old;
+        argsI32[1] = 0;
+      }
+      return 0;
+    }
+    case Builtin.TableFill: {
+      const t = state.tables[u32(0)];
+      const i = addr(1, t.index64), val = u64(2), n = addr(3, t.index64);
+      if (i + n > t.length) return TrapCode.TableOutOfBounds;
+      t.fill(i, val, n);
+      return 0;
+    }
+    case Builtin.TableCopy: {
+      const dst = state.tables[u32(0)], src = state.tables[u32(1)];
+      const d = addr(2, dst.index64), s = addr(3, src.index64), n = addr(4, dst.index64 && src.index64);
+      if (d + n > dst.length || s + n > src.length) return TrapCode.TableOutOfBounds;
+      dst.copy(d, s, n, src);
+      return 0;
+    }
+    case Builtin.TableInit: {
+      const seg = u32(0);
+      const t = state.tables[u32(1)];
+      const d = addr(2, t.index64), s = u32(3), n = u32(4);
+      const items = state.segments.elemItems[seg];
+      if (s + n > items.length || d + n > t.length) return TrapCode.TableOutOfBounds;
+      if (n > 0) t.setMany(d, items.slice(s, s + n));
+      return 0;
+    }
+    case Builtin.ElemDrop:
+      state.segments.elemItems[u32(0)] = [];
+      return 0;
+  }
+  throw new Error(`quickbeam: unknown builtin ${id}`);
+}
+
+const EMPTY = new Uint8Array(0);
+

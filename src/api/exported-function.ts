@@ -1,0 +1,118 @@
+// Exported Functions: the JS functions that call into generated code. Arguments are converted first (user
+// valueOf code may itself call wasm), then written to the shared args buffer, then the entry trampoline runs.
+
+import { FuncType, ValType } from '../decode/types.js';
+import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX } from '../runtime/layout.js';
+import { readPtr, readU32 } from '../runtime/native.js';
+import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
+import { callWasm } from '../runtime/trampolines.js';
+import { registerFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
+import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import type { InstanceState } from './instance.js';
+
+interface RecordOwner {
+  state: InstanceState;
+  funcIndex: number;
+}
+
+const TWO32 = 4294967296;
+
+/** Which instance created each FuncRecord (for creating its Exported Function on demand). */
+const recordOwners = new Map<number, RecordOwner>();
+const wrappers = new Map<number, Function>();
+
+export function registerRecordOwner(rec: number, state: InstanceState, funcIndex: number): void {
+  if (!recordOwners.has(rec)) recordOwners.set(rec, { state, funcIndex });
+}
+
+export function funcRecordSignature(rec: number): number {
+  return readU32(rec + FUNCREC_SIG);
+}
+
+function funcType(state: InstanceState, funcIndex: number): FuncType {
+  const info = state.module.info;
+  return info.types[info.funcTypes[funcIndex]];
+}
+
+/** Write converted arguments to the args buffer. */
+export function writeArgs(types: readonly ValType[], raws: RawValue[]): void {
+  for (let k = 0; k < types.length; k++) writeSlot(k, types[k], raws[k]);
+}
+
+export function writeSlot(k: number, t: ValType, raw: RawValue): void {
+  switch (t) {
+    case ValType.I32: argsI32[2 * k] = raw as number; argsI32[2 * k + 1] = 0; break;
+    case ValType.I64: argsI64[k] = raw as bigint; break;
+    case ValType.F32: argsF32[2 * k] = raw as number; argsI32[2 * k + 1] = 0; break;
+    case ValType.F64: argsF64[k] = raw as number; break;
+    default: {
+      const v = raw as number;
+      argsU32[2 * k] = v >>> 0;
+      argsU32[2 * k + 1] = Math.floor(v / TWO32);
+    }
+  }
+}
+
+export function readSlot(k: number, t: ValType): RawValue {
+  switch (t) {
+    case ValType.I32: return argsI32[2 * k];
+    case ValType.I64: return argsI64[k];
+    case ValType.F32: return argsF32[2 * k];
+    case ValType.F64: return argsF64[k];
+    default: return argsU32[2 * k] + argsU32[2 * k + 1] * TWO32;
+  }
+}
+
+/** Call function `funcIndex` of an instance with JS arguments; returns the JS result (undefined / value / array). */
+export function callExport(state: InstanceState, funcIndex: number, args: unknown[]): unknown {
+  const rec = state.funcRecords[funcIndex];
+  return invoke(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), args);
+}
+
+function entryStubFor(state: InstanceState, funcIndex: number): number {
+  const m = state.module;
+  return m.code.addr + m.compiled.entryStubOffsets[m.info.funcTypes[funcIndex]];
+}
+
+function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<unknown>): unknown {
+  const params = type.params;
+  const np = params.length;
+  const raws: RawValue[] = new Array(np);
+  for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
+  for (const t of type.results) if (t === ValType.V128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
+  writeArgs(params, raws);
+  callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
+  const res = type.results;
+  if (res.length === 0) return undefined;
+  if (res.length === 1) return toJSValue(readSlot(0, res[0]), res[0]);
+  const rawOut: RawValue[] = [];
+  for (let k = 0; k < res.length; k++) rawOut.push(readSlot(k, res[k]));
+  return rawOut.map((r, k) => toJSValue(r, res[k]));
+}
+
+/** The Exported Function of a FuncRecord (one per record, created on first use). */
+export function wrapperForRecord(rec: number): Function | undefined {
+  const existing = wrappers.get(rec);
+  if (existing !== undefined) return existing;
+  const owner = recordOwners.get(rec);
+  if (owner === undefined) return undefined;
+  const { state, funcIndex } = owner;
+  const type = funcType(state, funcIndex);
+  const entryStub = entryStubFor(state, funcIndex);
+  const fn = function (this: unknown, ...args: unknown[]): unknown {
+    return invoke(rec, entryStub, type, args);
+  };
+  Object.defineProperty(fn, 'name', { value: String(funcIndex) });
+  Object.defineProperty(fn, 'length', { value: type.params.length });
+  wrappers.set(rec, fn);
+  registerFuncRecord(rec, fn);
+  // Keep the owning instance alive as long as its function object is.
+  (fn as unknown as { __instance: InstanceState }).__instance = state;
+  return fn;
+}
+
+export function makeExportedFunction(state: InstanceState, funcIndex: number): Function {
+  return wrapperForRecord(state.funcRecords[funcIndex])!;
+}
+
+setFuncRecordResolver((addr) => wrapperForRecord(addr));

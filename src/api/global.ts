@@ -1,0 +1,104 @@
+// WebAssembly.Global, backed by a runtime GlobalCell (a native 16-byte cell whose address the Instance puts
+// in its vmctx).
+
+import { ValType } from '../decode/types.js';
+import { GlobalCell } from '../runtime/global-cell.js';
+import {
+  RUNTIME, defaultRawValue, parseValType, readCellRaw, toDOMString, toJSValue, toWebAssemblyValue, valTypeName,
+  writeCellRaw,
+} from '../runtime/js-values.js';
+
+const CTX = 'WebAssembly.Global()';
+
+const INTERNAL: unique symbol = Symbol('internal');
+let pendingRuntime: GlobalCell | null = null;
+
+const cache = new WeakMap<GlobalCell, Global>();
+
+export class Global {
+  readonly #cell: GlobalCell;
+
+  constructor(descriptor: unknown, ...rest: unknown[]) {
+    if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
+    if ((descriptor as unknown) === INTERNAL && pendingRuntime !== null) {
+      this.#cell = pendingRuntime;
+      pendingRuntime = null;
+      cache.set(this.#cell, this);
+      return;
+    }
+    if (descriptor !== undefined && descriptor !== null && typeof descriptor !== 'object' && typeof descriptor !== 'function') {
+      throw new TypeError(`${CTX}: Argument 0 must be a global descriptor`);
+    }
+    const d = (descriptor ?? {}) as Record<string, unknown>;
+    // Dictionary conversion: 'mutable' then 'value'.
+    const mutable = Boolean(d.mutable);
+    const typeRaw = d.value;
+    if (typeRaw === undefined) throw new TypeError(`${CTX}: Property 'value' is required`);
+    const type = parseValType(toDOMString(typeRaw));
+    if (type === undefined) {
+      throw new TypeError(`${CTX}: Descriptor property 'value' must be a WebAssembly type`);
+    }
+    if (type === ValType.V128) throw new TypeError(`${CTX}: a v128 global cannot be created from JS`);
+    const v = rest[0];
+    const raw = v === undefined ? defaultRawValue(type) : toWebAssemblyValue(v, type);
+    const cell = GlobalCell.allocate(type, mutable);
+    writeCellRaw(cell, raw);
+    this.#cell = cell;
+    cache.set(cell, this);
+  }
+
+  get value(): unknown {
+    const cell = this.#cell;
+    if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot read a v128 global from JS');
+    return toJSValue(readCellRaw(cell), cell.type);
+  }
+
+  set value(v: unknown) {
+    const cell = this.#cell;
+    if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot write a v128 global from JS');
+    if (!cell.mutable) throw new TypeError("WebAssembly.Global.value: Can't set the value of an immutable global.");
+    writeCellRaw(cell, toWebAssemblyValue(v, cell.type));
+  }
+
+  valueOf(): unknown {
+    return this.value;
+  }
+
+  /** Type reflection: { mutable, value }. */
+  type(): { mutable: boolean; value: string } {
+    const cell = this.#cell;
+    return { mutable: cell.mutable, value: valTypeName(cell.type) };
+  }
+
+  /** Internal: the GlobalCell behind this object. */
+  get [RUNTIME](): GlobalCell {
+    return this.#cell;
+  }
+
+  static isGlobal(v: unknown): v is Global {
+    return typeof v === 'object' && v !== null && #cell in v;
+  }
+}
+
+Object.defineProperty(Global.prototype, Symbol.toStringTag, { value: 'WebAssembly.Global', configurable: true });
+
+/** The GlobalCell of a Global object (TypeError if `g` is not one). */
+export function getGlobalCell(g: unknown): GlobalCell {
+  if (!Global.isGlobal(g)) throw new TypeError('not a WebAssembly.Global');
+  return g[RUNTIME];
+}
+
+/** The unique Global object of a GlobalCell (created on first use). */
+export function globalFromRuntime(cell: GlobalCell): Global {
+  const existing = cache.get(cell);
+  if (existing !== undefined) return existing;
+  pendingRuntime = cell;
+  try {
+    return new Global(INTERNAL);
+  } finally {
+    pendingRuntime = null;
+  }
+}
+
+/** Alias of globalFromRuntime. */
+export const globalFromCell = globalFromRuntime;

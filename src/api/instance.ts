@@ -1,0 +1,321 @@
+// WebAssembly.Instance: links imports, builds the instance context (vmctx) the generated code runs
+// against, initialises globals, tables and memories, and runs the start function.
+
+import { ConstExpr, ConstOp, ExternKind, FuncType, ModuleInfo, SegmentMode, ValType } from '../decode/types.js';
+import { LinkError, RuntimeError } from '../errors.js';
+import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE } from '../runtime/layout.js';
+import { nativeAlloc, nativeFree, writePtr, writeU32 } from '../runtime/native.js';
+import { initVmctxHeader, trapError } from '../runtime/trampolines.js';
+import { registerHostHandler, unregisterHostHandler } from '../runtime/host-calls.js';
+import { LinearMemory } from '../runtime/linear-memory.js';
+import { TableStorage } from '../runtime/table-storage.js';
+import { GlobalCell } from '../runtime/global-cell.js';
+import { jsToFuncRecord, externToId, registerFuncRecord } from '../runtime/refs.js';
+import { readCellRaw, writeCellRaw, RawValue } from '../runtime/js-values.js';
+import { Module, moduleInternals, ModuleInternals } from './module.js';
+import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
+import { getTableStorage, tableFromRuntime, Table } from './table.js';
+import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
+import { makeExportedFunction, funcRecordSignature, callExport, registerRecordOwner } from './exported-function.js';
+import { makeHostHandler, SegmentState } from './builtins.js';
+
+const instanceRegistry = new FinalizationRegistry<{ vmctx: number }>((h) => {
+  unregisterHostHandler(h.vmctx);
+  nativeFree(h.vmctx);
+});
+
+/** Everything an instance owns or keeps alive (the generated code holds raw pointers into these). */
+export interface InstanceState {
+  module: ModuleInternals;
+  vmctx: number;
+  memories: LinearMemory[];
+  tables: TableStorage[];
+  globals: GlobalCell[];
+  /** FuncRecord address per function index. */
+  funcRecords: number[];
+  /** JS functions of imported host functions, by import index (undefined for wasm imports). */
+  hostFuncs: Array<Function | undefined>;
+  /** Types of imported functions, by function index. */
+  importTypes: FuncType[];
+  segments: SegmentState;
+  /** Objects passed as imports (kept alive for the vmctx pointers into them). */
+  keepAlive: unknown[];
+}
+
+export class Instance {
+  readonly exports: Record<string, unknown>;
+
+  constructor(module: Module, importObject?: unknown) {
+    if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
+    const m = moduleInternals(module);
+    const state = link(m, importObject);
+    this.exports = buildExports(state);
+    instanceRegistry.register(this, { vmctx: state.vmctx }, this);
+    // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
+    (this as unknown as { [STATE]: InstanceState })[STATE] = state;
+    initialize(state);
+  }
+}
+
+const STATE = Symbol('quickbeam.instance');
+
+Object.defineProperty(Instance.prototype, Symbol.toStringTag, { value: 'WebAssembly.Instance', configurable: true });
+
+function getImport(importObject: unknown, module: string, name: string): unknown {
+  const ns = (importObject as Record<string, unknown>)[module];
+  if (ns === null || (typeof ns !== 'object' && typeof ns !== 'function')) {
+    throw new TypeError(`WebAssembly.Instance(): Import #0 "${module}": module is not an object or function`);
+  }
+  return (ns as Record<string, unknown>)[name];
+}
+
+function limitsMatch(curMin: number, curMax: number | null, min: number, max: number | null): boolean {
+  if (curMin < min) return false;
+  if (max !== null) {
+    if (curMax === null || curMax > max) return false;
+  }
+  return true;
+}
+
+function link(m: ModuleInternals, importObject: unknown): InstanceState {
+  const info = m.info;
+  const c = m.compiled;
+  if (info.imports.length > 0 && (importObject === undefined || importObject === null || typeof importObject !== 'object')) {
+    throw new TypeError('WebAssembly.Instance(): Imports argument must be present and must be an object');
+  }
+  const L = c.layout;
+  const vmctx = nativeAlloc(L.size);
+  initVmctxHeader(vmctx);
+  const state: InstanceState = {
+    module: m,
+    vmctx,
+    memories: [],
+    tables: [],
+    globals: [],
+    funcRecords: [],
+    hostFuncs: [],
+    importTypes: [],
+    segments: { dataDropped: info.datas.map(() => false), elemItems: [] },
+    keepAlive: [],
+  };
+  let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
+  for (let i = 0; i < info.imports.length; i++) {
+    const imp = info.imports[i];
+    const v = getImport(importObject, imp.module, imp.name);
+    const where = `Import #${i} "${imp.module}" "${imp.name}"`;
+    switch (imp.kind) {
+      case ExternKind.Func: {
+        if (typeof v !== 'function') throw new LinkError(`${where}: function import requires a callable`);
+        const type = info.types[imp.typeIndex];
+        const sig = c.sigIds[imp.typeIndex];
+        const f = funcIdx++;
+        const existing = jsToFuncRecord(v);
+        let rec: number;
+        if (existing !== undefined) {
+          if (funcRecordSignature(existing) !== sig) throw new LinkError(`${where}: imported function does not match the expected type`);
+          rec = existing;
+          state.hostFuncs.push(undefined);
+        } else {
+          rec = vmctx + L.record(f);
+          writePtr(rec + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
+          writePtr(rec + FUNCREC_VMCTX, vmctx);
+          writeU32(rec + FUNCREC_SIG, sig);
+          registerRecordOwner(rec, state, f);
+          state.hostFuncs.push(v);
+        }
+        state.importTypes.push(type);
+        state.funcRecords.push(rec);
+        state.keepAlive.push(v);
+        break;
+      }
+      case ExternKind.Table: {
+        if (!(v instanceof Table)) throw new LinkError(`${where}: table import requires a WebAssembly.Table`);
+        const t = getTableStorage(v);
+        const tt = imp.table!;
+        if (t.elemType !== tt.elemType || t.index64 !== tt.index64 || !limitsMatch(t.length, t.maximum, tt.min, tt.max)) {
+          throw new LinkError(`${where}: table import has an incompatible type or size`);
+        }
+        writePtr(vmctx + L.table(tableIdx++), t.desc);
+        state.tables.push(t);
+        state.keepAlive.push(v);
+        break;
+      }
+      case ExternKind.Memory: {
+        if (!(v instanceof Memory)) throw new LinkError(`${where}: memory import must be a WebAssembly.Memory object`);
+        const lm = getLinearMemory(v);
+        const mt = imp.memory!;
+        if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximum, mt.min, mt.max)) {
+          throw new LinkError(`${where}: memory import has an incompatible type or size`);
+        }
+        writePtr(vmctx + L.memBase(memIdx), lm.base);
+        writePtr(vmctx + L.memDesc(memIdx), lm.desc);
+        memIdx++;
+        state.memories.push(lm);
+        state.keepAlive.push(v);
+        break;
+      }
+      case ExternKind.Global: {
+        const gt = imp.global!;
+        let cell: GlobalCell;
+        if (v instanceof Global) {
+          cell = getGlobalCell(v);
+          if (cell.type !== gt.type || cell.mutable !== gt.mutable) throw new LinkError(`${where}: imported global does not match the expected type`);
+          state.keepAlive.push(v);
+        } else {
+          if (gt.mutable) throw new LinkError(`${where}: imported mutable global must be a WebAssembly.Global object`);
+          if (gt.type === ValType.I64 && typeof v !== 'bigint') throw new LinkError(`${where}: global import must be a BigInt`);
+          if ((gt.type === ValType.I32 || gt.type === ValType.F32 || gt.type === ValType.F64) && typeof v !== 'number') {
+            throw new LinkError(`${where}: global import must be a number`);
+          }
+          if (gt.type === ValType.V128) throw new LinkError(`${where}: v128 globals cannot be imported from JS`);
+          cell = GlobalCell.allocate(gt.type, false);
+          writeCellRaw(cell, jsToRaw(v, gt.type, where));
+        }
+        writePtr(vmctx + L.global(globalIdx++), cell.addr);
+        state.globals.push(cell);
+        break;
+      }
+    }
+  }
+  // Defined functions.
+  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
+    const rec = vmctx + L.record(f);
+    writePtr(rec + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
+    writePtr(rec + FUNCREC_VMCTX, vmctx);
+    writeU32(rec + FUNCREC_SIG, c.sigIds[info.funcTypes[f]]);
+    registerRecordOwner(rec, state, f);
+    state.funcRecords.push(rec);
+  }
+  for (let f = 0; f < state.funcRecords.length; f++) writePtr(vmctx + L.func(f), state.funcRecords[f]);
+  // Defined memories and tables.
+  for (let i = info.numImportedMemories; i < info.memories.length; i++) {
+    const mt = info.memories[i];
+    const lm = new LinearMemory({ initial: mt.min, maximum: mt.max, index64: mt.index64 });
+    writePtr(vmctx + L.memBase(i), lm.base);
+    writePtr(vmctx + L.memDesc(i), lm.desc);
+    state.memories.push(lm);
+  }
+  for (let i = info.numImportedTables; i < info.tables.length; i++) {
+    const tt = info.tables[i];
+    const t = new TableStorage({ elemType: tt.elemType, initial: tt.min, maximum: tt.max, index64: tt.index64 });
+    writePtr(vmctx + L.table(i), t.desc);
+    state.tables.push(t);
+  }
+  // Defined globals (initialisers may read earlier globals and take function references).
+  for (let i = info.numImportedGlobals; i < info.globals.length; i++) {
+    const gt = info.globals[i];
+    const cell = GlobalCell.allocate(gt.type, gt.mutable);
+    writeCellRaw(cell, evalConst(state, info.globalInits[i - info.numImportedGlobals], gt.type));
+    writePtr(vmctx + L.global(i), cell.addr);
+    state.globals.push(cell);
+  }
+  // Element segment items are evaluated now (they may reference functions and globals).
+  for (const seg of info.elems) {
+    state.segments.elemItems.push(seg.items.map((e) => Number(evalConst(state, e, seg.elemType))));
+  }
+  registerHostHandler(vmctx, makeHostHandler(state));
+  return state;
+}
+
+function jsToRaw(v: unknown, t: ValType, where: string): RawValue {
+  switch (t) {
+    case ValType.I32: return (v as number) | 0;
+    case ValType.I64: return BigInt.asIntN(64, v as bigint);
+    case ValType.F32: return Math.fround(v as number);
+    case ValType.F64: return v as number;
+    case ValType.ExternRef: return externToId(v);
+    case ValType.FuncRef: {
+      if (v === null) return 0;
+      const rec = jsToFuncRecord(v);
+      if (rec === undefined) throw new LinkError(`${where}: funcref global import must be a wasm function or null`);
+      return rec;
+    }
+  }
+  throw new LinkError(`${where}: unsupported global type`);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/** Evaluate a constant expression to a raw value of type t. */
+export function evalConst(state: InstanceState, expr: ConstExpr, t: ValType): RawValue {
+  const stack: RawValue[] = [];
+  for (const ins of expr) {
+    switch (ins.op) {
+      case ConstOp.I32Const: stack.push(Number(ins.value) | 0); break;
+      case ConstOp.I64Const: stack.push(BigInt.asIntN(64, BigInt(ins.value))); break;
+      case ConstOp.F32Const: u32[0] = Number(ins.value); stack.push(f32[0]); break;
+      case ConstOp.F64Const: u64[0] = BigInt(ins.value); stack.push(f64[0]); break;
+      case ConstOp.GlobalGet: stack.push(readCellRaw(state.globals[Number(ins.value)])); break;
+      case ConstOp.RefNull: stack.push(0); break;
+      case ConstOp.RefFunc: stack.push(state.funcRecords[Number(ins.value)]); break;
+      case ConstOp.I32Add: { const b = stack.pop() as number, a = stack.pop() as number; stack.push((a + b) | 0); break; }
+      case ConstOp.I32Sub: { const b = stack.pop() as number, a = stack.pop() as number; stack.push((a - b) | 0); break; }
+      case ConstOp.I32Mul: { const b = stack.pop() as number, a = stack.pop() as number; stack.push(Math.imul(a, b)); break; }
+      case ConstOp.I64Add: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a + b)); break; }
+      case ConstOp.I64Sub: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a - b)); break; }
+      case ConstOp.I64Mul: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a * b)); break; }
+    }
+  }
+  const v = stack.pop();
+  if (v === undefined) return t === ValType.I64 ? 0n : 0;
+  return v;
+}
+
+/** Offsets of active segments: i32 or i64 values as Numbers (exact below 2^53; larger ones are out of bounds anyway). */
+function offsetValue(v: RawValue): number {
+  if (typeof v === 'bigint') return Number(BigInt.asUintN(64, v));
+  return v >>> 0;
+}
+
+function initialize(state: InstanceState): void {
+  const info = state.module.info;
+  // Active element segments, then active data segments, in order; a failure traps (the instance is unusable).
+  for (let i = 0; i < info.elems.length; i++) {
+    const seg = info.elems[i];
+    if (seg.mode === SegmentMode.Active) {
+      const table = state.tables[seg.table];
+      const offset = offsetValue(evalConst(state, seg.offset!, table.index64 ? ValType.I64 : ValType.I32));
+      const items = state.segments.elemItems[i];
+      if (offset + items.length > table.length) throw trapError(TrapCode.TableOutOfBounds);
+      table.setMany(offset, items);
+    }
+    if (seg.mode !== SegmentMode.Passive) state.segments.elemItems[i] = [];
+  }
+  for (let i = 0; i < info.datas.length; i++) {
+    const seg = info.datas[i];
+    if (seg.mode !== SegmentMode.Active) continue;
+    const mem = state.memories[seg.memory];
+    const offset = offsetValue(evalConst(state, seg.offset!, mem.index64 ? ValType.I64 : ValType.I32));
+    if (offset + seg.bytes.length > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
+    mem.write(offset, seg.bytes);
+    state.segments.dataDropped[i] = true;
+  }
+  if (info.start !== null) callExport(state, info.start, []);
+}
+
+function buildExports(state: InstanceState): Record<string, unknown> {
+  const info = state.module.info;
+  const exports: Record<string, unknown> = Object.create(null);
+  for (const e of info.exports) {
+    switch (e.kind) {
+      case ExternKind.Func:
+        exports[e.name] = makeExportedFunction(state, e.index);
+        break;
+      case ExternKind.Memory:
+        exports[e.name] = memoryFromRuntime(state.memories[e.index]);
+        break;
+      case ExternKind.Table:
+        exports[e.name] = tableFromRuntime(state.tables[e.index]);
+        break;
+      case ExternKind.Global:
+        exports[e.name] = globalFromRuntime(state.globals[e.index]);
+        break;
+    }
+  }
+  return Object.freeze(exports);
+}
+
+void RuntimeError; void GLOBAL_CELL_SIZE; void registerFuncRecord;

@@ -1,0 +1,122 @@
+// WebAssembly.Module: compile once (validation + machine code in one pass), instantiate many times.
+// The module's machine code is position independent and shared by all its instances.
+
+import { compileModule, CompiledModule } from '../compile/module-compiler.js';
+import { Features, resolveFeatures } from '../decode/features.js';
+import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
+import { CompileError } from '../errors.js';
+import { allocateCode, CodeBlock } from '../runtime/code-memory.js';
+import { registerCodeRange } from '../runtime/trampolines.js';
+
+export interface ModuleOptions {
+  features?: Partial<Features>;
+}
+
+const INTERNAL = Symbol('quickbeam.module');
+
+export interface ModuleInternals {
+  compiled: CompiledModule;
+  code: CodeBlock;
+  info: ModuleInfo;
+}
+
+const codeRangeRegistry = new FinalizationRegistry<() => void>((unregister) => unregister());
+
+function toBytes(source: unknown): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) {
+    return new Uint8Array(source);
+  }
+  throw new TypeError('WebAssembly.Module(): Argument 0 must be a buffer source');
+}
+
+function kindName(k: ExternKind): 'function' | 'table' | 'memory' | 'global' {
+  return k === ExternKind.Func ? 'function' : k === ExternKind.Table ? 'table' : k === ExternKind.Memory ? 'memory' : 'global';
+}
+
+export class Module {
+  [INTERNAL]: ModuleInternals;
+
+  constructor(bytes: unknown, options?: ModuleOptions) {
+    if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
+    const src = toBytes(bytes);
+    // Copy: the caller may mutate its buffer later.
+    const copy = new Uint8Array(src);
+    const features = resolveFeatures(options?.features);
+    let compiled: CompiledModule;
+    try {
+      compiled = compileModule(copy, features);
+    } catch (e) {
+      if (e instanceof CompileError) throw e;
+      if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
+      throw e;
+    }
+    const code = allocateCode(compiled.code);
+    const internals: ModuleInternals = { compiled, code, info: compiled.info };
+    this[INTERNAL] = internals;
+    const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
+    codeRangeRegistry.register(this, unregister);
+  }
+
+  static imports(module: Module): Array<{ module: string; name: string; kind: string }> {
+    const info = moduleInternals(module).info;
+    return info.imports.map((i) => ({ module: i.module, name: i.name, kind: kindName(i.kind) }));
+  }
+
+  static exports(module: Module): Array<{ name: string; kind: string }> {
+    const info = moduleInternals(module).info;
+    return info.exports.map((e) => ({ name: e.name, kind: kindName(e.kind) }));
+  }
+
+  static customSections(module: Module, name: string): ArrayBuffer[] {
+    const info = moduleInternals(module).info as ModuleInfo & { customSections?: Array<{ name: string; bytes: Uint8Array }> };
+    const out: ArrayBuffer[] = [];
+    for (const s of info.customSections ?? []) if (s.name === String(name)) out.push(s.bytes.slice().buffer);
+    return out;
+  }
+}
+
+Object.defineProperty(Module.prototype, Symbol.toStringTag, { value: 'WebAssembly.Module', configurable: true });
+
+export function moduleInternals(m: unknown): ModuleInternals {
+  const i = (m as Module | null)?.[INTERNAL];
+  if (i === undefined) throw new TypeError('Argument 0 must be a WebAssembly.Module');
+  return i;
+}
+
+/** `name (wasm-function[N]:0xOFFSET)` for a code offset inside the module, or null outside functions. */
+function symbolize(m: ModuleInternals, codeOffset: number): string | null {
+  const c = m.compiled;
+  const info = c.info;
+  // The defined function containing the offset: the last entry at or before it.
+  let lo = info.numImportedFuncs, hi = c.funcOffsets.length - 1, f = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (c.funcOffsets[mid] <= codeOffset) {
+      f = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (f < 0) return null;
+  // Stubs follow the last function: only offsets with a source position belong to functions.
+  let wasmOffset = -1;
+  let a = 0, b = c.pcOffsets.length - 1;
+  while (a <= b) {
+    const mid = (a + b) >> 1;
+    if (c.pcOffsets[mid] === codeOffset) {
+      wasmOffset = c.wasmOffsets[mid];
+      break;
+    }
+    if (c.pcOffsets[mid] < codeOffset) a = mid + 1;
+    else b = mid - 1;
+  }
+  if (wasmOffset < 0) return null;
+  const name = info.funcNames.get(f);
+  const where = `wasm-function[${f}]:0x${wasmOffset.toString(16)}`;
+  return name !== undefined ? `${name} (${where})` : where;
+}
+
+export function valTypeFromByte(t: number): ValType {
+  return t as ValType;
+}

@@ -1,0 +1,54 @@
+// Quickbeam's embedding API: a drop-in for the `WebAssembly` namespace, backed by the single-pass JIT.
+//   import quickbeam from 'quickbeam';            // namespace, same shape as WebAssembly
+//   import { instantiate } from 'quickbeam';      // or named functions
+
+import { Module, ModuleOptions } from './api/module.js';
+import { Instance } from './api/instance.js';
+import { Memory } from './api/memory.js';
+import { Table } from './api/table.js';
+import { Global } from './api/global.js';
+import { CompileError, LinkError, RuntimeError } from './errors.js';
+import { compileModule } from './compile/module-compiler.js';
+import { resolveFeatures, Features } from './decode/features.js';
+
+export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError };
+export type { Features, ModuleOptions };
+
+function bytesOf(source: unknown): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  throw new TypeError('WebAssembly.validate(): Argument 0 must be a buffer source');
+}
+
+/** Whether the bytes are a valid module (decoded, validated and compiled: nothing is executed). */
+export function validate(bytes: unknown, options?: ModuleOptions): boolean {
+  const b = bytesOf(bytes);
+  try {
+    compileModule(b, resolveFeatures(options?.features));
+    return true;
+  } catch (e) {
+    if (e instanceof CompileError) return false;
+    throw e;
+  }
+}
+
+export async function compile(bytes: unknown, options?: ModuleOptions): Promise<Module> {
+  return new Module(bytes, options);
+}
+
+export interface WebAssemblyInstantiatedSource {
+  module: Module;
+  instance: Instance;
+}
+
+export function instantiate(module: Module, imports?: unknown): Promise<Instance>;
+export function instantiate(bytes: unknown, imports?: unknown, options?: ModuleOptions): Promise<WebAssemblyInstantiatedSource>;
+export async function instantiate(source: unknown, imports?: unknown, options?: ModuleOptions): Promise<Instance | WebAssemblyInstantiatedSource> {
+  if (source instanceof Module) return new Instance(source, imports);
+  const module = new Module(source, options);
+  return { module, instance: new Instance(module, imports) };
+}
+
+const quickbeam = { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate };
+export default quickbeam;
