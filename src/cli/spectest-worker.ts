@@ -1,0 +1,429 @@
+// The spectest worker: runs the commands of ONE wast2json .json file against one engine, in its own process
+// (started by spectest.ts), so that a crash or a hang only takes this file down.
+//
+// Protocol: JSON lines written synchronously to fd 3 (so nothing is lost if the process aborts right after):
+//   {t:'at', line, type}      before each command (the parent learns where a crash happened)
+//   {t:'fail', line, msg}     the current command failed
+//   {t:'skip', line}          the current command was skipped (text-format module)
+//   {t:'note', line, msg}     extra information (printed with --verbose)
+//   {t:'fatal', msg}          the file could not be run at all
+//   {t:'done'}                finished
+// A command with neither 'fail' nor 'skip' before the next 'at' / 'done' passed.
+
+import { readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Features } from '../decode/features.js';
+import { Engine, type EngineName, type SpectestModule, type WasmInstance, errorText, loadEngineApi, makeSpectest } from './spectest-engine.js';
+import {
+  HarnessError,
+  type Raw,
+  type WastValue,
+  formatActual,
+  formatExpected,
+  formatValues,
+  isNaNSensitive,
+  jsToRaw,
+  makeHostRefs,
+  matches,
+  parseArg,
+  rawToJS,
+} from './spectest-values.js';
+import { type ValTypeName, isValTypeName } from './spectest-wasm.js';
+
+export interface WorkerOptions {
+  file: string;
+  engine: EngineName;
+  features: Partial<Features>;
+  /** Provide the spectest `table64` export. */
+  table64: boolean;
+  /** Call exports from JS even for NaN / v128 values (no wasm call wrappers). */
+  directCalls: boolean;
+  /** Testing the runner: abort / hang at the first assertion of a file whose path contains this. */
+  debugAbortOn?: string;
+  debugHangOn?: string;
+}
+
+interface Action {
+  type: string;
+  module?: string;
+  field: string;
+  args?: WastValue[];
+}
+
+interface Command {
+  type: string;
+  line: number;
+  filename?: string;
+  name?: string;
+  as?: string;
+  text?: string;
+  module_type?: string;
+  action?: Action;
+  expected?: WastValue[];
+}
+
+interface Slot {
+  line: number;
+  instance: WasmInstance | null;
+  error: string | null;
+}
+
+function send(msg: object): void {
+  const data = Buffer.from(JSON.stringify(msg) + '\n');
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(3, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
+
+class FileRun {
+  private current: Slot | null = null;
+  private named = new Map<string, Slot>();
+  private registered = new Map<string, Record<string, unknown>>();
+  private hostRefs = makeHostRefs();
+  private spectest: SpectestModule;
+  private dir: string;
+  private line = 0;
+  private failedThis = false;
+
+  constructor(
+    private opts: WorkerOptions,
+    private engine: Engine,
+  ) {
+    this.dir = path.dirname(opts.file);
+    this.spectest = makeSpectest(engine, opts.table64);
+    if (this.spectest.problems.length > 0) {
+      this.note(`spectest host module incomplete: ${this.spectest.problems.join('; ')}`);
+    }
+  }
+
+  private fail(msg: string): void {
+    if (this.failedThis) return; // one failure per command
+    this.failedThis = true;
+    send({ t: 'fail', line: this.line, msg: oneLine(msg) });
+  }
+  private note(msg: string): void {
+    send({ t: 'note', line: this.line, msg: oneLine(msg) });
+  }
+
+  run(commands: Command[]): void {
+    for (const c of commands) {
+      this.line = typeof c.line === 'number' ? c.line : 0;
+      this.failedThis = false;
+      send({ t: 'at', line: this.line, type: c.type });
+      this.debugHooks(c);
+      try {
+        this.command(c);
+      } catch (e) {
+        this.fail(`${c.type}: ${e instanceof HarnessError ? e.message : 'runner error: ' + errorText(e)}`);
+      }
+    }
+  }
+
+  private debugHooks(c: Command): void {
+    if (!c.type.startsWith('assert_')) return;
+    if (this.opts.debugAbortOn !== undefined && this.opts.file.includes(this.opts.debugAbortOn)) process.abort();
+    if (this.opts.debugHangOn !== undefined && this.opts.file.includes(this.opts.debugHangOn)) {
+      for (;;) {
+        /* hang on purpose */
+      }
+    }
+  }
+
+  private command(c: Command): void {
+    switch (c.type) {
+      case 'module':
+        return this.module(c);
+      case 'register':
+        return this.register(c);
+      case 'action':
+        return this.action(c);
+      case 'assert_return':
+        return this.assertReturn(c);
+      case 'assert_trap':
+      case 'assert_exhaustion':
+        return this.assertTrap(c);
+      case 'assert_invalid':
+      case 'assert_malformed':
+        return this.assertNoCompile(c);
+      case 'assert_unlinkable':
+      case 'assert_uninstantiable':
+        return this.assertNoInstance(c);
+      default:
+        return this.fail(`unsupported command type ${JSON.stringify(c.type)}`);
+    }
+  }
+
+  // ---- modules ----
+
+  private isText(c: Command): boolean {
+    return c.module_type === 'text' || (c.filename ?? '').endsWith('.wat');
+  }
+
+  private bytes(c: Command): Uint8Array {
+    if (!c.filename) throw new HarnessError('command has no filename');
+    try {
+      return readFileSync(path.join(this.dir, c.filename));
+    } catch (e) {
+      throw new HarnessError(`cannot read ${c.filename}: ${(e as Error).message}`);
+    }
+  }
+
+  private imports(): Record<string, unknown> {
+    const imp: Record<string, unknown> = { spectest: this.spectest.exports };
+    for (const [k, v] of this.registered) imp[k] = v;
+    return imp;
+  }
+
+  private linkHint(e: unknown): string {
+    if (!this.engine.isLinkError(e) || this.spectest.problems.length === 0) return '';
+    return ` [spectest exports not available: ${this.spectest.problems.map((p) => p.split(':')[0]).join(', ')}]`;
+  }
+
+  private module(c: Command): void {
+    const slot: Slot = { line: this.line, instance: null, error: null };
+    this.current = slot;
+    if (c.name) this.named.set(c.name, slot);
+    if (this.isText(c)) {
+      slot.error = `text-format module at line ${this.line} was skipped`;
+      send({ t: 'skip', line: this.line });
+      return;
+    }
+    let stage = 'compile';
+    try {
+      const bytes = this.bytes(c);
+      const m = this.engine.compile(bytes);
+      stage = 'instantiate';
+      slot.instance = this.engine.instantiate(m, this.imports());
+    } catch (e) {
+      const what = e instanceof HarnessError ? e.message : errorText(e);
+      slot.error = `module ${c.filename ?? ''} (line ${this.line}) failed to ${stage}: ${what}`;
+      this.fail(`module ${c.filename ?? ''}: failed to ${stage}: ${what}${this.linkHint(e)}`);
+    }
+  }
+
+  private slotFor(name: string | undefined): WasmInstance {
+    const slot = name === undefined ? this.current : this.named.get(name);
+    if (!slot) throw new HarnessError(name === undefined ? 'no module defined yet' : `no module named ${name}`);
+    if (!slot.instance) throw new HarnessError(slot.error ?? `module at line ${slot.line} is not available`);
+    return slot.instance;
+  }
+
+  private register(c: Command): void {
+    if (!c.as) throw new HarnessError('register without "as"');
+    this.registered.set(c.as, this.slotFor(c.name).exports);
+  }
+
+  private assertNoCompile(c: Command): void {
+    if (this.isText(c)) {
+      send({ t: 'skip', line: this.line });
+      return;
+    }
+    const bytes = this.bytes(c);
+    try {
+      this.engine.compile(bytes);
+    } catch (e) {
+      if (this.engine.isCompileError(e)) return; // passed
+      return this.fail(`${c.type} ${c.filename}: expected CompileError (${JSON.stringify(c.text)}), got ${errorText(e)}`);
+    }
+    this.fail(`${c.type} ${c.filename}: expected CompileError (${JSON.stringify(c.text)}), but the module compiled`);
+  }
+
+  private assertNoInstance(c: Command): void {
+    if (this.isText(c)) {
+      send({ t: 'skip', line: this.line });
+      return;
+    }
+    const linkError = c.type === 'assert_unlinkable';
+    const want = linkError ? 'LinkError' : 'RuntimeError';
+    const head = `${c.type} ${c.filename}: expected ${want} (${JSON.stringify(c.text)})`;
+    let m: object;
+    try {
+      m = this.engine.compile(this.bytes(c));
+    } catch (e) {
+      if (e instanceof HarnessError) throw e;
+      return this.fail(`${head}, but the module failed to compile: ${errorText(e)}`);
+    }
+    try {
+      this.engine.instantiate(m, this.imports());
+    } catch (e) {
+      const ok = linkError ? this.engine.isLinkError(e) : this.engine.isRuntimeError(e);
+      if (ok) {
+        this.noteMessage(e as Error, c.text);
+        return;
+      }
+      return this.fail(`${head}, got ${errorText(e)}`);
+    }
+    this.fail(`${head}, but the module instantiated`);
+  }
+
+  // ---- actions ----
+
+  private describeAction(a: Action | undefined): string {
+    if (!a) return '(no action)';
+    const mod = a.module ? `${a.module} ` : '';
+    if (a.type === 'get') return `get ${mod}${JSON.stringify(a.field)}`;
+    const args = (a.args ?? []).map(formatExpected).join(', ');
+    return `${a.type} ${mod}${JSON.stringify(a.field)}(${args})`;
+  }
+
+  /**
+   * Performs the action. Returns the results as Raws when `expected` (the result types) is given, else null.
+   * Engine exceptions propagate; harness problems throw HarnessError.
+   */
+  private perform(a: Action | undefined, expected: WastValue[] | undefined, wantResults: boolean): Raw[] | null {
+    if (!a) throw new HarnessError('command has no action');
+    const inst = this.slotFor(a.module);
+    const target = inst.exports[a.field];
+    if (a.type === 'get') {
+      if (typeof target !== 'object' || target === null || !('value' in target)) {
+        throw new HarnessError(`no exported global ${JSON.stringify(a.field)}`);
+      }
+      const type = expected?.[0]?.type;
+      if (!wantResults || type === undefined) {
+        void (target as { value: unknown }).value;
+        return null;
+      }
+      if (!this.opts.directCalls && isNaNSensitive(expected![0]!) && isValTypeName(type)) {
+        return [this.engine.getWrapped(target, type)];
+      }
+      return [jsToRaw(type, (target as { value: unknown }).value)];
+    }
+    if (a.type !== 'invoke') throw new HarnessError(`unsupported action type ${JSON.stringify(a.type)}`);
+    if (typeof target !== 'function') throw new HarnessError(`no exported function ${JSON.stringify(a.field)}`);
+    const argVals = a.args ?? [];
+    const args = argVals.map((v) => parseArg(v, this.hostRefs.get));
+    const sensitive = argVals.some(isNaNSensitive) || (expected ?? []).some(isNaNSensitive);
+    if (!this.opts.directCalls && sensitive && expected !== undefined) {
+      const params = argVals.map((v) => v.type);
+      const results = expected.map((v) => v.type);
+      const all = [...params, ...results];
+      if (all.every(isValTypeName)) {
+        const raws = this.engine.invokeWrapped(
+          target,
+          { params: params as ValTypeName[], results: results as ValTypeName[] },
+          args,
+        );
+        return wantResults ? raws : null;
+      }
+    }
+    const r = (target as (...x: unknown[]) => unknown)(...args.map(rawToJS));
+    if (!wantResults || expected === undefined) return null;
+    const n = expected.length;
+    let list: unknown[];
+    if (n === 0) {
+      if (r !== undefined) throw new HarnessError(`expected no result, got ${formatJS(r)}`);
+      list = [];
+    } else if (n === 1) {
+      list = [r];
+    } else {
+      if (!Array.isArray(r)) throw new HarnessError(`expected ${n} results (an array), got ${formatJS(r)}`);
+      list = r;
+      if (list.length !== n) throw new HarnessError(`expected ${n} results, got ${list.length}`);
+    }
+    return list.map((x, i) => jsToRaw(expected[i]!.type, x));
+  }
+
+  private action(c: Command): void {
+    try {
+      this.perform(c.action, c.expected, false);
+    } catch (e) {
+      if (e instanceof HarnessError) throw e;
+      this.fail(`action ${this.describeAction(c.action)}: threw ${errorText(e)}`);
+    }
+  }
+
+  private assertReturn(c: Command): void {
+    const head = `assert_return ${this.describeAction(c.action)}`;
+    const expected = c.expected ?? [];
+    let results: Raw[];
+    try {
+      results = this.perform(c.action, expected, true)!;
+    } catch (e) {
+      if (e instanceof HarnessError) return this.fail(`${head}: ${e.message}`);
+      return this.fail(`${head}: expected ${formatValues(expected) || 'no result'}, got ${errorText(e)}`);
+    }
+    const describe = this.hostRefs.describe;
+    const ok = results.length === expected.length && expected.every((ev, i) => matches(ev, results[i]!, this.hostRefs.get));
+    if (!ok) {
+      const got = results.map((r, i) => formatActual(r, expected[i], describe)).join(', ');
+      this.fail(`${head}: expected ${formatValues(expected) || 'no result'}, got ${got || 'no result'}`);
+    }
+  }
+
+  private assertTrap(c: Command): void {
+    const exhaustion = c.type === 'assert_exhaustion';
+    const head = `${c.type} ${this.describeAction(c.action)}`;
+    const want = `${exhaustion ? 'stack exhaustion' : 'a trap'} (${JSON.stringify(c.text)})`;
+    let results: Raw[] | null;
+    try {
+      results = this.perform(c.action, c.expected, false);
+    } catch (e) {
+      if (e instanceof HarnessError) return this.fail(`${head}: ${e.message}`);
+      if (this.engine.isRuntimeError(e)) {
+        this.noteMessage(e as Error, c.text);
+        return;
+      }
+      if (exhaustion && e instanceof RangeError && /call stack/i.test(e.message)) return;
+      return this.fail(`${head}: expected ${want}, got ${errorText(e)}`);
+    }
+    void results;
+    this.fail(`${head}: expected ${want}, but it returned`);
+  }
+
+  /** With --verbose, says when an error's wording differs from the expected text (not a failure). */
+  private noteMessage(e: Error, text: string | undefined): void {
+    if (!text) return;
+    const got = String(e.message).toLowerCase();
+    if (!got.includes(text.toLowerCase())) this.note(`message ${JSON.stringify(e.message)}, expected ${JSON.stringify(text)}`);
+  }
+}
+
+function formatJS(x: unknown): string {
+  if (typeof x === 'bigint') return `${x}n`;
+  if (typeof x === 'function') return 'a function';
+  if (Array.isArray(x)) return `[${x.map(formatJS).join(', ')}]`;
+  return String(x);
+}
+
+async function main(): Promise<void> {
+  let opts: WorkerOptions;
+  try {
+    opts = JSON.parse(process.argv[2] ?? '') as WorkerOptions;
+  } catch {
+    send({ t: 'fatal', msg: 'spectest worker: bad options (this file is started by `quickbeam spectest`)' });
+    process.exit(2);
+  }
+  try {
+    let data: { commands?: unknown };
+    try {
+      data = JSON.parse(readFileSync(opts.file, 'utf8')) as { commands?: unknown };
+    } catch (e) {
+      throw new HarnessError(`cannot read ${opts.file}: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(data.commands)) throw new HarnessError(`${opts.file} is not a wast2json file (no "commands")`);
+    let api;
+    try {
+      api = await loadEngineApi(opts.engine);
+    } catch (e) {
+      throw new HarnessError(`cannot load the ${opts.engine} engine: ${errorText(e)}`);
+    }
+    const engine = new Engine(opts.engine, api, opts.features);
+    new FileRun(opts, engine).run(data.commands as Command[]);
+  } catch (e) {
+    send({ t: 'fatal', msg: oneLine(e instanceof HarnessError ? e.message : errorText(e)) });
+    process.exit(1);
+  }
+  send({ t: 'done' });
+  process.exit(0);
+}
+
+await main();

@@ -1,0 +1,40 @@
+// The WebAssembly feature set the decoder and compiler accept. Everything in Wasm 2.0 plus memory64,
+// multi-memory, table64 and extended-const is on by default; SIMD is off until the compiler supports it.
+
+export interface Features {
+  memory64: boolean;
+  multiMemory: boolean;
+  table64: boolean;
+  bulkMemory: boolean;
+  referenceTypes: boolean;
+  multiValue: boolean;
+  signExt: boolean;
+  satFloatToInt: boolean;
+  simd: boolean;
+  extendedConst: boolean;
+}
+
+export const DEFAULT_FEATURES: Features = Object.freeze({
+  memory64: true,
+  multiMemory: true,
+  table64: true,
+  bulkMemory: true,
+  referenceTypes: true,
+  multiValue: true,
+  signExt: true,
+  satFloatToInt: true,
+  simd: false,
+  extendedConst: true,
+});
+
+/** DEFAULT_FEATURES overridden by the given fields (undefined fields keep their default). A fresh object. */
+export function resolveFeatures(partial?: Partial<Features>): Features {
+  const f: Features = { ...DEFAULT_FEATURES };
+  if (partial) {
+    for (const k of Object.keys(f) as (keyof Features)[]) {
+      const v = partial[k];
+      if (v !== undefined) f[k] = !!v;
+    }
+  }
+  return f;
+}

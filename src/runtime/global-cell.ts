@@ -1,0 +1,73 @@
+// Global cells: the native storage of a global (8 bytes used; 16 reserved for v128). Generated code reads
+// and writes the cell through the pointer in the vmctx.
+//
+// A cell is either owned (calloc'd here, freed when the GlobalCell becomes unreachable) or wraps memory owned
+// by someone else (e.g. an instance's own globals block), whose owner it keeps alive.
+// Instances must hold a strong reference to every GlobalCell their vmctx points at.
+
+import { ValType } from '../decode/types.js';
+import { GLOBAL_CELL_SIZE } from './layout.js';
+import { nativeAlloc, nativeFree, view } from './native.js';
+
+const registry = new FinalizationRegistry<number>((addr) => nativeFree(addr));
+
+const TWO32 = 4294967296;
+
+export class GlobalCell {
+  /** Address of the cell. */
+  readonly addr: number;
+  readonly type: ValType;
+  readonly mutable: boolean;
+  private readonly dv: DataView;
+  private readonly owner: unknown;
+
+  private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown) {
+    this.addr = addr;
+    this.type = type;
+    this.mutable = mutable;
+    this.owner = owner;
+    this.dv = new DataView(view(addr, GLOBAL_CELL_SIZE));
+  }
+
+  /** A fresh zeroed cell owned by the returned object. */
+  static allocate(type: ValType, mutable: boolean): GlobalCell {
+    const addr = nativeAlloc(GLOBAL_CELL_SIZE);
+    const cell = new GlobalCell(addr, type, mutable, null);
+    registry.register(cell, addr);
+    return cell;
+  }
+
+  /** Wrap an existing cell (at least 16 bytes, 8-byte aligned) owned by `owner`, which is kept alive. */
+  static wrap(addr: number, type: ValType, mutable: boolean, owner: unknown): GlobalCell {
+    return new GlobalCell(addr, type, mutable, owner);
+  }
+
+  getI32(): number { return this.dv.getInt32(0, true); }
+  setI32(v: number): void { this.dv.setInt32(0, v | 0, true); this.dv.setUint32(4, 0, true); }
+  getI64(): bigint { return this.dv.getBigInt64(0, true); }
+  setI64(v: bigint): void { this.dv.setBigInt64(0, BigInt.asIntN(64, v), true); }
+  getF32(): number { return this.dv.getFloat32(0, true); }
+  setF32(v: number): void { this.dv.setFloat32(0, v, true); this.dv.setUint32(4, 0, true); }
+  getF64(): number { return this.dv.getFloat64(0, true); }
+  setF64(v: number): void { this.dv.setFloat64(0, v, true); }
+  /** Raw bits of an f32 (u32). */
+  getF32Bits(): number { return this.dv.getUint32(0, true); }
+  setF32Bits(bits: number): void { this.dv.setUint32(0, bits >>> 0, true); this.dv.setUint32(4, 0, true); }
+  /** Raw bits of an f64 (u64 BigInt). */
+  getF64Bits(): bigint { return this.dv.getBigUint64(0, true); }
+  setF64Bits(bits: bigint): void { this.dv.setBigUint64(0, BigInt.asUintN(64, bits), true); }
+  /** A reference value (FuncRecord address or externref id; 0 = null), or any u64 below 2^53. */
+  getRef(): number { return this.dv.getUint32(0, true) + this.dv.getUint32(4, true) * TWO32; }
+  setRef(raw: number): void {
+    this.dv.setUint32(0, raw >>> 0, true);
+    this.dv.setUint32(4, Math.floor(raw / TWO32) >>> 0, true);
+  }
+  /** The 16 bytes of a v128 (copy). */
+  getV128(): Uint8Array { return new Uint8Array(this.dv.buffer, 0, 16).slice(); }
+  setV128(bytes: Uint8Array): void { new Uint8Array(this.dv.buffer, 0, 16).set(bytes.subarray(0, 16)); }
+
+  /** The object that owns a wrapped cell (null for an owned one). */
+  get cellOwner(): unknown {
+    return this.owner;
+  }
+}

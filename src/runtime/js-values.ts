@@ -1,0 +1,175 @@
+// Conversions between JS values and raw wasm values, as the JS API defines them (ToWebAssemblyValue,
+// ToJSValue, AddressValueToU64, U64ToAddressValue), plus raw access to global cells by type.
+//
+// Raw wasm values in JS: i32 -> number (int32), i64 -> bigint (signed), f32 -> number (already rounded to
+// f32), f64 -> number, funcref -> FuncRecord address (0 = null), externref -> handle id (0 = null).
+
+import { ValType } from '../decode/types.js';
+import type { GlobalCell } from './global-cell.js';
+import { externToId, funcRecordToJs, idToExtern, jsToFuncRecord } from './refs.js';
+
+/** Property key of the internal accessor on Memory/Table/Global objects (returns the runtime object). */
+export const RUNTIME = Symbol('quickbeam.runtime');
+
+export type RawValue = number | bigint;
+
+/** The JS API name of a value type ('i32', ..., 'anyfunc', 'externref'). */
+export function valTypeName(t: ValType): string {
+  switch (t) {
+    case ValType.I32: return 'i32';
+    case ValType.I64: return 'i64';
+    case ValType.F32: return 'f32';
+    case ValType.F64: return 'f64';
+    case ValType.V128: return 'v128';
+    case ValType.FuncRef: return 'anyfunc';
+    case ValType.ExternRef: return 'externref';
+  }
+  return `<type 0x${(t as number).toString(16)}>`;
+}
+
+/** WebIDL DOMString conversion (TypeError for symbols). */
+export function toDOMString(v: unknown): string {
+  return `${v as string}`;
+}
+
+/** ToValueType over a JS string: undefined for an unknown name. Accepts 'funcref' as well as 'anyfunc'. */
+export function parseValType(s: string): ValType | undefined {
+  switch (s) {
+    case 'i32': return ValType.I32;
+    case 'i64': return ValType.I64;
+    case 'f32': return ValType.F32;
+    case 'f64': return ValType.F64;
+    case 'v128': return ValType.V128;
+    case 'anyfunc': case 'funcref': return ValType.FuncRef;
+    case 'externref': return ValType.ExternRef;
+  }
+  return undefined;
+}
+
+/** ToPrimitive(v, number). */
+function toPrimitiveNumber(v: object): unknown {
+  const exotic = (v as { [Symbol.toPrimitive]?: unknown })[Symbol.toPrimitive];
+  if (exotic !== undefined && exotic !== null) {
+    if (typeof exotic !== 'function') throw new TypeError('Symbol.toPrimitive is not a function');
+    const r = exotic.call(v, 'number');
+    if ((typeof r === 'object' && r !== null) || typeof r === 'function') throw new TypeError('Cannot convert object to primitive value');
+    return r;
+  }
+  for (const name of ['valueOf', 'toString'] as const) {
+    const f = (v as Record<string, unknown>)[name];
+    if (typeof f === 'function') {
+      const r = f.call(v);
+      if (!((typeof r === 'object' && r !== null) || typeof r === 'function')) return r;
+    }
+  }
+  throw new TypeError('Cannot convert object to primitive value');
+}
+
+/** ECMAScript ToBigInt (TypeError for Numbers, SyntaxError for unparsable strings). */
+export function toBigInt(v: unknown): bigint {
+  if ((typeof v === 'object' && v !== null) || typeof v === 'function') v = toPrimitiveNumber(v as object);
+  switch (typeof v) {
+    case 'bigint': return v;
+    case 'boolean': return v ? 1n : 0n;
+    case 'string': return BigInt(v);
+    default: throw new TypeError(`Cannot convert ${typeof v === 'symbol' ? 'a Symbol' : String(v)} to a BigInt`);
+  }
+}
+
+/** ToBigInt64. */
+export function toBigInt64(v: unknown): bigint {
+  return BigInt.asIntN(64, toBigInt(v));
+}
+
+/** ToWebAssemblyValue: throws a TypeError for v128 and for values that do not fit the type. */
+export function toWebAssemblyValue(v: unknown, type: ValType): RawValue {
+  switch (type) {
+    case ValType.I32: return (v as number) | 0;
+    case ValType.I64: return toBigInt64(v);
+    case ValType.F32: return Math.fround(+(v as number));
+    case ValType.F64: return +(v as number);
+    case ValType.ExternRef: return externToId(v);
+    case ValType.FuncRef: {
+      if (v === null) return 0;
+      const rec = jsToFuncRecord(v);
+      if (rec === undefined) throw new TypeError('type incompatibility when transforming from/to JS: value is not a WebAssembly function (or null)');
+      return rec;
+    }
+    case ValType.V128: throw new TypeError('type incompatibility when transforming from/to JS: v128');
+  }
+  throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
+}
+
+/** ToJSValue. */
+export function toJSValue(raw: RawValue, type: ValType): unknown {
+  switch (type) {
+    case ValType.I32: return (raw as number) | 0;
+    case ValType.I64: return typeof raw === 'bigint' ? BigInt.asIntN(64, raw) : BigInt(raw);
+    case ValType.F32: return Math.fround(raw as number);
+    case ValType.F64: return raw as number;
+    case ValType.ExternRef: return idToExtern(raw as number);
+    case ValType.FuncRef: return funcRecordToJs(raw as number);
+    case ValType.V128: throw new TypeError('type incompatibility when transforming from/to JS: v128');
+  }
+  throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
+}
+
+/** The default value of a type when a JS API call omits it (externref: undefined; others: zero / null). */
+export function defaultRawValue(type: ValType): RawValue {
+  switch (type) {
+    case ValType.I64: return 0n;
+    case ValType.ExternRef: return externToId(undefined);
+    default: return 0;
+  }
+}
+
+/** Read a global cell as a raw value of its type. */
+export function readCellRaw(cell: GlobalCell): RawValue {
+  switch (cell.type) {
+    case ValType.I32: return cell.getI32();
+    case ValType.I64: return cell.getI64();
+    case ValType.F32: return cell.getF32();
+    case ValType.F64: return cell.getF64();
+    case ValType.FuncRef: case ValType.ExternRef: return cell.getRef();
+  }
+  throw new TypeError(`cannot read a global of type ${valTypeName(cell.type)} from JS`);
+}
+
+/** Write a raw value of the cell's type. */
+export function writeCellRaw(cell: GlobalCell, raw: RawValue): void {
+  switch (cell.type) {
+    case ValType.I32: cell.setI32(raw as number); return;
+    case ValType.I64: cell.setI64(typeof raw === 'bigint' ? raw : BigInt(raw)); return;
+    case ValType.F32: cell.setF32(raw as number); return;
+    case ValType.F64: cell.setF64(raw as number); return;
+    case ValType.FuncRef: case ValType.ExternRef: cell.setRef(raw as number); return;
+  }
+  throw new TypeError(`cannot write a global of type ${valTypeName(cell.type)} from JS`);
+}
+
+const TWO64 = 2n ** 64n;
+
+/**
+ * AddressValueToU64. i32: [EnforceRange] unsigned long (TypeError when not finite or outside [0, 2^32-1]).
+ * i64: ToBigInt, TypeError outside [0, 2^64-1]; integral Numbers are accepted too (a leniency: the spec
+ * requires a BigInt). Returns a Number (exact up to 2^53; larger i64 values are approximations, which is
+ * fine: they exceed every limit).
+ */
+export function addressValueToU64(v: unknown, index64: boolean, what: string): number {
+  if (!index64 || typeof v === 'number') {
+    const x = +(v as number);
+    if (!Number.isFinite(x)) throw new TypeError(`${what} must be convertible to a valid number`);
+    const t = Math.trunc(x);
+    const max = index64 ? 2 ** 64 - 1 : 2 ** 32 - 1;
+    if (t < 0 || t > max) throw new TypeError(`${what} is outside the valid range [0, ${index64 ? '2^64-1' : '2^32-1'}]`);
+    return t === 0 ? 0 : t;
+  }
+  const n = toBigInt(v);
+  if (n < 0n || n >= TWO64) throw new TypeError(`${what} is outside the valid range [0, 2^64-1]`);
+  return Number(n);
+}
+
+/** U64ToAddressValue: a Number for i32, a BigInt for i64. */
+export function u64ToAddressValue(n: number, index64: boolean): number | bigint {
+  return index64 ? BigInt(n) : n;
+}

@@ -1,0 +1,211 @@
+// Native data layouts shared by generated code and the runtime: the exec state, trap codes, the instance
+// context (vmctx), MemoryDesc, TableDesc, FuncRecord. See docs/ARCHITECTURE.md.
+
+// ---------------------------------------------------------------------------------------------------
+// Exec state (one per process)
+
+/** rsp of the innermost entry trampoline (0 when no wasm is running). */
+export const EXEC_SAVED_RSP = 0;
+/** i32: the code of the last trap (written by the trap handler). */
+export const EXEC_TRAP_CODE = 8;
+/** Stack limit: a prologue traps with STACK_OVERFLOW when rsp (after its frame) is below this. */
+export const EXEC_STACK_LIMIT = 16;
+/** i32: number of return addresses recorded by the last trap. */
+export const EXEC_TRACE_COUNT = 24;
+/** Up to EXEC_TRACE_MAX return addresses (8 bytes each), innermost first. */
+export const EXEC_TRACE = 32;
+export const EXEC_TRACE_MAX = 64;
+/** Arguments of the zero-argument entry `enter0` (vmctx, entry stub, code), read once at entry. */
+export const EXEC_ENTER_VMCTX = 1024;
+export const EXEC_ENTER_STUB = 1032;
+export const EXEC_ENTER_CODE = 1040;
+/** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */
+export const EXEC_ARGS = 4096;
+export const EXEC_ARGS_SIZE = 16384;
+export const EXEC_ARGS_SLOTS = EXEC_ARGS_SIZE / 8;
+export const EXEC_SIZE = EXEC_ARGS + EXEC_ARGS_SIZE;
+
+// ---------------------------------------------------------------------------------------------------
+// Trap codes
+
+export const enum TrapCode {
+  None = 0,
+  Unreachable = 1,
+  MemoryOutOfBounds = 2,
+  DivideByZero = 3,
+  RemainderByZero = 4,
+  IntegerOverflow = 5,
+  FloatUnrepresentable = 6,
+  /** table.get/set/fill/copy/grow... index out of bounds. */
+  TableOutOfBounds = 7,
+  /** call_indirect / call_ref through a null entry. */
+  IndirectNull = 8,
+  /** call_indirect signature mismatch. */
+  IndirectSignature = 9,
+  /** The stack-limit check failed (reported as a RangeError, like V8). */
+  StackOverflow = 10,
+  ElementSegmentOutOfBounds = 11,
+  DataSegmentOutOfBounds = 12,
+  NullReference = 13,
+  UnalignedAccess = 14,
+  /** A host function threw: the exception is pending in host-calls.ts and is rethrown unchanged. */
+  HostException = 15,
+  /** call_indirect: index past the end of the table. */
+  IndirectOutOfBounds = 16,
+}
+
+/** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
+export const TRAP_CODE_COUNT = 17;
+
+/** Error messages, as V8 words them. Index = TrapCode. */
+export const TRAP_MESSAGES: readonly string[] = [
+  'no trap',
+  'unreachable',
+  'memory access out of bounds',
+  'divide by zero',
+  'remainder by zero',
+  'divide result unrepresentable',
+  'float unrepresentable in integer range',
+  'table index is out of bounds',
+  'null function or function signature mismatch',
+  'null function or function signature mismatch',
+  'Maximum call stack size exceeded',
+  'element segment out of bounds',
+  'data segment out of bounds',
+  'dereferencing a null pointer',
+  'operation does not support unaligned accesses',
+  'host exception',
+  'table index is out of bounds',
+];
+
+/**
+ * The wording of the core spec test suite (`assert_trap` texts), for the spectest runner. Index = TrapCode.
+ */
+export const TRAP_SPEC_TEXT: readonly string[] = [
+  'no trap',
+  'unreachable',
+  'out of bounds memory access',
+  'integer divide by zero',
+  'integer divide by zero',
+  'integer overflow',
+  'invalid conversion to integer',
+  'out of bounds table access',
+  'uninitialized element',
+  'indirect call type mismatch',
+  'call stack exhausted',
+  'out of bounds table access',
+  'out of bounds memory access',
+  'null reference',
+  'unaligned atomic',
+  'host exception',
+  'undefined element',
+];
+
+/** The message of a trap code (with a fallback for unknown codes). */
+export function trapMessage(code: number): string {
+  return code > 0 && code < TRAP_CODE_COUNT ? TRAP_MESSAGES[code] : `unknown trap ${code}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Instance context (vmctx)
+
+export const VMCTX_EXEC = 0;
+export const VMCTX_HOSTCALL = 8;
+export const VMCTX_TRAP_HANDLER = 16;
+export const VMCTX_RESERVED = 24;
+export const VMCTX_MEMORIES = 32;
+
+/** MemoryDesc: shared by every instance that imports the memory. */
+export const MEMDESC_BASE = 0;
+export const MEMDESC_LENGTH = 8;
+export const MEMDESC_RESERVED = 16;
+export const MEMDESC_SIZE = 24;
+
+/** TableDesc. */
+export const TABLEDESC_ELEMENTS = 0;
+export const TABLEDESC_LENGTH = 8;
+export const TABLEDESC_MAX = 16;
+export const TABLEDESC_SIZE = 24;
+
+/** FuncRecord: the value of a funcref. */
+export const FUNCREC_CODE = 0;
+export const FUNCREC_VMCTX = 8;
+export const FUNCREC_SIG = 16;
+export const FUNCREC_SIZE = 24;
+
+/** Size of a global cell (8 bytes used by scalars and references, 16 reserved for v128). */
+export const GLOBAL_CELL_SIZE = 16;
+
+/** Host-call ids at or above this are runtime builtins (memory.grow, table.*, ...); below are imports. */
+export const HOSTCALL_BUILTIN_BASE = 0x10000;
+
+export interface VmctxCounts {
+  memories: number;
+  tables: number;
+  globals: number;
+  /** Size of the function index space (imports first). */
+  funcs: number;
+  /** Number of FuncRecords stored in the vmctx (default: `funcs`, one per function index). */
+  records?: number;
+}
+
+export interface VmctxLayout {
+  /** Total size in bytes (a multiple of 8). */
+  readonly size: number;
+  /** Offset of memory m's base address (constant: reservations never move). */
+  memBase(m: number): number;
+  /** Offset of memory m's MemoryDesc pointer. */
+  memDesc(m: number): number;
+  /** Offset of table t's TableDesc pointer. */
+  table(t: number): number;
+  /** Offset of global g's cell pointer. */
+  global(g: number): number;
+  /** Offset of function f's FuncRecord pointer. */
+  func(f: number): number;
+  /** Offset of FuncRecord number r (inside the vmctx). */
+  record(r: number): number;
+  readonly tablesOffset: number;
+  readonly globalsOffset: number;
+  readonly funcsOffset: number;
+  readonly recordsOffset: number;
+}
+
+/** The vmctx layout of an instance (see ARCHITECTURE.md). */
+export function computeVmctxLayout(counts: VmctxCounts): VmctxLayout {
+  const { memories, tables, globals, funcs } = counts;
+  const records = counts.records ?? funcs;
+  const tablesOffset = VMCTX_MEMORIES + 16 * memories;
+  const globalsOffset = tablesOffset + 8 * tables;
+  const funcsOffset = globalsOffset + 8 * globals;
+  const recordsOffset = funcsOffset + 8 * funcs;
+  const size = recordsOffset + FUNCREC_SIZE * records;
+  const check = (i: number, n: number, what: string): void => {
+    if (!(i >= 0 && i < n && (i | 0) === i)) throw new RangeError(`vmctx: ${what} index ${i} out of range (count ${n})`);
+  };
+  return {
+    size,
+    memBase(m) { check(m, memories, 'memory'); return VMCTX_MEMORIES + 16 * m; },
+    memDesc(m) { check(m, memories, 'memory'); return VMCTX_MEMORIES + 16 * m + 8; },
+    table(t) { check(t, tables, 'table'); return tablesOffset + 8 * t; },
+    global(g) { check(g, globals, 'global'); return globalsOffset + 8 * g; },
+    func(f) { check(f, funcs, 'function'); return funcsOffset + 8 * f; },
+    record(r) { check(r, records, 'record'); return recordsOffset + FUNCREC_SIZE * r; },
+    tablesOffset,
+    globalsOffset,
+    funcsOffset,
+    recordsOffset,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Limits
+
+export const WASM_PAGE_SIZE = 65536;
+/** memory32: at most 65536 pages (4 GiB). */
+export const MEMORY32_MAX_PAGES = 65536;
+/** memory64: spec limit 2^48 pages. */
+export const MEMORY64_MAX_PAGES = 2 ** 48;
+/** Default cap on a memory64 reservation (and so on its size): 16 GiB. */
+export const DEFAULT_MEMORY64_RESERVATION = 16 * 2 ** 30;
+/** Largest table this runtime creates (like V8). */
+export const TABLE_MAX_ELEMENTS = 10_000_000;

@@ -1,0 +1,199 @@
+// Table storage: a native TableDesc (+0 elements pointer, +8 length, +16 max) and an array of 8-byte
+// entries (funcref: FuncRecord address; externref: handle id from refs.ts; 0 = null).
+//
+// Growing reallocates the entries (the desc is updated; generated code always reloads the pointer from the
+// desc). Entries are raw numbers here; conversions to JS values live in refs.ts / api/table.ts.
+//
+// Lifetime: native memory is released when the TableStorage becomes unreachable; instances must hold a
+// strong reference to every TableStorage their vmctx points at.
+
+import { TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, TABLEDESC_MAX, TABLEDESC_SIZE, TABLE_MAX_ELEMENTS } from './layout.js';
+import { nativeAlloc, nativeFree, tryNativeAlloc, view, writePtr, writeU64 } from './native.js';
+
+export const enum TableElem {
+  FuncRef = 0x70,
+  ExternRef = 0x6f,
+}
+
+interface Held {
+  desc: number;
+  elements: { addr: number };
+}
+
+const registry = new FinalizationRegistry<Held>((h) => {
+  nativeFree(h.elements.addr);
+  nativeFree(h.desc);
+});
+
+const TWO32 = 4294967296;
+
+export interface TableStorageOptions {
+  elemType: TableElem | number;
+  /** Initial length. */
+  initial: number;
+  /** Maximum length, or null. */
+  maximum: number | null;
+  index64: boolean;
+  /** Raw value of the initial entries (default 0 = null). */
+  init?: number;
+}
+
+export class TableStorage {
+  /** Address of the native TableDesc. */
+  readonly desc: number;
+  readonly elemType: number;
+  readonly index64: boolean;
+  readonly maximum: number | null;
+  readonly initial: number;
+
+  private _length: number;
+  private capacity: number;
+  private readonly elements: { addr: number };
+  private u32: Uint32Array;
+
+  /** Throws a RangeError when the table cannot be allocated. */
+  constructor(opts: TableStorageOptions) {
+    const { initial, maximum, index64 } = opts;
+    if (!(Number.isSafeInteger(initial) && initial >= 0)) throw new RangeError(`invalid table size ${initial}`);
+    if (initial > TABLE_MAX_ELEMENTS) {
+      throw new RangeError(`table size ${initial} exceeds the implementation limit (${TABLE_MAX_ELEMENTS})`);
+    }
+    if (maximum !== null && !(maximum >= initial)) throw new RangeError(`table maximum ${maximum} below size ${initial}`);
+    this.elemType = opts.elemType;
+    this.index64 = index64;
+    this.maximum = maximum;
+    this.initial = initial;
+    this._length = initial;
+    this.capacity = Math.max(1, initial);
+    const desc = nativeAlloc(TABLEDESC_SIZE);
+    let addr: number;
+    try {
+      addr = nativeAlloc(this.capacity * 8);
+    } catch (e) {
+      nativeFree(desc);
+      throw e;
+    }
+    this.desc = desc;
+    this.elements = { addr };
+    this.u32 = new Uint32Array(view(addr, this.capacity * 8));
+    writePtr(desc + TABLEDESC_ELEMENTS, addr);
+    writeU64(desc + TABLEDESC_LENGTH, initial);
+    const declaredMax = maximum === null
+      ? (index64 ? 2n ** 64n - 1n : 2n ** 32n - 1n)
+      : (maximum >= 2 ** 64 ? 2n ** 64n - 1n : BigInt(Math.floor(maximum)));
+    writeU64(desc + TABLEDESC_MAX, declaredMax);
+    registry.register(this, { desc, elements: this.elements });
+    const init = opts.init ?? 0;
+    if (init !== 0) this.fill(0, init, initial);
+  }
+
+  /** Current number of entries. */
+  get length(): number {
+    return this._length;
+  }
+
+  /** Address of the entries (changes on grow). */
+  get elementsAddr(): number {
+    return this.elements.addr;
+  }
+
+  /** The largest length grow can reach. */
+  get maxLength(): number {
+    return Math.min(this.maximum ?? Infinity, TABLE_MAX_ELEMENTS);
+  }
+
+  /** Raw entry i (no bounds check beyond the typed array). */
+  get(i: number): number {
+    if (!(i >= 0 && i < this._length)) throw new RangeError(`table index ${i} out of bounds (length ${this._length})`);
+    const u = this.u32;
+    return u[2 * i] + u[2 * i + 1] * TWO32;
+  }
+
+  /** Set raw entry i. */
+  set(i: number, raw: number): void {
+    if (!(i >= 0 && i < this._length)) throw new RangeError(`table index ${i} out of bounds (length ${this._length})`);
+    const u = this.u32;
+    u[2 * i] = raw >>> 0;
+    u[2 * i + 1] = Math.floor(raw / TWO32) >>> 0;
+  }
+
+  /** Fill [start, start + count) with a raw value. Throws a RangeError when out of bounds. */
+  fill(start: number, raw: number, count: number): void {
+    if (!(start >= 0 && count >= 0 && start + count <= this._length)) {
+      throw new RangeError(`table fill [${start}, +${count}) out of bounds (length ${this._length})`);
+    }
+    const u = this.u32;
+    const lo = raw >>> 0;
+    const hi = Math.floor(raw / TWO32) >>> 0;
+    if (lo === hi) {
+      u.fill(lo, 2 * start, 2 * (start + count));
+      return;
+    }
+    for (let i = start, end = start + count; i < end; i++) {
+      u[2 * i] = lo;
+      u[2 * i + 1] = hi;
+    }
+  }
+
+  /**
+   * Copy `count` entries from `src` (default: this table) at `srcIndex` to this table at `dstIndex`
+   * (overlap-safe). Throws a RangeError when either range is out of bounds.
+   */
+  copy(dstIndex: number, srcIndex: number, count: number, src: TableStorage = this): void {
+    if (!(dstIndex >= 0 && srcIndex >= 0 && count >= 0 && dstIndex + count <= this._length && srcIndex + count <= src._length)) {
+      throw new RangeError('table copy out of bounds');
+    }
+    if (count === 0) return;
+    if (src === this) this.u32.copyWithin(2 * dstIndex, 2 * srcIndex, 2 * (srcIndex + count));
+    else this.u32.set(src.u32.subarray(2 * srcIndex, 2 * (srcIndex + count)), 2 * dstIndex);
+  }
+
+  /** Write raw values starting at `dstIndex`. Throws a RangeError when out of bounds. */
+  setMany(dstIndex: number, raws: ArrayLike<number>): void {
+    const n = raws.length;
+    if (!(dstIndex >= 0 && dstIndex + n <= this._length)) throw new RangeError('table init out of bounds');
+    const u = this.u32;
+    for (let k = 0; k < n; k++) {
+      const raw = raws[k];
+      u[2 * (dstIndex + k)] = raw >>> 0;
+      u[2 * (dstIndex + k) + 1] = Math.floor(raw / TWO32) >>> 0;
+    }
+  }
+
+  /**
+   * Grow by `delta` entries initialised to `raw`. Returns the old length, or -1 (beyond the maximum or the
+   * implementation limit, or out of memory).
+   */
+  grow(delta: number | bigint, raw = 0): number {
+    const old = this._length;
+    let d: number;
+    if (typeof delta === 'bigint') {
+      if (delta < 0n || delta > BigInt(TABLE_MAX_ELEMENTS)) return -1;
+      d = Number(delta);
+    } else {
+      if (!(delta >= 0 && Number.isSafeInteger(delta))) return -1;
+      d = delta;
+    }
+    if (d === 0) return old;
+    const next = old + d;
+    if (next > this.maxLength) return -1;
+    if (next > this.capacity) {
+      const cap = Math.min(Math.max(next, this.capacity * 2), this.maxLength);
+      const addr = tryNativeAlloc(cap * 8);
+      if (addr === 0) return -1;
+      const u = new Uint32Array(view(addr, cap * 8));
+      u.set(this.u32.subarray(0, 2 * old));
+      const oldAddr = this.elements.addr;
+      this.elements.addr = addr;
+      this.u32 = u;
+      this.capacity = cap;
+      writePtr(this.desc + TABLEDESC_ELEMENTS, addr);
+      nativeFree(oldAddr);
+    }
+    this._length = next;
+    if (raw !== 0) this.fill(old, raw, d);
+    else this.u32.fill(0, 2 * old, 2 * next);
+    writeU64(this.desc + TABLEDESC_LENGTH, next);
+    return old;
+  }
+}

@@ -1,0 +1,314 @@
+// Runtime machine code, generated once per process: the entry trampoline (JS -> wasm) and the trap handler
+// (wasm -> unwind to the innermost entry), plus `callWasm`, which turns a trap into a RuntimeError with a
+// wasm backtrace.
+//
+// Entry: `int32 enter(int64 vmctx, int64 entryStub, int64 code)` (SysV). Saves rbx rbp r12-r15, pushes the
+// previous savedRsp and stackLimit, stores savedRsp (and, when outermost, the stack limit), sets r14 =
+// vmctx and calls entryStub with rdx = code. Returns 0, or the trap code after a trap.
+// `enter0()` is the same with its three arguments read from the exec state (EXEC_ENTER_*): koffi calls
+// without arguments are cheaper.
+//
+// Trap handler (vmctx slot 16): entered by `jmp` with edi = trap code and [rsp] = a return address inside
+// the trapping function. Records [rsp], then [rbp+8] following the rbp chain up to the innermost entry
+// (at most EXEC_TRACE_MAX), reloads rsp = savedRsp and returns the code through the entry's epilogue.
+//
+// Stack: all machine code runs on koffi's sync stack (SYNC_STACK_SIZE). The outermost entry sets
+// stackLimit = entry rsp - stackBudget, where the budget (measured at startup) leaves STACK_HEADROOM above
+// the low end of koffi's stack for host callbacks, nested entries and entry stubs.
+
+import { RuntimeError } from '../errors.js';
+import { Assembler } from '../x64/assembler.js';
+import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
+import { allocateCode } from './code-memory.js';
+import { execStateAddr, readTrace, setEnterArgs } from './exec-state.js';
+import {
+  EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
+  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
+  trapMessage,
+} from './layout.js';
+import { hostcallAddr, takePendingException } from './host-calls.js';
+import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
+
+const TWO32 = 4294967296;
+
+function movAddr(a: Assembler, reg: number, addr: number): void {
+  a.movImm64(reg, addr % TWO32 >>> 0, Math.floor(addr / TWO32) >>> 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Stack measurement
+
+function measureStack(): { sample: number; low: number; high: number } {
+  const a = new Assembler(64);
+  a.lea(true, RAX, RSP, -1, 1, 8); // rsp before the call
+  a.ret();
+  const block = allocateCode(a.bytes());
+  try {
+    const getRsp = koffi.decode(block.addr, koffi.proto('intptr_t ()')) as () => number;
+    const sample = Number(getRsp());
+    const m = mappingContaining(sample);
+    return { sample, low: m ? m.start : 0, high: m ? m.end : 0 };
+  } finally {
+    block.free();
+  }
+}
+
+const measured = measureStack();
+
+/** Low end of koffi's sync stack (0 if it could not be found). */
+export const nativeStackLow = measured.low;
+/** High end of koffi's sync stack (0 if it could not be found). */
+export const nativeStackHigh = measured.high;
+
+/**
+ * Bytes of stack wasm may use below the outermost entry: from a top-level call's rsp down to the low end of
+ * koffi's stack plus STACK_HEADROOM.
+ */
+export const stackBudget: number = (() => {
+  const fallback = nativeStackSize - STACK_HEADROOM - 64 * 1024;
+  if (measured.low === 0) return fallback;
+  const b = measured.sample - measured.low - STACK_HEADROOM;
+  if (!(b >= 64 * 1024 && b <= nativeStackSize)) return fallback;
+  return Math.floor(b / 16) * 16;
+})();
+
+/** Lowest stack limit ever set (low end + headroom), 0 if unknown. */
+export const stackFloor: number = measured.low === 0 ? 0 : measured.low + STACK_HEADROOM;
+
+// ---------------------------------------------------------------------------------------------------
+// Runtime code
+
+function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap: number } {
+  const EXEC = execStateAddr;
+  const a = new Assembler(1024);
+  const enter0 = a.newLabel();
+  const enter = a.newLabel();
+  const haveLimit = a.newLabel();
+  const storeLimit = a.newLabel();
+  const exit = a.newLabel();
+  const trap = a.newLabel();
+  const walk = a.newLabel();
+  const walkDone = a.newLabel();
+
+  // enter0: load the three arguments from the exec state, then fall into enter.
+  a.bind(enter0);
+  movAddr(a, R11, EXEC);
+  a.load(LoadKind.I64, RDI, R11, -1, 1, EXEC_ENTER_VMCTX);
+  a.load(LoadKind.I64, RSI, R11, -1, 1, EXEC_ENTER_STUB);
+  a.load(LoadKind.I64, RDX, R11, -1, 1, EXEC_ENTER_CODE);
+
+  // enter(rdi = vmctx, rsi = entryStub, rdx = code)
+  a.align(16, 0x90);
+  a.bind(enter);
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  a.push(RBX);
+  a.push(R12);
+  a.push(R13);
+  a.push(R14);
+  a.push(R15);
+  movAddr(a, R11, EXEC);
+  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SAVED_RSP);
+  a.push(RAX);
+  a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
+  a.push(RCX);
+  a.aluImm(AluOp.SUB, true, RSP, 8); // rsp is now 16-byte aligned
+  a.test(true, RAX, RAX);
+  a.jcc(Cond.NE, haveLimit);
+  // Outermost entry: stackLimit = rsp - budget, but never below the floor when rsp is on koffi's stack.
+  a.lea(true, RAX, RSP, -1, 1, -stackBudget);
+  if (stackFloor !== 0) {
+    movAddr(a, RCX, nativeStackLow);
+    a.alu(AluOp.CMP, true, RSP, RCX);
+    a.jcc(Cond.B, storeLimit);
+    movAddr(a, RCX, nativeStackHigh);
+    a.alu(AluOp.CMP, true, RSP, RCX);
+    a.jcc(Cond.AE, storeLimit);
+    movAddr(a, RCX, stackFloor);
+    a.alu(AluOp.CMP, true, RAX, RCX);
+    a.cmov(Cond.B, true, RAX, RCX);
+  }
+  a.bind(storeLimit);
+  a.store(8, RAX, R11, -1, 1, EXEC_STACK_LIMIT);
+  a.bind(haveLimit);
+  a.store(8, RSP, R11, -1, 1, EXEC_SAVED_RSP);
+  a.movRR(true, R14, RDI);
+  a.callReg(RSI);
+  a.alu(AluOp.XOR, false, RAX, RAX);
+  // Shared epilogue (also reached from the trap handler with rsp = savedRsp, eax = trap code).
+  a.bind(exit);
+  movAddr(a, R11, EXEC);
+  a.aluImm(AluOp.ADD, true, RSP, 8);
+  a.pop(RCX);
+  a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
+  a.pop(RCX);
+  a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
+  a.pop(R15);
+  a.pop(R14);
+  a.pop(R13);
+  a.pop(R12);
+  a.pop(RBX);
+  a.pop(RBP);
+  a.ret();
+
+  // Trap handler: edi = code, [rsp] = return address in the trapping function.
+  a.align(16, 0xcc);
+  a.bind(trap);
+  movAddr(a, R11, EXEC);
+  a.store(4, RDI, R11, -1, 1, EXEC_TRAP_CODE);
+  a.load(LoadKind.I64, R8, R11, -1, 1, EXEC_SAVED_RSP);
+  a.load(LoadKind.I64, RAX, RSP, -1, 1, 0);
+  a.store(8, RAX, R11, -1, 1, EXEC_TRACE);
+  a.movImm32(RCX, 1);
+  a.movRR(true, RDX, RBP);
+  a.bind(walk);
+  a.aluImm(AluOp.CMP, false, RCX, EXEC_TRACE_MAX);
+  a.jcc(Cond.AE, walkDone);
+  a.alu(AluOp.CMP, true, RDX, RSP); // a frame must be above the current rsp ...
+  a.jcc(Cond.B, walkDone);
+  a.alu(AluOp.CMP, true, RDX, R8); // ... and below the innermost entry
+  a.jcc(Cond.AE, walkDone);
+  a.load(LoadKind.I64, RAX, RDX, -1, 1, 8);
+  a.store(8, RAX, R11, RCX, 8, EXEC_TRACE);
+  a.aluImm(AluOp.ADD, false, RCX, 1);
+  a.load(LoadKind.I64, RAX, RDX, -1, 1, 0);
+  a.alu(AluOp.CMP, true, RAX, RDX); // the chain must go strictly up
+  a.jcc(Cond.BE, walkDone);
+  a.movRR(true, RDX, RAX);
+  a.jmp(walk);
+  a.bind(walkDone);
+  a.store(4, RCX, R11, -1, 1, EXEC_TRACE_COUNT);
+  a.movRR(false, RAX, RDI);
+  a.movRR(true, RSP, R8);
+  a.jmp(exit);
+
+  a.finish();
+  return { code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap) };
+}
+
+const runtime = emitRuntime();
+const runtimeBlock = allocateCode(runtime.code); // never freed
+
+/** Address of `int32 enter(int64 vmctx, int64 entryStub, int64 code)`. */
+export const enterAddr: number = runtimeBlock.addr + runtime.enter;
+/** Address of `int32 enter0(void)` (arguments in EXEC_ENTER_*). */
+export const enter0Addr: number = runtimeBlock.addr + runtime.enter0;
+/** Address of the trap handler (vmctx slot 16). */
+export const trapHandlerAddr: number = runtimeBlock.addr + runtime.trap;
+/** The runtime code range (for diagnostics). */
+export const runtimeCodeStart: number = runtimeBlock.addr;
+export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;
+
+const enterFn = koffi.decode(enterAddr, koffi.proto('int32_t (int64_t, int64_t, int64_t)')) as
+  (vmctx: number, stub: number, code: number) => number;
+const enter0Fn = koffi.decode(enter0Addr, koffi.proto('int32_t ()')) as () => number;
+
+/** Write the runtime fields of a vmctx header: exec state (0), host-call callback (8), trap handler (16). */
+export function initVmctxHeader(vmctx: number): void {
+  writePtr(vmctx + VMCTX_EXEC, execStateAddr);
+  writePtr(vmctx + VMCTX_HOSTCALL, hostcallAddr);
+  writePtr(vmctx + VMCTX_TRAP_HANDLER, trapHandlerAddr);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Symbolizers and backtraces
+
+/** Describes one return address: e.g. `name (wasm-function[3]:0x1a2)`, or null to leave the frame out. */
+export type Symbolizer = (pc: number) => string | null;
+
+interface CodeRange {
+  start: number;
+  end: number;
+  symbolize: Symbolizer;
+}
+
+const ranges: CodeRange[] = [];
+
+/**
+ * Register the symbolizer of a code range [start, end). Returns a function that unregisters it.
+ * Frames whose pc is in no registered range are left out of backtraces.
+ */
+export function registerCodeRange(start: number, end: number, symbolize: Symbolizer): () => void {
+  const r: CodeRange = { start, end, symbolize };
+  ranges.push(r);
+  return () => {
+    const i = ranges.indexOf(r);
+    if (i >= 0) ranges.splice(i, 1);
+  };
+}
+
+/** Remove every symbolizer registered for a range starting at `start`. */
+export function unregisterCodeRange(start: number): void {
+  for (let i = ranges.length - 1; i >= 0; i--) if (ranges[i].start === start) ranges.splice(i, 1);
+}
+
+/** Symbolize one pc (null when unknown). */
+export function symbolizePc(pc: number): string | null {
+  for (let i = ranges.length - 1; i >= 0; i--) {
+    const r = ranges[i];
+    if (pc >= r.start && pc < r.end) {
+      try {
+        return r.symbolize(pc);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+/** The wasm frames of a recorded trace, as stack lines (`    at ...`), innermost first. */
+export function formatWasmFrames(trace: readonly number[]): string[] {
+  const lines: string[] = [];
+  for (const pc of trace) {
+    const s = symbolizePc(pc);
+    if (s !== null) lines.push(`    at ${s}`);
+  }
+  return lines;
+}
+
+/** Build the error for trap `code` (reads the trace recorded in the exec state). */
+export function trapError(code: number, skipFrames?: Function): Error {
+  const message = trapMessage(code);
+  const err = code === TrapCode.StackOverflow ? new RangeError(message) : new RuntimeError(message);
+  const frames = formatWasmFrames(readTrace());
+  if (skipFrames !== undefined && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(err, skipFrames);
+  if (frames.length > 0 && typeof err.stack === 'string') {
+    const stack = err.stack;
+    const header = `${err.name}: ${message}`;
+    const rest = stack.startsWith(header) ? stack.slice(header.length) : stack.slice(stack.indexOf('\n') >>> 0);
+    err.stack = `${header}\n${frames.join('\n')}${rest}`;
+  }
+  return err;
+}
+
+function raise(code: number): never {
+  if (code === TrapCode.HostException) {
+    const p = takePendingException();
+    if (p !== null) throw p.value;
+    throw new RuntimeError('host exception (lost)');
+  }
+  throw trapError(code, callWasm);
+}
+
+/**
+ * Run `code` through the entry stub with the given vmctx. Arguments/results go through the args buffer.
+ * Throws a RuntimeError on a trap (RangeError for stack exhaustion), or rethrows a host exception unchanged.
+ */
+export function callWasm(vmctx: number, entryStub: number, code: number): void {
+  setEnterArgs(vmctx, entryStub, code);
+  const rc = enter0Fn();
+  if (rc !== 0) raise(rc);
+}
+
+/** callWasm through the three-argument entry (same behaviour; for comparison and tests). */
+export function callWasm3(vmctx: number, entryStub: number, code: number): void {
+  const rc = enterFn(vmctx, entryStub, code);
+  if (rc !== 0) raise(rc);
+}
+
+/** Run without throwing: returns 0 or the trap code (HostException leaves the exception pending). */
+export function callWasmRaw(vmctx: number, entryStub: number, code: number): number {
+  setEnterArgs(vmctx, entryStub, code);
+  return enter0Fn();
+}
