@@ -11,6 +11,12 @@ import type { FunctionCompiler } from './function-compiler.js';
 
 const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64;
 
+/**
+ * Test-only: QUICKBEAM_TEST_PLANT_BUG=bounds-off-by-one makes every dynamic bounds check one byte too lenient,
+ * so the fuzzers' own tests can prove they catch a broken bounds check. Never set it otherwise.
+ */
+const PLANTED_OFF_BY_ONE = process.env.QUICKBEAM_TEST_PLANT_BUG === 'bounds-off-by-one';
+
 // Decoded memarg of the current operator (module-level scratch: the compiler is single-threaded).
 let maMem = 0;
 let maOffLo = 0; // uint32
@@ -81,7 +87,8 @@ function emitAddress(c: FunctionCompiler, size: number): void {
   const t = vs.popToReg();
   if (!index64) a.movRR(false, t, t);
   const trap = c.trapLabel(TrapCode.MemoryOutOfBounds);
-  let sumLo = maOffLo + size;
+  const slack = PLANTED_OFF_BY_ONE ? 1 : 0;
+  let sumLo = maOffLo + size - slack;
   let sumHi = maOffHi;
   if (sumLo >= 2 ** 32) {
     sumLo -= 2 ** 32;
@@ -108,7 +115,7 @@ function emitAddress(c: FunctionCompiler, size: number): void {
     addrBase = R11;
   }
   addrIndex = t;
-  addrDisp = -size;
+  addrDisp = -(size - slack);
 }
 
 const LOADS: ReadonlyArray<readonly [LoadKind, number, number]> = [
