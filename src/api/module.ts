@@ -10,6 +10,11 @@ import { registerCodeRange } from '../runtime/trampolines.js';
 
 export interface ModuleOptions {
   features?: Partial<Features>;
+  /**
+   * UNSAFE trusted mode when false: memory accesses are not bounds-checked, so a buggy or hostile module can
+   * read and write the host process. Default true.
+   */
+  boundsChecks?: boolean;
 }
 
 const INTERNAL = Symbol('quickbeam.module');
@@ -46,7 +51,7 @@ export class Module {
     const features = resolveFeatures(options?.features);
     let compiled: CompiledModule;
     try {
-      compiled = compileModule(copy, features);
+      compiled = compileModule(copy, features, { boundsChecks: options?.boundsChecks });
     } catch (e) {
       if (e instanceof CompileError) throw e;
       if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');

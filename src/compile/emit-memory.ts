@@ -62,7 +62,7 @@ function emitAddress(c: FunctionCompiler, size: number): void {
   const index64 = c.m.info.memories[mem].index64;
   const L = c.m.layout;
   const top = vs.height - 1;
-  if (vs.kind[top] === K_CONST && maOffHi === 0) {
+  if (vs.kind[top] === K_CONST && maOffHi === 0 && c.m.boundsChecks) {
     const addrHi = index64 ? vs.hi[top] >>> 0 : 0;
     const end = (vs.lo[top] >>> 0) + maOffLo + size;
     if (addrHi === 0 && end <= 0x7fffffff) {
@@ -86,6 +86,10 @@ function emitAddress(c: FunctionCompiler, size: number): void {
   }
   const t = vs.popToReg();
   if (!index64) a.movRR(false, t, t);
+  if (!c.m.boundsChecks) {
+    emitUncheckedAddress(c, t);
+    return;
+  }
   const trap = c.trapLabel(TrapCode.MemoryOutOfBounds);
   const slack = PLANTED_OFF_BY_ONE ? 1 : 0;
   let sumLo = maOffLo + size - slack;
@@ -116,6 +120,24 @@ function emitAddress(c: FunctionCompiler, size: number): void {
   }
   addrIndex = t;
   addrDisp = -(size - slack);
+}
+
+/** Trusted mode: [base + t + offset] with no check at all. */
+function emitUncheckedAddress(c: FunctionCompiler, t: number): void {
+  const a = c.asm;
+  const mem = maMem;
+  if (maOffHi === 0 && maOffLo <= 0x7fffffff) addrDisp = maOffLo;
+  else {
+    a.movImm64(R11, maOffLo | 0, maOffHi | 0);
+    a.alu(AluOp.ADD, true, t, R11);
+    addrDisp = 0;
+  }
+  if (mem === 0) addrBase = R15;
+  else {
+    a.load(LoadKind.I64, R11, R14, -1, 1, c.m.layout.memBase(mem));
+    addrBase = R11;
+  }
+  addrIndex = t;
 }
 
 const LOADS: ReadonlyArray<readonly [LoadKind, number, number]> = [

@@ -35,6 +35,8 @@ export interface ModuleCodegen {
   asm: Assembler;
   info: ModuleInfo;
   features: Features;
+  /** False only in the explicitly unsafe trusted mode: memory accesses are not bounds-checked. */
+  boundsChecks: boolean;
   layout: VmctxLayout;
   /** Label of each function's entry (imported functions: -1). */
   funcLabels: number[];

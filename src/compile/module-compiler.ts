@@ -15,6 +15,7 @@ import { signatureId } from './signatures.js';
 export interface CompiledModule {
   info: ModuleInfo;
   features: Features;
+  boundsChecks: boolean;
   layout: VmctxLayout;
   /** Machine code of the whole module (position independent: calls between functions are relative). */
   code: Uint8Array;
@@ -31,7 +32,15 @@ export interface CompiledModule {
   compileMs: number;
 }
 
-export function compileModule(bytes: Uint8Array, features: Features): CompiledModule {
+export interface CompileOptions {
+  /**
+   * Trusted mode (default true = checked). With false, loads and stores are NOT bounds-checked: an
+   * out-of-bounds access reads or writes outside the sandbox or crashes the process. For trusted code only.
+   */
+  boundsChecks?: boolean;
+}
+
+export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
   const t0 = performance.now();
   const asm = new Assembler(Math.max(4096, bytes.length * 4));
   let m: ModuleCodegen | null = null;
@@ -49,7 +58,7 @@ export function compileModule(bytes: Uint8Array, features: Features): CompiledMo
     const trapStubs: number[] = [];
     for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
+    return { asm, info, features, boundsChecks: options.boundsChecks !== false, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
   };
 
   const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {
@@ -84,6 +93,7 @@ export function compileModule(bytes: Uint8Array, features: Features): CompiledMo
   return {
     info,
     features,
+    boundsChecks: mc.boundsChecks,
     layout: mc.layout,
     code: asm.bytes(),
     funcOffsets,
