@@ -181,6 +181,11 @@ function eqz(c: FunctionCompiler, is64: boolean): void {
   const vs = c.vs, a = c.asm;
   const r = vs.popToReg();
   a.test(is64, r, r);
+  if (c.nextConsumesFlags()) {
+    vs.freeGpr(r);
+    c.pushFlags(Cond.E);
+    return;
+  }
   a.setcc(Cond.E, r);
   a.movzxRR(1, r, r);
   vs.pushReg(I32, r);
@@ -193,6 +198,11 @@ function compare(c: FunctionCompiler, is64: boolean, cond: Cond): void {
     vs.drop();
     const r = vs.popToReg();
     a.aluImm(AluOp.CMP, is64, r, imm);
+    if (c.nextConsumesFlags()) {
+      vs.freeGpr(r);
+      c.pushFlags(cond);
+      return;
+    }
     a.setcc(cond, r);
     a.movzxRR(1, r, r);
     vs.pushReg(I32, r);
@@ -202,6 +212,11 @@ function compare(c: FunctionCompiler, is64: boolean, cond: Cond): void {
   const r = vs.popToReg();
   a.alu(AluOp.CMP, is64, r, b);
   vs.freeGpr(b);
+  if (c.nextConsumesFlags()) {
+    vs.freeGpr(r);
+    c.pushFlags(cond);
+    return;
+  }
   a.setcc(cond, r);
   a.movzxRR(1, r, r);
   vs.pushReg(I32, r);
@@ -404,6 +419,15 @@ function floatCompare(c: FunctionCompiler, isDouble: boolean, which: number): vo
   const ucom = isDouble ? SseOp.UCOMISD : SseOp.UCOMISS;
   const y = vs.popToReg();
   const x = vs.popToReg();
+  if (which >= 2 && c.nextConsumesFlags()) {
+    // lt/gt/le/ge are one condition (unordered gives false); eq/ne need two flags and are not fused.
+    if (which === 2 || which === 4) a.sse(ucom, y, x);
+    else a.sse(ucom, x, y);
+    vs.freeXmm(x);
+    vs.freeXmm(y);
+    c.pushFlags(which <= 3 ? Cond.A : Cond.AE);
+    return;
+  }
   const g = vs.allocGpr();
   switch (which) {
     case 0: // eq: ZF and not PF

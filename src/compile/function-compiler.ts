@@ -3,7 +3,7 @@
 // ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
 
 import { Assembler } from '../x64/assembler.js';
-import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, SseOp } from '../x64/registers.js';
+import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
 import { ModuleInfo, ValType, FuncType } from '../decode/types.js';
 import { Features } from '../decode/features.js';
@@ -73,6 +73,7 @@ export class FunctionCompiler {
   private trapSites: TrapSite[] = [];
   private numTrapSites = 0;
   private frameSizePatch = 0;
+  private frameCheckPatch = 0;
 
   constructor(readonly m: ModuleCodegen) {
     this.asm = m.asm;
@@ -120,6 +121,7 @@ export class FunctionCompiler {
     let frame = 8 + 8 * declared + 8 * this.vs.maxHeight + this.outgoing;
     frame = (frame + 15) & ~15;
     this.asm.patchInt32(this.frameSizePatch, frame);
+    this.asm.patchInt32(this.frameCheckPatch, frame);
   }
 
   private readLocals(): void {
@@ -168,12 +170,15 @@ export class FunctionCompiler {
     const a = this.asm;
     a.push(RBP);
     a.movRR(true, RBP, RSP);
+    // Stack check before the frame is allocated: rsp - FRAME must stay above exec.stackLimit, so even a
+    // frame bigger than the guard headroom traps instead of jumping past it.
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    a.load(LoadKind.I64, R11, R11, -1, 1, EXEC_STACK_LIMIT);
+    this.frameCheckPatch = a.aluImm32(AluOp.ADD, true, R11, 0);
+    a.alu(AluOp.CMP, true, RSP, R11);
+    a.jcc(Cond.B, this.trapLabel(TrapCode.StackOverflow));
     this.frameSizePatch = a.aluImm32(AluOp.SUB, true, RSP, 0);
     a.store(8, R14, RBP, -1, 1, -8);
-    // Stack check: rsp against exec.stackLimit.
-    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-    a.aluLoad(AluOp.CMP, true, RSP, R11, -1, 1, EXEC_STACK_LIMIT);
-    a.jcc(Cond.B, this.trapLabel(TrapCode.StackOverflow));
     this.reloadMemory0(true);
     // Zero the declared locals.
     const declared = this.numLocals - this.funcType.params.length;
@@ -447,33 +452,69 @@ export class FunctionCompiler {
     }
     const vs = this.vs;
     const a = this.asm;
-    const c = vs.popToReg();
+    // The condition: flags already set by a fused compare, or a value to test.
+    let cond = this.takeFusedCond();
+    const c = cond < 0 ? vs.popToReg() : -1;
     const n = types.length;
     // Values carried by the branch go to their canonical slots before the test (on both paths).
+    // (Only movs are emitted here: the flags of a fused compare survive.)
     for (let i = vs.height - n; i < vs.height; i++) vs.spill(i);
-    if (target.kind === F_FUNC) {
-      const skip = a.newLabel();
+    if (c >= 0) {
       a.test(false, c, c);
       vs.freeGpr(c);
-      a.jcc(Cond.E, skip);
+      cond = Cond.NE;
+    }
+    if (target.kind === F_FUNC) {
+      const skip = a.newLabel();
+      a.jcc(invertCond(cond as Cond), skip);
       this.emitReturn();
       a.bind(skip);
       return;
     }
     target.branchedTo = true;
     if (this.branchIsDirect(target)) {
-      a.test(false, c, c);
-      vs.freeGpr(c);
-      a.jcc(Cond.NE, target.label);
+      a.jcc(cond as Cond, target.label);
     } else {
       const skip = a.newLabel();
-      a.test(false, c, c);
-      vs.freeGpr(c);
-      a.jcc(Cond.E, skip);
+      a.jcc(invertCond(cond as Cond), skip);
       this.emitBranchMoves(target);
       a.jmp(target.label);
       a.bind(skip);
     }
+  }
+
+  // ---------------------------------------------------------------- compare fusion
+  //
+  // A compare whose result feeds br_if / if / select directly leaves its condition in the flags instead of
+  // materialising 0/1: the compare pushes a placeholder and records the condition; the consumer (always the
+  // very next operator) takes it. Code emitted in between consists only of movs, which keep the flags.
+
+  private fusedCond = -1;
+  private fusedHeight = -1;
+
+  /** Called by a compare emitter: true when the next operator can consume flags directly. */
+  nextConsumesFlags(): boolean {
+    const r = this.r;
+    if (r.pos >= r.end) return false;
+    const next = r.bytes[r.pos];
+    return next === 0x0d || next === 0x04 || next === 0x1b;
+  }
+
+  /** Push the result of a compare as "condition `cond` in the flags". */
+  pushFlags(cond: Cond): void {
+    this.vs.pushDead(ValType.I32);
+    this.fusedCond = cond;
+    this.fusedHeight = this.vs.height;
+  }
+
+  /** If the top of the stack is a fused compare, pop it and return its condition; else -1. */
+  private takeFusedCond(): number {
+    const cond = this.fusedCond;
+    if (cond < 0) return -1;
+    this.fusedCond = -1;
+    if (this.vs.height !== this.fusedHeight) return -1;
+    this.vs.drop();
+    return cond;
   }
 
   private opBrTable(): void {
@@ -859,8 +900,11 @@ export class FunctionCompiler {
         this.readBlockType();
         this.need1(ValType.I32);
         let c = -1;
-        if (!this.dead) c = vs.popToReg();
-        else this.discard(1);
+        let cond = -1;
+        if (!this.dead) {
+          cond = this.takeFusedCond();
+          if (cond < 0) c = vs.popToReg();
+        } else this.discard(1);
         const f = this.enterBlock(F_IF);
         f.kind = F_IF;
         f.elseLabel = a.newLabel();
@@ -868,6 +912,8 @@ export class FunctionCompiler {
           a.test(false, c, c);
           vs.freeGpr(c);
           a.jcc(Cond.E, f.elseLabel);
+        } else if (cond >= 0) {
+          a.jcc(invertCond(cond as Cond), f.elseLabel);
         }
         return;
       }
@@ -1041,21 +1087,26 @@ export class FunctionCompiler {
   private emitSelect(t: number): void {
     const vs = this.vs;
     const a = this.asm;
-    const c = vs.popToReg();
+    let cond = this.takeFusedCond();
+    const c = cond < 0 ? vs.popToReg() : -1;
     const b = vs.popToReg();
     const x = vs.popToReg();
-    a.test(false, c, c);
+    if (c >= 0) {
+      a.test(false, c, c);
+      vs.freeGpr(c);
+      cond = Cond.NE;
+    }
+    // x when the condition holds, else b.
     if (isFloatType(t)) {
       const skip = a.newLabel();
-      a.jcc(Cond.NE, skip);
+      a.jcc(cond as Cond, skip);
       a.sse(SseOp.MOVAPS, x, b);
       a.bind(skip);
       vs.freeXmm(b);
     } else {
-      a.cmov(Cond.E, true, x, b);
+      a.cmov(invertCond(cond as Cond), true, x, b);
       vs.freeGpr(b);
     }
-    vs.freeGpr(c);
     vs.pushReg(t, x);
   }
 }
