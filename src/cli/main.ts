@@ -41,7 +41,12 @@ function notImplemented(name: string, summary: string, usage: string): CommandEn
 }
 
 export const COMMANDS: CommandEntry[] = [
-  notImplemented('run', 'Run a WebAssembly module (WASI or an exported function)', 'run [options] FILE.wasm [ARGS...]'),
+  {
+    name: 'run',
+    summary: 'Run a WebAssembly module (WASI command, or --invoke an exported function)',
+    help: async () => (await import('./run.js')).runHelp(),
+    run: async (args) => (await import('./run.js')).runCommand(args),
+  },
   notImplemented('compile', 'Compile a module and report or dump the generated code', 'compile [options] FILE.wasm'),
   notImplemented('compare', 'Run a module on Quickbeam and on V8 and compare the results', 'compare [options] FILE.wasm'),
   {

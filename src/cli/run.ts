@@ -1,0 +1,215 @@
+// `quickbeam run`: run a WASI command (or reactor), or invoke one export and print its results.
+
+import { Module, ModuleOptions } from '../api/module.js';
+import { Instance } from '../api/instance.js';
+import { moduleInternals } from '../api/module.js';
+import { CompileError, LinkError, RuntimeError } from '../errors.js';
+import { Features } from '../decode/features.js';
+import { ExternKind, ValType } from '../decode/types.js';
+import { WASI } from '../wasi/index.js';
+import { CliError } from './main.js';
+import { parseFeatureFlag, readModuleBytes } from './load-module.js';
+
+export function runHelp(): string {
+  return `Usage: quickbeam run [options] FILE [ARGS...]
+
+Compile FILE (.wasm, or .wat text) and run it. A WASI command (exporting _start) runs with ARGS as its
+argv (argv[0] is FILE); its exit code becomes quickbeam's. A reactor (_initialize) is initialised first.
+
+Options:
+  --invoke NAME          call export NAME with ARGS (parsed as its i32/i64/f32/f64 parameters) and print
+                         each result on its own line, instead of running _start
+  --dir HOST[::GUEST]    give the guest access to host directory HOST, as GUEST (default: same path)
+  --env NAME=VALUE       set a guest environment variable (repeatable)
+  --no-FEATURE           disable a WebAssembly feature: memory64, multi-memory, table64, bulk-memory,
+                         reference-types, multi-value, sign-ext, sat-float-to-int, extended-const
+  --unsafe-no-bounds-checks
+                         TRUSTED CODE ONLY: compile loads/stores without bounds checks; a bad access
+                         corrupts or crashes the host process
+  --                     end of options (the rest is FILE and its arguments)
+
+Exit status: the guest's exit code; 134 after a trap (the error and wasm backtrace go to stderr);
+1 for a module that fails to load, compile or link; 2 for a bad command line.`;
+}
+
+interface RunOptions {
+  invoke: string | null;
+  dirs: Array<[host: string, guest: string]>;
+  env: Record<string, string>;
+  features: Partial<Features>;
+  boundsChecks: boolean;
+  file: string;
+  args: string[];
+}
+
+function needValue(args: string[], i: number, opt: string): string {
+  const v = args[i + 1];
+  if (v === undefined) throw new CliError(`${opt} needs a value (see quickbeam run --help)`, 2);
+  return v;
+}
+
+export function parseRunArgs(args: string[]): RunOptions {
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, file: '', args: [] };
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const eq = a.indexOf('=');
+    const [name, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const value = (): string => (inline !== undefined ? inline : needValue(args, i++, name));
+    switch (name) {
+      case '--invoke':
+        o.invoke = value();
+        break;
+      case '--dir': {
+        const v = value();
+        const sep = v.indexOf('::');
+        o.dirs.push(sep >= 0 ? [v.slice(0, sep), v.slice(sep + 2)] : [v, v]);
+        break;
+      }
+      case '--env': {
+        const v = value();
+        const k = v.indexOf('=');
+        if (k <= 0) throw new CliError(`--env expects NAME=VALUE, got ${JSON.stringify(v)}`, 2);
+        o.env[v.slice(0, k)] = v.slice(k + 1);
+        break;
+      }
+      case '--unsafe-no-bounds-checks':
+        o.boundsChecks = false;
+        break;
+      default:
+        if (!parseFeatureFlag(a, o.features)) throw new CliError(`unknown option ${a} (see quickbeam run --help)`, 2);
+    }
+  }
+  if (i >= args.length) throw new CliError('missing FILE (see quickbeam run --help)', 2);
+  o.file = args[i];
+  o.args = args.slice(i + 1);
+  return o;
+}
+
+/** Parse a command-line argument as a value of type t. */
+function parseValue(s: string, t: ValType, name: string): unknown {
+  const bad = (): never => {
+    throw new CliError(`--invoke ${name}: cannot parse ${JSON.stringify(s)} as ${typeName(t)}`, 2);
+  };
+  switch (t) {
+    case ValType.I32: {
+      if (!/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(s)) bad();
+      const v = Number(s.replace(/^\+/, ''));
+      if (!Number.isFinite(v) || v < -(2 ** 31) || v >= 2 ** 32) bad();
+      return v | 0;
+    }
+    case ValType.I64: {
+      try {
+        const neg = s.startsWith('-');
+        const v = BigInt(neg ? s.slice(1) : s.replace(/^\+/, ''));
+        return BigInt.asIntN(64, neg ? -v : v);
+      } catch {
+        return bad();
+      }
+    }
+    case ValType.F32:
+    case ValType.F64: {
+      const l = s.toLowerCase();
+      if (l === 'nan' || l === '+nan' || l === '-nan') return NaN;
+      if (l === 'inf' || l === '+inf' || l === 'infinity') return Infinity;
+      if (l === '-inf' || l === '-infinity') return -Infinity;
+      const v = Number(s);
+      if (Number.isNaN(v) || s.trim() === '') bad();
+      return v;
+    }
+  }
+  throw new CliError(`--invoke ${name}: parameters of type ${typeName(t)} cannot be given on the command line`, 2);
+}
+
+function typeName(t: ValType): string {
+  return ({ [ValType.I32]: 'i32', [ValType.I64]: 'i64', [ValType.F32]: 'f32', [ValType.F64]: 'f64', [ValType.V128]: 'v128', [ValType.FuncRef]: 'funcref', [ValType.ExternRef]: 'externref' } as Record<number, string>)[t] ?? `type ${t}`;
+}
+
+function formatResult(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (v === null) return 'null';
+  return String(v);
+}
+
+/** A trap, printed like wasmtime: what failed, then the error with its wasm backtrace. */
+function reportTrap(file: string, e: Error): number {
+  const stack = typeof e.stack === 'string' ? e.stack : `${e.name}: ${e.message}`;
+  // Keep the error line and the wasm frames; drop JS frames of the engine itself.
+  const lines = stack.split('\n').filter((l, k) => k === 0 || /wasm-function\[/.test(l));
+  process.stderr.write(`Error: failed to run ${file}\n\nCaused by:\n    ${lines.join('\n    ')}\n`);
+  return 134;
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const o = parseRunArgs(argv);
+  const bytes = await readModuleBytes(o.file);
+  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks };
+  let module: Module;
+  try {
+    module = new Module(bytes, options);
+  } catch (e) {
+    if (e instanceof CompileError) throw new CliError(`${o.file}: CompileError: ${e.message}`);
+    throw e;
+  }
+  const info = moduleInternals(module).info;
+  const preopens: Record<string, string> = {};
+  for (const [host, guest] of o.dirs) preopens[guest] = host;
+  let wasi: WASI;
+  try {
+    wasi = new WASI({ args: [o.file, ...o.args], env: o.env, preopens, returnOnExit: true });
+  } catch (e) {
+    throw new CliError(`cannot set up WASI: ${(e as Error).message}`);
+  }
+  const imports: Record<string, unknown> = { ...wasi.getImportObject() };
+  for (const imp of info.imports) {
+    if (!(imp.module in imports)) {
+      throw new CliError(`${o.file}: unknown import "${imp.module}" "${imp.name}" (quickbeam run provides only wasi_snapshot_preview1)`);
+    }
+  }
+  let instance: Instance;
+  try {
+    instance = new Instance(module, imports);
+  } catch (e) {
+    if (e instanceof LinkError || e instanceof TypeError) throw new CliError(`${o.file}: ${e.name}: ${e.message}`);
+    if (e instanceof RuntimeError || e instanceof RangeError) return reportTrap(o.file, e);
+    throw e;
+  }
+  const exports = instance.exports as Record<string, unknown>;
+  try {
+    if (o.invoke === null) {
+      const usesWasi = info.imports.some((i) => i.module === 'wasi_snapshot_preview1');
+      if (typeof exports['_start'] === 'function') {
+        if (usesWasi) return wasi.start(instance);
+        (exports['_start'] as () => void)();
+        return 0;
+      }
+      if (typeof exports['_initialize'] === 'function') {
+        wasi.initialize(instance);
+        return 0;
+      }
+      throw new CliError(`${o.file}: the module exports no _start function; use --invoke NAME to call an export`);
+    }
+    if (typeof exports['_initialize'] === 'function') wasi.initialize(instance);
+    const exp = info.exports.find((x) => x.name === o.invoke);
+    if (exp === undefined || exp.kind !== ExternKind.Func) throw new CliError(`${o.file}: no exported function named ${JSON.stringify(o.invoke)}`);
+    const type = info.types[info.funcTypes[exp.index]];
+    if (o.args.length !== type.params.length) {
+      throw new CliError(`--invoke ${o.invoke}: expects ${type.params.length} argument(s), got ${o.args.length}`, 2);
+    }
+    const callArgs = type.params.map((t, k) => parseValue(o.args[k], t, o.invoke!));
+    const result = (exports[o.invoke] as (...a: unknown[]) => unknown)(...callArgs);
+    const values = type.results.length === 1 ? [result] : type.results.length === 0 ? [] : (result as unknown[]);
+    for (const v of values) console.log(formatResult(v));
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (e instanceof RuntimeError || (e instanceof RangeError && /call stack/.test(e.message))) return reportTrap(o.file, e);
+    throw e;
+  }
+}
