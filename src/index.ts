@@ -12,6 +12,8 @@ import { compileModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError };
+export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
+import { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 export type { Features, ModuleOptions };
 
 function bytesOf(source: unknown): Uint8Array {
@@ -50,5 +52,8 @@ export async function instantiate(source: unknown, imports?: unknown, options?: 
   return { module, instance: new Instance(module, imports) };
 }
 
-const quickbeam = { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate };
+const quickbeam = {
+  Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
+  interrupt, interruptHandle, setFuel, getFuel,
+};
 export default quickbeam;

@@ -6,6 +6,7 @@ import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { callWasm } from '../runtime/trampolines.js';
+import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { registerFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import type { InstanceState } from './instance.js';
@@ -66,7 +67,7 @@ export function readSlot(k: number, t: ValType): RawValue {
 /** Call function `funcIndex` of an instance with JS arguments; returns the JS result (undefined / value / array). */
 export function callExport(state: InstanceState, funcIndex: number, args: unknown[]): unknown {
   const rec = state.funcRecords[funcIndex];
-  return invoke(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), args);
+  return invoke(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), args, state.module.timeoutMs);
 }
 
 function entryStubFor(state: InstanceState, funcIndex: number): number {
@@ -74,14 +75,34 @@ function entryStubFor(state: InstanceState, funcIndex: number): number {
   return m.code.addr + m.compiled.entryStubOffsets[m.info.funcTypes[funcIndex]];
 }
 
-function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<unknown>): unknown {
+/** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one). */
+let depth = 0;
+
+function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<unknown>, timeoutMs?: number): unknown {
   const params = type.params;
   const np = params.length;
   const raws: RawValue[] = new Array(np);
   for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
   for (const t of type.results) if (t === ValType.V128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
   writeArgs(params, raws);
-  callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
+  if (timeoutMs === undefined || depth > 0) {
+    depth++;
+    try {
+      callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
+    } finally {
+      depth--;
+    }
+  } else {
+    // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
+    depth++;
+    armDeadline(timeoutMs);
+    try {
+      callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
+    } finally {
+      cancelDeadline();
+      depth--;
+    }
+  }
   const res = type.results;
   if (res.length === 0) return undefined;
   if (res.length === 1) return toJSValue(readSlot(0, res[0]), res[0]);
@@ -99,8 +120,9 @@ export function wrapperForRecord(rec: number): Function | undefined {
   const { state, funcIndex } = owner;
   const type = funcType(state, funcIndex);
   const entryStub = entryStubFor(state, funcIndex);
+  const timeoutMs = state.module.timeoutMs;
   const fn = function (this: unknown, ...args: unknown[]): unknown {
-    return invoke(rec, entryStub, type, args);
+    return invoke(rec, entryStub, type, args, timeoutMs);
   };
   Object.defineProperty(fn, 'name', { value: String(funcIndex) });
   Object.defineProperty(fn, 'length', { value: type.params.length });

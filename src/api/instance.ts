@@ -3,7 +3,8 @@
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, ModuleInfo, SegmentMode, ValType } from '../decode/types.js';
 import { LinkError, RuntimeError } from '../errors.js';
-import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE } from '../runtime/layout.js';
+import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE, VMCTX_INTERRUPTS } from '../runtime/layout.js';
+import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { nativeAlloc, nativeFree, writePtr, writeU32 } from '../runtime/native.js';
 import { initVmctxHeader, trapError } from '../runtime/trampolines.js';
 import { registerHostHandler, unregisterHostHandler } from '../runtime/host-calls.js';
@@ -86,6 +87,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   const L = c.layout;
   const vmctx = nativeAlloc(L.size);
   initVmctxHeader(vmctx);
+  writePtr(vmctx + VMCTX_INTERRUPTS, interruptBlockAddr);
   const state: InstanceState = {
     module: m,
     vmctx,

@@ -15,11 +15,19 @@ export interface ModuleOptions {
    * read and write the host process. Default true.
    */
   boundsChecks?: boolean;
+  /** Compile interrupt checks into loop headers and prologues, so `interrupt()` and timeouts can stop it. */
+  interruptible?: boolean;
+  /** Stop any call into this module's exports after this many milliseconds ("execution interrupted"). */
+  timeoutMs?: number;
+  /** Compile fuel metering: each loop iteration and function entry costs one unit of `setFuel()`. */
+  fuel?: boolean;
 }
 
 const INTERNAL = Symbol('quickbeam.module');
 
 export interface ModuleInternals {
+  /** Deadline for every outermost call into the module's exports (undefined: none). */
+  timeoutMs: number | undefined;
   compiled: CompiledModule;
   code: CodeBlock;
   info: ModuleInfo;
@@ -51,14 +59,18 @@ export class Module {
     const features = resolveFeatures(options?.features);
     let compiled: CompiledModule;
     try {
-      compiled = compileModule(copy, features, { boundsChecks: options?.boundsChecks });
+      compiled = compileModule(copy, features, {
+        boundsChecks: options?.boundsChecks,
+        interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
+        fuel: options?.fuel === true,
+      });
     } catch (e) {
       if (e instanceof CompileError) throw e;
       if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
       throw e;
     }
     const code = allocateCode(compiled.code);
-    const internals: ModuleInternals = { compiled, code, info: compiled.info };
+    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs };
     this[INTERNAL] = internals;
     const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
     codeRangeRegistry.register(this, unregister);

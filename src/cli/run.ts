@@ -8,6 +8,7 @@ import { Features } from '../decode/features.js';
 import { ExternKind, ValType } from '../decode/types.js';
 import { WASI } from '../wasi/index.js';
 import { CliError } from './main.js';
+import { setFuel } from '../runtime/interrupts.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 
 export function runHelp(): string {
@@ -23,6 +24,10 @@ Options:
   --env NAME=VALUE       set a guest environment variable (repeatable)
   --no-FEATURE           disable a WebAssembly feature: memory64, multi-memory, table64, bulk-memory,
                          reference-types, multi-value, sign-ext, sat-float-to-int, extended-const
+  --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
+                         into loop headers and function entries)
+  --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
+                         function entry): a deterministic limit
   --unsafe-no-bounds-checks
                          TRUSTED CODE ONLY: compile loads/stores without bounds checks; a bad access
                          corrupts or crashes the host process
@@ -38,6 +43,8 @@ interface RunOptions {
   env: Record<string, string>;
   features: Partial<Features>;
   boundsChecks: boolean;
+  timeoutMs: number | undefined;
+  fuel: bigint | undefined;
   file: string;
   args: string[];
 }
@@ -49,7 +56,7 @@ function needValue(args: string[], i: number, opt: string): string {
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, file: '', args: [] };
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, file: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i];
@@ -81,6 +88,18 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--unsafe-no-bounds-checks':
         o.boundsChecks = false;
         break;
+      case '--timeout': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new CliError(`--timeout expects milliseconds, got ${JSON.stringify(v)}`, 2);
+        o.timeoutMs = Number(v);
+        break;
+      }
+      case '--fuel': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new CliError(`--fuel expects a non-negative integer, got ${JSON.stringify(v)}`, 2);
+        o.fuel = BigInt(v);
+        break;
+      }
       default:
         if (!parseFeatureFlag(a, o.features)) throw new CliError(`unknown option ${a} (see quickbeam run --help)`, 2);
     }
@@ -149,7 +168,8 @@ function reportTrap(file: string, e: Error): number {
 export async function runCommand(argv: string[]): Promise<number> {
   const o = parseRunArgs(argv);
   const bytes = await readModuleBytes(o.file);
-  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks };
+  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined };
+  if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
   try {
     module = new Module(bytes, options);

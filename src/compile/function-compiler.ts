@@ -10,7 +10,7 @@ import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isFloatType } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE } from './control.js';
-import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS } from './abi.js';
+import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
@@ -37,6 +37,10 @@ export interface ModuleCodegen {
   features: Features;
   /** False only in the explicitly unsafe trusted mode: memory accesses are not bounds-checked. */
   boundsChecks: boolean;
+  /** Check the interrupt flag in every loop header and function prologue. */
+  interruptible: boolean;
+  /** Count fuel (one unit per loop iteration and function entry); trap when it runs out. */
+  fuel: boolean;
   layout: VmctxLayout;
   /** Label of each function's entry (imported functions: -1). */
   funcLabels: number[];
@@ -179,6 +183,7 @@ export class FunctionCompiler {
     a.jcc(Cond.B, this.trapLabel(TrapCode.StackOverflow));
     this.frameSizePatch = a.aluImm32(AluOp.SUB, true, RSP, 0);
     a.store(8, R14, RBP, -1, 1, -8);
+    this.emitInterruptCheck();
     this.reloadMemory0(true);
     // Zero the declared locals.
     const declared = this.numLocals - this.funcType.params.length;
@@ -189,6 +194,22 @@ export class FunctionCompiler {
       a.movImm32(RCX, 8 * declared);
       a.alu(AluOp.XOR, false, RAX, RAX);
       a.repStosb();
+    }
+  }
+
+  /** Interrupt flag and fuel checks (only in modules compiled for bounded execution). */
+  private emitInterruptCheck(): void {
+    const m = this.m;
+    if (!m.interruptible && !m.fuel) return;
+    const a = this.asm;
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_INTERRUPTS);
+    if (m.interruptible) {
+      a.aluMemImm(AluOp.CMP, false, R11, -1, 1, INTERRUPT_FLAG, 0);
+      a.jcc(Cond.NE, this.trapLabel(TrapCode.Interrupted));
+    }
+    if (m.fuel) {
+      a.aluMemImm(AluOp.SUB, true, R11, -1, 1, INTERRUPT_FUEL, 1);
+      a.jcc(Cond.B, this.trapLabel(TrapCode.OutOfFuel));
     }
   }
 
@@ -894,6 +915,7 @@ export class FunctionCompiler {
         this.readBlockType();
         const f = this.enterBlock(F_LOOP);
         a.bind(f.label);
+        if (!this.dead) this.emitInterruptCheck();
         return;
       }
       case 0x04: { // if

@@ -38,6 +38,10 @@ export interface CompileOptions {
    * out-of-bounds access reads or writes outside the sandbox or crashes the process. For trusted code only.
    */
   boundsChecks?: boolean;
+  /** Emit interrupt checks in loop headers and prologues (for timeouts and `interrupt()`). */
+  interruptible?: boolean;
+  /** Emit fuel metering (one unit per loop iteration and function entry). */
+  fuel?: boolean;
 }
 
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
@@ -58,7 +62,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     const trapStubs: number[] = [];
     for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, boundsChecks: options.boundsChecks !== false, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
+    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
   };
 
   const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {

@@ -52,10 +52,14 @@ export const enum TrapCode {
   HostException = 15,
   /** call_indirect: index past the end of the table. */
   IndirectOutOfBounds = 16,
+  /** An interrupt was requested (timeout, `interrupt()`): checked in loop headers and prologues. */
+  Interrupted = 17,
+  /** Fuel metering: the fuel counter ran out. */
+  OutOfFuel = 18,
 }
 
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
-export const TRAP_CODE_COUNT = 17;
+export const TRAP_CODE_COUNT = 19;
 
 /** Error messages, as V8 words them. Index = TrapCode. */
 export const TRAP_MESSAGES: readonly string[] = [
@@ -76,6 +80,8 @@ export const TRAP_MESSAGES: readonly string[] = [
   'operation does not support unaligned accesses',
   'host exception',
   'table index is out of bounds',
+  'execution interrupted',
+  'all fuel consumed',
 ];
 
 /**
@@ -99,6 +105,8 @@ export const TRAP_SPEC_TEXT: readonly string[] = [
   'unaligned atomic',
   'host exception',
   'undefined element',
+  'interrupted',
+  'all fuel consumed',
 ];
 
 /** The message of a trap code (with a fallback for unknown codes). */
@@ -112,7 +120,12 @@ export function trapMessage(code: number): string {
 export const VMCTX_EXEC = 0;
 export const VMCTX_HOSTCALL = 8;
 export const VMCTX_TRAP_HANDLER = 16;
-export const VMCTX_RESERVED = 24;
+/** Address of the process's interrupt/fuel block (src/runtime/interrupts.ts). */
+export const VMCTX_INTERRUPTS = 24;
+export const VMCTX_RESERVED = VMCTX_INTERRUPTS;
+/** Offsets in the interrupt block: i32 interrupt-requested flag; i64 fuel counter. */
+export const INTERRUPT_FLAG = 0;
+export const INTERRUPT_FUEL = 8;
 export const VMCTX_MEMORIES = 32;
 
 /** MemoryDesc: shared by every instance that imports the memory. */

@@ -16,11 +16,12 @@
 // stackLimit = entry rsp - stackBudget, where the budget (measured at startup) leaves STACK_HEADROOM above
 // the low end of koffi's stack for host callbacks, nested entries and entry stubs.
 
+import { clearInterrupt } from './interrupts.js';
 import { RuntimeError } from '../errors.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode } from './code-memory.js';
-import { execStateAddr, readTrace, setEnterArgs } from './exec-state.js';
+import { clearTrace, execStateAddr, readTrace, setEnterArgs } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
   EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
@@ -267,11 +268,15 @@ export function formatWasmFrames(trace: readonly number[]): string[] {
   return lines;
 }
 
-/** Build the error for trap `code` (reads the trace recorded in the exec state). */
-export function trapError(code: number, skipFrames?: Function): Error {
+/**
+ * Build the error for trap `code`: a RuntimeError (a RangeError for stack exhaustion) with the wasm frames of
+ * `trace` (return addresses, innermost first; none when omitted) above the JS frames. `skipFrames` hides it
+ * and the JS frames above it.
+ */
+export function trapError(code: number, skipFrames?: Function, trace?: readonly number[]): Error {
   const message = trapMessage(code);
   const err = code === TrapCode.StackOverflow ? new RangeError(message) : new RuntimeError(message);
-  const frames = formatWasmFrames(readTrace());
+  const frames = trace === undefined ? [] : formatWasmFrames(trace);
   if (skipFrames !== undefined && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(err, skipFrames);
   if (frames.length > 0 && typeof err.stack === 'string') {
     const stack = err.stack;
@@ -282,13 +287,16 @@ export function trapError(code: number, skipFrames?: Function): Error {
   return err;
 }
 
-function raise(code: number): never {
+function raise(code: number, entry: Function): never {
   if (code === TrapCode.HostException) {
     const p = takePendingException();
     if (p !== null) throw p.value;
     throw new RuntimeError('host exception (lost)');
   }
-  throw trapError(code, callWasm);
+  if (code === TrapCode.Interrupted) clearInterrupt();
+  const trace = readTrace();
+  clearTrace();
+  throw trapError(code, entry, trace);
 }
 
 /**
@@ -298,13 +306,13 @@ function raise(code: number): never {
 export function callWasm(vmctx: number, entryStub: number, code: number): void {
   setEnterArgs(vmctx, entryStub, code);
   const rc = enter0Fn();
-  if (rc !== 0) raise(rc);
+  if (rc !== 0) raise(rc, callWasm);
 }
 
 /** callWasm through the three-argument entry (same behaviour; for comparison and tests). */
 export function callWasm3(vmctx: number, entryStub: number, code: number): void {
   const rc = enterFn(vmctx, entryStub, code);
-  if (rc !== 0) raise(rc);
+  if (rc !== 0) raise(rc, callWasm3);
 }
 
 /** Run without throwing: returns 0 or the trap code (HostException leaves the exception pending). */
