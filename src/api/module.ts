@@ -1,7 +1,8 @@
 // WebAssembly.Module: compile once (validation + machine code in one pass), instantiate many times.
 // The module's machine code is position independent and shared by all its instances.
 
-import { compileModule, CompiledModule } from '../compile/module-compiler.js';
+import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
+import { cacheKey, loadCached, storeCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
@@ -21,6 +22,11 @@ export interface ModuleOptions {
   timeoutMs?: number;
   /** Compile fuel metering: each loop iteration and function entry costs one unit of `setFuel()`. */
   fuel?: boolean;
+  /**
+   * A directory for the compiled-code cache: a module compiled before (same bytes, options, Quickbeam
+   * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored.
+   */
+  cache?: string;
 }
 
 const INTERNAL = Symbol('quickbeam.module');
@@ -28,6 +34,8 @@ const INTERNAL = Symbol('quickbeam.module');
 export interface ModuleInternals {
   /** Deadline for every outermost call into the module's exports (undefined: none). */
   timeoutMs: number | undefined;
+  /** What the code cache did for this module: 'hit', a miss reason, 'unwritable', or 'off'. */
+  cacheStatus: 'off' | 'hit' | 'absent' | 'corrupt' | 'stale' | 'unwritable';
   compiled: CompiledModule;
   code: CodeBlock;
   info: ModuleInfo;
@@ -57,20 +65,40 @@ export class Module {
     // Copy: the caller may mutate its buffer later.
     const copy = new Uint8Array(src);
     const features = resolveFeatures(options?.features);
-    let compiled: CompiledModule;
-    try {
-      compiled = compileModule(copy, features, {
-        boundsChecks: options?.boundsChecks,
-        interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
-        fuel: options?.fuel === true,
-      });
-    } catch (e) {
-      if (e instanceof CompileError) throw e;
-      if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
-      throw e;
+    const compileOptions: CompileOptions = {
+      boundsChecks: options?.boundsChecks,
+      interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
+      fuel: options?.fuel === true,
+    };
+    let compiled: CompiledModule | null = null;
+    let cacheStatus: ModuleInternals['cacheStatus'] = 'off';
+    let key = '';
+    if (options?.cache !== undefined) {
+      key = cacheKey(copy, features, compileOptions);
+      const hit = loadCached(options.cache, key, copy, features);
+      if ('compiled' in hit) {
+        compiled = hit.compiled;
+        cacheStatus = 'hit';
+      } else cacheStatus = hit.miss;
+    }
+    if (compiled === null) {
+      try {
+        compiled = compileModule(copy, features, compileOptions);
+      } catch (e) {
+        if (e instanceof CompileError) throw e;
+        if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
+        throw e;
+      }
+      if (options?.cache !== undefined) {
+        try {
+          storeCached(options.cache, key, compiled);
+        } catch (e) {
+          cacheStatus = 'unwritable';
+        }
+      }
     }
     const code = allocateCode(compiled.code);
-    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs };
+    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus };
     this[INTERNAL] = internals;
     const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
     codeRangeRegistry.register(this, unregister);

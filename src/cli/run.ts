@@ -24,6 +24,8 @@ Options:
   --env NAME=VALUE       set a guest environment variable (repeatable)
   --no-FEATURE           disable a WebAssembly feature: memory64, multi-memory, table64, bulk-memory,
                          reference-types, multi-value, sign-ext, sat-float-to-int, extended-const
+  --cache DIR            cache compiled code in DIR: later runs of the same module load it instead of
+                         compiling (entries are checksummed; a corrupt one is ignored and rewritten)
   --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
@@ -45,6 +47,7 @@ interface RunOptions {
   boundsChecks: boolean;
   timeoutMs: number | undefined;
   fuel: bigint | undefined;
+  cache: string | undefined;
   file: string;
   args: string[];
 }
@@ -56,7 +59,7 @@ function needValue(args: string[], i: number, opt: string): string {
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, file: '', args: [] };
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, file: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i];
@@ -87,6 +90,9 @@ export function parseRunArgs(args: string[]): RunOptions {
       }
       case '--unsafe-no-bounds-checks':
         o.boundsChecks = false;
+        break;
+      case '--cache':
+        o.cache = value();
         break;
       case '--timeout': {
         const v = value();
@@ -168,7 +174,7 @@ function reportTrap(file: string, e: Error): number {
 export async function runCommand(argv: string[]): Promise<number> {
   const o = parseRunArgs(argv);
   const bytes = await readModuleBytes(o.file);
-  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined };
+  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache: o.cache };
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
   try {

@@ -50,6 +50,8 @@ export interface ModuleCodegen {
   sigIds: number[];
   /** Source map of the module: code offset of a return address / trap site -> wasm byte offset. */
   pcOffsets: number[];
+  /** Relocations: (code offset of an imm32 signature id, type index) pairs. */
+  sigRelocs: number[];
   wasmOffsets: number[];
 }
 
@@ -758,7 +760,10 @@ export class FunctionCompiler {
     vs.freeGpr(idx);
     a.test(true, RAX, RAX);
     a.jcc(Cond.E, this.trapLabel(TrapCode.IndirectNull));
-    a.aluMemImm(AluOp.CMP, false, RAX, -1, 1, 16, this.m.sigIds[typeIndex]);
+    // The signature id is process-specific: record where it lives so a cached copy can be relocated.
+    a.movImm32(R11, this.m.sigIds[typeIndex]);
+    this.m.sigRelocs.push(a.offset - 4, typeIndex);
+    a.aluStore(AluOp.CMP, false, RAX, -1, 1, 16, R11);
     a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
     a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
     a.callMem(RAX, 0);

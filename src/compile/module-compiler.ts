@@ -28,6 +28,8 @@ export interface CompiledModule {
   /** Source map: return address / trap site (code offset, ascending) -> wasm byte offset. */
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
+  /** (code offset, type index) of every imm32 signature id in the code (for relocating cached code). */
+  sigRelocs: Int32Array;
   /** Time spent compiling, in milliseconds. */
   compileMs: number;
 }
@@ -62,7 +64,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     const trapStubs: number[] = [];
     for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [] };
+    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
   };
 
   const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {
@@ -105,6 +107,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     sigIds: mc.sigIds,
     pcOffsets: Int32Array.from(mc.pcOffsets),
     wasmOffsets: Int32Array.from(mc.wasmOffsets),
+    sigRelocs: Int32Array.from(mc.sigRelocs),
     compileMs: performance.now() - t0,
   };
 }

@@ -1,0 +1,148 @@
+// On-disk cache of compiled machine code. An entry is keyed by the module's SHA-256, Quickbeam's version,
+// the CPU features the code was generated for, and the compile options; its contents are checksummed, so a
+// corrupt, truncated or stale entry is detected and ignored (then overwritten), never executed.
+//
+// The generated code is position independent except for signature ids (process-wide numbers embedded in
+// call_indirect checks), which are recorded as relocations and patched on load.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeModule } from '../decode/module-decoder.js';
+import { Features } from '../decode/features.js';
+import { computeVmctxLayout } from '../runtime/layout.js';
+import { cpuFeatures } from '../x64/cpu-features.js';
+import { CompiledModule, CompileOptions } from './module-compiler.js';
+import { signatureId } from './signatures.js';
+
+const MAGIC = 'QBCACHE1';
+const HASH_BYTES = 32;
+
+let cachedVersion: string | null = null;
+function quickbeamVersion(): string {
+  if (cachedVersion === null) {
+    try {
+      const url = new URL('../../../package.json', import.meta.url); // dist/src/compile -> root
+      cachedVersion = String((JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? '0');
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+/** The cache key of compiling `bytes` with these features and options on this machine. */
+export function cacheKey(bytes: Uint8Array, features: Features, options: CompileOptions): string {
+  const h = createHash('sha256');
+  h.update(bytes);
+  h.update(
+    JSON.stringify({
+      v: quickbeamVersion(),
+      cpu: cpuFeatures(),
+      features,
+      boundsChecks: options.boundsChecks !== false,
+      interruptible: options.interruptible === true,
+      fuel: options.fuel === true,
+    }),
+  );
+  return h.digest('hex');
+}
+
+interface Header {
+  key: string;
+  compileMs: number;
+  boundsChecks: boolean;
+  lengths: number[];
+}
+
+function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** Write a cache entry (atomically: temp file + rename). Failures are reported to the caller as exceptions. */
+export function storeCached(dir: string, key: string, c: CompiledModule): void {
+  mkdirSync(dir, { recursive: true });
+  const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets, c.sigRelocs];
+  const header: Header = { key, compileMs: c.compileMs, boundsChecks: c.boundsChecks, lengths: [...arrays.map((x) => x.length), c.code.length] };
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const parts: Uint8Array[] = [Buffer.from(MAGIC, 'latin1'), u32(headerBytes.length), headerBytes];
+  for (const a of arrays) parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  parts.push(c.code);
+  const body = Buffer.concat(parts);
+  const file = path.join(dir, `${key}.qbc`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, Buffer.concat([body, sha256(body)]));
+  renameSync(tmp, file);
+}
+
+function u32(n: number): Uint8Array {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+export type CacheLookup = { compiled: CompiledModule } | { miss: 'absent' | 'corrupt' | 'stale' };
+
+/** Load a cache entry for `bytes` (already known to hash to `key`). */
+export function loadCached(dir: string, key: string, bytes: Uint8Array, features: Features): CacheLookup {
+  let data: Buffer;
+  try {
+    data = readFileSync(path.join(dir, `${key}.qbc`));
+  } catch {
+    return { miss: 'absent' };
+  }
+  const t0 = performance.now();
+  if (data.length < MAGIC.length + 4 + HASH_BYTES) return { miss: 'corrupt' };
+  const body = data.subarray(0, data.length - HASH_BYTES);
+  if (!sha256(body).equals(data.subarray(data.length - HASH_BYTES))) return { miss: 'corrupt' };
+  if (body.toString('latin1', 0, MAGIC.length) !== MAGIC) return { miss: 'corrupt' };
+  let pos = MAGIC.length;
+  const headerLength = body.readUInt32LE(pos);
+  pos += 4;
+  let header: Header;
+  try {
+    header = JSON.parse(body.toString('utf8', pos, pos + headerLength)) as Header;
+  } catch {
+    return { miss: 'corrupt' };
+  }
+  pos += headerLength;
+  if (header.key !== key) return { miss: 'stale' };
+  const ints: Int32Array[] = [];
+  for (let k = 0; k < 5; k++) {
+    const n = header.lengths[k];
+    const a = new Int32Array(n);
+    new Uint8Array(a.buffer).set(body.subarray(pos, pos + 4 * n));
+    ints.push(a);
+    pos += 4 * n;
+  }
+  const code = new Uint8Array(body.subarray(pos, pos + header.lengths[5]));
+  if (code.length !== header.lengths[5]) return { miss: 'corrupt' };
+  // The module itself was validated when the entry was made (same bytes, same features): only the
+  // declarations are decoded again.
+  const info = decodeModule(bytes, features);
+  const sigIds = info.types.map((t) => signatureId(t));
+  const [funcOffsets, entryStubOffsets, pcOffsets, wasmOffsets, sigRelocs] = ints;
+  const dv = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  for (let k = 0; k < sigRelocs.length; k += 2) dv.setInt32(sigRelocs[k], sigIds[sigRelocs[k + 1]], true);
+  return {
+    compiled: {
+      info,
+      features,
+      boundsChecks: header.boundsChecks,
+      layout: computeVmctxLayout({
+        memories: info.memories.length,
+        tables: info.tables.length,
+        globals: info.globals.length,
+        funcs: info.funcTypes.length,
+      }),
+      code,
+      funcOffsets,
+      entryStubOffsets,
+      sigIds,
+      pcOffsets,
+      wasmOffsets,
+      sigRelocs,
+      compileMs: performance.now() - t0,
+    },
+  };
+}
