@@ -17,7 +17,8 @@ export class WasiError extends Error {
 export function hostError(e: unknown): Error {
   if (e instanceof WasiError) return e;
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (typeof code === 'string') {
+  // System errors carry POSIX names (ENOENT, ...); Node's own ERR_* codes are programming errors.
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
     const errno = errnoFromHostCode(code);
     return new WasiError(errno ?? Errno.IO, (e as Error).message);
   }

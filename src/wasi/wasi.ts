@@ -55,7 +55,6 @@ export interface WasiInstanceLike {
   readonly exports: object;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type WasiFunction = (...args: any[]) => number;
 export type WasiImportNamespace = Record<string, WasiFunction>;
 
