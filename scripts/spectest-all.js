@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/wasm-testsuite/json');
-const cli = path.join(root, 'bin', 'quickbeam.js');
+const cli = process.env.QUICKBEAM_CLI || path.join(root, 'bin', 'quickbeam.js');
 const extra = process.argv.slice(2);
 
 const GROUPS = [
@@ -24,13 +24,17 @@ const GROUPS = [
   { name: 'memory64', flags: ['--no-multi-memory'] },
   // memory64 as in Wasm 3.0 (with table64; multi-memory allowed)
   { name: 'memory64-wasm3', flags: [] },
+  // The same suites again with every function compiled lazily (on first call): results must not change.
+  { name: 'core (lazy)', dir: 'core', flags: ['--no-multi-memory', '--lazy'] },
+  { name: 'memory64 (lazy)', dir: 'memory64', flags: ['--no-multi-memory', '--lazy'] },
+  { name: 'memory64-wasm3 (lazy)', dir: 'memory64-wasm3', flags: ['--lazy'] },
 ];
 
 const FINAL = /^(\d+) passed, (\d+) failed, (\d+) skipped$/;
 
 function runGroup(group) {
   return new Promise((resolve) => {
-    const dir = path.join(suite, group.name);
+    const dir = path.join(suite, group.dir ?? group.name);
     const args = [cli, 'spectest', ...group.flags, ...extra, dir];
     console.log(`== ${group.name}: quickbeam ${args.slice(1).map((a) => (a === dir ? path.relative(process.cwd(), dir) || '.' : a)).join(' ')}`);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -61,8 +65,8 @@ async function main() {
   }
   const results = [];
   for (const g of GROUPS) {
-    if (!existsSync(path.join(suite, g.name))) {
-      console.log(`== ${g.name}: skipped (no folder ${path.join(suite, g.name)})`);
+    if (!existsSync(path.join(suite, g.dir ?? g.name))) {
+      console.log(`== ${g.name}: skipped (no folder ${path.join(suite, g.dir ?? g.name)})`);
       continue;
     }
     results.push(await runGroup(g));

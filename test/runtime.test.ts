@@ -13,11 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { Assembler } from '../src/x64/assembler.js';
 import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../src/x64/registers.js';
 import { RuntimeError } from '../src/errors.js';
-import { allocateCode } from '../src/runtime/code-memory.js';
+import { allocateCode, codeMemoryMapped } from '../src/runtime/code-memory.js';
+import { readFileSync } from 'node:fs';
 import { argsI32, argsI64, execStateAddr, savedRsp } from '../src/runtime/exec-state.js';
 import { registerHostHandler, unregisterHostHandler } from '../src/runtime/host-calls.js';
 import {
-  EXEC_ARGS, EXEC_STACK_LIMIT, MEMDESC_LENGTH, TrapCode, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, WASM_PAGE_SIZE,
+  EXEC_ARGS, EXEC_STACK_LIMIT, MEMDESC_LENGTH, VMCTX_MEMORIES, TrapCode, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, WASM_PAGE_SIZE,
   computeVmctxLayout,
 } from '../src/runtime/layout.js';
 import { LinearMemory } from '../src/runtime/linear-memory.js';
@@ -217,10 +218,10 @@ function buildTestCode(): TestCode {
     prologue(16, ool);
     a.load(LoadKind.I64, RAX, RBP, -1, 1, 16);
     a.lea(true, RCX, RAX, -1, 1, 4);
-    a.load(LoadKind.I64, R11, R14, -1, 1, 40);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_MEMORIES + 8);
     a.aluLoad(AluOp.CMP, true, RCX, R11, -1, 1, MEMDESC_LENGTH);
     a.jcc(Cond.A, oob);
-    a.load(LoadKind.I64, R11, R14, -1, 1, 32);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_MEMORIES);
     a.load(LoadKind.U32, RAX, R11, RAX, 1, 0);
     epilogue();
     a.bind(oob);
@@ -234,10 +235,10 @@ function buildTestCode(): TestCode {
     prologue(16, ool2);
     a.load(LoadKind.I64, RAX, RBP, -1, 1, 16);
     a.lea(true, RCX, RAX, -1, 1, 4);
-    a.load(LoadKind.I64, R11, R14, -1, 1, 40);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_MEMORIES + 8);
     a.aluLoad(AluOp.CMP, true, RCX, R11, -1, 1, MEMDESC_LENGTH);
     a.jcc(Cond.A, oob2);
-    a.load(LoadKind.I64, R11, R14, -1, 1, 32);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_MEMORIES);
     a.load(LoadKind.I64, RCX, RBP, -1, 1, 24);
     a.store(4, RCX, R11, RAX, 1, 0);
     a.alu(AluOp.XOR, false, RAX, RAX);
@@ -653,19 +654,20 @@ if (fixtureName !== undefined) {
 
   test('vmctx layout', () => {
     const l = computeVmctxLayout({ memories: 2, tables: 3, globals: 4, funcs: 5 });
-    assert.is(l.memBase(0), 32);
-    assert.is(l.memDesc(0), 40);
-    assert.is(l.memBase(1), 48);
-    assert.is(l.table(0), 64);
-    assert.is(l.table(2), 80);
-    assert.is(l.global(0), 88);
-    assert.is(l.func(0), 120);
-    assert.is(l.record(0), 160);
-    assert.is(l.record(4), 160 + 4 * 24);
-    assert.is(l.size, 160 + 5 * 24);
+    // Header: exec, hostcall, trap handler, interrupts, code slots (5 x 8 bytes), then the memories.
+    assert.is(l.memBase(0), 40);
+    assert.is(l.memDesc(0), 48);
+    assert.is(l.memBase(1), 56);
+    assert.is(l.table(0), 72);
+    assert.is(l.table(2), 88);
+    assert.is(l.global(0), 96);
+    assert.is(l.func(0), 128);
+    assert.is(l.record(0), 168);
+    assert.is(l.record(4), 168 + 4 * 24);
+    assert.is(l.size, 168 + 5 * 24);
     assert.throws(() => l.table(3), RangeError);
     const r = computeVmctxLayout({ memories: 0, tables: 0, globals: 0, funcs: 3, records: 1 });
-    assert.is(r.size, 32 + 24 + 24);
+    assert.is(r.size, 40 + 24 + 24);
   });
 
   test('vmctx header', () => {
@@ -674,6 +676,34 @@ if (fixtureName !== undefined) {
     assert.is(readPtr(vm), execStateAddr);
     assert.ok(readPtr(vm + 8) !== 0);
     assert.is(readPtr(vm + 16), trapHandlerAddr);
+  });
+
+  test('code memory: W^X, packing, freeing', () => {
+    const perms = (addr: number): string => {
+      for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+        const [range, p] = line.split(' ');
+        if (!range) continue;
+        const [lo, hi] = range.split('-').map((x) => parseInt(x, 16));
+        if (addr >= lo && addr < hi) return p;
+      }
+      return '';
+    };
+    const before = codeMemoryMapped();
+    const small = Array.from({ length: 40 }, (_, i) => allocateCode(new Uint8Array(100 + i).fill(0xc3)));
+    for (const b of small) assert.ok(perms(b.addr).startsWith('r-x'), perms(b.addr));
+    // packed: many blocks share a 64 KiB chunk
+    assert.ok(codeMemoryMapped() - before <= 2 * 65536);
+    const content = new Uint8Array(new ArrayBuffer(8));
+    content.set(new Uint8Array(koffi.view(small[3].addr, 8)));
+    assert.equal(Array.from(content), new Array(8).fill(0xc3));
+    const large = allocateCode(new Uint8Array(100000).fill(0x90));
+    assert.ok(perms(large.addr).startsWith('r-x'));
+    assert.is(large.size, 102400);
+    const mid = codeMemoryMapped();
+    large.free();
+    large.free();
+    assert.is(codeMemoryMapped(), mid - 102400);
+    for (const b of small) b.free();
   });
 
   test('stack budget', () => {

@@ -139,12 +139,15 @@ test('cli: help COMMAND and COMMAND --help', () => {
   assert.match(a.stdout, '--no-multi-memory');
 });
 
-test('cli: stubs say not implemented yet and exit 2', () => {
-  for (const c of ['run', 'compile', 'compare']) {
-    const r = cli([c, 'x.wasm']);
-    assert.is(r.status, 2, c);
-    assert.match(r.stderr, 'not implemented yet');
+test('cli: run with a missing file or bad option is a one-line usage error', () => {
+  for (const args of [['run'], ['run', '--bogus', 'x.wasm']]) {
+    const r = cli(args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.is(r.stderr.trim().split('\n').length, 1, args.join(' ') + ': ' + r.stderr);
   }
+  const r = cli(['run', '/no/such/file.wasm']);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, 'no such file');
 });
 
 test('cli: errors are one line on stderr, no stack', () => {

@@ -8,7 +8,8 @@ import { argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Builtin } from '../compile/abi.js';
-import { readSlot, writeSlot } from './exported-function.js';
+import { computeHasV128, readSlot, writeSlot } from './exported-function.js';
+import { compileLazy } from './module.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
@@ -43,6 +44,7 @@ function callImport(state: InstanceState, index: number): number {
   const fn = state.hostFuncs[index]!;
   const type = state.importTypes[index];
   const params = type.params;
+  if (type.hasV128 ?? computeHasV128(type)) throw new TypeError('type incompatibility when transforming from/to JS: v128');
   const args: unknown[] = new Array(params.length);
   for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k]);
   const result = Reflect.apply(fn, undefined, args);
@@ -139,6 +141,9 @@ function builtin(state: InstanceState, id: number): number {
     }
     case Builtin.ElemDrop:
       state.segments.elemItems[u32(0)] = [];
+      return 0;
+    case Builtin.LazyCompile:
+      compileLazy(state.module, u32(0));
       return 0;
   }
   throw new Error(`quickbeam: unknown builtin ${id}`);

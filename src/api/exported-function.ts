@@ -81,9 +81,10 @@ let depth = 0;
 function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<unknown>, timeoutMs?: number): unknown {
   const params = type.params;
   const np = params.length;
+  // v128 cannot cross the JS boundary: calling such a function from JS throws before anything runs.
+  if (type.hasV128 ?? computeHasV128(type)) throw new TypeError('type incompatibility when transforming from/to JS: v128');
   const raws: RawValue[] = new Array(np);
   for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
-  for (const t of type.results) if (t === ValType.V128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
   writeArgs(params, raws);
   if (timeoutMs === undefined || depth > 0) {
     depth++;
@@ -109,6 +110,15 @@ function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<
   const rawOut: RawValue[] = [];
   for (let k = 0; k < res.length; k++) rawOut.push(readSlot(k, res[k]));
   return rawOut.map((r, k) => toJSValue(r, res[k]));
+}
+
+/** Whether a signature has a v128 param or result (cached on the type object). */
+export function computeHasV128(type: FuncType): boolean {
+  let v = false;
+  for (const t of type.params) if (t === ValType.V128) v = true;
+  for (const t of type.results) if (t === ValType.V128) v = true;
+  (type as { hasV128?: boolean }).hasV128 = v;
+  return v;
 }
 
 /** The Exported Function of a FuncRecord (one per record, created on first use). */

@@ -3,7 +3,7 @@
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, ModuleInfo, SegmentMode, ValType } from '../decode/types.js';
 import { LinkError, RuntimeError } from '../errors.js';
-import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE, VMCTX_INTERRUPTS } from '../runtime/layout.js';
+import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE, VMCTX_INTERRUPTS, VMCTX_CODE_SLOTS } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { nativeAlloc, nativeFree, writePtr, writeU32 } from '../runtime/native.js';
 import { initVmctxHeader, trapError } from '../runtime/trampolines.js';
@@ -88,6 +88,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   const vmctx = nativeAlloc(L.size);
   initVmctxHeader(vmctx);
   writePtr(vmctx + VMCTX_INTERRUPTS, interruptBlockAddr);
+  writePtr(vmctx + VMCTX_CODE_SLOTS, m.codeSlots);
   const state: InstanceState = {
     module: m,
     vmctx,
@@ -251,6 +252,7 @@ export function evalConst(state: InstanceState, expr: ConstExpr, t: ValType): Ra
       case ConstOp.F32Const: u32[0] = Number(ins.value); stack.push(f32[0]); break;
       case ConstOp.F64Const: u64[0] = BigInt(ins.value); stack.push(f64[0]); break;
       case ConstOp.GlobalGet: stack.push(readCellRaw(state.globals[Number(ins.value)])); break;
+      case ConstOp.V128Const: stack.push(BigInt(ins.value)); break;
       case ConstOp.RefNull: stack.push(0); break;
       case ConstOp.RefFunc: stack.push(state.funcRecords[Number(ins.value)]); break;
       case ConstOp.I32Add: { const b = stack.pop() as number, a = stack.pop() as number; stack.push((a + b) | 0); break; }

@@ -4,12 +4,31 @@
 // viewing the first `oldLength` bytes, which stay valid because the memory never moves. Shared memories are
 // not supported. Memories above 4 GiB (memory64) have no `buffer` (RangeError): use the LinearMemory's
 // read/write windows.
+//
+// Quickbeam extras (non-standard): `read`/`write`/`window` (JS access beyond 4 GiB), file mappings
+// (`mapFile`, `unmap`, `mappings`) and shared ranges between memories (`mapShared`, `shareRange`,
+// `Memory.SharedRegion`). See src/runtime/file-mapping.ts for the exact semantics.
 
 import { LinearMemory } from '../runtime/linear-memory.js';
+import { SharedRegion, type MapFileOptions, type MapRegionOptions, type MappingInfo } from '../runtime/file-mapping.js';
 import { MEMORY32_MAX_PAGES, MEMORY64_MAX_PAGES } from '../runtime/layout.js';
 import { RUNTIME, addressValueToU64, toDOMString, u64ToAddressValue } from '../runtime/js-values.js';
 
 const CTX = 'WebAssembly.Memory()';
+
+export { SharedRegion };
+export type { MapFileOptions, MapRegionOptions, MappingInfo };
+
+/** A non-negative safe integer from a Number or BigInt argument. */
+function byteOffset(v: unknown, what: string): number {
+  if (typeof v === 'bigint') {
+    if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} ${v} is out of range`);
+    return Number(v);
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${what} must be an integer (Number or BigInt)`);
+  if (v < 0 || !Number.isSafeInteger(v)) throw new RangeError(`${what} ${v} is out of range`);
+  return v;
+}
 
 /** Passed as the descriptor to build a Memory around an existing LinearMemory. */
 const INTERNAL: unique symbol = Symbol('internal');
@@ -106,6 +125,87 @@ export class Memory {
     if (mem.maximum !== null) t.maximum = u64ToAddressValue(mem.maximum, mem.index64);
     return t;
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Quickbeam extras
+
+  /** Copy `length` bytes out of the memory at `offset` (Number or BigInt; works beyond 4 GiB). */
+  read(offset: number | bigint, length: number | bigint): Uint8Array {
+    return this.#mem.read(byteOffset(offset, 'Memory.read(): offset'), byteOffset(length, 'Memory.read(): length'));
+  }
+
+  /** Copy `bytes` into the memory at `offset` (works beyond 4 GiB). */
+  write(offset: number | bigint, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('Memory.write(): bytes must be a Uint8Array');
+    this.#mem.write(byteOffset(offset, 'Memory.write(): offset'), bytes);
+  }
+
+  /**
+   * A zero-copy Uint8Array over [offset, offset + length), length <= 4 GiB (works beyond 4 GiB). It keeps
+   * the memory alive and does not follow later growth.
+   */
+  window(offset: number | bigint, length: number | bigint): Uint8Array {
+    return this.#mem.window(byteOffset(offset, 'Memory.window(): offset'), byteOffset(length, 'Memory.window(): length'));
+  }
+
+  /**
+   * Map a host file into this memory with no copy: the guest reads it with plain loads.
+   *
+   *   memory.mapFile(path, { at, offset = 0, length = fileSize - offset, shared = false, writable = shared })
+   *
+   * - `at` (guest address) and `offset` (in the file) must be multiples of 4096 (the OS page size); `length`
+   *   too, unless the range ends at the end of the file (the rest of the last page then reads as zeros).
+   * - The range [at, at + length rounded up to 4096) must lie inside the memory's current size (grow first)
+   *   and must not overlap another mapping. Its previous contents are discarded. Later growth never disturbs
+   *   a mapping.
+   * - `shared: false` (default): private copy-on-write. The file is opened read-only and is NEVER modified;
+   *   stores (guest or JS) succeed and stay private to this memory. This is the "read-only" mode: there is no
+   *   mode with read-only pages, because a guest store to one would crash the process.
+   * - `shared: true` (then `writable` must be true, its default): stores reach the file, and other shared
+   *   mappings of the file see them.
+   * - If the file shrinks while mapped, pages wholly beyond its new end read as zeros from then on (they are
+   *   detached from the file) instead of killing the process with SIGBUS; see `mappings()[i].detachedPages`.
+   *
+   * Misuse throws a TypeError (bad types, a directory or other non-regular file, a mode combination that is
+   * not supported), a RangeError (alignment, outside the memory, overlap, a file shorter than the range), or
+   * an Error carrying the OS error `code` (missing file, permission denied). The memory is then unchanged.
+   * Returns a description of the mapping.
+   */
+  mapFile(path: string | URL | Buffer, options: MapFileOptions): MappingInfo {
+    return this.#mem.mapFile(path, options);
+  }
+
+  /** Map (part of) a SharedRegion into this memory (MAP_SHARED): { at, offset = 0, length = rest of the region }. */
+  mapShared(region: SharedRegion, options: MapRegionOptions): MappingInfo {
+    return this.#mem.mapRegion(region, options);
+  }
+
+  /**
+   * Share [at, at + length) of this memory with [otherAt, otherAt + length) of `other` (default otherAt = at):
+   * both then show the same bytes (this memory's current ones) and every later store through one is seen by
+   * the other. Multiples of 4096; both ranges inside their memory's current size. Returns the SharedRegion.
+   */
+  shareRange(other: Memory, options: { at: number | bigint; otherAt?: number | bigint; length: number | bigint }): SharedRegion {
+    const o = getLinearMemory(other);
+    if (options === null || typeof options !== 'object') throw new TypeError('Memory.shareRange(): options { at, length } are required');
+    const at = byteOffset(options.at, 'Memory.shareRange(): at');
+    const otherAt = options.otherAt === undefined ? at : byteOffset(options.otherAt, 'Memory.shareRange(): otherAt');
+    const length = byteOffset(options.length, 'Memory.shareRange(): length');
+    return this.#mem.shareRange(o, at, otherAt, length);
+  }
+
+  /** Replace the file or region mapping that starts at `at` with zeroed pages. */
+  unmap(at: number | bigint): void {
+    this.#mem.unmap(byteOffset(at, 'Memory.unmap(): at'));
+  }
+
+  /** The file and region mappings of this memory, by address. */
+  mappings(): MappingInfo[] {
+    return this.#mem.mappings();
+  }
+
+  /** `new Memory.SharedRegion(byteLength)`: shareable memory (a sealed memfd) to map into several memories. */
+  static readonly SharedRegion = SharedRegion;
 
   /** Internal: the LinearMemory behind this object. */
   get [RUNTIME](): LinearMemory {

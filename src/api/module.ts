@@ -1,7 +1,8 @@
 // WebAssembly.Module: compile once (validation + machine code in one pass), instantiate many times.
 // The module's machine code is position independent and shared by all its instances.
 
-import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
+import { compileModule, compileLazyFunction, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
+import { nativeAlloc, nativeFree, readPtr, writePtr } from '../runtime/native.js';
 import { cacheKey, loadCached, storeCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
@@ -27,7 +28,15 @@ export interface ModuleOptions {
    * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored.
    */
   cache?: string;
+  /**
+   * Compile each function on its first call (validation stays eager and exact). Default: lazy for modules
+   * of LAZY_THRESHOLD bytes or more, unless `cache` is given (cached code is always compiled eagerly).
+   */
+  lazy?: boolean;
 }
+
+/** Modules at least this big compile lazily by default. */
+export const LAZY_THRESHOLD = 512 * 1024;
 
 const INTERNAL = Symbol('quickbeam.module');
 
@@ -38,10 +47,48 @@ export interface ModuleInternals {
   cacheStatus: 'off' | 'hit' | 'absent' | 'corrupt' | 'stale' | 'unwritable';
   compiled: CompiledModule;
   code: CodeBlock;
+  /** Lazy modules: address of the code-slot table (else 0). */
+  codeSlots: number;
+  /** Lazy modules: code blocks of the functions compiled so far (kept alive with the module). */
+  lazyBlocks: CodeBlock[];
   info: ModuleInfo;
 }
 
 const codeRangeRegistry = new FinalizationRegistry<() => void>((unregister) => unregister());
+const slotRegistry = new FinalizationRegistry<number>((addr) => nativeFree(addr));
+
+/**
+ * Compile function f of a lazily compiled module now (called from generated code through the LazyCompile
+ * builtin, or ahead of time). Idempotent: a compiled function's slot is left alone.
+ */
+export function compileLazy(m: ModuleInternals, f: number): void {
+  const c = m.compiled;
+  const slot = m.codeSlots + 8 * f;
+  if (readPtr(slot) !== m.code.addr + c.lazyThunkOffsets[f]) return;
+  const out = compileLazyFunction(c, f);
+  const block = allocateCode(out.code);
+  m.lazyBlocks.push(block);
+  const name = c.info.funcNames.get(f);
+  const unregister = registerCodeRange(block.addr, block.addr + out.code.length, (pc) => {
+    const i = binarySearch(out.pcOffsets, pc - block.addr);
+    if (i < 0) return null;
+    const where = `wasm-function[${f}]:0x${out.wasmOffsets[i].toString(16)}`;
+    return name !== undefined ? `${name} (${where})` : where;
+  });
+  codeRangeRegistry.register(block, unregister);
+  writePtr(slot, block.addr);
+}
+
+function binarySearch(a: Int32Array, v: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] === v) return mid;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
 
 function toBytes(source: unknown): Uint8Array {
   if (source instanceof Uint8Array) return source;
@@ -69,7 +116,9 @@ export class Module {
       boundsChecks: options?.boundsChecks,
       interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
       fuel: options?.fuel === true,
+      lazy: options?.lazy ?? (options?.cache === undefined && copy.length >= LAZY_THRESHOLD),
     };
+    if (compileOptions.lazy && options?.cache !== undefined) compileOptions.lazy = false;
     let compiled: CompiledModule | null = null;
     let cacheStatus: ModuleInternals['cacheStatus'] = 'off';
     let key = '';
@@ -98,7 +147,15 @@ export class Module {
       }
     }
     const code = allocateCode(compiled.code);
-    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus };
+    let codeSlots = 0;
+    if (compiled.lazy) {
+      // The code-slot table: every function starts at its compile-on-first-call thunk.
+      const n = compiled.info.funcTypes.length;
+      codeSlots = nativeAlloc(8 * Math.max(1, n));
+      for (let f = compiled.info.numImportedFuncs; f < n; f++) writePtr(codeSlots + 8 * f, code.addr + compiled.lazyThunkOffsets[f]);
+      slotRegistry.register(this, codeSlots);
+    }
+    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, codeSlots, lazyBlocks: [] };
     this[INTERNAL] = internals;
     const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
     codeRangeRegistry.register(this, unregister);

@@ -76,11 +76,13 @@ export class Engine {
     readonly api: EngineApi,
     /** Feature overrides given on the command line (passed to `new Module(bytes, { features })`). */
     readonly features: Partial<Features>,
+    /** Compile every module lazily (true), eagerly (false), or by the engine's default (undefined). */
+    readonly lazy?: boolean,
   ) {}
 
   compile(bytes: Uint8Array): object {
     if (this.name === 'v8') return new this.api.Module(bytes);
-    return new this.api.Module(bytes, { features: this.features });
+    return new this.api.Module(bytes, this.lazy === undefined ? { features: this.features } : { features: this.features, lazy: this.lazy });
   }
 
   instantiate(module: object, imports: object): WasmInstance {

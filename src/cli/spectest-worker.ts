@@ -34,6 +34,7 @@ export interface WorkerOptions {
   file: string;
   engine: EngineName;
   features: Partial<Features>;
+  lazy?: boolean;
   /** Provide the spectest `table64` export. */
   table64: boolean;
   /** Call exports from JS even for NaN / v128 values (no wasm call wrappers). */
@@ -416,7 +417,7 @@ async function main(): Promise<void> {
     } catch (e) {
       throw new HarnessError(`cannot load the ${opts.engine} engine: ${errorText(e)}`);
     }
-    const engine = new Engine(opts.engine, api, opts.features);
+    const engine = new Engine(opts.engine, api, opts.features, opts.lazy);
     new FileRun(opts, engine).run(data.commands as Command[]);
   } catch (e) {
     send({ t: 'fatal', msg: oneLine(e instanceof HarnessError ? e.message : errorText(e)) });

@@ -46,6 +46,7 @@ for them. Each file runs in its own process; a crash or hang fails that file and
 Options:
   --engine quickbeam|v8  engine under test (default quickbeam); v8 = this Node's own WebAssembly,
                          started with --experimental-wasm-memory64 unless --no-memory64
+  --lazy, --eager        compile every module lazily (functions on first call) or eagerly
   --no-FEATURE           turn a feature off (e.g. --no-multi-memory passes
                          new Module(bytes, { features: { multiMemory: false } }))
   --FEATURE              turn a feature on
@@ -65,6 +66,8 @@ Exit status 0 when nothing failed or crashed, 1 otherwise, 2 for usage errors.`;
 export interface SpectestOptions {
   engine: EngineName;
   features: Partial<Features>;
+  /** --lazy / --eager: force the compilation mode of every module (quickbeam engine). */
+  lazy?: boolean;
   jobs: number;
   verbose: boolean;
   filter: string | null;
@@ -138,6 +141,11 @@ export function parseSpectestArgs(args: string[]): SpectestOptions {
       case '-v':
         noValue();
         o.verbose = true;
+        break;
+      case '--lazy':
+      case '--eager':
+        noValue();
+        o.lazy = name === '--lazy';
         break;
       case '--direct-calls':
         noValue();
@@ -223,6 +231,7 @@ function runFileOnce(abs: string, o: SpectestOptions, table64: boolean): Promise
     file: abs,
     engine: o.engine,
     features: o.features,
+    lazy: o.lazy,
     table64,
     directCalls: o.directCalls,
     debugAbortOn: o.debugAbortOn,

@@ -3,7 +3,7 @@
 
 export {
   VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_STACK_LIMIT, EXEC_ARGS, TrapCode, TRAP_CODE_COUNT,
-  HOSTCALL_BUILTIN_BASE, MEMDESC_LENGTH, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, FUNCREC_CODE, FUNCREC_VMCTX, FUNCREC_SIG,
+  HOSTCALL_BUILTIN_BASE, MEMDESC_LENGTH, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS, TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, FUNCREC_CODE, FUNCREC_VMCTX, FUNCREC_SIG,
 } from '../runtime/layout.js';
 
 /** Builtins called through the host-call callback (ids above every import index). */
@@ -18,4 +18,6 @@ export const enum Builtin {
   TableCopy,
   TableInit,
   ElemDrop,
+  /** Lazy compilation: compile function (args slot 0) and store its address in the module's code slot. */
+  LazyCompile,
 }

@@ -52,6 +52,8 @@ interface Header {
   key: string;
   compileMs: number;
   boundsChecks: boolean;
+  interruptible: boolean;
+  fuel: boolean;
   lengths: number[];
 }
 
@@ -63,7 +65,8 @@ function sha256(data: Uint8Array): Buffer {
 export function storeCached(dir: string, key: string, c: CompiledModule): void {
   mkdirSync(dir, { recursive: true });
   const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets, c.sigRelocs];
-  const header: Header = { key, compileMs: c.compileMs, boundsChecks: c.boundsChecks, lengths: [...arrays.map((x) => x.length), c.code.length] };
+  if (c.lazy) throw new Error('internal: lazily compiled modules are not cached');
+  const header: Header = { key, compileMs: c.compileMs, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel, lengths: [...arrays.map((x) => x.length), c.code.length] };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const parts: Uint8Array[] = [Buffer.from(MAGIC, 'latin1'), u32(headerBytes.length), headerBytes];
   for (const a of arrays) parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -129,6 +132,13 @@ export function loadCached(dir: string, key: string, bytes: Uint8Array, features
       info,
       features,
       boundsChecks: header.boundsChecks,
+      interruptible: header.interruptible,
+      fuel: header.fuel,
+      lazy: false,
+      lazyThunkOffsets: new Int32Array(0),
+      bodyStarts: new Int32Array(0),
+      bodyEnds: new Int32Array(0),
+      bytes,
       layout: computeVmctxLayout({
         memories: info.memories.length,
         tables: info.tables.length,

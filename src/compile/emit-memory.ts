@@ -18,16 +18,17 @@ const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64
 const PLANTED_OFF_BY_ONE = process.env.QUICKBEAM_TEST_PLANT_BUG === 'bounds-off-by-one';
 
 // Decoded memarg of the current operator (module-level scratch: the compiler is single-threaded).
-let maMem = 0;
+export let maMem = 0;
 let maOffLo = 0; // uint32
 let maOffHi = 0; // uint32
 
 // Result of emitAddress: the access is [addrBase + addrIndex + addrDisp] (addrIndex -1: none).
-let addrBase = 0;
-let addrIndex = -1;
-let addrDisp = 0;
+// Exported (live bindings) for the SIMD loads and stores in emit-simd.ts.
+export let addrBase = 0;
+export let addrIndex = -1;
+export let addrDisp = 0;
 
-function readMemarg(c: FunctionCompiler, size: number): void {
+export function readMemarg(c: FunctionCompiler, size: number): void {
   const r = c.r;
   const at = r.pos;
   let flags = r.u32();
@@ -51,12 +52,12 @@ function readMemarg(c: FunctionCompiler, size: number): void {
   }
 }
 
-function addrType(c: FunctionCompiler, mem: number): number {
+export function addrType(c: FunctionCompiler, mem: number): number {
   return c.m.info.memories[mem].index64 ? I64 : I32;
 }
 
 /** Pop the address operand and emit the bounds check for an access of `size` bytes (memarg in ma*). */
-function emitAddress(c: FunctionCompiler, size: number): void {
+export function emitAddress(c: FunctionCompiler, size: number): void {
   const vs = c.vs, a = c.asm;
   const mem = maMem;
   const index64 = c.m.info.memories[mem].index64;

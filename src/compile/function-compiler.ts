@@ -3,18 +3,19 @@
 // ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
 
 import { Assembler } from '../x64/assembler.js';
-import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, SseOp } from '../x64/registers.js';
+import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
 import { ModuleInfo, ValType, FuncType } from '../decode/types.js';
 import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
-import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isFloatType } from './value-stack.js';
+import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE } from './control.js';
-import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL } from './abi.js';
+import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
+import { emitSimd, flushSimdConsts } from './emit-simd.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -41,6 +42,11 @@ export interface ModuleCodegen {
   interruptible: boolean;
   /** Count fuel (one unit per loop iteration and function entry); trap when it runs out. */
   fuel: boolean;
+  /**
+   * Lazy compilation: functions are compiled separately on first call, so calls between defined
+   * functions go through the module's code-slot table instead of direct relative calls.
+   */
+  lazy: boolean;
   layout: VmctxLayout;
   /** Label of each function's entry (imported functions: -1). */
   funcLabels: number[];
@@ -72,6 +78,8 @@ export class FunctionCompiler {
   opOffset = 0;
   funcIndex = 0;
   funcType!: FuncType;
+  /** Validate only (lazy compilation's up-front pass): the whole body is treated as dead code. */
+  validateOnly = false;
   numLocals = 0;
   localTypes = new Uint8Array(64);
   /** Largest outgoing argument area needed by a call in this function, in bytes. */
@@ -98,15 +106,17 @@ export class FunctionCompiler {
     this.funcType = info.types[info.funcTypes[funcIndex]];
     const r = (this.r = new ByteReader(bytes, start, end));
     this.readLocals();
-    this.dead = false;
+    this.dead = this.validateOnly;
     this.outgoing = 0;
     this.numTrapSites = 0;
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
 
-    this.asm.bind(this.m.funcLabels[funcIndex]);
-    this.emitPrologue();
+    if (!this.validateOnly) {
+      this.asm.bind(this.m.funcLabels[funcIndex]);
+      this.emitPrologue();
+    }
 
     const f = this.ctl.push();
     f.kind = F_FUNC;
@@ -121,10 +131,11 @@ export class FunctionCompiler {
       this.step(r.u8());
     }
     if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
+    if (this.validateOnly) return;
     this.emitTrapSites();
+    flushSimdConsts(this);
     // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
-    const declared = this.numLocals - params.length;
-    let frame = 8 + 8 * declared + 8 * this.vs.maxHeight + this.outgoing;
+    let frame = 8 + this.vs.declaredBytes + this.vs.maxDepth + this.outgoing;
     frame = (frame + 15) & ~15;
     this.asm.patchInt32(this.frameSizePatch, frame);
     this.asm.patchInt32(this.frameCheckPatch, frame);
@@ -187,8 +198,8 @@ export class FunctionCompiler {
     a.store(8, R14, RBP, -1, 1, -8);
     this.emitInterruptCheck();
     this.reloadMemory0(true);
-    // Zero the declared locals.
-    const declared = this.numLocals - this.funcType.params.length;
+    // Zero the declared locals (in 8-byte words: a v128 local takes two).
+    const declared = this.vs.declaredBytes >> 3;
     if (declared > 0 && declared <= 16) {
       for (let j = 0; j < declared; j++) a.storeImm(8, 0, RBP, -1, 1, -16 - 8 * j);
     } else if (declared > 16) {
@@ -239,11 +250,11 @@ export class FunctionCompiler {
     const n = results.length;
     const first = vs.height - n;
     if (n === 1) {
-      vs.loadEntry(first, isFloatType(results[0]) ? XMM0 : RAX);
+      vs.loadEntry(first, isXmmType(results[0]) ? XMM0 : RAX);
     } else if (n > 1) {
       // Results overwrite the parameter area: take pending local reads out of it first.
       for (let i = first; i < vs.height; i++) if (vs.kind[i] === K_LOCAL) vs.spill(i);
-      for (let k = 0; k < n; k++) vs.storeEntryTo(first + k, RBP, 16 + 8 * k);
+      for (let k = 0, off = 16; k < n; off += slotSize(results[k]), k++) vs.storeEntryTo(first + k, RBP, off);
     }
     this.emitEpilogue();
   }
@@ -425,12 +436,17 @@ export class FunctionCompiler {
   /** Emit a branch to frame `target` carrying the top values (caller guarantees the code is live). */
   private emitBranchMoves(target: ControlFrame): void {
     const vs = this.vs;
-    const n = target.branchTypes().length;
+    const types = target.branchTypes();
+    const n = types.length;
     const src = vs.height - n;
     const dst = target.base;
+    // Destination slots follow the target's base with the carried types' sizes (the entries now at those
+    // positions may have other types). Lower destinations never overlap higher sources.
+    let depth = vs.depthBefore(dst);
     for (let k = 0; k < n; k++) {
+      depth += slotSize(types[k]);
       if (src + k === dst + k && vs.kind[src + k] === K_STACK) continue;
-      vs.storeEntryTo(src + k, RBP, vs.slotDisp(dst + k));
+      vs.storeEntryTo(src + k, RBP, vs.stackTop - depth);
     }
   }
 
@@ -626,7 +642,7 @@ export class FunctionCompiler {
     f.kind = F_ELSE;
     f.unreachable = false;
     for (let k = 0; k < f.params.length; k++) this.vs.pushStack(f.params[k]);
-    this.dead = !f.liveAtEntry;
+    this.dead = !f.liveAtEntry || this.validateOnly;
   }
 
   private opEnd(): void {
@@ -656,7 +672,7 @@ export class FunctionCompiler {
     for (let k = 0; k < f.results.length; k++) this.vs.pushStack(f.results[k]);
     const live =
       fallthroughLive || (f.kind !== F_LOOP && f.branchedTo) || (f.kind === F_IF && f.liveAtEntry);
-    this.dead = !live;
+    this.dead = !live || this.validateOnly;
     if (this.dead) {
       // Nothing reaches the code after this block, but it is still validated normally.
       for (let i = this.vs.height - f.results.length; i < this.vs.height; i++) this.vs.kind[i] = K_CONST;
@@ -687,10 +703,10 @@ export class FunctionCompiler {
   private emitCallArgs(type: FuncType): void {
     const vs = this.vs;
     const np = type.params.length;
-    const area = 8 * Math.max(np, type.results.length);
+    const area = Math.max(typesBytes(type.params), typesBytes(type.results));
     if (area > this.outgoing) this.outgoing = area;
     const first = vs.height - np;
-    for (let k = 0; k < np; k++) vs.storeEntryTo(first + k, RSP, 8 * k);
+    for (let k = 0, off = 0; k < np; off += slotSize(type.params[k]), k++) vs.storeEntryTo(first + k, RSP, off);
     for (let k = 0; k < np; k++) vs.drop();
     vs.spillRegs();
   }
@@ -699,11 +715,16 @@ export class FunctionCompiler {
     const vs = this.vs;
     const res = type.results;
     if (res.length === 1) {
-      vs.pushReg(res[0], isFloatType(res[0]) ? XMM0 : RAX);
+      vs.pushReg(res[0], isXmmType(res[0]) ? XMM0 : RAX);
     } else {
-      for (let k = 0; k < res.length; k++) {
-        this.asm.load(LoadKind.I64, R11, RSP, -1, 1, 8 * k);
-        this.asm.store(8, R11, RBP, -1, 1, vs.slotDisp(vs.height));
+      for (let k = 0, off = 0; k < res.length; off += slotSize(res[k]), k++) {
+        if (res[k] === ValType.V128) {
+          this.asm.movdquLoad(XMM15, RSP, -1, 1, off);
+          this.asm.movdquStore(XMM15, RBP, -1, 1, vs.nextSlotDisp(res[k]));
+        } else {
+          this.asm.load(LoadKind.I64, R11, RSP, -1, 1, off);
+          this.asm.store(8, R11, RBP, -1, 1, vs.nextSlotDisp(res[k]));
+        }
         vs.pushStack(res[k]);
       }
     }
@@ -723,6 +744,11 @@ export class FunctionCompiler {
       this.recordPc();
       a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
       this.reloadMemory0(true);
+    } else if (this.m.lazy) {
+      a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
+      a.callMem(R11, 8 * f);
+      this.recordPc();
+      this.reloadMemory0(false);
     } else {
       a.call(this.m.funcLabels[f]);
       this.recordPc();
@@ -1087,6 +1113,10 @@ export class FunctionCompiler {
         vs.pushReg(ValType.FuncRef, r);
         return;
       }
+      case 0xfd:
+        if (!this.m.features.simd) break;
+        emitSimd(this, this.r.u32());
+        return;
       case 0xfc: {
         const sub = this.r.u32();
         if (sub <= 7) emitNumeric(this, 0xfc00 | sub);
@@ -1124,7 +1154,7 @@ export class FunctionCompiler {
       cond = Cond.NE;
     }
     // x when the condition holds, else b.
-    if (isFloatType(t)) {
+    if (isXmmType(t)) {
       const skip = a.newLabel();
       a.jcc(cond as Cond, skip);
       a.sse(SseOp.MOVAPS, x, b);
@@ -1141,11 +1171,19 @@ export class FunctionCompiler {
 /** Load a value of type t from [base + disp] into register r (GPR or XMM). */
 export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
   switch (t) {
+    case ValType.V128: a.movdquLoad(r, base, -1, 1, disp); break;
     case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
     case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
     case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
     default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
   }
+}
+
+/** Bytes a sequence of values takes in an argument/result area (8 per value, 16 per v128). */
+function typesBytes(types: ArrayLike<number>): number {
+  let n = 0;
+  for (let k = 0; k < types.length; k++) n += slotSize(types[k]);
+  return n;
 }
 
 export function typeName(t: number): string {

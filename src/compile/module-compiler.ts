@@ -9,13 +9,15 @@ import { Features } from '../decode/features.js';
 import { FuncType, ModuleInfo, ValType } from '../decode/types.js';
 import { computeVmctxLayout, VmctxLayout } from '../runtime/layout.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
-import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS } from './abi.js';
+import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS, VMCTX_CODE_SLOTS, Builtin } from './abi.js';
 import { signatureId } from './signatures.js';
 
 export interface CompiledModule {
   info: ModuleInfo;
   features: Features;
   boundsChecks: boolean;
+  interruptible: boolean;
+  fuel: boolean;
   layout: VmctxLayout;
   /** Machine code of the whole module (position independent: calls between functions are relative). */
   code: Uint8Array;
@@ -30,6 +32,15 @@ export interface CompiledModule {
   wasmOffsets: Int32Array;
   /** (code offset, type index) of every imm32 signature id in the code (for relocating cached code). */
   sigRelocs: Int32Array;
+  /** Lazy compilation: bodies are compiled on first call (see compileLazyFunction). */
+  lazy: boolean;
+  /** Lazy: code offset of each function's compile-on-first-call thunk (the initial code-slot value). */
+  lazyThunkOffsets: Int32Array;
+  /** Lazy: byte range of each function body in `bytes` (indexed by function index; imports 0). */
+  bodyStarts: Int32Array;
+  bodyEnds: Int32Array;
+  /** The module bytes (kept for lazy compilation). */
+  bytes: Uint8Array;
   /** Time spent compiling, in milliseconds. */
   compileMs: number;
 }
@@ -44,6 +55,11 @@ export interface CompileOptions {
   interruptible?: boolean;
   /** Emit fuel metering (one unit per loop iteration and function entry). */
   fuel?: boolean;
+  /**
+   * Lazy compilation: validate every body now, but compile each function on its first call (through
+   * the module's code-slot table). Default false here; the Module API decides by module size.
+   */
+  lazy?: boolean;
 }
 
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
@@ -64,17 +80,29 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     const trapStubs: number[] = [];
     for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
+    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, lazy: options.lazy === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
   };
 
+  const lazy = options.lazy === true;
+  let bodyStarts = new Int32Array(0), bodyEnds = new Int32Array(0);
+  const scratch = lazy ? new Assembler(4096) : asm;
   const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {
     if (m === null) {
       m = setup(info);
-      fc = new FunctionCompiler(m);
+      // Lazy: the up-front pass only validates, with code going to a scratch buffer that is thrown away.
+      fc = new FunctionCompiler(lazy ? { ...m, asm: scratch, funcLabels: m.funcLabels.map(() => -1) } : m);
+      fc.validateOnly = lazy;
+      bodyStarts = new Int32Array(info.funcTypes.length);
+      bodyEnds = new Int32Array(info.funcTypes.length);
     }
+    if (lazy) scratch.reset();
+    bodyStarts[funcIndex] = start;
+    bodyEnds[funcIndex] = end;
     fc!.compile(funcIndex, bytes, start, end);
   });
   const mc: ModuleCodegen = m ?? setup(info);
+  const lazyThunkOffsets = new Int32Array(lazy ? info.funcTypes.length : 0);
+  if (lazy) emitLazyStubs(mc, lazyThunkOffsets);
 
   // Host-call thunks for imported functions.
   for (let f = 0; f < info.numImportedFuncs; f++) {
@@ -87,12 +115,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     entryStubOffsets[t] = asm.offset;
     emitEntryStub(mc, info.types[t]);
   }
-  for (let k = 0; k < TRAP_CODE_COUNT; k++) {
-    asm.bind(mc.trapStubs[k]);
-    if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
-    else asm.movImm32(RDI, k);
-    asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
-  }
+  emitTrapStubs(mc);
   asm.finish();
   const funcOffsets = new Int32Array(info.funcTypes.length);
   for (let f = 0; f < funcOffsets.length; f++) funcOffsets[f] = asm.labelOffset(mc.funcLabels[f]);
@@ -100,6 +123,8 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     info,
     features,
     boundsChecks: mc.boundsChecks,
+    interruptible: mc.interruptible,
+    fuel: mc.fuel,
     layout: mc.layout,
     code: asm.bytes(),
     funcOffsets,
@@ -108,8 +133,85 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     pcOffsets: Int32Array.from(mc.pcOffsets),
     wasmOffsets: Int32Array.from(mc.wasmOffsets),
     sigRelocs: Int32Array.from(mc.sigRelocs),
+    lazy,
+    lazyThunkOffsets,
+    bodyStarts,
+    bodyEnds,
+    bytes,
     compileMs: performance.now() - t0,
   };
+}
+
+/**
+ * Lazy mode: each defined function's entry (what FuncRecords and exports point at) is a trampoline through
+ * the code-slot table; the slot starts at a thunk that asks the runtime to compile the function, then
+ * re-dispatches. Arguments are on the stack (wasm calling convention), so they survive the detour.
+ */
+function emitLazyStubs(m: ModuleCodegen, thunkOffsets: Int32Array): void {
+  const a = m.asm;
+  const info = m.info;
+  const common = a.newLabel();
+  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
+    a.bind(m.funcLabels[f]);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
+    a.jmpMem(R11, 8 * f);
+    thunkOffsets[f] = a.offset;
+    a.movImm32(RAX, f);
+    a.jmp(common);
+  }
+  const fail = a.newLabel();
+  a.bind(common);
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
+  a.movRR(true, RDI, R14);
+  a.movImm32(RSI, Builtin.LazyCompile);
+  a.callMem(R14, VMCTX_HOSTCALL);
+  a.test(false, RAX, RAX);
+  a.jcc(Cond.NE, fail);
+  a.pop(RBP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
+  a.jmpMemIndexed(R11, RAX, 8, 0);
+  a.bind(fail);
+  a.movRR(false, RDI, RAX);
+  a.pop(RBP);
+  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+}
+
+export interface LazyFunctionCode {
+  code: Uint8Array;
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+}
+
+/** Compile one function of a lazily compiled module into its own code block (calls go through code slots). */
+export function compileLazyFunction(c: CompiledModule, f: number): LazyFunctionCode {
+  const asm = new Assembler(Math.max(256, 8 * (c.bodyEnds[f] - c.bodyStarts[f])));
+  const funcLabels = c.info.funcTypes.map(() => -1);
+  funcLabels[f] = asm.newLabel();
+  const trapStubs: number[] = [];
+  for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
+  const m: ModuleCodegen = {
+    asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
+    lazy: true, layout: c.layout, funcLabels, trapStubs, sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
+  };
+  new FunctionCompiler(m).compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
+  emitTrapStubs(m);
+  asm.finish();
+  return { code: asm.bytes(), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
+}
+
+function emitTrapStubs(m: ModuleCodegen): void {
+  const asm = m.asm;
+  for (let k = 0; k < TRAP_CODE_COUNT; k++) {
+    asm.bind(m.trapStubs[k]);
+    if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
+    else asm.movImm32(RDI, k);
+    asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
+  }
 }
 
 function isFloat(t: number): boolean {

@@ -1,14 +1,19 @@
 // The virtual value stack of the single-pass compiler, and the register allocator that serves it.
 //
-// Every wasm operand-stack position i has a fixed 8-byte spill slot in the frame (as in Liftoff), so a
+// Every wasm operand-stack position i has a fixed spill slot in the frame (as in Liftoff), so a
 // value is always somewhere definite: a constant (not materialised yet), a register, a reference to a
 // local (not copied yet), or its own stack slot. Values stay in registers across operators and are
 // written to their slots only under register pressure, before calls, and at control-flow boundaries.
 // The arrays are preallocated and reused: pushing and popping never allocates.
+//
+// Slots are size-aware: a v128 entry takes 16 bytes, every other type 8. Entry i's slot ends `end[i]` bytes
+// below the start of the slot area (end[i] = end[i-1] + size of its type), so a function without v128 values
+// has exactly the 8-byte slots at slotBase - 8 i of before. Locals and params likewise take 8 or 16 bytes.
 
 import { Assembler } from '../x64/assembler.js';
-import { LoadKind, RBP, R11, SseOp } from '../x64/registers.js';
+import { LoadKind, RBP, R11, SseOp, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
+import { pinsrq } from '../x64/assembler-simd.js';
 
 export const K_CONST = 0;
 export const K_REG = 1;
@@ -24,12 +29,23 @@ export function isFloatType(t: number): boolean {
   return t === ValType.F32 || t === ValType.F64;
 }
 
+/** Whether values of type t live in XMM registers (f32, f64, v128). */
+export function isXmmType(t: number): boolean {
+  return t === ValType.F32 || t === ValType.F64 || t === ValType.V128;
+}
+
+/** Bytes a value of type t takes in frame slots, locals, params and the argument/result areas. */
+export function slotSize(t: number): number {
+  return t === ValType.V128 ? 16 : 8;
+}
+
 /** Whether values of type t occupy 8 bytes (else 4) in memory slots. */
 export function is64BitType(t: number): boolean {
   return t !== ValType.I32 && t !== ValType.F32;
 }
 
 const USED_BY_TEMP = 0x7fff;
+const XMM_SCRATCH = XMM15;
 
 export class ValueStack {
   height = 0;
@@ -41,14 +57,23 @@ export class ValueStack {
   /** Constant value: low and high 32 bits (i32/f32 use lo only; f32/f64 hold raw bits). */
   lo: Int32Array;
   hi: Int32Array;
+  /** v128 constants: bits 64..95 and 96..127 (lo/hi hold bits 0..63). */
+  c2: Int32Array;
+  c3: Int32Array;
+  /** Byte depth of the end of each entry's slot below the slot area's top (see slotDisp). */
+  end: Int32Array;
+  /** Largest byte depth reached (the size of the slot area). */
+  maxDepth = 0;
   /** For each register: -1 free, USED_BY_TEMP held by an operator, else the stack position owning it. */
   gprOwner = new Int32Array(16).fill(-1);
   xmmOwner = new Int32Array(16).fill(-1);
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
 
-  /** rbp-relative displacement of slot 0; slot i is at slotBase - 8 i. */
-  slotBase = 0;
+  /** rbp-relative displacement of the top of the slot area; slot i is at stackTop - end[i]. */
+  stackTop = 0;
+  /** Bytes taken by the declared (non-param) locals, below [rbp-8]. */
+  declaredBytes = 0;
   /** rbp-relative displacement of each local. */
   localDisp: Int32Array = new Int32Array(0);
   localType: Uint8Array = new Uint8Array(0);
@@ -59,26 +84,49 @@ export class ValueStack {
     this.reg = new Int32Array(capacity);
     this.lo = new Int32Array(capacity);
     this.hi = new Int32Array(capacity);
+    this.c2 = new Int32Array(capacity);
+    this.c3 = new Int32Array(capacity);
+    this.end = new Int32Array(capacity);
   }
 
   /** Start a new function whose locals have the given types (params first); `numParams` of them are params. */
   reset(localTypes: Uint8Array, numLocals: number, numParams: number): void {
     this.height = 0;
     this.maxHeight = 0;
+    this.maxDepth = 0;
     this.localRefs = 0;
     this.gprOwner.fill(-1);
     this.xmmOwner.fill(-1);
     if (this.localDisp.length < numLocals) this.localDisp = new Int32Array(Math.max(numLocals, this.localDisp.length * 2));
     this.localType = localTypes;
+    // Params upwards from [rbp+16]; [rbp-8] vmctx, then declared locals downwards, then the value-stack slots.
+    let up = 16, down = 8;
     for (let i = 0; i < numLocals; i++) {
-      this.localDisp[i] = i < numParams ? 16 + 8 * i : -16 - 8 * (i - numParams);
+      const size = slotSize(localTypes[i]);
+      if (i < numParams) {
+        this.localDisp[i] = up;
+        up += size;
+      } else {
+        down += size;
+        this.localDisp[i] = -down;
+      }
     }
-    // [rbp-8] vmctx, then declared locals, then the value-stack slots.
-    this.slotBase = -16 - 8 * (numLocals - numParams);
+    this.declaredBytes = down - 8;
+    this.stackTop = -down;
   }
 
   slotDisp(i: number): number {
-    return this.slotBase - 8 * i;
+    return this.stackTop - this.end[i];
+  }
+
+  /** Byte depth below the slot area's top where entry i's slot starts (the end of entry i-1). */
+  depthBefore(i: number): number {
+    return i === 0 ? 0 : this.end[i - 1];
+  }
+
+  /** The slot displacement a value of type t pushed now would get. */
+  nextSlotDisp(t: number): number {
+    return this.stackTop - (this.depthBefore(this.height) + slotSize(t));
   }
 
   private grow(): void {
@@ -88,6 +136,9 @@ export class ValueStack {
     const r = new Int32Array(n); r.set(this.reg); this.reg = r;
     const l = new Int32Array(n); l.set(this.lo); this.lo = l;
     const h = new Int32Array(n); h.set(this.hi); this.hi = h;
+    const c2 = new Int32Array(n); c2.set(this.c2); this.c2 = c2;
+    const c3 = new Int32Array(n); c3.set(this.c3); this.c3 = c3;
+    const e = new Int32Array(n); e.set(this.end); this.end = e;
   }
 
   private pushEntry(kind: number, type: number): number {
@@ -95,6 +146,9 @@ export class ValueStack {
     if (i >= this.kind.length) this.grow();
     this.kind[i] = kind;
     this.type[i] = type;
+    const e = (i === 0 ? 0 : this.end[i - 1]) + (type === ValType.V128 ? 16 : 8);
+    this.end[i] = e;
+    if (e > this.maxDepth) this.maxDepth = e;
     this.height = i + 1;
     if (this.height > this.maxHeight) this.maxHeight = this.height;
     return i;
@@ -106,11 +160,20 @@ export class ValueStack {
     this.hi[i] = hi;
   }
 
+  /** Push a v128 constant given as four little-endian 32-bit lanes. */
+  pushConstV128(b0: number, b1: number, b2: number, b3: number): void {
+    const i = this.pushEntry(K_CONST, ValType.V128);
+    this.lo[i] = b0;
+    this.hi[i] = b1;
+    this.c2[i] = b2;
+    this.c3[i] = b3;
+  }
+
   /** Push a value held in register r (the register becomes owned by the new entry). */
   pushReg(type: number, r: number): void {
     const i = this.pushEntry(K_REG, type);
     this.reg[i] = r;
-    if (isFloatType(type)) this.xmmOwner[r] = i;
+    if (isXmmType(type)) this.xmmOwner[r] = i;
     else this.gprOwner[r] = i;
   }
 
@@ -130,6 +193,8 @@ export class ValueStack {
     const i = this.pushEntry(K_CONST, type);
     this.lo[i] = 0;
     this.hi[i] = 0;
+    this.c2[i] = 0;
+    this.c3[i] = 0;
   }
 
   // ---------------------------------------------------------------- registers
@@ -161,7 +226,7 @@ export class ValueStack {
   }
 
   allocFor(type: number): number {
-    return isFloatType(type) ? this.allocXmm() : this.allocGpr();
+    return isXmmType(type) ? this.allocXmm() : this.allocGpr();
   }
 
   freeGpr(r: number): void {
@@ -173,7 +238,7 @@ export class ValueStack {
   }
 
   freeFor(type: number, r: number): void {
-    if (isFloatType(type)) this.xmmOwner[r] = -1;
+    if (isXmmType(type)) this.xmmOwner[r] = -1;
     else this.gprOwner[r] = -1;
   }
 
@@ -210,7 +275,7 @@ export class ValueStack {
 
   private spillOldest(xmm: boolean): number {
     for (let i = 0; i < this.height; i++) {
-      if (this.kind[i] === K_REG && isFloatType(this.type[i]) === xmm) {
+      if (this.kind[i] === K_REG && isXmmType(this.type[i]) === xmm) {
         const r = this.reg[i];
         this.spill(i);
         return r;
@@ -223,9 +288,10 @@ export class ValueStack {
 
   private storeRegToSlot(i: number, r: number): void {
     const t = this.type[i];
-    if (isFloatType(t)) {
+    if (isXmmType(t)) {
       if (t === ValType.F32) this.asm.movssStore(r, RBP, -1, 1, this.slotDisp(i));
-      else this.asm.movsdStore(r, RBP, -1, 1, this.slotDisp(i));
+      else if (t === ValType.F64) this.asm.movsdStore(r, RBP, -1, 1, this.slotDisp(i));
+      else this.asm.movdquStore(r, RBP, -1, 1, this.slotDisp(i));
     } else {
       this.asm.store(8, r, RBP, -1, 1, this.slotDisp(i));
     }
@@ -237,7 +303,8 @@ export class ValueStack {
     const a = this.asm;
     switch (this.kind[i]) {
       case K_CONST:
-        if (isFloatType(t)) {
+        if (t === ValType.V128) this.loadV128Const(i, r);
+        else if (isFloatType(t)) {
           if (this.lo[i] === 0 && this.hi[i] === 0) a.sse(SseOp.XORPS, r, r);
           else {
             a.movImm64(R11, this.lo[i], t === ValType.F32 ? 0 : this.hi[i]);
@@ -249,7 +316,7 @@ export class ValueStack {
       case K_REG: {
         const s = this.reg[i];
         if (s !== r) {
-          if (isFloatType(t)) a.sse(SseOp.MOVAPS, r, s);
+          if (isXmmType(t)) a.sse(SseOp.MOVAPS, r, s);
           else a.movRR(true, r, s);
         }
         return;
@@ -263,9 +330,28 @@ export class ValueStack {
     }
   }
 
+  /** Materialise the v128 constant of entry i in XMM register r (uses r11). */
+  loadV128Const(i: number, r: number): void {
+    const a = this.asm;
+    const b0 = this.lo[i], b1 = this.hi[i], b2 = this.c2[i], b3 = this.c3[i];
+    if ((b0 | b1 | b2 | b3) === 0) {
+      a.pxor(r, r);
+    } else if ((b0 & b1 & b2 & b3) === -1) {
+      a.pcmpeqd(r, r);
+    } else {
+      a.movImm64(R11, b0, b1);
+      a.movdToXmm(true, r, R11);
+      if ((b2 | b3) !== 0) {
+        a.movImm64(R11, b2, b3);
+        pinsrq(a, r, R11, 1);
+      }
+    }
+  }
+
   loadFromFrame(t: number, r: number, disp: number): void {
     const a = this.asm;
     switch (t) {
+      case ValType.V128: a.movdquLoad(r, RBP, -1, 1, disp); break;
       case ValType.I32: a.load(LoadKind.U32, r, RBP, -1, 1, disp); break;
       case ValType.F32: a.movssLoad(r, RBP, -1, 1, disp); break;
       case ValType.F64: a.movsdLoad(r, RBP, -1, 1, disp); break;
@@ -277,6 +363,7 @@ export class ValueStack {
   storeToFrame(t: number, r: number, disp: number): void {
     const a = this.asm;
     switch (t) {
+      case ValType.V128: a.movdquStore(r, RBP, -1, 1, disp); break;
       case ValType.I32: a.store(4, r, RBP, -1, 1, disp); break;
       case ValType.F32: a.movssStore(r, RBP, -1, 1, disp); break;
       case ValType.F64: a.movsdStore(r, RBP, -1, 1, disp); break;
@@ -286,11 +373,15 @@ export class ValueStack {
 
   /**
    * Write entry i's value to an arbitrary rbp/rsp-relative 8-byte location (base, disp), using only
-   * scratch registers. Whole 8 bytes are written for 64-bit types; 4 for 32-bit ones.
+   * scratch registers. Whole 8 bytes are written for 64-bit types; 4 for 32-bit ones; 16 for v128.
    */
   storeEntryTo(i: number, base: number, disp: number): void {
     const a = this.asm;
     const t = this.type[i];
+    if (t === ValType.V128) {
+      this.storeV128EntryTo(i, base, disp);
+      return;
+    }
     switch (this.kind[i]) {
       case K_CONST: {
         const lo = this.lo[i];
@@ -319,6 +410,34 @@ export class ValueStack {
         a.store(8, R11, base, -1, 1, disp);
         return;
       }
+    }
+  }
+
+  private storeV128EntryTo(i: number, base: number, disp: number): void {
+    const a = this.asm;
+    switch (this.kind[i]) {
+      case K_CONST:
+        this.storeHalf(this.lo[i], this.hi[i], base, disp);
+        this.storeHalf(this.c2[i], this.c3[i], base, disp + 8);
+        return;
+      case K_REG:
+        a.movdquStore(this.reg[i], base, -1, 1, disp);
+        return;
+      default: {
+        const src = this.kind[i] === K_LOCAL ? this.localDisp[this.reg[i]] : this.slotDisp(i);
+        if (src === disp && base === RBP) return;
+        a.movdquLoad(XMM_SCRATCH, RBP, -1, 1, src);
+        a.movdquStore(XMM_SCRATCH, base, -1, 1, disp);
+      }
+    }
+  }
+
+  private storeHalf(lo: number, hi: number, base: number, disp: number): void {
+    const a = this.asm;
+    if ((hi === 0 && lo >= 0) || (hi === -1 && lo < 0)) a.storeImm(8, lo, base, -1, 1, disp);
+    else {
+      a.movImm64(R11, lo, hi);
+      a.store(8, R11, base, -1, 1, disp);
     }
   }
 
@@ -358,7 +477,7 @@ export class ValueStack {
           this.loadFromFrame(t, r, this.localDisp[idx]);
           this.kind[i] = K_REG;
           this.reg[i] = r;
-          if (isFloatType(t)) this.xmmOwner[r] = i;
+          if (isXmmType(t)) this.xmmOwner[r] = i;
           else this.gprOwner[r] = i;
           this.localRefs--;
         } else {
@@ -369,7 +488,7 @@ export class ValueStack {
   }
 
   private tryAllocFree(t: number): number {
-    if (isFloatType(t)) {
+    if (isXmmType(t)) {
       for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) if (this.xmmOwner[ALLOCATABLE_XMMS[k]] === -1) return ALLOCATABLE_XMMS[k];
     } else {
       for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) if (this.gprOwner[ALLOCATABLE_GPRS[k]] === -1) return ALLOCATABLE_GPRS[k];
@@ -397,7 +516,7 @@ export class ValueStack {
     const t = this.type[i];
     if (this.kind[i] === K_REG) {
       const r = this.reg[i];
-      if (isFloatType(t)) this.xmmOwner[r] = USED_BY_TEMP;
+      if (isXmmType(t)) this.xmmOwner[r] = USED_BY_TEMP;
       else this.gprOwner[r] = USED_BY_TEMP;
       this.height = i;
       return r;

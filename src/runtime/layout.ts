@@ -123,10 +123,12 @@ export const VMCTX_TRAP_HANDLER = 16;
 /** Address of the process's interrupt/fuel block (src/runtime/interrupts.ts). */
 export const VMCTX_INTERRUPTS = 24;
 export const VMCTX_RESERVED = VMCTX_INTERRUPTS;
+/** Lazily compiled modules: address of the module's code-slot table (one code address per function). */
+export const VMCTX_CODE_SLOTS = 32;
 /** Offsets in the interrupt block: i32 interrupt-requested flag; i64 fuel counter. */
 export const INTERRUPT_FLAG = 0;
 export const INTERRUPT_FUEL = 8;
-export const VMCTX_MEMORIES = 32;
+export const VMCTX_MEMORIES = 40;
 
 /** MemoryDesc: shared by every instance that imports the memory. */
 export const MEMDESC_BASE = 0;

@@ -802,6 +802,11 @@ export class Assembler {
   jmpMem(base: number, disp: number): void {
     this.rm(0, 0, 0xff, 4, base, -1, 1, disp, false);
   }
+  /** jmp qword [base + index*scale + disp] (an indirect jump through a table). */
+  jmpMemIndexed(base: number, index: number, scale: number, disp: number): void {
+    this.rm(0, 0, 0xff, 4, base, index, scale, disp, false);
+  }
+
 
   ret(): void { this.byte(0xc3); }
   int3(): void { this.byte(0xcc); }
@@ -975,6 +980,27 @@ export class Assembler {
   /** movdqu [mem], xmm (unaligned 128-bit store). */
   movdquStore(src: number, base: number, index: number, scale: number, disp: number): void {
     this.rm(0xf3, 0, 0x0f7f, src, base, index, scale, disp, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Generic SSE encoders: the packed (SIMD) instruction set in assembler-simd.ts is built on these.
+
+  /** [pfx] [REX.W?] opcode ModRM(reg, rm register) [imm8 when imm >= 0]. */
+  sseRaw(pfx: number, w: number, opcode: number, reg: number, rm: number, imm: number): void {
+    this.rr(pfx, w, opcode, reg, rm, false);
+    if (imm >= 0) this.buf[this.pos++] = imm & 0xff;
+  }
+
+  /** [pfx] [REX] opcode ModRM(reg, [base + index*scale + disp]) [imm8 when imm >= 0]. */
+  sseRawMem(pfx: number, w: number, opcode: number, reg: number,
+            base: number, index: number, scale: number, disp: number, imm: number): void {
+    this.rm(pfx, w, opcode, reg, base, index, scale, disp, false);
+    if (imm >= 0) this.buf[this.pos++] = imm & 0xff;
+  }
+
+  /** [pfx] [REX] opcode ModRM(reg, [rip + label]) (no immediate: the rel32 must end the instruction). */
+  sseRawLabel(pfx: number, opcode: number, reg: number, label: number): void {
+    this.ripLabel(pfx, 0, opcode, reg, label);
   }
 }
 
