@@ -7,6 +7,7 @@
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startupMark } from '../startup-trace.js';
 
 /** An error shown to the user as one line on stderr; `exitCode` is the process exit status. */
 export class CliError extends Error {
@@ -47,8 +48,18 @@ export const COMMANDS: CommandEntry[] = [
     help: async () => (await import('./run.js')).runHelp(),
     run: async (args) => (await import('./run.js')).runCommand(args),
   },
-  notImplemented('compile', 'Compile a module and report or dump the generated code', 'compile [options] FILE.wasm'),
-  notImplemented('compare', 'Run a module on Quickbeam and on V8 and compare the results', 'compare [options] FILE.wasm'),
+  {
+    name: 'compile',
+    summary: 'Compile a module and report or dump the generated code',
+    help: async () => (await import('./compile-cmd.js')).compileHelp(),
+    run: async (args) => (await import('./compile-cmd.js')).compileCommand(args),
+  },
+  {
+    name: 'compare',
+    summary: 'Run a module on Quickbeam and on V8 (Liftoff, TurboFan) and compare results and times',
+    help: async () => (await import('./compare.js')).compareHelp(),
+    run: async (args) => (await import('./compare.js')).compareCommand(args),
+  },
   {
     name: 'spectest',
     summary: 'Run wast2json spec tests (.json) against Quickbeam or V8',
@@ -120,7 +131,10 @@ async function dispatch(argv: string[]): Promise<number> {
     console.log(await cmd.help());
     return 0;
   }
-  return cmd.run(rest);
+  startupMark(`cli: ${cmd.name}`);
+  const status = await cmd.run(rest);
+  startupMark(`cli: ${cmd.name} finished`);
+  return status;
 }
 
 /** Runs the CLI with the given arguments (without `node` and the script) and resolves to the exit status. */

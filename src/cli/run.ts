@@ -10,6 +10,9 @@ import { WASI } from '../wasi/index.js';
 import { CliError } from './main.js';
 import { setFuel } from '../runtime/interrupts.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
+import { startupMark } from '../startup-trace.js';
+
+startupMark('run: command and engine modules evaluated');
 
 export function runHelp(): string {
   return `Usage: quickbeam run [options] FILE [ARGS...]
@@ -174,6 +177,7 @@ function reportTrap(file: string, e: Error): number {
 export async function runCommand(argv: string[]): Promise<number> {
   const o = parseRunArgs(argv);
   const bytes = await readModuleBytes(o.file);
+  startupMark(`run: read ${o.file} (${bytes.length} bytes)`);
   const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache: o.cache };
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
@@ -184,6 +188,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const info = moduleInternals(module).info;
+  startupMark(`run: compiled (${info.funcTypes.length - info.numImportedFuncs} functions)`);
   const preopens: Record<string, string> = {};
   for (const [host, guest] of o.dirs) preopens[guest] = host;
   let wasi: WASI;
@@ -193,6 +198,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new CliError(`cannot set up WASI: ${(e as Error).message}`);
   }
   const imports: Record<string, unknown> = { ...wasi.getImportObject() };
+  startupMark('run: WASI set up');
   for (const imp of info.imports) {
     if (!(imp.module in imports)) {
       throw new CliError(`${o.file}: unknown import "${imp.module}" "${imp.name}" (quickbeam run provides only wasi_snapshot_preview1)`);
@@ -207,6 +213,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const exports = instance.exports as Record<string, unknown>;
+  startupMark('run: instantiated');
   try {
     if (o.invoke === null) {
       const usesWasi = info.imports.some((i) => i.module === 'wasi_snapshot_preview1');

@@ -1,5 +1,5 @@
-// The WebAssembly feature set the decoder and compiler accept. Everything in Wasm 2.0 plus memory64,
-// multi-memory, table64 and extended-const is on by default; SIMD is off until the compiler supports it.
+// The WebAssembly feature set the decoder and compiler accept. Everything in Wasm 2.0 (SIMD included) plus
+// memory64, multi-memory, table64 and extended-const is on by default.
 
 export interface Features {
   memory64: boolean;
@@ -23,7 +23,7 @@ export const DEFAULT_FEATURES: Features = Object.freeze({
   multiValue: true,
   signExt: true,
   satFloatToInt: true,
-  simd: false,
+  simd: true,
   extendedConst: true,
 });
 

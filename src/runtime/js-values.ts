@@ -131,6 +131,12 @@ export function readCellRaw(cell: GlobalCell): RawValue {
     case ValType.F32: return cell.getF32();
     case ValType.F64: return cell.getF64();
     case ValType.FuncRef: case ValType.ExternRef: return cell.getRef();
+    case ValType.V128: { // internal raw form (const expressions): the 16 bytes as an unsigned little-endian bigint
+      const b = cell.getV128();
+      let v = 0n;
+      for (let k = 15; k >= 0; k--) v = (v << 8n) | BigInt(b[k]);
+      return v;
+    }
   }
   throw new TypeError(`cannot read a global of type ${valTypeName(cell.type)} from JS`);
 }
@@ -143,6 +149,13 @@ export function writeCellRaw(cell: GlobalCell, raw: RawValue): void {
     case ValType.F32: cell.setF32(raw as number); return;
     case ValType.F64: cell.setF64(raw as number); return;
     case ValType.FuncRef: case ValType.ExternRef: cell.setRef(raw as number); return;
+    case ValType.V128: {
+      let v = BigInt.asUintN(128, BigInt(raw));
+      const b = new Uint8Array(16);
+      for (let k = 0; k < 16; k++, v >>= 8n) b[k] = Number(v & 0xffn);
+      cell.setV128(b);
+      return;
+    }
   }
   throw new TypeError(`cannot write a global of type ${valTypeName(cell.type)} from JS`);
 }

@@ -17,9 +17,12 @@ import {
   MEMORY64_MAX_PAGES, WASM_PAGE_SIZE,
 } from './layout.js';
 import {
-  MAX_VIEW_BYTES, PROT_NONE, PROT_READ, PROT_WRITE, mprotect, munmap, nativeAlloc, nativeFree, nativeMove, tryMmapAnon, view,
+  MAX_VIEW_BYTES, PROT_NONE, PROT_READ, PROT_WRITE, forceGc, mprotect, munmap, nativeAlloc, nativeFree, nativeMove, tryMmapAnon, view,
   writePtr, writeU64,
 } from './native.js';
+import {
+  MAPPING_ALIGN, MemoryMappings, SharedRegion, copyFromRegion, copyIntoRegion, type MappingInfo, type MapFileOptions, type MapRegionOptions,
+} from './file-mapping.js';
 
 let memory64Cap = DEFAULT_MEMORY64_RESERVATION;
 
@@ -40,12 +43,51 @@ interface Held {
   base: number;
   reserved: number;
   desc: number;
+  /** File / shared-region mappings (created on first use; see file-mapping.ts). */
+  maps?: MemoryMappings;
 }
 
 const registry = new FinalizationRegistry<Held>((h) => {
+  h.maps?.releaseAll(); // before the addresses can be reused
   munmap(h.base, h.reserved);
   nativeFree(h.desc);
+  liveCount--;
+  liveBytes -= h.reserved;
 });
+
+// Reservations are invisible to V8's heap accounting: a program creating many short-lived memories would run
+// out of address space (or of mappings, vm.max_map_count) long before V8 decides to collect. So force a GC
+// after every PRESSURE_COUNT new memories or PRESSURE_BYTES of new reservations (the finalizers then release
+// the dead ones), and once more when a reservation fails.
+let liveCount = 0;
+let liveBytes = 0;
+let countSinceGc = 0;
+let bytesSinceGc = 0;
+const PRESSURE_COUNT = 4096;
+const PRESSURE_BYTES = 16 * 2 ** 40;
+
+function notePressure(reserved: number): void {
+  liveCount++;
+  liveBytes += reserved;
+  countSinceGc++;
+  bytesSinceGc += reserved;
+  if (countSinceGc >= PRESSURE_COUNT || bytesSinceGc >= PRESSURE_BYTES) {
+    countSinceGc = 0;
+    bytesSinceGc = 0;
+    forceGc();
+  }
+}
+
+function onAllocationFailure(): void {
+  countSinceGc = 0;
+  bytesSinceGc = 0;
+  forceGc();
+}
+
+/** Live linear memories and their reserved bytes (diagnostics). */
+export function linearMemoryStats(): { count: number; reservedBytes: number } {
+  return { count: liveCount, reservedBytes: liveBytes };
+}
 
 /** Largest window used by read/write when the request is not inside the cached buffer. */
 const WINDOW = 256 * 1024 * 1024;
@@ -73,6 +115,7 @@ export class LinearMemory {
   readonly initial: number;
 
   private _pages: number;
+  private readonly held: Held;
   private _buffer: ArrayBuffer | null = null;
   private readonly growListeners: Array<(oldPages: number, newPages: number) => void> = [];
 
@@ -93,10 +136,14 @@ export class LinearMemory {
     }
     const reserved = reservePages * WASM_PAGE_SIZE;
     const base = tryMmapAnon(reserved, PROT_NONE, true);
-    if (base === 0) throw new RangeError(`could not reserve ${reserved} bytes for a linear memory`);
+    if (base === 0) {
+      onAllocationFailure();
+      throw new RangeError(`could not reserve ${reserved} bytes for a linear memory`);
+    }
     const initialBytes = initial * WASM_PAGE_SIZE;
     if (initialBytes > 0 && !mprotect(base, initialBytes, PROT_READ | PROT_WRITE)) {
       munmap(base, reserved);
+      onAllocationFailure();
       throw new RangeError(`could not allocate ${initialBytes} bytes of linear memory`);
     }
     let desc: number;
@@ -116,7 +163,9 @@ export class LinearMemory {
     this.maximum = maximum;
     this.initial = initial;
     this._pages = initial;
-    registry.register(this, { base, reserved, desc });
+    this.held = { base, reserved, desc };
+    registry.register(this, this.held);
+    notePressure(reserved);
   }
 
   /** Current size in pages. */
@@ -278,5 +327,77 @@ export class LinearMemory {
       return;
     }
     nativeMove(this.base + dst, this.base + src, length);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // File and shared mappings (see file-mapping.ts for the full semantics)
+
+  private maps(): MemoryMappings {
+    let m = this.held.maps;
+    if (m === undefined) {
+      m = new MemoryMappings(this.base);
+      this.held.maps = m;
+    }
+    return m;
+  }
+
+  /**
+   * Map a host file over [at, at + length rounded up to 4 KiB) of this memory, with no copy. `at` and `offset`
+   * are multiples of 4096; the range must lie inside the current size and not overlap another mapping.
+   * Private (default): copy-on-write, the file is never modified. `shared: true`: stores reach the file.
+   * Throws TypeError / RangeError / Error (with the OS error code) on misuse; the memory is then unchanged.
+   */
+  mapFile(path: string | URL | Buffer, options: MapFileOptions): MappingInfo {
+    return this.maps().mapFile(path, options, this.byteLength);
+  }
+
+  /** Map (part of) a SharedRegion over [at, at + length) of this memory (MAP_SHARED). */
+  mapRegion(region: SharedRegion, options: MapRegionOptions): MappingInfo {
+    return this.maps().mapRegion(region, options, this.byteLength);
+  }
+
+  /** Replace the mapping starting at `at` with zeroed anonymous pages (RangeError when none starts there). */
+  unmap(at: number | bigint): void {
+    const m = this.held.maps;
+    if (m === undefined) throw new RangeError(`unmap: no mapping starts at 0x${Number(at).toString(16)}`);
+    m.unmap(at);
+  }
+
+  /** The current file and region mappings, by address. */
+  mappings(): MappingInfo[] {
+    return this.held.maps?.list() ?? [];
+  }
+
+  /**
+   * Make [at, at + length) of this memory and [otherAt, otherAt + length) of `other` the same memory: a new
+   * SharedRegion receives this memory's current bytes of the range and is mapped into both (the other
+   * memory's previous bytes there are discarded). Returns the region (map it into more memories at will).
+   */
+  shareRange(other: LinearMemory, at: number, otherAt: number, length: number): SharedRegion {
+    const ctx = 'shareRange';
+    for (const [v, what] of [[at, 'at'], [otherAt, 'otherAt'], [length, 'length']] as const) {
+      if (!(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`${ctx}: ${what} ${v} must be a non-negative integer`);
+      if (v % MAPPING_ALIGN !== 0) throw new RangeError(`${ctx}: ${what} ${v} is not a multiple of the ${MAPPING_ALIGN}-byte page size`);
+    }
+    if (length === 0) throw new RangeError(`${ctx}: length must be positive`);
+    if (other === this && at < otherAt + length && otherAt < at + length) {
+      throw new RangeError(`${ctx}: the two ranges overlap`);
+    }
+    // Check both sides before changing anything.
+    this.maps().checkRange(ctx, at, length, this.byteLength);
+    other.maps().checkRange(ctx, otherAt, length, other.byteLength);
+    const region = new SharedRegion(length);
+    copyIntoRegion(region, 0, this.base + at, length);
+    this.mapRegion(region, { at, length });
+    try {
+      other.mapRegion(region, { at: otherAt, length });
+    } catch (e) {
+      // Put this memory back as it was: plain pages holding the same bytes.
+      this.unmap(at);
+      copyFromRegion(region, 0, this.base + at, length);
+      region.close();
+      throw e;
+    }
+    return region;
   }
 }

@@ -7,6 +7,8 @@
 // Addresses are plain JS numbers (user-space addresses are < 2^47, exact in a double).
 
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import koffi from 'koffi';
 
 /**
@@ -231,3 +233,79 @@ export function mappingContaining(addr: number): { start: number; end: number } 
   return null;
 }
 
+
+let gcFunction: (() => void) | null | undefined;
+
+/**
+ * Run a full garbage collection now, so that FinalizationRegistry callbacks releasing native resources
+ * (memory reservations) get scheduled. Uses `globalThis.gc` when exposed, else obtains V8's gc function once
+ * (`--expose-gc` set at runtime, taken from a fresh context). Returns false when unavailable.
+ */
+export function forceGc(): boolean {
+  if (gcFunction === undefined) {
+    const g = (globalThis as { gc?: unknown }).gc;
+    if (typeof g === 'function') {
+      gcFunction = g as () => void;
+    } else {
+      try {
+        setFlagsFromString('--expose-gc');
+        const f = runInNewContext('gc') as unknown;
+        gcFunction = typeof f === 'function' ? (f as () => void) : null;
+      } catch {
+        gcFunction = null;
+      }
+    }
+  }
+  if (gcFunction === null) return false;
+  gcFunction();
+  return true;
+}
+
+// -------------------------------------------------------------------------------------------------
+// File and shared mappings (used by file-mapping.ts): mmap of a file descriptor over a fixed address,
+// memfd_create + seals for shareable anonymous memory, sigaction for the SIGBUS guard.
+
+export const MAP_SHARED = 0x01;
+export const MAP_FIXED = 0x10;
+export const MFD_CLOEXEC = 0x0001;
+export const MFD_ALLOW_SEALING = 0x0002;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x0001;
+export const F_SEAL_SHRINK = 0x0002;
+export const SIGBUS = 7;
+export const SA_SIGINFO = 0x00000004;
+export const SA_ONSTACK = 0x08000000;
+/** glibc's `struct sigaction` (x86-64): handler at 0, sa_mask (128 bytes) at 8, sa_flags (int) at 136. */
+export const SIGACTION_SIZE = 152;
+export const SIGACTION_FLAGS = 136;
+
+const c_memfd_create = libc.func('int memfd_create(const char *name, unsigned int flags)');
+// fcntl is variadic in C; every use here passes one int argument, which the SysV ABI passes identically.
+const c_fcntl_int = libc.func('int fcntl(int fd, int cmd, int arg)');
+const c_sigaction = libc.func('int sigaction(int sig, intptr_t act, intptr_t oldact)');
+
+/**
+ * mmap(addr, len, prot, flags | MAP_FIXED, fd, offset): replaces whatever was mapped at [addr, addr + len).
+ * Returns true when the new mapping is in place (false on failure; errno tells why).
+ * `fd` -1 with MAP_ANONYMOUS in `flags` maps zeroed anonymous pages.
+ */
+export function mmapFixed(addr: number, len: number, prot: number, flags: number, fd: number, offset: number): boolean {
+  const p = c_mmap(addr, len, prot, flags | MAP_FIXED, fd, offset) as number;
+  return p === addr;
+}
+
+/** memfd_create(name, flags): a new anonymous file descriptor, or -1 on failure. */
+export function memfdCreate(name: string, flags: number): number {
+  return c_memfd_create(name, flags) as number;
+}
+
+/** fcntl(fd, cmd, arg) for the int-argument commands (F_ADD_SEALS, F_GET_SEALS, ...). -1 on failure. */
+export function fcntlInt(fd: number, cmd: number, arg: number): number {
+  return c_fcntl_int(fd, cmd, arg) as number;
+}
+
+/** sigaction(sig, act, oldact) with native `struct sigaction` buffers (0 for none). True on success. */
+export function sigaction(sig: number, act: number, oldact: number): boolean {
+  return (c_sigaction(sig, act, oldact) as number) === 0;
+}

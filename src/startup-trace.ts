@@ -1,0 +1,48 @@
+// Start-up timeline, for measuring where process start goes: with QUICKBEAM_TRACE_STARTUP=1 every
+// `startupMark(label)` records the time since the process started (performance.timeOrigin), and at exit the
+// marks are printed to stderr, one per line, with the time since the previous mark:
+//
+//   quickbeam startup:    ms   +delta  label
+//
+// bin/quickbeam.js records its own marks (before any of this code is loaded) in the same global array; the
+// first copy of this module to load prints them. When the variable is not set, startupMark does nothing.
+
+type Mark = [label: string, ms: number];
+type Marks = Mark[] & { printing?: boolean };
+
+const KEY = Symbol.for('quickbeam.startupMarks');
+
+function enabled(): boolean {
+  const v = process.env['QUICKBEAM_TRACE_STARTUP'];
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+let marks: Marks | null = null;
+
+if (enabled()) {
+  const g = globalThis as unknown as Record<symbol, Marks | undefined>;
+  const list = (marks = g[KEY] ??= []);
+  if (!list.printing) {
+    list.printing = true;
+    process.once('exit', () => {
+      list.push(['exit', performance.now()]);
+      printStartupMarks(list);
+    });
+  }
+}
+
+/** Record a point of the start-up timeline (no-op unless QUICKBEAM_TRACE_STARTUP is set). */
+export function startupMark(label: string): void {
+  if (marks !== null) marks.push([label, performance.now()]);
+}
+
+/** Print marks as the timeline described above. */
+export function printStartupMarks(list: readonly Mark[]): void {
+  let prev = 0;
+  const lines = ['quickbeam startup:    ms   +delta  (since process start)'];
+  for (const [label, t] of list) {
+    lines.push(`quickbeam startup: ${t.toFixed(1).padStart(6)} ${('+' + (t - prev).toFixed(1)).padStart(8)}  ${label}`);
+    prev = t;
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+}
