@@ -9,6 +9,7 @@ import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { allocateCode, CodeBlock } from '../runtime/code-memory.js';
 import { registerCodeRange } from '../runtime/trampolines.js';
+import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 
 export interface ModuleOptions {
   features?: Partial<Features>;
@@ -77,6 +78,21 @@ export function compileLazy(m: ModuleInternals, f: number): void {
   });
   codeRangeRegistry.register(block, unregister);
   writePtr(slot, block.addr);
+  perfMapAdd([[block.addr, out.code.length, `wasm:${name ?? `f${f}`}`]]);
+}
+
+/** perf map entries for an eagerly compiled module's functions (a function ends where the next starts). */
+function perfMapModule(m: ModuleInternals): void {
+  const c = m.compiled;
+  const info = c.info;
+  const entries: Array<[number, number, string]> = [];
+  const n = c.funcOffsets.length;
+  for (let f = info.numImportedFuncs; f < n; f++) {
+    const start = c.funcOffsets[f];
+    const end = f + 1 < n ? c.funcOffsets[f + 1] : c.entryStubOffsets.length > 0 ? c.entryStubOffsets[0] : c.code.length;
+    entries.push([m.code.addr + start, Math.max(0, end - start), `wasm:${info.funcNames.get(f) ?? `f${f}`}`]);
+  }
+  perfMapAdd(entries);
 }
 
 function binarySearch(a: Int32Array, v: number): number {
@@ -159,6 +175,7 @@ export class Module {
     this[INTERNAL] = internals;
     const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
     codeRangeRegistry.register(this, unregister);
+    if (perfMapEnabled()) perfMapModule(internals);
   }
 
   static imports(module: Module): Array<{ module: string; name: string; kind: string }> {
