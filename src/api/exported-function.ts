@@ -7,23 +7,24 @@ import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { callWasm } from '../runtime/trampolines.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
-import { registerFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
+import { lookupFuncRecord, registerFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import type { InstanceState } from './instance.js';
 
-interface RecordOwner {
-  state: InstanceState;
-  funcIndex: number;
-}
+const INSTANCE = Symbol('quickbeam.instance');
 
 const TWO32 = 4294967296;
 
-/** Which instance created each FuncRecord (for creating its Exported Function on demand). */
-const recordOwners = new Map<number, RecordOwner>();
-const wrappers = new Map<number, Function>();
+/**
+ * Which instance created each FuncRecord, for creating its Exported Function on demand (e.g. from a table).
+ * Weak: a live record is always kept alive by something that holds its instance (a table or global it is
+ * stored in keeps the instances using them; an Exported Function holds its instance). An address can be
+ * reused after its instance died, so a new registration always replaces the old one.
+ */
+const recordOwners = new Map<number, { state: WeakRef<InstanceState>; funcIndex: number }>();
 
 export function registerRecordOwner(rec: number, state: InstanceState, funcIndex: number): void {
-  if (!recordOwners.has(rec)) recordOwners.set(rec, { state, funcIndex });
+  recordOwners.set(rec, { state: new WeakRef(state), funcIndex });
 }
 
 export function funcRecordSignature(rec: number): number {
@@ -123,11 +124,12 @@ export function computeHasV128(type: FuncType): boolean {
 
 /** The Exported Function of a FuncRecord (one per record, created on first use). */
 export function wrapperForRecord(rec: number): Function | undefined {
-  const existing = wrappers.get(rec);
+  const existing = lookupFuncRecord(rec);
   if (existing !== undefined) return existing;
   const owner = recordOwners.get(rec);
-  if (owner === undefined) return undefined;
-  const { state, funcIndex } = owner;
+  const state = owner?.state.deref();
+  if (owner === undefined || state === undefined) return undefined;
+  const funcIndex = owner.funcIndex;
   const type = funcType(state, funcIndex);
   const entryStub = entryStubFor(state, funcIndex);
   const timeoutMs = state.module.timeoutMs;
@@ -136,10 +138,9 @@ export function wrapperForRecord(rec: number): Function | undefined {
   };
   Object.defineProperty(fn, 'name', { value: String(funcIndex) });
   Object.defineProperty(fn, 'length', { value: type.params.length });
-  wrappers.set(rec, fn);
   registerFuncRecord(rec, fn);
-  // Keep the owning instance alive as long as its function object is.
-  (fn as unknown as { __instance: InstanceState }).__instance = state;
+  // The owning instance (its vmctx holds the record and the code's data) lives as long as the function.
+  Object.defineProperty(fn, INSTANCE, { value: state });
   return fn;
 }
 

@@ -43,6 +43,7 @@ export class Global {
     const raw = v === undefined ? defaultRawValue(type) : toWebAssemblyValue(v, type);
     const cell = GlobalCell.allocate(type, mutable);
     writeCellRaw(cell, raw);
+    cell.keep(v);
     this.#cell = cell;
     cache.set(cell, this);
   }
@@ -58,6 +59,7 @@ export class Global {
     if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot write a v128 global from JS');
     if (!cell.mutable) throw new TypeError("WebAssembly.Global.value: Can't set the value of an immutable global.");
     writeCellRaw(cell, toWebAssemblyValue(v, cell.type));
+    cell.keep(v);
   }
 
   valueOf(): unknown {

@@ -41,6 +41,8 @@ export interface InstanceState {
   segments: SegmentState;
   /** Objects passed as imports (kept alive for the vmctx pointers into them). */
   keepAlive: unknown[];
+  /** The host-call handler (the runtime only holds it weakly). */
+  hostHandler: ((id: number) => number) | null;
 }
 
 export class Instance {
@@ -51,7 +53,9 @@ export class Instance {
     const m = moduleInternals(module);
     const state = link(m, importObject);
     this.exports = buildExports(state);
-    instanceRegistry.register(this, { vmctx: state.vmctx }, this);
+    // The vmctx is freed when the *state* is unreachable: exported functions, and tables and globals that
+    // may hold this instance's funcrefs, keep it alive even after the Instance object is gone.
+    instanceRegistry.register(state, { vmctx: state.vmctx });
     // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
     (this as unknown as { [STATE]: InstanceState })[STATE] = state;
     initialize(state);
@@ -100,6 +104,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     importTypes: [],
     segments: { dataDropped: info.datas.map(() => false), elemItems: [] },
     keepAlive: [],
+    hostHandler: null,
   };
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
@@ -216,7 +221,11 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   for (const seg of info.elems) {
     state.segments.elemItems.push(seg.items.map((e) => Number(evalConst(state, e, seg.elemType))));
   }
-  registerHostHandler(vmctx, makeHostHandler(state));
+  state.hostHandler = makeHostHandler(state);
+  registerHostHandler(vmctx, state.hostHandler);
+  // Tables and globals this instance uses may come to hold its funcrefs: they keep it alive.
+  for (const t of state.tables) t.keep(state);
+  for (const g of state.globals) g.keep(state);
   return state;
 }
 

@@ -56,6 +56,7 @@ export class Table {
       throw new RangeError(`${CTX}: Property 'initial': value ${initial} is above the upper bound ${TABLE_MAX_ELEMENTS}`);
     }
     this.#table = new TableStorage({ elemType, initial, maximum, index64, init: raw as number });
+    this.#table.keep(value);
     cache.set(this.#table, this);
   }
 
@@ -70,6 +71,7 @@ export class Table {
     const value = rest[0];
     const raw = value === undefined ? defaultRawValue(t.elemType) : toWebAssemblyValue(value, t.elemType);
     const r = t.grow(d, raw as number);
+    if (r >= 0) t.keep(value);
     if (r < 0) throw new RangeError(`WebAssembly.Table.grow(): failed to grow table by ${d}`);
     return u64ToAddressValue(r, t.index64);
   }
@@ -88,6 +90,7 @@ export class Table {
     const raw = value === undefined ? defaultRawValue(t.elemType) : toWebAssemblyValue(value, t.elemType);
     if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${t.elemType === ValType.FuncRef ? 'funcref' : 'externref'} table of size ${t.length}`);
     t.set(i, raw as number);
+    t.keep(value);
   }
 
   /** Type reflection: { element, minimum, maximum?, index }. */

@@ -20,6 +20,13 @@ export class GlobalCell {
   readonly mutable: boolean;
   private readonly dv: DataView;
   private readonly owner: unknown;
+  /** Objects that must live as long as this cell (instances using it, functions stored in it from JS). */
+  private readonly keepAlive = new Set<object>();
+
+  /** Keep `o` alive as long as this cell (see TableStorage.keep). */
+  keep(o: unknown): void {
+    if ((typeof o === 'object' || typeof o === 'function') && o !== null) this.keepAlive.add(o);
+  }
 
   private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown) {
     this.addr = addr;

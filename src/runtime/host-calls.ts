@@ -12,14 +12,15 @@ import { koffi } from './native.js';
 /** A host-call handler: returns 0 on success or a trap code. May throw (reported as HostException). */
 export type HostHandler = (id: number) => number;
 
-const handlers = new Map<number, HostHandler>();
+// Weak: the instance owns its handler; a registered handler must not keep a dead instance alive.
+const handlers = new Map<number, WeakRef<HostHandler>>();
 
 let pendingSet = false;
 let pendingValue: unknown = undefined;
 
 function hostcall(vmctx: number | bigint, id: number): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
-  const h = handlers.get(key);
+  const h = handlers.get(key)?.deref();
   if (h === undefined) {
     pendingSet = true;
     pendingValue = new Error(`quickbeam: host call ${id} from an unknown instance context 0x${key.toString(16)}`);
@@ -43,7 +44,7 @@ export const hostcallAddr: number = Number(registered);
 
 /** Route host calls made with `vmctx` to `handler` (replacing any previous handler). */
 export function registerHostHandler(vmctx: number, handler: HostHandler): void {
-  handlers.set(vmctx, handler);
+  handlers.set(vmctx, new WeakRef(handler));
 }
 
 export function unregisterHostHandler(vmctx: number): void {

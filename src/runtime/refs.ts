@@ -50,19 +50,29 @@ export function externCount(): number {
 // ---------------------------------------------------------------------------------------------------
 // funcref
 
-const recordToFn = new Map<number, Function>();
+// Weak: a record's function object (which keeps its instance alive) must not be kept alive by this map.
+const recordToFn = new Map<number, WeakRef<Function>>();
+const recordCleanup = new FinalizationRegistry<number>((addr) => {
+  if (recordToFn.get(addr)?.deref() === undefined) recordToFn.delete(addr);
+});
 const fnToRecord = new WeakMap<Function, number>();
 let resolver: ((addr: number) => Function | undefined) | null = null;
 
 /** Associate a FuncRecord address with its JS function (both directions). */
 export function registerFuncRecord(addr: number, fn: Function): void {
-  recordToFn.set(addr, fn);
+  recordToFn.set(addr, new WeakRef(fn));
   fnToRecord.set(fn, addr);
+  recordCleanup.register(fn, addr);
+}
+
+/** The JS function registered for a record, if it is still alive. */
+export function lookupFuncRecord(addr: number): Function | undefined {
+  return recordToFn.get(addr)?.deref();
 }
 
 /** Forget a FuncRecord (when its instance goes away). */
 export function unregisterFuncRecord(addr: number): void {
-  const fn = recordToFn.get(addr);
+  const fn = recordToFn.get(addr)?.deref();
   recordToFn.delete(addr);
   if (fn !== undefined && fnToRecord.get(fn) === addr) fnToRecord.delete(fn);
 }
@@ -78,7 +88,7 @@ export function setFuncRecordResolver(r: ((addr: number) => Function | undefined
 /** The JS function of a funcref value: null for 0. Throws for an unknown record. */
 export function funcRecordToJs(addr: number): Function | null {
   if (addr === 0) return null;
-  let fn = recordToFn.get(addr);
+  let fn = recordToFn.get(addr)?.deref();
   if (fn === undefined && resolver !== null) {
     fn = resolver(addr);
     if (fn !== undefined) registerFuncRecord(addr, fn);

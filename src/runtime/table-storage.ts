@@ -47,6 +47,12 @@ export class TableStorage {
   readonly initial: number;
 
   private _length: number;
+  /**
+   * Objects that must live as long as this table: the instances using it (their code can store their
+   * funcrefs here) and the functions stored from JS. A FuncRecord lives inside its instance's vmctx, so the
+   * instance must outlive every table that may hold one of its records.
+   */
+  private readonly keepAlive = new Set<object>();
   private capacity: number;
   private readonly elements: { addr: number };
   private u32: Uint32Array;
@@ -85,6 +91,11 @@ export class TableStorage {
     registry.register(this, { desc, elements: this.elements });
     const init = opts.init ?? 0;
     if (init !== 0) this.fill(0, init, initial);
+  }
+
+  /** Keep `o` alive as long as this table. */
+  keep(o: unknown): void {
+    if ((typeof o === 'object' || typeof o === 'function') && o !== null) this.keepAlive.add(o);
   }
 
   /** Current number of entries. */
