@@ -10,6 +10,7 @@ import { WASI } from '../wasi/index.js';
 import { CliError } from './main.js';
 import { setFuel } from '../runtime/interrupts.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
+import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
 import { startupMark } from '../startup-trace.js';
 
 startupMark('run: command and engine modules evaluated');
@@ -33,6 +34,7 @@ Options:
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
                          function entry): a deterministic limit
+${MAP_FILE_HELP}
   --unsafe-no-bounds-checks
                          TRUSTED CODE ONLY: compile loads/stores without bounds checks; a bad access
                          corrupts or crashes the host process
@@ -51,6 +53,7 @@ interface RunOptions {
   timeoutMs: number | undefined;
   fuel: bigint | undefined;
   cache: string | undefined;
+  mapFiles: MapFileSpec[];
   file: string;
   args: string[];
 }
@@ -62,7 +65,7 @@ function needValue(args: string[], i: number, opt: string): string {
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, file: '', args: [] };
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, mapFiles: [], file: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i];
@@ -96,6 +99,9 @@ export function parseRunArgs(args: string[]): RunOptions {
         break;
       case '--cache':
         o.cache = value();
+        break;
+      case '--map-file':
+        o.mapFiles.push(parseMapFileOption(value()));
         break;
       case '--timeout': {
         const v = value();
@@ -199,6 +205,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const imports: Record<string, unknown> = { ...wasi.getImportObject() };
   startupMark('run: WASI set up');
+  // --map-file: a memory the module imports is created here, sized for the mappings.
+  const imported = o.mapFiles.length > 0 ? importedMemoryForMapFiles(info, o.mapFiles) : null;
+  if (imported !== null) imports[imported.module] = { ...(imports[imported.module] as object), [imported.name]: imported.memory };
   for (const imp of info.imports) {
     if (!(imp.module in imports)) {
       throw new CliError(`${o.file}: unknown import "${imp.module}" "${imp.name}" (quickbeam run provides only wasi_snapshot_preview1)`);
@@ -214,6 +223,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const exports = instance.exports as Record<string, unknown>;
   startupMark('run: instantiated');
+  if (o.mapFiles.length > 0) {
+    const mem = imported?.memory ?? memoryForMapFiles(exports);
+    if (mem === null) throw new CliError(`${o.file}: --map-file needs a module that exports or imports a memory`);
+    applyMapFiles(mem, o.mapFiles);
+  }
   try {
     if (o.invoke === null) {
       const usesWasi = info.imports.some((i) => i.module === 'wasi_snapshot_preview1');
