@@ -212,7 +212,7 @@ function symbolize(m: ModuleInternals, codeOffset: number): string | null {
   let lo = info.numImportedFuncs, hi = c.funcOffsets.length - 1, f = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (c.funcOffsets[mid] <= codeOffset) {
+    if (c.funcOffsets[mid] < codeOffset) { // a return address is never a function's first byte
       f = mid;
       lo = mid + 1;
     } else hi = mid - 1;
