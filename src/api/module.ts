@@ -77,7 +77,7 @@ export function compileLazy(m: ModuleInternals, f: number): void {
     return name !== undefined ? `${name} (${where})` : where;
   });
   codeRangeRegistry.register(block, unregister);
-  writePtr(slot, block.addr);
+  writePtr(slot, block.addr + out.entry);
   perfMapAdd([[block.addr, out.code.length, `wasm:${name ?? `f${f}`}`]]);
 }
 

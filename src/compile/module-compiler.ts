@@ -65,6 +65,7 @@ export interface CompileOptions {
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
   const t0 = performance.now();
   const asm = new Assembler(Math.max(4096, bytes.length * 4));
+  const trapStubs = emitTrapStubs(asm);
   let m: ModuleCodegen | null = null;
   let fc: FunctionCompiler | null = null;
 
@@ -77,8 +78,6 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     });
     const funcLabels: number[] = [];
     for (let f = 0; f < info.funcTypes.length; f++) funcLabels.push(asm.newLabel());
-    const trapStubs: number[] = [];
-    for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
     return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, lazy: options.lazy === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
   };
@@ -115,7 +114,6 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     entryStubOffsets[t] = asm.offset;
     emitEntryStub(mc, info.types[t]);
   }
-  emitTrapStubs(mc);
   asm.finish();
   const funcOffsets = new Int32Array(info.funcTypes.length);
   for (let f = 0; f < funcOffsets.length; f++) funcOffsets[f] = asm.labelOffset(mc.funcLabels[f]);
@@ -183,6 +181,8 @@ function emitLazyStubs(m: ModuleCodegen, thunkOffsets: Int32Array): void {
 
 export interface LazyFunctionCode {
   code: Uint8Array;
+  /** Offset of the function's entry in `code` (the block starts with its trap stubs). */
+  entry: number;
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
 }
@@ -192,26 +192,31 @@ export function compileLazyFunction(c: CompiledModule, f: number): LazyFunctionC
   const asm = new Assembler(Math.max(256, 8 * (c.bodyEnds[f] - c.bodyStarts[f])));
   const funcLabels = c.info.funcTypes.map(() => -1);
   funcLabels[f] = asm.newLabel();
-  const trapStubs: number[] = [];
-  for (let k = 0; k < TRAP_CODE_COUNT; k++) trapStubs.push(asm.newLabel());
+  const trapStubs = emitTrapStubs(asm);
   const m: ModuleCodegen = {
     asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
     lazy: true, layout: c.layout, funcLabels, trapStubs, sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
   };
   new FunctionCompiler(m).compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
-  emitTrapStubs(m);
   asm.finish();
-  return { code: asm.bytes(), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
+  return { code: asm.bytes(), entry: asm.labelOffset(funcLabels[f]), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
 }
 
-function emitTrapStubs(m: ModuleCodegen): void {
-  const asm = m.asm;
+/**
+ * The trap stubs (`mov edi, K; jmp [r14 + trap handler]`), emitted at the start of a code buffer so that
+ * every out-of-line trap site's `call` targets an already bound label (no fixup to record and patch).
+ */
+function emitTrapStubs(asm: Assembler): number[] {
+  const labels: number[] = [];
   for (let k = 0; k < TRAP_CODE_COUNT; k++) {
-    asm.bind(m.trapStubs[k]);
+    const l = asm.newLabel();
+    asm.bind(l);
+    labels.push(l);
     if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
     else asm.movImm32(RDI, k);
     asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
   }
+  return labels;
 }
 
 function isFloat(t: number): boolean {
