@@ -48,8 +48,10 @@ export interface ModuleCodegen {
    */
   lazy: boolean;
   layout: VmctxLayout;
-  /** Label of each function's entry (imported functions: -1). */
+  /** Label of each function's entry for calls through FuncRecords (imported functions: host thunks). */
   funcLabels: number[];
+  /** Label of each defined function's entry for direct calls from the same instance (-1: none). */
+  directLabels: number[];
   /** Module trap stub label per trap code (index 0: code taken from eax). */
   trapStubs: number[];
   /** Process-wide signature id of each type index. */
@@ -114,7 +116,12 @@ export class FunctionCompiler {
     this.vs.reset(this.localTypes, this.numLocals, params.length);
 
     if (!this.validateOnly) {
+      // Two entries: calls through a FuncRecord (imports, call_indirect, exports, lazy slots) may come from
+      // another instance, so they load this instance's memory registers first; direct calls from the
+      // same instance already have them and enter after that.
       this.asm.bind(this.m.funcLabels[funcIndex]);
+      this.reloadMemory0(true);
+      if (this.m.directLabels[funcIndex] >= 0) this.asm.bind(this.m.directLabels[funcIndex]);
       this.emitPrologue();
     }
 
@@ -197,7 +204,6 @@ export class FunctionCompiler {
     this.frameSizePatch = a.aluImm32(AluOp.SUB, true, RSP, 0);
     a.store(8, R14, RBP, -1, 1, -8);
     this.emitInterruptCheck();
-    this.reloadMemory0(true);
     // Zero the declared locals (in 8-byte words: a v128 local takes two).
     const declared = this.vs.declaredBytes >> 3;
     if (declared > 0 && declared <= 16) {
@@ -750,7 +756,7 @@ export class FunctionCompiler {
       this.recordPc();
       this.reloadMemory0(false);
     } else {
-      a.call(this.m.funcLabels[f]);
+      a.call(this.m.directLabels[f]);
       this.recordPc();
       this.reloadMemory0(false);
     }

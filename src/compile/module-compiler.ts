@@ -78,8 +78,10 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     });
     const funcLabels: number[] = [];
     for (let f = 0; f < info.funcTypes.length; f++) funcLabels.push(asm.newLabel());
+    const directLabels: number[] = [];
+    for (let f = 0; f < info.funcTypes.length; f++) directLabels.push(f < info.numImportedFuncs ? -1 : asm.newLabel());
     const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, lazy: options.lazy === true, layout, funcLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
+    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, lazy: options.lazy === true, layout, funcLabels, directLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
   };
 
   const lazy = options.lazy === true;
@@ -89,7 +91,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     if (m === null) {
       m = setup(info);
       // Lazy: the up-front pass only validates, with code going to a scratch buffer that is thrown away.
-      fc = new FunctionCompiler(lazy ? { ...m, asm: scratch, funcLabels: m.funcLabels.map(() => -1) } : m);
+      fc = new FunctionCompiler(lazy ? { ...m, asm: scratch, funcLabels: m.funcLabels.map(() => -1), directLabels: m.directLabels.map(() => -1) } : m);
       fc.validateOnly = lazy;
       bodyStarts = new Int32Array(info.funcTypes.length);
       bodyEnds = new Int32Array(info.funcTypes.length);
@@ -192,10 +194,11 @@ export function compileLazyFunction(c: CompiledModule, f: number): LazyFunctionC
   const asm = new Assembler(Math.max(256, 8 * (c.bodyEnds[f] - c.bodyStarts[f])));
   const funcLabels = c.info.funcTypes.map(() => -1);
   funcLabels[f] = asm.newLabel();
+  const directLabels = c.info.funcTypes.map(() => -1);
   const trapStubs = emitTrapStubs(asm);
   const m: ModuleCodegen = {
     asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
-    lazy: true, layout: c.layout, funcLabels, trapStubs, sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
+    lazy: true, layout: c.layout, funcLabels, directLabels, trapStubs, sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
   };
   new FunctionCompiler(m).compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
   asm.finish();
