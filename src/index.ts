@@ -52,8 +52,33 @@ export async function instantiate(source: unknown, imports?: unknown, options?: 
   return { module, instance: new Instance(module, imports) };
 }
 
+/** A fetch Response (or a promise of one), as WebAssembly.compileStreaming takes. */
+type ResponseLike = { arrayBuffer(): Promise<ArrayBuffer>; ok?: boolean; status?: number; url?: string };
+
+async function responseBytes(source: ResponseLike | Promise<ResponseLike>): Promise<ArrayBuffer> {
+  const r = await source;
+  if (r === null || typeof r !== 'object' || typeof (r as ResponseLike).arrayBuffer !== 'function') {
+    throw new TypeError('WebAssembly.compileStreaming(): Argument 0 must be a Response or a promise of one');
+  }
+  if (r.ok === false) throw new TypeError(`WebAssembly.compileStreaming(): HTTP status ${r.status} for ${r.url ?? 'the response'}`);
+  return r.arrayBuffer();
+}
+
+export async function compileStreaming(source: ResponseLike | Promise<ResponseLike>, options?: ModuleOptions): Promise<Module> {
+  return new Module(await responseBytes(source), options);
+}
+
+export async function instantiateStreaming(
+  source: ResponseLike | Promise<ResponseLike>,
+  imports?: unknown,
+  options?: ModuleOptions,
+): Promise<WebAssemblyInstantiatedSource> {
+  const module = new Module(await responseBytes(source), options);
+  return { module, instance: new Instance(module, imports) };
+}
+
 const quickbeam = {
   Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
-  interrupt, interruptHandle, setFuel, getFuel,
+  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel,
 };
 export default quickbeam;
