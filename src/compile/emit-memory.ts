@@ -38,7 +38,7 @@ export function readMemarg(c: FunctionCompiler, size: number): void {
     flags &= ~0x40;
     mem = r.u32();
   }
-  if (flags >= 32 || 1 << flags > size) c.error('alignment must not be larger than natural', at);
+  if (flags >= 32 || 2 ** flags > size) c.error('alignment must not be larger than natural', at);
   const mems = c.m.info.memories;
   if (mem >= mems.length) c.error(`unknown memory ${mem}`, at);
   maMem = mem;
