@@ -24,10 +24,13 @@ const GROUPS = [
   { name: 'memory64', flags: ['--no-multi-memory'] },
   // memory64 as in Wasm 3.0 (with table64; multi-memory allowed)
   { name: 'memory64-wasm3', flags: [] },
+  // the SIMD (128-bit vector) instructions of Wasm 2.0
+  { name: 'simd', flags: [] },
   // The same suites again with every function compiled lazily (on first call): results must not change.
   { name: 'core (lazy)', dir: 'core', flags: ['--no-multi-memory', '--lazy'] },
   { name: 'memory64 (lazy)', dir: 'memory64', flags: ['--no-multi-memory', '--lazy'] },
   { name: 'memory64-wasm3 (lazy)', dir: 'memory64-wasm3', flags: ['--lazy'] },
+  { name: 'simd (lazy)', dir: 'simd', flags: ['--lazy'] },
 ];
 
 const FINAL = /^(\d+) passed, (\d+) failed, (\d+) skipped$/;

@@ -247,10 +247,13 @@ function fminmax(c: FunctionCompiler, isDouble: boolean, isMax: boolean): void {
   const t = tmp(c);
   const MOV = isDouble ? V.MOVAPD : V.MOVAPS;
   vv(a, MOV, t, x);
+  // m: a register whose lanes are NaN only where the result x is NaN (so unord(m, x) = isnan(x)).
+  let m: number;
   if (!isMax) {
     vv(a, isDouble ? V.MINPD : V.MINPS, x, b); // x = min(x, b): b when unordered or both zero
     vv(a, isDouble ? V.MINPD : V.MINPS, b, t); // b = min(b, x): x when unordered or both zero
     vv(a, isDouble ? V.ORPD : V.ORPS, x, b); // -0 | +0 = -0; any NaN makes a NaN
+    m = b;
   } else {
     vv(a, isDouble ? V.MAXPD : V.MAXPS, x, b);
     vv(a, isDouble ? V.MAXPD : V.MAXPS, b, t);
@@ -258,16 +261,17 @@ function fminmax(c: FunctionCompiler, isDouble: boolean, isMax: boolean): void {
     vv(a, isDouble ? V.XORPD : V.XORPS, t, b); // d = differing bits: only for ±0 pairs and NaNs
     vv(a, isDouble ? V.ORPD : V.ORPS, x, t);
     vv(a, isDouble ? V.SUBPD : V.SUBPS, x, t); // (-0) - (-0) = +0; NaN stays NaN; else x - 0 = x
+    m = t; // d: 0 or a sign bit outside NaN lanes
   }
-  // Canonicalise NaN lanes: all-ones, then clear the sign-to-quiet-bit range's complement.
-  vv(a, MOV, t, x);
-  vvi(a, isDouble ? V.CMPPD : V.CMPPS, t, x, FCmp.UNORD);
-  vv(a, isDouble ? V.ORPD : V.ORPS, x, t);
-  vshiftImm(a, isDouble ? V.SHIFT_Q : V.SHIFT_D, ShiftImm.SRL, t, isDouble ? 13 : 10);
-  vv(a, isDouble ? V.ANDNPD : V.ANDNPS, t, x);
+  // Canonicalise NaN lanes: all ones, then clear everything but the sign, exponent and quiet bit.
+  vvi(a, isDouble ? V.CMPPD : V.CMPPS, m, x, FCmp.UNORD);
+  vv(a, isDouble ? V.ORPD : V.ORPS, x, m);
+  vshiftImm(a, isDouble ? V.SHIFT_Q : V.SHIFT_D, ShiftImm.SRL, m, isDouble ? 13 : 10);
+  vv(a, isDouble ? V.ANDNPD : V.ANDNPS, m, x);
   free(c, x);
-  free(c, b);
-  push(c, t);
+  if (m !== b) free(c, b);
+  if (m !== t) free(c, t);
+  push(c, m);
 }
 
 /** abs / neg of packed floats through a sign mask built in a temp. */
@@ -851,6 +855,7 @@ function convertLowU32ToF64(c: FunctionCompiler): void {
 export function emitSimd(c: FunctionCompiler, sub: number): void {
   if (!cpuFeatures().sse41) c.error('SIMD instructions need a CPU with SSE4.1, which this one lacks');
   const vs = c.vs, a = c.asm;
+  if (vs.v128Pool === null) vs.v128Pool = (w0, w1, w2, w3) => constLabel(c, w0, w1, w2, w3);
   switch (sub) {
     // ---- memory
     case 0x00: return load(c, 16, V.MOVDQU);

@@ -13,7 +13,7 @@
 import { Assembler } from '../x64/assembler.js';
 import { LoadKind, RBP, R11, SseOp, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
-import { pinsrq } from '../x64/assembler-simd.js';
+import { pinsrq, vl, V } from '../x64/assembler-simd.js';
 
 export const K_CONST = 0;
 export const K_REG = 1;
@@ -67,6 +67,8 @@ export class ValueStack {
   /** For each register: -1 free, USED_BY_TEMP held by an operator, else the stack position owning it. */
   gprOwner = new Int32Array(16).fill(-1);
   xmmOwner = new Int32Array(16).fill(-1);
+  /** Literal pool for v128 constants (set by the SIMD compiler): the label of a 16-byte aligned literal. */
+  v128Pool: ((w0: number, w1: number, w2: number, w3: number) => number) | null = null;
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
 
@@ -338,6 +340,8 @@ export class ValueStack {
       a.pxor(r, r);
     } else if ((b0 & b1 & b2 & b3) === -1) {
       a.pcmpeqd(r, r);
+    } else if (this.v128Pool !== null) {
+      vl(a, V.MOVDQA, r, this.v128Pool(b0, b1, b2, b3));
     } else {
       a.movImm64(R11, b0, b1);
       a.movdToXmm(true, r, R11);
