@@ -644,6 +644,7 @@ export class FunctionCompiler {
     }
     while (this.vs.height > f.base) this.vs.drop();
     a.bind(f.elseLabel);
+    this.vs.clearLocalCache(); // the else arm starts from the state before the then arm
     f.elseLabel = -1;
     f.kind = F_ELSE;
     f.unreachable = false;
@@ -674,6 +675,7 @@ export class FunctionCompiler {
     while (this.vs.height > f.base) this.vs.drop();
     if (f.kind === F_IF) a.bind(f.elseLabel);
     if (f.kind !== F_LOOP) a.bind(f.label);
+    this.vs.clearLocalCache(); // branches from elsewhere merge here
     this.ctl.pop();
     for (let k = 0; k < f.results.length; k++) this.vs.pushStack(f.results[k]);
     const live =
@@ -748,16 +750,19 @@ export class FunctionCompiler {
       a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
       a.callMem(RAX, 0);
       this.recordPc();
+      this.vs.clearLocalCache();
       a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
       this.reloadMemory0(true);
     } else if (this.m.lazy) {
       a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
       a.callMem(R11, 8 * f);
       this.recordPc();
+      this.vs.clearLocalCache();
       this.reloadMemory0(false);
     } else {
       a.call(this.m.directLabels[f]);
       this.recordPc();
+      this.vs.clearLocalCache();
       this.reloadMemory0(false);
     }
     this.pushCallResults(type);
@@ -800,6 +805,7 @@ export class FunctionCompiler {
     a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
     a.callMem(RAX, 0);
     this.recordPc();
+    this.vs.clearLocalCache();
     a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
     this.reloadMemory0(true);
     this.pushCallResults(type);
@@ -823,6 +829,7 @@ export class FunctionCompiler {
     a.movRR(true, RDI, R14);
     a.movImm32(RSI, id);
     a.callMem(R14, VMCTX_HOSTCALL);
+    this.vs.clearLocalCache();
     this.recordPc();
     a.test(false, RAX, RAX);
     a.jcc(Cond.NE, this.trapLabel(TrapCode.None));
@@ -860,7 +867,7 @@ export class FunctionCompiler {
     const i = this.readLocalIndex();
     const t = this.localTypes[i];
     if (this.dead) this.vs.pushDead(t);
-    else this.vs.pushLocal(t, i);
+    else if (!this.vs.pushCachedLocal(t, i)) this.vs.pushLocal(t, i);
   }
 
   private opLocalSet(tee: boolean): void {
@@ -882,15 +889,19 @@ export class FunctionCompiler {
     const k = vs.kind[top];
     if (k === K_CONST) {
       vs.storeEntryTo(top, RBP, disp);
+      vs.uncacheLocal(i);
       if (!tee) vs.drop();
     } else if (k === K_REG) {
-      vs.storeToFrame(t, vs.reg[top], disp);
+      const r = vs.reg[top];
+      vs.storeToFrame(t, r, disp);
       if (!tee) vs.drop();
+      vs.cacheLocal(i, r); // the register still holds the new value: a later local.get needs no load
     } else {
       const r = vs.popToReg();
       vs.storeToFrame(t, r, disp);
       if (tee) vs.pushReg(t, r);
       else vs.freeFor(t, r);
+      vs.cacheLocal(i, r);
     }
   }
 
@@ -952,6 +963,7 @@ export class FunctionCompiler {
         this.readBlockType();
         const f = this.enterBlock(F_LOOP);
         a.bind(f.label);
+        this.vs.clearLocalCache(); // the back edge merges here
         if (!this.dead) this.emitInterruptCheck();
         return;
       }

@@ -69,6 +69,15 @@ export class ValueStack {
   xmmOwner = new Int32Array(16).fill(-1);
   /** Literal pool for v128 constants (set by the SIMD compiler): the label of a 16-byte aligned literal. */
   v128Pool: ((w0: number, w1: number, w2: number, w3: number) => number) | null = null;
+  /**
+   * Local register cache: after `local.set x` (or a load of x) a register may still hold x's current value
+   * while being free for allocation. localReg[x] is that register (-1: none); gprLocal/xmmLocal map back.
+   * A register loses its cached local as soon as it is handed out for a new value; the whole cache is
+   * dropped at labels where other paths merge and after calls.
+   */
+  localReg: Int32Array = new Int32Array(0);
+  gprLocal = new Int32Array(16).fill(-1);
+  xmmLocal = new Int32Array(16).fill(-1);
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
 
@@ -99,6 +108,10 @@ export class ValueStack {
     this.localRefs = 0;
     this.gprOwner.fill(-1);
     this.xmmOwner.fill(-1);
+    if (this.localReg.length < numLocals) this.localReg = new Int32Array(Math.max(numLocals, 2 * this.localReg.length));
+    this.localReg.fill(-1);
+    this.gprLocal.fill(-1);
+    this.xmmLocal.fill(-1);
     if (this.localDisp.length < numLocals) this.localDisp = new Int32Array(Math.max(numLocals, this.localDisp.length * 2));
     this.localType = localTypes;
     // Params upwards from [rbp+16]; [rbp-8] vmctx, then declared locals downwards, then the value-stack slots.
@@ -175,8 +188,8 @@ export class ValueStack {
   pushReg(type: number, r: number): void {
     const i = this.pushEntry(K_REG, type);
     this.reg[i] = r;
-    if (isXmmType(type)) this.xmmOwner[r] = i;
-    else this.gprOwner[r] = i;
+    if (isXmmType(type)) this.takeXmm(r, i);
+    else this.takeGpr(r, i);
   }
 
   pushLocal(type: number, local: number): void {
@@ -201,29 +214,100 @@ export class ValueStack {
 
   // ---------------------------------------------------------------- registers
 
+  /** Register r (GPR or XMM) is about to receive a new value: it no longer holds any local. */
+  private forget(xmm: boolean, r: number): void {
+    const map = xmm ? this.xmmLocal : this.gprLocal;
+    const l = map[r];
+    if (l >= 0) {
+      this.localReg[l] = -1;
+      map[r] = -1;
+    }
+  }
+
+  private takeGpr(r: number, owner: number): void {
+    this.gprOwner[r] = owner;
+    this.forget(false, r);
+  }
+
+  private takeXmm(r: number, owner: number): void {
+    this.xmmOwner[r] = owner;
+    this.forget(true, r);
+  }
+
+  /** Drop every cached local (at merge points and after calls). */
+  clearLocalCache(): void {
+    for (let r = 0; r < 16; r++) {
+      const g = this.gprLocal[r];
+      if (g >= 0) this.localReg[g] = -1;
+      const x = this.xmmLocal[r];
+      if (x >= 0) this.localReg[x] = -1;
+    }
+    this.gprLocal.fill(-1);
+    this.xmmLocal.fill(-1);
+  }
+
+  /** Record that register r (of local x's type) now holds local x's current value. */
+  cacheLocal(x: number, r: number): void {
+    const xmm = isXmmType(this.localType[x]);
+    const old = this.localReg[x];
+    if (old >= 0) (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
+    this.forget(xmm, r);
+    this.localReg[x] = r;
+    (xmm ? this.xmmLocal : this.gprLocal)[r] = x;
+  }
+
+  /** Forget local x's cached register (its value changes and no register holds the new one). */
+  uncacheLocal(x: number): void {
+    const old = this.localReg[x];
+    if (old < 0) return;
+    (isXmmType(this.localType[x]) ? this.xmmLocal : this.gprLocal)[old] = -1;
+    this.localReg[x] = -1;
+  }
+
+  /** `local.get x` from the cache: push the free register holding x without any code. False if none. */
+  pushCachedLocal(t: number, x: number): boolean {
+    const r = this.localReg[x];
+    if (r < 0) return false;
+    const xmm = isXmmType(t);
+    if ((xmm ? this.xmmOwner : this.gprOwner)[r] !== -1) return false;
+    const i = this.pushEntry(K_REG, t);
+    this.reg[i] = r;
+    (xmm ? this.xmmOwner : this.gprOwner)[r] = i;
+    return true;
+  }
+
   allocGpr(): number {
+    // Prefer a free register that caches no local; else any free one; else spill.
+    let fallback = -1;
     for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
       const r = ALLOCATABLE_GPRS[k];
       if (this.gprOwner[r] === -1) {
-        this.gprOwner[r] = USED_BY_TEMP;
-        return r;
+        if (this.gprLocal[r] < 0) {
+          this.gprOwner[r] = USED_BY_TEMP;
+          return r;
+        }
+        if (fallback < 0) fallback = r;
       }
     }
-    const r = this.spillOldest(false);
-    this.gprOwner[r] = USED_BY_TEMP;
+    const r = fallback >= 0 ? fallback : this.spillOldest(false);
+    this.takeGpr(r, USED_BY_TEMP);
     return r;
   }
 
   allocXmm(): number {
+    let fallback = -1;
     for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
       const r = ALLOCATABLE_XMMS[k];
       if (this.xmmOwner[r] === -1) {
-        this.xmmOwner[r] = USED_BY_TEMP;
-        return r;
+        if (this.xmmLocal[r] < 0) {
+          this.xmmOwner[r] = USED_BY_TEMP;
+          return r;
+        }
+        if (fallback < 0) fallback = r;
       }
     }
-    const r = this.spillOldest(true);
-    this.xmmOwner[r] = USED_BY_TEMP;
+    const r = fallback >= 0 ? fallback : this.spillOldest(true);
+    this.takeXmm(r, USED_BY_TEMP);
     return r;
   }
 
@@ -256,7 +340,7 @@ export class ValueStack {
         const s = ALLOCATABLE_GPRS[k];
         if (this.gprOwner[s] === -1) {
           this.asm.movRR(true, s, r);
-          this.gprOwner[s] = owner;
+          this.takeGpr(s, owner);
           this.reg[owner] = s;
           moved = true;
           break;
@@ -267,7 +351,7 @@ export class ValueStack {
         this.kind[owner] = K_STACK;
       }
     }
-    this.gprOwner[r] = USED_BY_TEMP;
+    this.takeGpr(r, USED_BY_TEMP);
   }
 
   /** Whether GPR r is free (neither a stack value nor a temp). */
@@ -481,8 +565,8 @@ export class ValueStack {
           this.loadFromFrame(t, r, this.localDisp[idx]);
           this.kind[i] = K_REG;
           this.reg[i] = r;
-          if (isXmmType(t)) this.xmmOwner[r] = i;
-          else this.gprOwner[r] = i;
+          if (isXmmType(t)) this.takeXmm(r, i);
+          else this.takeGpr(r, i);
           this.localRefs--;
         } else {
           this.spill(i);
@@ -493,9 +577,15 @@ export class ValueStack {
 
   private tryAllocFree(t: number): number {
     if (isXmmType(t)) {
-      for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) if (this.xmmOwner[ALLOCATABLE_XMMS[k]] === -1) return ALLOCATABLE_XMMS[k];
+      for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
+        const r = ALLOCATABLE_XMMS[k];
+        if (this.xmmOwner[r] === -1 && this.xmmLocal[r] < 0) return r;
+      }
     } else {
-      for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) if (this.gprOwner[ALLOCATABLE_GPRS[k]] === -1) return ALLOCATABLE_GPRS[k];
+      for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
+        const r = ALLOCATABLE_GPRS[k];
+        if (this.gprOwner[r] === -1 && this.gprLocal[r] < 0) return r;
+      }
     }
     return -1;
   }
@@ -520,8 +610,9 @@ export class ValueStack {
     const t = this.type[i];
     if (this.kind[i] === K_REG) {
       const r = this.reg[i];
-      if (isXmmType(t)) this.xmmOwner[r] = USED_BY_TEMP;
-      else this.gprOwner[r] = USED_BY_TEMP;
+      // The caller may clobber a temp: it stops caching any local.
+      if (isXmmType(t)) this.takeXmm(r, USED_BY_TEMP);
+      else this.takeGpr(r, USED_BY_TEMP);
       this.height = i;
       return r;
     }
@@ -538,12 +629,12 @@ export class ValueStack {
   popToGpr(r: number): number {
     const i = this.height - 1;
     if (this.kind[i] === K_REG && this.reg[i] === r) {
-      this.gprOwner[r] = USED_BY_TEMP;
+      this.takeGpr(r, USED_BY_TEMP);
       this.height = i;
       return r;
     }
     if (this.gprOwner[r] !== -1) this.claimGpr(r);
-    else this.gprOwner[r] = USED_BY_TEMP;
+    else this.takeGpr(r, USED_BY_TEMP);
     this.loadEntry(i, r);
     this.drop();
     return r;
