@@ -14,7 +14,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { realpathSync, writeSync } from 'node:fs';
+import { readFileSync, realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { decodeModule } from '../decode/module-decoder.js';
@@ -38,8 +38,9 @@ export function compareHelp(): string {
        quickbeam compare [options] --invoke NAME FILE [ARGS...]
 
 Runs FILE under Quickbeam, V8 Liftoff (node --liftoff-only) and V8 TurboFan (node --no-liftoff), each in a
-fresh process with eager compilation (--no-wasm-lazy-compilation), checks that the three agree, and prints
-compile, instantiate and run times side by side with Quickbeam's ratios to each V8 tier.
+fresh process with eager compilation (Quickbeam: lazy: false; V8: --no-wasm-lazy-compilation), checks that
+the three agree, and prints compile, instantiate and run times side by side with Quickbeam's ratios to each
+V8 tier.
 
 What runs:
   freestanding module   (imports env.putchar / env.print_i64, exports run() -> i64, like the workloads in
@@ -52,6 +53,9 @@ What runs:
 
 Options:
   --runs N              fresh processes per engine (default 1); times are medians
+  --lazy                every engine with lazy compilation: Quickbeam's default (functions of modules of
+                        512 KiB or more compile on first call) and V8 without --no-wasm-lazy-compilation
+                        (by default all three compile the whole module inside new Module())
   --engines LIST        comma-separated subset of quickbeam,liftoff,turbofan (default all three)
   --dir HOST[::GUEST]   WASI: preopen a host directory (repeatable)
   --env NAME=VALUE      WASI: set a guest environment variable (repeatable)
@@ -80,12 +84,13 @@ export interface CompareOptions {
   showOutput: boolean;
   json: boolean;
   timeoutMs: number;
+  lazy: boolean;
 }
 
 export function parseCompareArgs(args: string[]): CompareOptions {
   const o: CompareOptions = {
     file: '', args: [], invoke: null, runs: 1, engines: [...ALL_ENGINES], dirs: [], env: {}, features: {},
-    showOutput: false, json: false, timeoutMs: 600_000,
+    showOutput: false, json: false, timeoutMs: 600_000, lazy: false,
   };
   let i = 0;
   for (; i < args.length; i++) {
@@ -142,6 +147,9 @@ export function parseCompareArgs(args: string[]): CompareOptions {
         o.timeoutMs = Math.round(Number(v) * 1000);
         break;
       }
+      case '--lazy':
+        o.lazy = true;
+        break;
       case '--show-output':
         o.showOutput = true;
         break;
@@ -232,6 +240,7 @@ interface ChildSpec {
   dirs: Array<[string, string]>;
   env: Record<string, string>;
   features: Partial<Features>;
+  lazy: boolean;
 }
 
 export interface ChildReport {
@@ -304,15 +313,26 @@ async function loadWasi(engine: 'quickbeam' | 'v8', spec: ChildSpec): Promise<Wa
   return new mod.WASI(options);
 }
 
+/** Peak RSS of this process in KiB: VmHWM of its own address space (getrusage's maxRSS is not usable in a
+ * child: on Linux it starts from the RSS of the parent at fork time). */
+function peakRssKb(): number {
+  try {
+    const m = /^VmHWM:\s*(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 /** Runs one module once in this process (the child side); writes the program's output to fd 1. */
 async function childMain(specJson: string): Promise<void> {
   const spec = JSON.parse(specJson) as ChildSpec;
   const report: ChildReport = { ok: false };
   const send = (): void => {
-    report.maxRssKb = process.resourceUsage().maxRSS;
+    report.maxRssKb = peakRssKb();
     writeSync(3, JSON.stringify(report) + '\n');
   };
-  const { readFileSync } = await import('node:fs');
   const bytes = spec.file.endsWith('.wat') ? await readModuleBytes(spec.file) : readFileSync(spec.file);
   let W: typeof WebAssembly;
   if (spec.engine === 'v8') W = WebAssembly;
@@ -338,7 +358,10 @@ async function childMain(specJson: string): Promise<void> {
   let phase: ChildReport['phase'] = 'compile';
   try {
     const t0 = performance.now();
-    const module = spec.engine === 'v8' ? new W.Module(bytes as BufferSource) : new (W.Module as unknown as new (b: Uint8Array, o: unknown) => WebAssembly.Module)(bytes, { features: spec.features });
+    const module =
+      spec.engine === 'v8'
+        ? new W.Module(bytes as BufferSource)
+        : new (W.Module as unknown as new (b: Uint8Array, o: unknown) => WebAssembly.Module)(bytes, spec.lazy ? { features: spec.features } : { features: spec.features, lazy: false });
     const t1 = performance.now();
     report.compileMs = t1 - t0;
     phase = 'instantiate';
@@ -406,8 +429,8 @@ export interface EngineRun extends ChildReport {
   stderr: string;
 }
 
-function v8Flags(engine: Exclude<EngineId, 'quickbeam'>, facts: Pick<ModuleFacts, 'memory64' | 'multiMemory' | 'table64'>): string[] {
-  const flags = [...V8_TIER_FLAGS[engine]];
+function v8Flags(engine: Exclude<EngineId, 'quickbeam'>, facts: Pick<ModuleFacts, 'memory64' | 'multiMemory' | 'table64'>, lazy: boolean): string[] {
+  const flags = V8_TIER_FLAGS[engine].filter((f) => !(lazy && f === '--no-wasm-lazy-compilation'));
   if (facts.memory64 || facts.table64) flags.push('--experimental-wasm-memory64');
   if (facts.multiMemory) flags.push('--experimental-wasm-multi-memory');
   return flags;
@@ -518,9 +541,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
   for (const engine of o.engines) {
     const spec: ChildSpec = {
       engine: engine === 'quickbeam' ? 'quickbeam' : 'v8', file, kind: facts.kind, invoke: o.invoke, params: facts.params,
-      args: o.args, dirs: o.dirs, env: o.env, features: o.features,
+      args: o.args, dirs: o.dirs, env: o.env, features: o.features, lazy: o.lazy,
     };
-    const flags = engine === 'quickbeam' ? [] : v8Flags(engine, facts);
+    const flags = engine === 'quickbeam' ? [] : v8Flags(engine, facts, o.lazy);
     const runs: EngineRun[] = [];
     for (let r = 0; r < o.runs; r++) runs.push(await runChild(engine, spec, flags, o.timeoutMs));
     runsByEngine.set(engine, runs);
@@ -567,7 +590,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const lines: string[] = [];
   lines.push(
     `${path.basename(o.file)}: ${what}; ${bytes.length.toLocaleString('en-US')} bytes, ${facts.codeBytes.toLocaleString('en-US')} of code` +
-      `${facts.memory64 ? ', memory64' : ''}; ${o.runs} process${o.runs > 1 ? 'es' : ''} per engine${o.runs > 1 ? ' (medians)' : ''}`,
+      `${facts.memory64 ? ', memory64' : ''}; ${o.runs} process${o.runs > 1 ? 'es' : ''} per engine${o.runs > 1 ? ' (medians)' : ''}` +
+      `${o.lazy ? '; lazy compilation' : ''}`,
   );
   const resultLabel = facts.kind === 'freestanding' ? 'run() / output' : facts.kind === 'wasi' ? 'exit / stdout' : 'results';
   lines.push(`${'engine'.padEnd(12)} ${'compile ms'.padStart(10)} ${'inst. ms'.padStart(9)} ${'run ms'.padStart(9)} ${'RSS MB'.padStart(7)}  ${resultLabel}`);

@@ -256,7 +256,7 @@ export async function compileCommand(args: string[]): Promise<number> {
       `${fmtInt(codeInFuncs)} bytes of machine code in functions (${wasmTotal > 0 ? (codeInFuncs / wasmTotal).toFixed(2) : '-'} per wasm byte), ` +
       `${fmtInt(c.code.length)} bytes with stubs`,
   );
-  out.push(`compiled ${fmtInt(bytes.length)} bytes in ${c.compileMs.toFixed(1)} ms (${mbps.toFixed(1)} MB/s of wasm code)`);
+  out.push(`compiled ${fmtInt(bytes.length)} bytes in ${c.compileMs.toFixed(1)} ms (${mbps.toFixed(mbps < 10 ? 2 : 1)} MB/s of wasm code)`);
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }
