@@ -250,6 +250,16 @@ function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
     vs.pushReg(t, r);
     return;
   }
+  const cached = vs.cachedOperand(top);
+  if (cached !== null) {
+    // The right operand is a local whose value is still in a register.
+    vs.drop();
+    const r = vs.popToReg();
+    a.alu(op, is64, r, cached.reg);
+    if (cached.pinned) vs.unpinCached(t, cached.reg);
+    vs.pushReg(t, r);
+    return;
+  }
   if (k === K_LOCAL || k === K_STACK) {
     // Use the operand straight from memory.
     const disp = k === K_LOCAL ? vs.localDisp[vs.reg[top]] : vs.slotDisp(top);
@@ -455,7 +465,27 @@ function floatCompare(c: FunctionCompiler, isDouble: boolean, which: number): vo
 
 function sseBin(c: FunctionCompiler, op: SseOp): void {
   const vs = c.vs, a = c.asm;
-  const t = vs.type[vs.height - 1];
+  const top = vs.height - 1;
+  const t = vs.type[top];
+  const k = vs.kind[top];
+  const cached = vs.cachedOperand(top);
+  if (cached !== null) {
+    vs.drop();
+    const x = vs.popToReg();
+    a.sse(op, x, cached.reg);
+    if (cached.pinned) vs.unpinCached(t, cached.reg);
+    vs.pushReg(t, x);
+    return;
+  }
+  if (k === K_LOCAL || k === K_STACK) {
+    // The right operand straight from its frame slot (scalar ops read only 4 or 8 bytes).
+    const disp = k === K_LOCAL ? vs.localDisp[vs.reg[top]] : vs.slotDisp(top);
+    vs.drop();
+    const x = vs.popToReg();
+    a.sseLoad(op, x, RBP, -1, 1, disp);
+    vs.pushReg(t, x);
+    return;
+  }
   const y = vs.popToReg();
   const x = vs.popToReg();
   a.sse(op, x, y);

@@ -537,16 +537,28 @@ export class FunctionCompiler {
   private fusedCond = -1;
   private fusedHeight = -1;
 
-  /** Called by a compare emitter: true when the next operator can consume flags directly. */
+  /**
+   * Called by a compare emitter: true when the next operator can consume flags directly (br_if, if,
+   * select), possibly after one `i32.eqz`, which pushFlags then folds in by inverting the condition.
+   */
   nextConsumesFlags(): boolean {
     const r = this.r;
     if (r.pos >= r.end) return false;
-    const next = r.bytes[r.pos];
+    const b = r.bytes;
+    let next = b[r.pos];
+    if (next === 0x45 && r.pos + 1 < r.end) next = b[r.pos + 1];
     return next === 0x0d || next === 0x04 || next === 0x1b;
   }
 
-  /** Push the result of a compare as "condition `cond` in the flags". */
+  /** Push the result of a compare as "condition `cond` in the flags" (see nextConsumesFlags). */
   pushFlags(cond: Cond): void {
+    const r = this.r;
+    if (r.bytes[r.pos] === 0x45) {
+      // `i32.eqz` of a 0/1 compare result is the inverted compare. Float compares are fused only as
+      // A/AE (false when unordered), whose inversions BE/B are true when unordered, as !(x op y) must be.
+      r.pos++;
+      cond = invertCond(cond);
+    }
     this.vs.pushDead(ValType.I32);
     this.fusedCond = cond;
     this.fusedHeight = this.vs.height;

@@ -256,6 +256,28 @@ export class ValueStack {
     (xmm ? this.xmmLocal : this.gprLocal)[r] = x;
   }
 
+  /**
+   * For a K_LOCAL entry at `top` used as the right operand of a binary operator: a register that holds the
+   * local's value and stays valid while the left operand (at top - 1) is popped; else -1. When the result
+   * is "pinned", release it with unpinCached() after emitting the operator.
+   */
+  cachedOperand(top: number): { reg: number; pinned: boolean } | null {
+    if (this.kind[top] !== K_LOCAL) return null;
+    const c = this.localReg[this.reg[top]];
+    if (c < 0) return null;
+    const owners = isXmmType(this.type[top]) ? this.xmmOwner : this.gprOwner;
+    if (owners[c] === -1) {
+      owners[c] = USED_BY_TEMP; // keep the allocator off it (its cache stays valid)
+      return { reg: c, pinned: true };
+    }
+    if (owners[c] === top - 1) return { reg: c, pinned: false };
+    return null;
+  }
+
+  unpinCached(t: number, c: number): void {
+    (isXmmType(t) ? this.xmmOwner : this.gprOwner)[c] = -1;
+  }
+
   /** Forget local x's cached register (its value changes and no register holds the new one). */
   uncacheLocal(x: number): void {
     const old = this.localReg[x];
@@ -407,9 +429,15 @@ export class ValueStack {
         }
         return;
       }
-      case K_LOCAL:
-        this.loadFromFrame(t, r, this.localDisp[this.reg[i]]);
+      case K_LOCAL: {
+        const c = this.localReg[this.reg[i]];
+        if (c >= 0 && c !== r) {
+          // The local's current value is still in a register: copy it instead of loading it.
+          if (isXmmType(t)) this.asm.sse(SseOp.MOVAPS, r, c);
+          else this.asm.movRR(true, r, c);
+        } else if (c !== r) this.loadFromFrame(t, r, this.localDisp[this.reg[i]]);
         return;
+      }
       case K_STACK:
         this.loadFromFrame(t, r, this.slotDisp(i));
         return;
@@ -610,8 +638,26 @@ export class ValueStack {
     const t = this.type[i];
     if (this.kind[i] === K_REG) {
       const r = this.reg[i];
+      const xmm = isXmmType(t);
+      if ((xmm ? this.xmmLocal : this.gprLocal)[r] >= 0) {
+        // r also caches a local: hand out a copy when a register is free, so the local stays cached.
+        const s = this.tryAllocFree(t);
+        if (s >= 0) {
+          if (xmm) {
+            this.asm.sse(SseOp.MOVAPS, s, r);
+            this.xmmOwner[r] = -1;
+            this.xmmOwner[s] = USED_BY_TEMP;
+          } else {
+            this.asm.movRR(true, s, r);
+            this.gprOwner[r] = -1;
+            this.gprOwner[s] = USED_BY_TEMP;
+          }
+          this.height = i;
+          return s;
+        }
+      }
       // The caller may clobber a temp: it stops caching any local.
-      if (isXmmType(t)) this.takeXmm(r, USED_BY_TEMP);
+      if (xmm) this.takeXmm(r, USED_BY_TEMP);
       else this.takeGpr(r, USED_BY_TEMP);
       this.height = i;
       return r;
