@@ -68,7 +68,7 @@ export function readSlot(k: number, t: ValType): RawValue {
 /** Call function `funcIndex` of an instance with JS arguments; returns the JS result (undefined / value / array). */
 export function callExport(state: InstanceState, funcIndex: number, args: unknown[]): unknown {
   const rec = state.funcRecords[funcIndex];
-  return invoke(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), args, state.module.timeoutMs);
+  return makeCaller(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), state.module.timeoutMs)(args);
 }
 
 function entryStubFor(state: InstanceState, funcIndex: number): number {
@@ -79,38 +79,61 @@ function entryStubFor(state: InstanceState, funcIndex: number): number {
 /** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one). */
 let depth = 0;
 
-function invoke(rec: number, entryStub: number, type: FuncType, args: ArrayLike<unknown>, timeoutMs?: number): unknown {
+/** A call into one function: the record's code and vmctx are read once (records never change). */
+type Caller = (args: ArrayLike<unknown>) => unknown;
+
+function makeCaller(rec: number, entryStub: number, type: FuncType, timeoutMs: number | undefined): Caller {
+  const vmctx = readPtr(rec + FUNCREC_VMCTX);
+  const code = readPtr(rec + FUNCREC_CODE);
   const params = type.params;
+  const results = type.results;
   const np = params.length;
-  // v128 cannot cross the JS boundary: calling such a function from JS throws before anything runs.
-  if (type.hasV128 ?? computeHasV128(type)) throw new TypeError('type incompatibility when transforming from/to JS: v128');
-  const raws: RawValue[] = new Array(np);
-  for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
-  writeArgs(params, raws);
-  if (timeoutMs === undefined || depth > 0) {
-    depth++;
-    try {
-      callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
-    } finally {
-      depth--;
+  const hasV128 = type.hasV128 ?? computeHasV128(type);
+  // Parameters that take a JS number directly (no BigInt, no reference): the fast path writes them as is.
+  let numeric = true;
+  for (const t of params) if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
+  const single = results.length === 1 ? results[0] : -1;
+  const enter = (): void => {
+    if (timeoutMs === undefined || depth > 0) {
+      depth++;
+      try {
+        callWasm(vmctx, entryStub, code);
+      } finally {
+        depth--;
+      }
+    } else {
+      // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
+      depth++;
+      armDeadline(timeoutMs);
+      try {
+        callWasm(vmctx, entryStub, code);
+      } finally {
+        cancelDeadline();
+        depth--;
+      }
     }
-  } else {
-    // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
-    depth++;
-    armDeadline(timeoutMs);
-    try {
-      callWasm(readPtr(rec + FUNCREC_VMCTX), entryStub, readPtr(rec + FUNCREC_CODE));
-    } finally {
-      cancelDeadline();
-      depth--;
+  };
+  return (args: ArrayLike<unknown>): unknown => {
+    // v128 cannot cross the JS boundary: calling such a function from JS throws before anything runs.
+    if (hasV128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
+    let fast = numeric;
+    if (fast) for (let k = 0; k < np; k++) if (typeof args[k] !== 'number') fast = false;
+    if (fast) {
+      // Primitive numbers convert without running user code, so they can go straight to the buffer.
+      for (let k = 0; k < np; k++) writeSlot(k, params[k], toWebAssemblyValue(args[k], params[k]));
+    } else {
+      // Convert everything first: a valueOf may itself call into wasm and reuse the args buffer.
+      const raws: RawValue[] = new Array(np);
+      for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
+      writeArgs(params, raws);
     }
-  }
-  const res = type.results;
-  if (res.length === 0) return undefined;
-  if (res.length === 1) return toJSValue(readSlot(0, res[0]), res[0]);
-  const rawOut: RawValue[] = [];
-  for (let k = 0; k < res.length; k++) rawOut.push(readSlot(k, res[k]));
-  return rawOut.map((r, k) => toJSValue(r, res[k]));
+    enter();
+    if (single >= 0) return toJSValue(readSlot(0, single as ValType), single as ValType);
+    if (results.length === 0) return undefined;
+    const rawOut: RawValue[] = [];
+    for (let k = 0; k < results.length; k++) rawOut.push(readSlot(k, results[k]));
+    return rawOut.map((r, k) => toJSValue(r, results[k]));
+  };
 }
 
 /** Whether a signature has a v128 param or result (cached on the type object). */
@@ -132,9 +155,9 @@ export function wrapperForRecord(rec: number): Function | undefined {
   const funcIndex = owner.funcIndex;
   const type = funcType(state, funcIndex);
   const entryStub = entryStubFor(state, funcIndex);
-  const timeoutMs = state.module.timeoutMs;
+  const call = makeCaller(rec, entryStub, type, state.module.timeoutMs);
   const fn = function (this: unknown, ...args: unknown[]): unknown {
-    return invoke(rec, entryStub, type, args, timeoutMs);
+    return call(args);
   };
   Object.defineProperty(fn, 'name', { value: String(funcIndex) });
   Object.defineProperty(fn, 'length', { value: type.params.length });
