@@ -12,7 +12,9 @@
 // (`--liftoff --no-wasm-tier-up` is NOT Liftoff only on Node 20: dynamic tiering still moves hot functions
 // to TurboFan.)
 // Quickbeam compiles eagerly here (new Module(bytes, { lazy: false })), like V8 with --no-wasm-lazy-compilation;
-// --lazy gives Quickbeam its default instead (modules of 512 KiB or more compile each function on first call).
+// --lazy gives Quickbeam its default instead (modules of 4 MiB or more compile each function on first call);
+// --options JSON adds Module options (e.g. {"lazy":true}, {"boundsChecks":false}, {"interruptible":true},
+// {"fuel":true}, {"cache":"DIR"}).
 // Module kinds:
 //   freestanding: imports env.putchar(i32), env.print_i64(i64); export run() -> i64
 //   wasi (wasi_snapshot_preview1 imports): export _start; node:wasi (v8) or Quickbeam's WASI (quickbeam)
@@ -24,12 +26,14 @@ import { performance } from 'node:perf_hooks';
 
 const argv = process.argv.slice(2);
 let file = null, outFile = null, show = false, progArgs = null, engine = 'v8', baseline = false, lazy = false;
+let extraOptions = {};
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--out') outFile = argv[++i];
   else if (argv[i] === '--show') show = true;
   else if (argv[i] === '--engine') engine = argv[++i];
   else if (argv[i] === '--baseline') baseline = true;
   else if (argv[i] === '--lazy') lazy = true;
+  else if (argv[i] === '--options') extraOptions = JSON.parse(argv[++i]); // extra Quickbeam Module options
   else if (argv[i] === '--args') { progArgs = argv.slice(i + 1); break; }
   else if (file === null) file = argv[i];
   else { console.error(`run-module: unexpected argument ${argv[i]}`); process.exit(2); }
@@ -73,7 +77,8 @@ const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) /
 const bytes = fs.readFileSync(file);
 const c0 = cpuMs();
 const t0 = performance.now();
-const mod = engine === 'quickbeam' ? new W.Module(bytes, lazy ? {} : { lazy: false }) : new W.Module(bytes);
+const mod = engine === 'quickbeam' ? new W.Module(bytes, { ...(lazy ? {} : { lazy: false }), ...extraOptions }) : new W.Module(bytes);
+if (engine === 'quickbeam' && extraOptions.fuel) W.setFuel(2n ** 62n);
 const t1 = performance.now();
 const c1 = cpuMs();
 const imports = W.Module.imports(mod);
