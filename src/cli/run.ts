@@ -1,6 +1,8 @@
 // `quickbeam run`: run a WASI command (or reactor), or invoke one export and print its results.
 
-import { Module, ModuleOptions } from '../api/module.js';
+import os from 'node:os';
+import path from 'node:path';
+import { Module, ModuleOptions, LAZY_THRESHOLD } from '../api/module.js';
 import { Instance } from '../api/instance.js';
 import { moduleInternals } from '../api/module.js';
 import { CompileError, LinkError, RuntimeError } from '../errors.js';
@@ -15,6 +17,14 @@ import { startupMark } from '../startup-trace.js';
 
 startupMark('run: command and engine modules evaluated');
 
+/** Where `quickbeam run` caches compiled code unless told otherwise. */
+export function defaultCacheDir(): string {
+  const env = process.env;
+  if (env.QUICKBEAM_CACHE_DIR) return env.QUICKBEAM_CACHE_DIR;
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'quickbeam');
+}
+
 export function runHelp(): string {
   return `Usage: quickbeam run [options] FILE [ARGS...]
 
@@ -28,8 +38,11 @@ Options:
   --env NAME=VALUE       set a guest environment variable (repeatable)
   --no-FEATURE           disable a WebAssembly feature: memory64, multi-memory, table64, bulk-memory,
                          reference-types, multi-value, sign-ext, sat-float-to-int, extended-const
-  --cache DIR            cache compiled code in DIR: later runs of the same module load it instead of
-                         compiling (entries are checksummed; a corrupt one is ignored and rewritten)
+  --cache DIR            cache compiled code in DIR (default: $QUICKBEAM_CACHE_DIR, else
+                         $XDG_CACHE_HOME/quickbeam or ~/.cache/quickbeam, for modules under 4 MiB;
+                         bigger ones compile lazily instead). Entries are checksummed; a corrupt one is
+                         ignored and rewritten
+  --no-cache             compile every time
   --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
@@ -53,6 +66,7 @@ interface RunOptions {
   timeoutMs: number | undefined;
   fuel: bigint | undefined;
   cache: string | undefined;
+  noCache: boolean;
   mapFiles: MapFileSpec[];
   file: string;
   args: string[];
@@ -65,7 +79,7 @@ function needValue(args: string[], i: number, opt: string): string {
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, mapFiles: [], file: '', args: [] };
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, noCache: false, mapFiles: [], file: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i];
@@ -99,6 +113,9 @@ export function parseRunArgs(args: string[]): RunOptions {
         break;
       case '--cache':
         o.cache = value();
+        break;
+      case '--no-cache':
+        o.noCache = true;
         break;
       case '--map-file':
         o.mapFiles.push(parseMapFileOption(value()));
@@ -184,7 +201,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const o = parseRunArgs(argv);
   const bytes = await readModuleBytes(o.file);
   startupMark(`run: read ${o.file} (${bytes.length} bytes)`);
-  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache: o.cache };
+  // The code cache is on by default for modules compiled eagerly: a second run skips compilation.
+  const cache = o.noCache ? undefined : (o.cache ?? (bytes.length < LAZY_THRESHOLD ? defaultCacheDir() : undefined));
+  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache };
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
   try {
