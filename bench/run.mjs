@@ -275,7 +275,7 @@ if (want('calls')) {
 
 // ------------------------------------------------------------------------------------------------ defaults
 // The engines as an application gets them: node's defaults (lazy compilation, Liftoff first, hot functions
-// tiered up to TurboFan) and Quickbeam's (lazy compilation for modules of 512 KiB or more), on sqlite.
+// tiered up to TurboFan) and Quickbeam's (lazy compilation for modules of 4 MiB or more), on sqlite.
 const defaults = {};
 const defaultMods = modules.filter((m) => m.workload === 'sqlite').length ? modules.filter((m) => m.workload === 'sqlite') : modules.slice(0, 2);
 if ((want('run') || want('memory')) && modules.length) {
@@ -474,7 +474,7 @@ if (want('run') && modules.length) {
   md.push('');
   if (defaultMods.some((m) => defaults[m.key])) {
     md.push('The tables above compare eager compilation everywhere. As an application gets them by default, both engines ' +
-      'compile lazily: Quickbeam validates up front and compiles each function on its first call (modules of 512 KiB or ' +
+      'compile lazily: Quickbeam validates up front and compiles each function on its first call (modules of 4 MiB or ' +
       'more); node validates lazily too, starts in Liftoff and tiers hot functions up to TurboFan. CPU ms, median:');
     md.push('');
     md.push('| module | Quickbeam compile | Quickbeam run | node compile | node run | Quickbeam / node, compile + run | wall ms, Quickbeam · node |');
