@@ -12,6 +12,7 @@
 // This file is also the child: `node [V8 flags] compare.js --compare-child SPEC` runs one module once and
 // writes the program's output to fd 1 and a JSON report to fd 3.
 
+import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from './values.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, writeSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { decodeModule } from '../decode/module-decoder.js';
 import { type Features, resolveFeatures } from '../decode/features.js';
-import { ExternKind, type ModuleInfo, ValType } from '../decode/types.js';
+import { ExternKind, type ModuleInfo, ValType, valTypeText } from '../decode/types.js';
 import { CliError } from './main.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 
@@ -128,17 +129,14 @@ export function parseCompareArgs(args: string[]): CompareOptions {
         o.engines = ALL_ENGINES.filter((e) => list.includes(e));
         break;
       }
-      case '--dir': {
-        const v = value();
-        const sep = v.indexOf('::');
-        o.dirs.push(sep >= 0 ? [v.slice(0, sep), v.slice(sep + 2)] : [v, v]);
+      case '--dir':
+        o.dirs.push(parseDirOption(value()));
         break;
-      }
       case '--env': {
         const v = value();
-        const k = v.indexOf('=');
-        if (k <= 0) throw new CliError(`compare: --env expects NAME=VALUE, got ${JSON.stringify(v)}`, 2);
-        o.env[v.slice(0, k)] = v.slice(k + 1);
+        const kv = parseEnvOption(v);
+        if (kv === null) throw new CliError(`compare: --env expects NAME=VALUE, got ${JSON.stringify(v)}`, 2);
+        o.env[kv[0]] = kv[1];
         break;
       }
       case '--timeout': {
@@ -188,18 +186,6 @@ interface ModuleFacts {
   codeBytes: number;
 }
 
-function typeName(t: ValType): string {
-  switch (t) {
-    case ValType.I32: return 'i32';
-    case ValType.I64: return 'i64';
-    case ValType.F32: return 'f32';
-    case ValType.F64: return 'f64';
-    case ValType.V128: return 'v128';
-    case ValType.FuncRef: return 'funcref';
-    case ValType.ExternRef: return 'externref';
-    default: return `type 0x${Number(t).toString(16)}`;
-  }
-}
 
 export function moduleFacts(info: ModuleInfo, invoke: string | null): ModuleFacts {
   const memory64 = info.memories.some((m) => m.index64);
@@ -215,7 +201,7 @@ export function moduleFacts(info: ModuleInfo, invoke: string | null): ModuleFact
     const t = info.types[info.funcTypes[e.index]!]!;
     for (const p of t.params) {
       if (p !== ValType.I32 && p !== ValType.I64 && p !== ValType.F32 && p !== ValType.F64) {
-        throw new CliError(`compare: --invoke ${invoke}: parameters of type ${typeName(p)} cannot be given on the command line`, 2);
+        throw new CliError(`compare: --invoke ${invoke}: parameters of type ${valTypeText(p)} cannot be given on the command line`, 2);
       }
     }
     return { ...base, kind: 'invoke', params: t.params, results: t.results };
@@ -257,43 +243,7 @@ export interface ChildReport {
   maxRssKb?: number;
 }
 
-function parseValue(s: string, t: ValType): unknown {
-  switch (t) {
-    case ValType.I32: {
-      if (!/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(s)) throw new Error(`cannot parse ${JSON.stringify(s)} as i32`);
-      const neg = s.startsWith('-');
-      const v = Number(s.replace(/^[+-]/, ''));
-      return (neg ? -v : v) | 0;
-    }
-    case ValType.I64: {
-      const neg = s.startsWith('-');
-      const v = BigInt(s.replace(/^[+-]/, ''));
-      return BigInt.asIntN(64, neg ? -v : v);
-    }
-    default: {
-      const l = s.toLowerCase();
-      if (/^[+-]?nan$/.test(l)) return NaN;
-      if (/^\+?inf(inity)?$/.test(l)) return Infinity;
-      if (/^-inf(inity)?$/.test(l)) return -Infinity;
-      const v = Number(s);
-      if (Number.isNaN(v) || s.trim() === '') throw new Error(`cannot parse ${JSON.stringify(s)} as ${typeName(t)}`);
-      return v;
-    }
-  }
-}
 
-export function formatValue(v: unknown, t?: number): string {
-  if (typeof v === 'bigint') return `${v}`;
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return 'nan';
-    if (Object.is(v, -0)) return '-0';
-    if (t === ValType.F32) return String(Math.fround(v));
-    return String(v);
-  }
-  if (v === null) return 'null';
-  if (typeof v === 'function') return 'funcref';
-  return typeof v === 'object' ? 'externref' : String(v);
-}
 
 interface WasiLike {
   getImportObject(): Record<string, unknown>;
@@ -402,11 +352,11 @@ async function childMain(specJson: string): Promise<void> {
       result = BigInt.asUintN(64, BigInt(v as bigint | number)).toString(16).padStart(16, '0');
     } else {
       const name = spec.invoke!;
-      const callArgs = spec.args.map((s, k) => parseValue(s, spec.params[k]!));
+      const callArgs = spec.args.map((s, k) => parseArgValue(s, spec.params[k]!));
       t4 = performance.now();
       const v = exports[name]!(...callArgs);
       t5 = performance.now();
-      result = Array.isArray(v) ? v.map((x) => formatValue(x)).join(' ') : v === undefined ? '' : formatValue(v);
+      result = Array.isArray(v) ? v.map((x) => formatResultValue(x)).join(' ') : v === undefined ? '' : formatResultValue(v);
     }
     report.runMs = t5 - t4;
     report.result = result;
@@ -530,7 +480,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (facts.kind === 'invoke') {
     for (let k = 0; k < o.args.length; k++) {
       try {
-        parseValue(o.args[k]!, facts.params[k]!);
+        parseArgValue(o.args[k]!, facts.params[k]!);
       } catch (e) {
         throw new CliError(`compare: --invoke ${o.invoke}: ${(e as Error).message}`, 2);
       }

@@ -12,6 +12,7 @@ import { WASI } from '../wasi/index.js';
 import { CliError } from './main.js';
 import { setFuel } from '../runtime/interrupts.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
+import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from './values.js';
 import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
 import { startupMark } from '../startup-trace.js';
 
@@ -95,17 +96,14 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--invoke':
         o.invoke = value();
         break;
-      case '--dir': {
-        const v = value();
-        const sep = v.indexOf('::');
-        o.dirs.push(sep >= 0 ? [v.slice(0, sep), v.slice(sep + 2)] : [v, v]);
+      case '--dir':
+        o.dirs.push(parseDirOption(value()));
         break;
-      }
       case '--env': {
         const v = value();
-        const k = v.indexOf('=');
-        if (k <= 0) throw new CliError(`--env expects NAME=VALUE, got ${JSON.stringify(v)}`, 2);
-        o.env[v.slice(0, k)] = v.slice(k + 1);
+        const kv = parseEnvOption(v);
+        if (kv === null) throw new CliError(`--env expects NAME=VALUE, got ${JSON.stringify(v)}`, 2);
+        o.env[kv[0]] = kv[1];
         break;
       }
       case '--unsafe-no-bounds-checks':
@@ -140,52 +138,6 @@ export function parseRunArgs(args: string[]): RunOptions {
   o.file = args[i];
   o.args = args.slice(i + 1);
   return o;
-}
-
-/** Parse a command-line argument as a value of type t. */
-function parseValue(s: string, t: ValType, name: string): unknown {
-  const bad = (): never => {
-    throw new CliError(`--invoke ${name}: cannot parse ${JSON.stringify(s)} as ${typeName(t)}`, 2);
-  };
-  switch (t) {
-    case ValType.I32: {
-      if (!/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(s)) bad();
-      const v = Number(s.replace(/^\+/, ''));
-      if (!Number.isFinite(v) || v < -(2 ** 31) || v >= 2 ** 32) bad();
-      return v | 0;
-    }
-    case ValType.I64: {
-      try {
-        const neg = s.startsWith('-');
-        const v = BigInt(neg ? s.slice(1) : s.replace(/^\+/, ''));
-        return BigInt.asIntN(64, neg ? -v : v);
-      } catch {
-        return bad();
-      }
-    }
-    case ValType.F32:
-    case ValType.F64: {
-      const l = s.toLowerCase();
-      if (l === 'nan' || l === '+nan' || l === '-nan') return NaN;
-      if (l === 'inf' || l === '+inf' || l === 'infinity') return Infinity;
-      if (l === '-inf' || l === '-infinity') return -Infinity;
-      const v = Number(s);
-      if (Number.isNaN(v) || s.trim() === '') bad();
-      return v;
-    }
-  }
-  throw new CliError(`--invoke ${name}: parameters of type ${typeName(t)} cannot be given on the command line`, 2);
-}
-
-function typeName(t: ValType): string {
-  return ({ [ValType.I32]: 'i32', [ValType.I64]: 'i64', [ValType.F32]: 'f32', [ValType.F64]: 'f64', [ValType.V128]: 'v128', [ValType.FuncRef]: 'funcref', [ValType.ExternRef]: 'externref' } as Record<number, string>)[t] ?? `type ${t}`;
-}
-
-function formatResult(v: unknown): string {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
-  if (v === null) return 'null';
-  return String(v);
 }
 
 /** A trap, printed like wasmtime: what failed, then the error with its wasm backtrace. */
@@ -268,10 +220,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (o.args.length !== type.params.length) {
       throw new CliError(`--invoke ${o.invoke}: expects ${type.params.length} argument(s), got ${o.args.length}`, 2);
     }
-    const callArgs = type.params.map((t, k) => parseValue(o.args[k], t, o.invoke!));
+    const callArgs = type.params.map((t, k) => {
+      try {
+        return parseArgValue(o.args[k], t);
+      } catch (e) {
+        throw new CliError(`--invoke ${o.invoke}: ${(e as Error).message}`, 2);
+      }
+    });
     const result = (exports[o.invoke] as (...a: unknown[]) => unknown)(...callArgs);
     const values = type.results.length === 1 ? [result] : type.results.length === 0 ? [] : (result as unknown[]);
-    for (const v of values) console.log(formatResult(v));
+    values.forEach((v, k) => console.log(formatResultValue(v, type.results[k])));
     return 0;
   } catch (e) {
     if (e instanceof CliError) throw e;

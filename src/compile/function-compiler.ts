@@ -5,7 +5,7 @@
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
-import { ModuleInfo, ValType, FuncType } from '../decode/types.js';
+import { ModuleInfo, ValType, FuncType, valTypeText } from '../decode/types.js';
 import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
@@ -1217,17 +1217,7 @@ function typesBytes(types: ArrayLike<number>): number {
 }
 
 export function typeName(t: number): string {
-  switch (t) {
-    case ValType.I32: return 'i32';
-    case ValType.I64: return 'i64';
-    case ValType.F32: return 'f32';
-    case ValType.F64: return 'f64';
-    case ValType.V128: return 'v128';
-    case ValType.FuncRef: return 'funcref';
-    case ValType.ExternRef: return 'externref';
-    case T_BOTTOM: return '<unknown>';
-  }
-  return `<type 0x${t.toString(16)}>`;
+  return t === T_BOTTOM ? '<unknown>' : valTypeText(t);
 }
 
 void K_REG; void F_BLOCK;

@@ -153,3 +153,17 @@ export interface ModuleInfo {
    *  hand-built ModuleInfo objects stay valid: decodeModule always sets it. */
   codeEnds?: number[];
 }
+
+/** The text-format name of a value type ("i32", ..., "funcref"). */
+export function valTypeText(t: number): string {
+  switch (t) {
+    case ValType.I32: return 'i32';
+    case ValType.I64: return 'i64';
+    case ValType.F32: return 'f32';
+    case ValType.F64: return 'f64';
+    case ValType.V128: return 'v128';
+    case ValType.FuncRef: return 'funcref';
+    case ValType.ExternRef: return 'externref';
+  }
+  return `<type 0x${t.toString(16)}>`;
+}
