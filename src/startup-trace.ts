@@ -46,3 +46,15 @@ export function printStartupMarks(list: readonly Mark[]): void {
   }
   process.stderr.write(lines.join('\n') + '\n');
 }
+
+const FACTS = Symbol.for('quickbeam.startupFacts');
+
+/**
+ * Record a fact about this process's start for bin/quickbeam.js, which reads them after the command: for now
+ * `compiled` (a wasm module was compiled, not loaded from the code cache), which decides whether its V8 code
+ * cache holds the compiler's bytecode.
+ */
+export function startupFact(name: string, value: unknown): void {
+  const g = globalThis as unknown as Record<symbol, Record<string, unknown> | undefined>;
+  (g[FACTS] ??= {})[name] = value;
+}

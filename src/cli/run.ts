@@ -14,7 +14,7 @@ import { setFuel } from '../runtime/interrupts.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from './values.js';
 import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
-import { startupMark } from '../startup-trace.js';
+import { startupFact, startupMark } from '../startup-trace.js';
 
 startupMark('run: command and engine modules evaluated');
 
@@ -164,8 +164,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (e instanceof CompileError) throw new CliError(`${o.file}: CompileError: ${e.message}`);
     throw e;
   }
-  const info = moduleInternals(module).info;
-  startupMark(`run: compiled (${info.funcTypes.length - info.numImportedFuncs} functions)`);
+  const { info, cacheStatus } = moduleInternals(module);
+  const compiled = cacheStatus !== 'hit';
+  startupFact('compiled', compiled);
+  startupMark(`run: ${compiled ? 'compiled' : 'loaded from the code cache'} (${info.funcTypes.length - info.numImportedFuncs} functions)`);
   const preopens: Record<string, string> = {};
   for (const [host, guest] of o.dirs) preopens[guest] = host;
   let wasi: WASI;

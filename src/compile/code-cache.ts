@@ -5,8 +5,9 @@
 // The generated code is position independent except for signature ids (process-wide numbers embedded in
 // call_indirect checks), which are recorded as relocations and patched on load.
 
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { decodeModule } from '../decode/module-decoder.js';
 import { Features } from '../decode/features.js';
@@ -14,6 +15,19 @@ import { computeVmctxLayout } from '../runtime/layout.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
 import { CompiledModule, CompileOptions } from './module-compiler.js';
 import { signatureId } from './signatures.js';
+
+/** Milliseconds on a monotonic clock. (Not `performance.now()`: its first use loads perf_hooks, 0.6 ms of start-up.) */
+function nowMs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+}
+
+// node:crypto is loaded on first use, not when this module is (it costs about 3 ms of process start).
+let nodeCrypto: typeof import('node:crypto') | undefined;
+function createHash(algorithm: string): Hash {
+  nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return nodeCrypto.createHash(algorithm);
+}
 
 const MAGIC = 'QBCACHE1';
 const HASH_BYTES = 32;
@@ -94,7 +108,7 @@ export function loadCached(dir: string, key: string, bytes: Uint8Array, features
   } catch {
     return { miss: 'absent' };
   }
-  const t0 = performance.now();
+  const t0 = nowMs();
   if (data.length < MAGIC.length + 4 + HASH_BYTES) return { miss: 'corrupt' };
   const body = data.subarray(0, data.length - HASH_BYTES);
   if (!sha256(body).equals(data.subarray(data.length - HASH_BYTES))) return { miss: 'corrupt' };
@@ -152,7 +166,7 @@ export function loadCached(dir: string, key: string, bytes: Uint8Array, features
       pcOffsets,
       wasmOffsets,
       sigRelocs,
-      compileMs: performance.now() - t0,
+      compileMs: nowMs() - t0,
     },
   };
 }

@@ -3,7 +3,8 @@
 // epochs. The block lives in a SharedArrayBuffer so any thread can raise the flag with Atomics.store; a
 // watchdog worker implements deadlines (`timeoutMs`) without touching the running thread.
 
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { INTERRUPT_FLAG, INTERRUPT_FUEL } from './layout.js';
 import { koffi } from './native.js';
 
@@ -68,6 +69,8 @@ for (;;) {
 
 function ensureWatchdog(): void {
   if (watchdog !== null) return;
+  // node:worker_threads is loaded on first use, not at start-up (about 1.5 ms of process start).
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   watchdog = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: sab });
   watchdog.unref();
 }

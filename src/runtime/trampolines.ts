@@ -29,6 +29,7 @@ import {
 } from './layout.js';
 import { hostcallAddr, takePendingException } from './host-calls.js';
 import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
+import { startupMark } from '../startup-trace.js';
 
 const TWO32 = 4294967296;
 
@@ -203,6 +204,7 @@ export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;
 const enterFn = koffi.decode(enterAddr, koffi.proto('int32_t (int64_t, int64_t, int64_t)')) as
   (vmctx: number, stub: number, code: number) => number;
 const enter0Fn = koffi.decode(enter0Addr, koffi.proto('int32_t ()')) as () => number;
+startupMark('runtime: stack measured, entry and trap code generated');
 
 /** Write the runtime fields of a vmctx header: exec state (0), host-call callback (8), trap handler (16). */
 export function initVmctxHeader(vmctx: number): void {

@@ -17,8 +17,7 @@
 // writing, and reads/writes are checked against how the file was opened (EBADF), like POSIX.
 
 import * as fs from 'node:fs';
-import { randomFillSync } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
 import {
   Advice, ClockId, Errno, EventRwFlags, EventType, FdFlags, Filetype, FstFlags, LookupFlags, OFlags,
   PreopenType, Rights, RIGHTS_ALL, RIGHTS_DIRECTORY, RIGHTS_FILE, RIGHTS_NEED_READ, RIGHTS_NEED_WRITE,
@@ -57,6 +56,14 @@ export interface WasiInstanceLike {
 
 export type WasiFunction = (...args: any[]) => number;
 export type WasiImportNamespace = Record<string, WasiFunction>;
+
+// node:crypto is loaded by the first random_get, not at start-up (it costs about 3 ms of process start).
+// (`performance` is Node's global one.)
+let nodeCrypto: typeof import('node:crypto') | undefined;
+function randomFillSync(buf: Uint8Array): void {
+  nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  nodeCrypto.randomFillSync(buf);
+}
 
 // -------------------------------------------------------------------------------------------------
 // Descriptor table entries

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// Second step of `npm run build` (after tsc): one-file bundles of dist/src, which load much faster than its
+// ~50 ES modules (Node resolves, reads and compiles each module separately):
+//   dist/quickbeam.cjs        the CLI, with the `run` command and the whole engine it needs: bin/quickbeam.js
+//                             loads it through V8's code cache (see there)
+//   dist/quickbeam.mjs        the library (dist/src/index.js), an ES module
+//   dist/quickbeam-entry.mjs  the package entry: re-exports dist/quickbeam.mjs, or dist/src/index.js when the
+//                             bundle is older than it (a plain `tsc` rebuild since)
+//
+//   node scripts/bundle.mjs          (needs the `esbuild` dev dependency; without it this says so and exits 0:
+//                                     bin/quickbeam.js then runs dist/src as before)
+//
+// What the CLI bundle does differently from dist/src, and how this keeps behaviour identical:
+// - Modules are evaluated lazily, when first imported, as in ESM: `quickbeam --version` evaluates none of the
+//   engine. External modules (node:*, koffi, wabt) become require() calls inside those lazy initialisers.
+// - `import.meta.url` of each module is replaced by that module's own URL in dist/src (computed at run time
+//   from the bundle's location), so every path computed from it is unchanged.
+// - The other subcommands (compile, compare, spectest) stay separate modules, loaded from dist/src/cli when
+//   used: compare and spectest start child processes and workers from their own files.
+// - Dynamic import() calls go through __qbLoaderImport when bin/quickbeam.js provides it (a vm.Script has no
+//   import() of its own), else through import() (a plain require() of the bundle).
+
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const entry = path.join(dist, 'src', 'cli', 'main.js');
+const outFile = path.join(dist, 'quickbeam.cjs');
+const libEntry = path.join(dist, 'src', 'index.js');
+const libFile = path.join(dist, 'quickbeam.mjs');
+const libEntryFile = path.join(dist, 'quickbeam-entry.mjs');
+/** Must match BUNDLE_HEADER in bin/quickbeam.js. */
+const HEADER = '// quickbeam-bundle 1 ';
+/** Dynamic imports of main.js that are bundled; the others (commands) stay separate modules. */
+const BUNDLED_COMMANDS = new Set(['./run.js']);
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  console.log('bundle: esbuild is not installed; skipping dist/quickbeam.cjs (bin/quickbeam.js uses dist/src)');
+  process.exit(0);
+}
+for (const f of [entry, libEntry]) {
+  try {
+    statSync(f);
+  } catch {
+    console.error(`bundle: ${path.relative(root, f)} is missing: run tsc first`);
+    process.exit(1);
+  }
+}
+
+const toPosix = (p) => p.split(path.sep).join('/');
+
+const plugin = {
+  name: 'quickbeam',
+  setup(b) {
+    // Commands other than `run`: external, imported from dist/src/cli at run time.
+    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.importer !== entry || BUNDLED_COMMANDS.has(args.path)) return undefined;
+      return { path: `./src/cli/${args.path.slice(2)}`, external: true };
+    });
+    // import.meta.url -> the module's own URL under dist/.
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(dist + path.sep)) return undefined;
+      let contents = readFileSync(args.path, 'utf8');
+      const rel = toPosix(path.relative(dist, args.path));
+      contents = contents.replace(/\bimport\.meta\.url\b/g, `__qbModuleUrl(${JSON.stringify(rel)})`);
+      if (/\bimport\.meta\b/.test(contents)) throw new Error(`${rel}: import.meta other than import.meta.url is not supported by the bundle`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/** Write `text` to `file` atomically (readers never see a partial file). */
+function writeAtomic(file, text) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+const kib = (s) => `${(s.length / 1024).toFixed(0)} KiB`;
+
+// ------------------------------------------------------------------------------------------------- the CLI
+const result = await esbuild.build({
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  write: false,
+  outfile: outFile,
+  external: ['koffi', 'wabt'],
+  plugins: [plugin],
+  logLevel: 'warning',
+  legalComments: 'none',
+  banner: {
+    js: [
+      '"use strict";', // the sources are ES modules: strict mode (esbuild's own "use strict" comes after this)
+      'var __qbDistUrl = require("node:url").pathToFileURL(__dirname + "/").href;',
+      'function __qbModuleUrl(p) { return __qbDistUrl + p; }',
+      'var __qbImport = typeof __qbLoaderImport === "function" ? __qbLoaderImport : (s) => import(s);',
+    ].join('\n'),
+  },
+});
+
+let code = result.outputFiles[0].text;
+// Every dynamic import must go through __qbImport: count them, rewrite them, and check that none is left.
+const dynamicImport = /\bimport\s*\(/g;
+const externals = code.match(/\bimport\("\.\/src\/cli\/[\w-]+\.js"\)/g) ?? [];
+code = code.replace(/\bimport\(("\.\/src\/cli\/[\w-]+\.js")\)/g, '__qbImport($1)');
+const leftover = [...code.matchAll(dynamicImport)].filter((m) => !code.startsWith('import(s)', m.index));
+if (leftover.length > 0) {
+  const at = leftover[0].index;
+  throw new Error(`bundle: an import() that bypasses __qbImport is left: ${code.slice(at, at + 60)}`);
+}
+if (externals.length === 0) throw new Error('bundle: found none of the external command imports (main.js changed?)');
+
+const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
+const out = `${HEADER}${id}\n// Generated by scripts/bundle.mjs from dist/src (do not edit; \`npm run build\` rebuilds it).\n${code}`;
+writeAtomic(outFile, out);
+console.log(`bundle: ${path.relative(root, outFile)} (${kib(out)}, id ${id})`);
+
+// --------------------------------------------------------------------------------------------- the library
+const lib = await esbuild.build({
+  entryPoints: [libEntry],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  write: false,
+  outfile: libFile,
+  metafile: true,
+  external: ['koffi', 'wabt'],
+  plugins: [plugin],
+  logLevel: 'warning',
+  legalComments: 'none',
+  banner: {
+    js: [
+      'const __qbDistUrl = new URL("./", import.meta.url).href;',
+      'function __qbModuleUrl(p) { return __qbDistUrl + p; }',
+    ].join('\n'),
+  },
+});
+const libCode = `// Generated by scripts/bundle.mjs from dist/src (do not edit; \`npm run build\` rebuilds it).\n${lib.outputFiles[0].text}`;
+const names = Object.values(lib.metafile.outputs)[0].exports.filter((n) => n !== 'default').sort();
+if (names.some((n) => !/^[A-Za-z_$][\w$]*$/.test(n))) throw new Error(`bundle: unexpected export names ${names.join(', ')}`);
+const entryCode = `// Generated by scripts/bundle.mjs (do not edit): the package entry. It loads the one-file bundle
+// ./quickbeam.mjs (about 20 ms faster to import than the ES modules of ./src), or ./src/index.js when the bundle
+// is older (dist/src rebuilt by a plain tsc since).
+import { createRequire } from 'node:module';
+
+const { statSync } = createRequire(import.meta.url)('node:fs');
+const mtime = (file) => {
+  try {
+    return statSync(new URL(file, import.meta.url)).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+const m = await import(mtime('./quickbeam.mjs') >= mtime('./src/index.js') ? './quickbeam.mjs' : './src/index.js');
+export default m.default;
+export const { ${names.join(', ')} } = m;
+`;
+writeAtomic(libFile, libCode);
+writeAtomic(libEntryFile, entryCode);
+console.log(`bundle: ${path.relative(root, libFile)} (${kib(libCode)}) and ${path.relative(root, libEntryFile)}`);
