@@ -1,0 +1,128 @@
+// Differential execution of one module under V8 (the oracle) and Quickbeam, each in its own worker process.
+
+import { EngineProcess } from './pool.mjs';
+import { compareTraces, memoryDiff } from './compare.mjs';
+import { existsSync } from 'node:fs';
+import { findNode24, DIST_INDEX } from './util.mjs';
+
+/** Node 20 needs a flag for memory64; Node 24 has it (and multi-memory) on. */
+export function v8ExecArgv(node24) {
+  return node24 ? [] : ['--experimental-wasm-memory64'];
+}
+
+/** Exit with a clear message when there is no Quickbeam build to test. */
+export function requireBuild() {
+  if (!existsSync(DIST_INDEX)) {
+    console.error(`no Quickbeam build at ${DIST_INDEX}: run \`npx tsc -p .\` first (or set QUICKBEAM_DIST)`);
+    process.exit(2);
+  }
+}
+
+export function makeEngines({ plantBug = null, useNode24 = false, recycle = 200, retain = process.env.QUICKBEAM_FUZZ_RETAIN === '1' } = {}) {
+  requireBuild();
+  const env = { ...process.env };
+  delete env.QUICKBEAM_TEST_PLANT_BUG;
+  delete env.QUICKBEAM_FUZZ_RETAIN;
+  const qbEnv = { ...env };
+  if (retain) qbEnv.QUICKBEAM_FUZZ_RETAIN = '1';
+  if (plantBug) qbEnv.QUICKBEAM_TEST_PLANT_BUG = plantBug;
+  else if (process.env.QUICKBEAM_TEST_PLANT_BUG) qbEnv.QUICKBEAM_TEST_PLANT_BUG = process.env.QUICKBEAM_TEST_PLANT_BUG;
+  const node24 = useNode24 ? findNode24() : null;
+  const qb = new EngineProcess('qb', { env: qbEnv, recycle, label: 'quickbeam' });
+  const v8 = new EngineProcess('v8', { env, execArgv: v8ExecArgv(!!node24), recycle: recycle * 2, label: node24 ? 'v8 (node 24)' : 'v8 (node 20)' });
+  if (node24) v8.execPath = node24;
+  return { qb, v8, node24, async stop() { await Promise.all([qb.stop(), v8.stop()]); } };
+}
+
+const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+
+/** True when a trace mentions a NaN anywhere (a value, a global, or a memory whose masked hash was needed). */
+export function traceHasNaN(trace) {
+  for (const e of trace) {
+    if (e.ev === 'state') {
+      if (e.memories.some((m) => m.masked && m.masked !== m.hash)) return true;
+      if (e.globals.some((g) => g.value === 'num:nan')) return true;
+    } else if (e.ev === 'result' && e.values.includes('nan')) return true;
+    else if (e.ev === 'import' && e.args.includes('nan')) return true;
+  }
+  return false;
+}
+
+/**
+ * Run a module under both engines and classify:
+ *   match | mismatch | crash | hang | nan-nondet | invalid (V8 rejects it) | oracle-failure | harness-error
+ * Options: features (Quickbeam's), timeoutMs, denan (bytes => bytes|null, used to confirm a mismatch is not
+ * NaN nondeterminism).
+ */
+export async function diffCase(engines, bytes, plan, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 10000;
+  const wasm = b64(bytes);
+  const t0 = Date.now();
+  const [rv, rq] = await Promise.all([
+    engines.v8.request({ op: 'run', wasm, plan }, timeoutMs),
+    engines.qb.request({ op: 'run', wasm, plan, features: opts.features, qbOptions: opts.qbOptions }, timeoutMs),
+  ]);
+  const ms = Date.now() - t0;
+  if (rv.status !== 'ok') {
+    return { verdict: rv.status === 'hang' ? 'oracle-hang' : 'oracle-failure', detail: rv.status === 'crash' ? `signal ${rv.signal} code ${rv.code}: ${rv.stderr?.slice(-500)}` : rv.error ?? rv.status, qb: rq, ms };
+  }
+  const expected = rv.result;
+  if (expected[0]?.ev === 'compile') {
+    return { verdict: 'invalid', detail: expected[0].msg, ms };
+  }
+  if (rq.status === 'crash') return { verdict: 'crash', detail: `signal ${rq.signal} code ${rq.code}`, stderr: rq.stderr, expected, ms };
+  if (rq.status === 'hang') return { verdict: 'hang', detail: `no answer within ${timeoutMs} ms (V8 finished)`, expected, ms };
+  if (rq.status !== 'ok') return { verdict: 'harness-error', detail: rq.error, expected, ms };
+  const actual = rq.result;
+  let diffs = compareTraces(expected, actual);
+  if (diffs.length === 0) return { verdict: 'match', expected, actual, ms };
+  // Memory images whose NaN-masked hashes differ: the masks are computed per side, so compare the images
+  // themselves (re-run with dumps after those calls): bytes may differ only inside NaNs on both sides.
+  const memCalls = [...new Set(diffs.filter((d) => d.what === 'memory-hash').map((d) => d.callIndex))];
+  if (memCalls.length) {
+    const checked = memCalls.slice(0, 8);
+    const dplan = { ...plan, dumpAfter: checked };
+    const [dv, dq] = await Promise.all([
+      engines.v8.request({ op: 'run', wasm, plan: dplan }, timeoutMs * 2),
+      engines.qb.request({ op: 'run', wasm, plan: dplan, features: opts.features, qbOptions: opts.qbOptions }, timeoutMs * 2),
+    ]);
+    if (dv.status === 'ok' && dq.status === 'ok') {
+      const states = (t) => t.filter((e) => e.ev === 'state');
+      const sv = states(dv.result), sq = states(dq.result);
+      const explained = new Set();
+      for (const k of checked) {
+        const mv = sv[k]?.memories ?? [], mq = sq[k]?.memories ?? [];
+        let ok = mv.length === mq.length;
+        for (const m of mv) {
+          const o = mq.find((x) => x.name === m.name);
+          if (!ok || !o || !m.dump || !o.dump) { ok = false; break; }
+          if (memoryDiff(Buffer.from(m.dump, 'base64'), Buffer.from(o.dump, 'base64')).unexplained.length) { ok = false; break; }
+        }
+        if (ok) explained.add(k);
+      }
+      // Later calls than the ones checked: explained when every checked one was (the same bytes persist).
+      const allChecked = checked.every((k) => explained.has(k));
+      diffs = diffs.filter((d) => d.what !== 'memory-hash' || !(explained.has(d.callIndex) || (allChecked && d.callIndex > checked[checked.length - 1])));
+      if (diffs.length === 0) return { verdict: 'match', expected, actual, ms, nanMemory: true };
+    }
+  }
+  // NaN nondeterminism can only explain value differences (never a trap vs a result, a different number of
+  // logged calls, a memory size, ...); confirm with the same module with NaNs removed. (The runs need not
+  // show a NaN: i64.reinterpret_f64(f64.max(0, NaN)) logs an integer whose sign bit the spec leaves open.)
+  const nanShaped = diffs.every((d) => ['memory-hash', 'result', 'import', 'global'].includes(d.what)) &&
+    !/undefined|bad:/.test(JSON.stringify(diffs));
+  if (opts.denan && nanShaped) {
+    const clean = opts.denan(bytes);
+    if (clean) {
+      const [cv, cq] = await Promise.all([
+        engines.v8.request({ op: 'run', wasm: b64(clean), plan }, timeoutMs),
+        engines.qb.request({ op: 'run', wasm: b64(clean), plan, features: opts.features, qbOptions: opts.qbOptions }, timeoutMs),
+      ]);
+      if (cv.status === 'ok' && cq.status === 'ok' && cv.result[0]?.ev !== 'compile') {
+        const d2 = compareTraces(cv.result, cq.result);
+        if (d2.length === 0) return { verdict: 'nan-nondet', diffs, expected, actual, ms };
+      }
+    }
+  }
+  return { verdict: 'mismatch', diffs, expected, actual, ms, nan: traceHasNaN(expected) || traceHasNaN(actual) };
+}

@@ -1,0 +1,197 @@
+// The fuzzers' own tests (scripts/fuzz-diff, scripts/fuzz-malformed, scripts/fuzz-bounds; fuzz/lib/*):
+//   1. replays every saved regression (test/regressions/*.json + .wasm, and *.mjs scenarios) under
+//      Quickbeam, in a worker process (a crash fails the test instead of killing the runner);
+//   2. self-test: with QUICKBEAM_TEST_PLANT_BUG=bounds-off-by-one the fuzzers must report mismatches or
+//      crashes, and without it none;
+//   3. CI smoke: a bounded run of each fuzzer (a few hundred cases, ~1 minute on 2 cores). fuzz-diff uses
+//      binaryen when installed, else the committed seed corpus fuzz/seeds/diff; Node 24 is optional.
+// Regressions whose JSON has "skip" (or whose .mjs starts with "// SKIP:") are known open bugs: they are
+// still run and their status printed, but do not fail the suite. Flip them once the bug is fixed.
+// QUICKBEAM_FUZZ_SMOKE=off skips parts 2 and 3.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REGRESSIONS = path.join(ROOT, 'test', 'regressions');
+const SMOKE = process.env.QUICKBEAM_FUZZ_SMOKE !== 'off';
+
+const lib = async (name: string): Promise<any> => import(pathToFileURL(path.join(ROOT, 'fuzz', 'lib', name)).href);
+
+interface RunResult { code: number | null; signal: string | null; stdout: string; stderr: string; summary: any }
+
+/** Run a node script (bounded by timeoutSec), capturing output and the final `SUMMARY {json}` line. */
+function runNode(args: string[], opts: { env?: Record<string, string | undefined>; timeoutSec?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...(opts.env ?? {}) };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (opts.timeoutSec ?? 180) * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').reverse().find((l) => l.startsWith('SUMMARY '));
+      let summary: any = null;
+      if (line) try { summary = JSON.parse(line.slice(8)); } catch { summary = null; }
+      resolve({ code, signal, stdout, stderr, summary });
+    });
+  });
+}
+
+/** Print what a fuzzer said about missing tools (e.g. binaryen: it then replays the committed corpus). */
+function noteTools(r: RunResult): void {
+  for (const l of r.stdout.split('\n')) if (/not found|skipped|missing|no Node 24/i.test(l) && !l.startsWith('SUMMARY ')) console.log(`  ${l.trim()}`);
+}
+
+function show(r: RunResult): string {
+  return `exit ${r.code} ${r.signal ?? ''}\n${r.stdout.split('\n').filter((l) => !l.startsWith('SUMMARY ')).slice(-15).join('\n')}\n${r.stderr.slice(-1500)}`;
+}
+
+function fuzzer(name: string, args: string[], env: Record<string, string | undefined> = {}, timeoutSec = 180): Promise<RunResult> {
+  // Never inherit the planted bug from the environment unless asked.
+  return runNode([path.join(ROOT, 'scripts', name), ...args], { env: { QUICKBEAM_TEST_PLANT_BUG: undefined, ...env }, timeoutSec });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Regressions
+
+const regressionFiles = existsSync(REGRESSIONS) ? readdirSync(REGRESSIONS).sort() : [];
+
+for (const f of regressionFiles.filter((x) => x.endsWith('.json'))) {
+  const name = f.slice(0, -5);
+  const json = JSON.parse(readFileSync(path.join(REGRESSIONS, f), 'utf8'));
+  const title = `regression ${name}${json.skip ? ` [known bug, not failing the suite: ${json.skip}]` : ''}`;
+  test(title, async () => {
+    const wasm = new Uint8Array(readFileSync(path.join(REGRESSIONS, `${name}.wasm`)));
+    const { EngineProcess } = await lib('pool.mjs');
+    const { compareTraces, describeDiffs } = await lib('compare.mjs');
+    const qb = new EngineProcess('qb', { env: { ...process.env, QUICKBEAM_TEST_PLANT_BUG: '' } });
+    try {
+      let problem: string | null = null;
+      if (json.kind === 'validate') {
+        // A validation regression: Quickbeam must agree with V8's verdict, rejecting with a CompileError.
+        const r = await qb.request({ op: 'validate', wasm: Buffer.from(wasm).toString('base64'), features: json.features ?? undefined }, 30000);
+        if (r.status !== 'ok') problem = `Quickbeam ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${r.error ?? r.stderr ?? ''}`;
+        else if (r.result.validateThrew) problem = `validate() threw ${r.result.validateThrew}`;
+        else if (r.result.valid !== r.result.moduleOk) problem = `validate() = ${r.result.valid} but new Module ${r.result.moduleOk ? 'succeeded' : 'failed'}`;
+        else if (r.result.valid !== json.expectValid) problem = `Quickbeam says ${r.result.valid ? 'valid' : `invalid (${r.result.msg})`}, V8 says ${json.expectValid ? 'valid' : `invalid (${json.v8})`}`;
+        else if (!r.result.valid && r.result.errorName !== 'CompileError') problem = `rejected with ${r.result.errorName}, not a CompileError`;
+      } else {
+        const r = await qb.request({ op: 'run', wasm: Buffer.from(wasm).toString('base64'), plan: json.plan, features: json.features ?? undefined, qbOptions: json.qbOptions ?? undefined }, 30000);
+        if (r.status !== 'ok') problem = `Quickbeam ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${r.error ?? r.stderr ?? ''}`;
+        else {
+          const diffs = compareTraces(json.expected, r.result);
+          if (diffs.length) problem = describeDiffs(diffs, 4);
+        }
+      }
+      if (json.skip) {
+        console.log(`  ${name}: ${problem ? `still failing (${problem.slice(0, 200)})` : 'PASSES NOW: remove its "skip" field'}`);
+        return;
+      }
+      assert.is(problem, null, `${name} (${json.description ?? ''}): ${problem}`);
+    } finally {
+      await qb.stop();
+    }
+  });
+}
+
+for (const f of regressionFiles.filter((x) => x.endsWith('.mjs'))) {
+  const file = path.join(REGRESSIONS, f);
+  const skip = /^\/\/ SKIP:(.*)$/m.exec(readFileSync(file, 'utf8').split('\n')[0] ?? '');
+  test(`regression ${f}${skip ? ` [known bug, not failing the suite:${skip[1]}]` : ''}`, async () => {
+    const r = await runNode(['--expose-gc', file], { timeoutSec: 60 });
+    const ok = r.code === 0;
+    if (skip) {
+      console.log(`  ${f}: ${ok ? 'PASSES NOW: remove its SKIP line' : `still failing (${(r.stderr || r.stdout).trim().split('\n').pop()})`}`);
+      return;
+    }
+    assert.ok(ok, `${f}: ${show(r)}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Self-test: the planted bounds bug must be caught; without it, nothing may be reported.
+
+if (SMOKE) {
+  test('self-test: fuzz-bounds reports the planted off-by-one bounds check (and nothing without it)', async () => {
+    // (generous per-case limits: CI machines may be busy; a real hang is still caught)
+    const args = ['--count', '8', '--seed', '11', '--calls', '60', '--no-save', '--timeout', '60'];
+    const [planted, clean] = await Promise.all([
+      fuzzer('fuzz-bounds', args, { QUICKBEAM_TEST_PLANT_BUG: 'bounds-off-by-one' }),
+      fuzzer('fuzz-bounds', args),
+    ]);
+    assert.ok(planted.summary, `no summary from the planted run: ${show(planted)}`);
+    const found = planted.summary.mismatch + planted.summary.crash;
+    console.log(`  planted: ${planted.summary.cases} cases, ${planted.summary.mismatch} mismatches, ${planted.summary.crash} crashes; clean: ${clean.summary?.match}/${clean.summary?.cases} match`);
+    assert.ok(found > 0, `the planted bug went unnoticed: ${show(planted)}`);
+    assert.is(planted.code, 1, 'the planted run must exit 1');
+    assert.ok(clean.summary, `no summary from the clean run: ${show(clean)}`);
+    assert.is(clean.summary.mismatch + clean.summary.crash + clean.summary.hang, 0, show(clean));
+    assert.is(clean.code, 0, show(clean));
+  });
+
+  test('self-test: fuzz-diff reports the planted off-by-one bounds check (and nothing without it)', async () => {
+    // 60 cases: with binaryen, generated; without, the whole committed seed corpus (which includes near-end
+    // rewritten modules that trip the planted bug).
+    const args = ['--count', '60', '--seed', '1', '--no-save', '--no-reduce', '--timeout', '30'];
+    const [planted, clean] = await Promise.all([
+      fuzzer('fuzz-diff', args, { QUICKBEAM_TEST_PLANT_BUG: 'bounds-off-by-one' }),
+      fuzzer('fuzz-diff', args),
+    ]);
+    assert.ok(planted.summary, show(planted));
+    if (planted.summary.skipped) {
+      console.log(`  fuzz-diff self-test skipped: ${planted.summary.skipped}`);
+      return;
+    }
+    const found = planted.summary.mismatch + planted.summary.crash;
+    console.log(`  planted: ${planted.summary.cases} cases, ${planted.summary.mismatch} mismatches, ${planted.summary.crash} crashes; clean: ${clean.summary?.match}/${clean.summary?.cases} match`);
+    assert.ok(found > 0, `the planted bug went unnoticed: ${show(planted)}`);
+    assert.ok(clean.summary, show(clean));
+    assert.is(clean.summary.mismatch + clean.summary.crash + clean.summary.hang, 0, show(clean));
+  });
+
+  // -------------------------------------------------------------------------------------------------
+  // 3. Smoke runs (no planted bug): must find nothing.
+
+  test('smoke: fuzz-diff (binaryen -ttf, or the committed seed corpus without binaryen)', async () => {
+    const r = await fuzzer('fuzz-diff', ['--count', '100', '--seed', '2024', '--no-save', '--no-reduce', '--timeout', '30']);
+    noteTools(r);
+    assert.ok(r.summary, show(r));
+    if (r.summary.skipped) {
+      console.log(`  fuzz-diff smoke skipped: ${r.summary.skipped}`);
+      return;
+    }
+    console.log(`  fuzz-diff: ${r.summary.cases} cases, ${r.summary.calls} calls, ${r.summary.match} match, ${r.summary['nan-nondet']} NaN-nondeterministic (${r.summary.ms} ms)`);
+    assert.is(r.summary.mismatch + r.summary.crash + r.summary.hang, 0, show(r));
+    assert.ok(r.summary.match > 0, show(r));
+  });
+
+  test('smoke: fuzz-malformed', async () => {
+    const r = await fuzzer('fuzz-malformed', ['--count', '1500', '--seed', '2024', '--no-save', '--timeout', '20']);
+    noteTools(r);
+    assert.ok(r.summary, show(r));
+    if (r.summary.skipped) {
+      console.log(`  fuzz-malformed smoke skipped: ${r.summary.skipped}`);
+      return;
+    }
+    console.log(`  fuzz-malformed: ${r.summary.cases} cases: ${r.summary.bothValid} valid, ${r.summary.bothInvalid} invalid, ${r.summary.featureGap} feature gaps, ${r.summary.runs} runs (${r.summary.ms} ms)`);
+    assert.is(r.summary.findings, 0, show(r));
+  });
+
+  test('smoke: fuzz-bounds', async () => {
+    const r = await fuzzer('fuzz-bounds', ['--count', '24', '--seed', '2024', '--no-save', '--timeout', '60']);
+    noteTools(r);
+    assert.ok(r.summary, show(r));
+    console.log(`  fuzz-bounds: ${r.summary.cases} cases, ${r.summary.calls} calls, ${r.summary.match} match; V8-checked ${r.summary.v8Checked + r.summary.node24Checked}, model only ${r.summary.modelOnly} (${r.summary.ms} ms)`);
+    assert.is(r.summary.mismatch + r.summary.crash + r.summary.hang, 0, show(r));
+    assert.is(r.summary.modelDiffers + r.summary.v8Differs, 0, `oracles disagree: ${show(r)}`);
+  });
+}
+
+test.run();
