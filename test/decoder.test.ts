@@ -5,6 +5,7 @@
 //
 // Run: npx tsc -p . ; npx uvu dist/test decoder
 
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -681,7 +682,9 @@ test('features: defaults and resolution', () => {
 // -------------------------------------------------------------------------------------------------
 // Spec test sweep
 
-const SUITE = process.env.QB_TESTSUITE ?? '/work/shared/wasm-testsuite';
+// The shared corpus beside the project root (dist/test/ -> ../../../shared).
+const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+const SUITE = process.env.QB_TESTSUITE ?? `${SHARED}wasm-testsuite`;
 
 /**
  * Texts of assert_malformed modules whose problem can lie inside a function body, which the decoder never reads.
@@ -878,7 +881,7 @@ test('mutation fuzz: only CompileErrors, and the same verdict as V8 outside bodi
 });
 
 test('sqlite: decoding speed (bodies skipped)', () => {
-  const file = process.env.QB_SQLITE ?? '/work/shared/workloads/sqlite/sqlite.wasm32.wasm';
+  const file = process.env.QB_SQLITE ?? `${SHARED}workloads/sqlite/sqlite.wasm32.wasm`;
   if (!existsSync(file)) {
     console.log(`  (${file} not found: timing skipped)`);
     return;
