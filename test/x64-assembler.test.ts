@@ -4,12 +4,9 @@
 //
 // Run: npx tsc -p . ; npx uvu dist/test x64-assembler
 
+import { objdumpListing } from './helpers/disasm.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Assembler } from '../src/x64/assembler.js';
 import {
   AluOp, BitOp, Cond, LoadKind, ShiftOp, SseOp, UnaryOp,
@@ -105,26 +102,7 @@ function fullAddrs(): Addr[] {
 // objdump harness
 
 let objdumpChecked = false;
-function objdump(code: Uint8Array): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qb-x64-'));
-  try {
-    const file = join(dir, 'code.bin');
-    writeFileSync(file, code);
-    try {
-      return execFileSync('objdump', ['-D', '-b', 'binary', '-mi386:x86-64', '-M', 'intel', file], {
-        encoding: 'utf8', maxBuffer: 1 << 28,
-      });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT') {
-        throw new Error('objdump not found: these tests need GNU objdump (Debian/Ubuntu: apt-get install binutils)');
-      }
-      throw e;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const objdump = objdumpListing;
 
 /** Map instruction start offset -> [length, normalised text]. */
 function disassemble(code: Uint8Array): Map<number, [number, string]> {

@@ -4,12 +4,9 @@
 //
 // Run: npx tsc -p . ; npx uvu dist/test x64-simd
 
+import { objdumpListing } from './helpers/disasm.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Assembler } from '../src/x64/assembler.js';
 import { V, vv, vvi, vm, vl, vshiftImm, ShiftImm, pextr, pextrw, pinsrq, movdTo } from '../src/x64/assembler-simd.js';
 
@@ -49,25 +46,7 @@ const ADDRS: Addr[] = (() => {
 // -------------------------------------------------------------------------------------------------
 // objdump harness
 
-function objdump(code: Uint8Array): string {
-  const dir = mkdtempSync(join(tmpdir(), 'qb-simd-'));
-  try {
-    const file = join(dir, 'code.bin');
-    writeFileSync(file, code);
-    try {
-      return execFileSync('objdump', ['-D', '-b', 'binary', '-mi386:x86-64', '-M', 'intel', file], {
-        encoding: 'utf8', maxBuffer: 1 << 28,
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('objdump not found: these tests need GNU objdump (Debian/Ubuntu: apt-get install binutils)');
-      }
-      throw e;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const objdump = objdumpListing;
 
 const norm = (s: string) => s.replace(/\s*#.*$/, '').replace(/\s+/g, ' ').trim();
 
