@@ -33,6 +33,15 @@ function addr(slot: number, index64: boolean): number {
   return index64 ? u64(slot) : u32(slot);
 }
 
+/** Result slot 0 as an address-typed value: i64 for i64 memories/tables, else i32 (-1 stays -1). */
+function setAddrResult(index64: boolean, v: number): void {
+  if (index64) argsI64[0] = BigInt(v);
+  else {
+    argsI32[0] = v;
+    argsI32[1] = 0;
+  }
+}
+
 export function makeHostHandler(state: InstanceState): (id: number) => number {
   return (id: number): number => {
     if (id < HOSTCALL_BUILTIN_BASE) return callImport(state, id);
@@ -70,12 +79,7 @@ function builtin(state: InstanceState, id: number): number {
     case Builtin.MemoryGrow: {
       const mem = state.memories[u32(0)];
       const delta = addr(1, mem.index64);
-      const old = mem.grow(delta);
-      if (mem.index64) argsI64[0] = BigInt(old);
-      else {
-        argsI32[0] = old;
-        argsI32[1] = 0;
-      }
+      setAddrResult(mem.index64, mem.grow(delta));
       return 0;
     }
     case Builtin.MemoryFill: {
@@ -108,12 +112,7 @@ function builtin(state: InstanceState, id: number): number {
       const t = state.tables[u32(0)];
       const init = u64(1);
       const n = addr(2, t.index64);
-      const old = t.grow(n, init);
-      if (t.index64) argsI64[0] = BigInt(old);
-      else {
-        argsI32[0] = old;
-        argsI32[1] = 0;
-      }
+      setAddrResult(t.index64, t.grow(n, init));
       return 0;
     }
     case Builtin.TableFill: {
