@@ -271,6 +271,35 @@ export function formatWasmFrames(trace: readonly number[]): string[] {
 }
 
 /**
+ * A trap (our RuntimeError/RangeError) raised in wasm called from a JS import has unwound the outer wasm
+ * frames too: list them in its stack where they belong, below the host-call frame that called the import.
+ * The error object itself is rethrown unchanged otherwise.
+ */
+function addOuterWasmFrames(value: unknown, trace: readonly number[]): void {
+  if (!(value instanceof RuntimeError || value instanceof RangeError) || trace.length === 0) return;
+  const stack = value.stack;
+  if (typeof stack !== 'string' || !/wasm-function\[/.test(stack)) return;
+  const frames = formatWasmFrames(trace);
+  if (frames.length === 0) return;
+  const lines = stack.split('\n');
+  // Each nesting level adds its frames below the innermost host-call frame not yet followed by wasm frames.
+  let at = -1;
+  for (let i = 0; i < lines.length; i++) {
+    if (/\bat hostcall\b/.test(lines[i]) && !(lines[i + 1] ?? '').includes('wasm-function[')) {
+      at = i + 1;
+      break;
+    }
+  }
+  if (at < 0) return;
+  lines.splice(at, 0, ...frames);
+  try {
+    value.stack = lines.join('\n');
+  } catch {
+    // a frozen or exotic error: leave it as it was
+  }
+}
+
+/**
  * Build the error for trap `code`: a RuntimeError (a RangeError for stack exhaustion) with the wasm frames of
  * `trace` (return addresses, innermost first; none when omitted) above the JS frames. `skipFrames` hides it
  * and the JS frames above it.
@@ -292,7 +321,12 @@ export function trapError(code: number, skipFrames?: Function, trace?: readonly 
 function raise(code: number, entry: Function): never {
   if (code === TrapCode.HostException) {
     const p = takePendingException();
-    if (p !== null) throw p.value;
+    const trace = readTrace();
+    clearTrace();
+    if (p !== null) {
+      addOuterWasmFrames(p.value, trace);
+      throw p.value;
+    }
     throw new RuntimeError('host exception (lost)');
   }
   if (code === TrapCode.Interrupted) clearInterrupt();
