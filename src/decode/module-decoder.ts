@@ -25,6 +25,10 @@ import {
   type TableType,
 } from './types.js';
 
+/** Largest parameter and result counts of a function type (as in V8). */
+export const MAX_FUNCTION_PARAMS = 1000;
+export const MAX_FUNCTION_RESULTS = 1000;
+
 export type FunctionBodyCallback = (funcIndex: number, bodyStart: number, bodyEnd: number, info: ModuleInfo) => void;
 
 const WASM_MAGIC = 0x6d736100; // "\0asm" little-endian
@@ -258,7 +262,11 @@ class ModuleDecoder {
       const formPos = r.pos;
       const form = r.u8();
       if (form !== 0x60) r.error(form & 0x80 ? 'integer representation too long' : 'malformed function type', formPos);
+      const npPos = r.pos;
       const np = r.u32();
+      // Implementation limits (V8's too): arguments and results travel through a 16 KiB buffer at the JS
+      // boundary and 8- or 16-byte stack slots between functions.
+      if (np > MAX_FUNCTION_PARAMS) r.error(`function type has ${np} parameters, more than the limit of ${MAX_FUNCTION_PARAMS}`, npPos);
       const params: ValType[] = [];
       let key = '';
       for (let k = 0; k < np; k++) {
@@ -269,6 +277,7 @@ class ModuleDecoder {
       key += ':';
       const nrPos = r.pos;
       const nr = r.u32();
+      if (nr > MAX_FUNCTION_RESULTS) r.error(`function type has ${nr} results, more than the limit of ${MAX_FUNCTION_RESULTS}`, nrPos);
       const results: ValType[] = [];
       for (let k = 0; k < nr; k++) {
         const t = this.valType();
