@@ -1,9 +1,9 @@
 // WebAssembly.Instance: links imports, builds the instance context (vmctx) the generated code runs
 // against, initialises globals, tables and memories, and runs the start function.
 
-import { ConstExpr, ConstOp, ExternKind, FuncType, ModuleInfo, SegmentMode, ValType } from '../decode/types.js';
-import { LinkError, RuntimeError } from '../errors.js';
-import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, GLOBAL_CELL_SIZE, VMCTX_INTERRUPTS, VMCTX_CODE_SLOTS } from '../runtime/layout.js';
+import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
+import { LinkError } from '../errors.js';
+import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_INTERRUPTS, VMCTX_CODE_SLOTS } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { nativeAlloc, nativeFree, writePtr, writeU32 } from '../runtime/native.js';
 import { initVmctxHeader, trapError } from '../runtime/trampolines.js';
@@ -11,7 +11,7 @@ import { registerHostHandler, unregisterHostHandler } from '../runtime/host-call
 import { LinearMemory } from '../runtime/linear-memory.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
-import { jsToFuncRecord, externToId, registerFuncRecord } from '../runtime/refs.js';
+import { jsToFuncRecord, externToId } from '../runtime/refs.js';
 import { readCellRaw, writeCellRaw, RawValue } from '../runtime/js-values.js';
 import { Module, moduleInternals, ModuleInternals } from './module.js';
 import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
@@ -331,4 +331,3 @@ function buildExports(state: InstanceState): Record<string, unknown> {
   return Object.freeze(exports);
 }
 
-void RuntimeError; void GLOBAL_CELL_SIZE; void registerFuncRecord;

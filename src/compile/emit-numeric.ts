@@ -1,6 +1,6 @@
 // Numeric operators: integer and float arithmetic, comparisons, conversions (0x45..0xc4 and 0xfc 0..7).
 
-import { AluOp, BitOp, Cond, LoadKind, RAX, RBP, RCX, RDX, R11, ShiftOp, SseOp, UnaryOp, XMM15 } from '../x64/registers.js';
+import { AluOp, BitOp, Cond, RAX, RBP, RCX, RDX, R11, ShiftOp, SseOp, UnaryOp, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
 import { K_CONST, K_LOCAL, K_STACK } from './value-stack.js';
@@ -691,4 +691,3 @@ function truncToInt(c: FunctionCompiler, isDouble: boolean, dstIs64: boolean, si
   vs.pushReg(dstIs64 ? I64 : I32, g);
 }
 
-void RAX; void RDX;

@@ -1220,4 +1220,3 @@ export function typeName(t: number): string {
   return t === T_BOTTOM ? '<unknown>' : valTypeText(t);
 }
 
-void K_REG; void F_BLOCK;

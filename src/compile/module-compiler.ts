@@ -228,10 +228,6 @@ function emitTrapStubs(asm: Assembler): number[] {
   return labels;
 }
 
-function isFloat(t: number): boolean {
-  return t === ValType.F32 || t === ValType.F64;
-}
-
 /**
  * An imported function is called like any wasm function; its thunk copies the arguments to the args
  * buffer and calls the host-call callback with (vmctx, import index). Results come back in the buffer.
@@ -300,5 +296,4 @@ function emitEntryStub(m: ModuleCodegen, type: FuncType): void {
   a.movRR(true, RSP, RBP);
   a.pop(RBP);
   a.ret();
-  void isFloat;
 }
