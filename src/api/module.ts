@@ -53,13 +53,31 @@ export interface ModuleInternals {
   code: CodeBlock;
   /** Lazy modules: address of the code-slot table (else 0). */
   codeSlots: number;
-  /** Lazy modules: code blocks of the functions compiled so far (kept alive with the module). */
-  lazyBlocks: CodeBlock[];
+  /** Native resources released when these internals are collected (see moduleRegistry). */
+  native: NativeParts;
   info: ModuleInfo;
 }
 
-const codeRangeRegistry = new FinalizationRegistry<() => void>((unregister) => unregister());
-const slotRegistry = new FinalizationRegistry<number>((addr) => nativeFree(addr));
+/** What a module's native resources need to be released: the code, its symbolizers, the slot table. */
+interface NativeParts {
+  code: CodeBlock;
+  unregisterCode: () => void;
+  codeSlots: number;
+  lazyBlocks: CodeBlock[];
+  lazyUnregisters: Array<() => void>;
+}
+
+// The owner of a module's native resources is its ModuleInternals, not the Module object: every instance
+// holds the internals (its code runs from them and its vmctx points at the slot table), while the Module
+// object may be dropped as soon as instantiate() returns (Go's wasm_exec keeps only the instance).
+// Nothing held here (nor the symbolizers in the code-range list) may refer back to the internals.
+const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
+  p.unregisterCode();
+  for (const u of p.lazyUnregisters) u();
+  for (const b of p.lazyBlocks) b.free();
+  p.code.free();
+  if (p.codeSlots !== 0) nativeFree(p.codeSlots);
+});
 
 /**
  * Compile function f of a lazily compiled module now (called from generated code through the LazyCompile
@@ -71,7 +89,7 @@ export function compileLazy(m: ModuleInternals, f: number): void {
   if (readPtr(slot) !== m.code.addr + c.lazyThunkOffsets[f]) return;
   const out = compileLazyFunction(c, f);
   const block = allocateCode(out.code);
-  m.lazyBlocks.push(block);
+  m.native.lazyBlocks.push(block);
   const name = c.info.funcNames.get(f);
   const unregister = registerCodeRange(block.addr, block.addr + out.code.length, (pc) => {
     const i = binarySearch(out.pcOffsets, pc - block.addr);
@@ -79,7 +97,7 @@ export function compileLazy(m: ModuleInternals, f: number): void {
     const where = `wasm-function[${f}]:0x${out.wasmOffsets[i].toString(16)}`;
     return name !== undefined ? `${name} (${where})` : where;
   });
-  codeRangeRegistry.register(block, unregister);
+  m.native.lazyUnregisters.push(unregister);
   writePtr(slot, block.addr + out.entry);
   perfMapAdd([[block.addr, out.code.length, `wasm:${name ?? `f${f}`}`]]);
 }
@@ -165,19 +183,20 @@ export class Module {
         }
       }
     }
-    const code = allocateCode(compiled.code);
+    const c = compiled;
+    const code = allocateCode(c.code);
     let codeSlots = 0;
     if (compiled.lazy) {
       // The code-slot table: every function starts at its compile-on-first-call thunk.
       const n = compiled.info.funcTypes.length;
       codeSlots = nativeAlloc(8 * Math.max(1, n));
       for (let f = compiled.info.numImportedFuncs; f < n; f++) writePtr(codeSlots + 8 * f, code.addr + compiled.lazyThunkOffsets[f]);
-      slotRegistry.register(this, codeSlots);
     }
-    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, codeSlots, lazyBlocks: [] };
+    const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazyBlocks: [], lazyUnregisters: [] };
+    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, codeSlots, native };
     this[INTERNAL] = internals;
-    const unregister = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(internals, pc - code.addr));
-    codeRangeRegistry.register(this, unregister);
+    native.unregisterCode = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(c, pc - code.addr));
+    moduleRegistry.register(internals, native);
     if (perfMapEnabled()) perfMapModule(internals);
   }
 
@@ -208,8 +227,7 @@ export function moduleInternals(m: unknown): ModuleInternals {
 }
 
 /** `name (wasm-function[N]:0xOFFSET)` for a code offset inside the module, or null outside functions. */
-function symbolize(m: ModuleInternals, codeOffset: number): string | null {
-  const c = m.compiled;
+function symbolize(c: CompiledModule, codeOffset: number): string | null {
   const info = c.info;
   // The defined function containing the offset: the last entry at or before it.
   let lo = info.numImportedFuncs, hi = c.funcOffsets.length - 1, f = -1;
