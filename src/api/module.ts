@@ -1,8 +1,9 @@
 // WebAssembly.Module: compile once (validation + machine code in one pass), instantiate many times.
 // The module's machine code is position independent and shared by all its instances.
 
-import { compileModule, compileLazyFunction, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
-import { nativeAlloc, nativeFree, readPtr, writePtr } from '../runtime/native.js';
+import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
+import { LazyCode } from './lazy-code.js';
+import { nativeAlloc, nativeFree, writePtr } from '../runtime/native.js';
 import { cacheKey, loadCached, storeCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
@@ -58,13 +59,12 @@ export interface ModuleInternals {
   info: ModuleInfo;
 }
 
-/** What a module's native resources need to be released: the code, its symbolizers, the slot table. */
+/** What a module's native resources need to be released: the code, its symbolizer, the slot table. */
 interface NativeParts {
   code: CodeBlock;
   unregisterCode: () => void;
   codeSlots: number;
-  lazyBlocks: CodeBlock[];
-  lazyUnregisters: Array<() => void>;
+  lazy: LazyCode | null;
 }
 
 // The owner of a module's native resources is its ModuleInternals, not the Module object: every instance
@@ -73,8 +73,7 @@ interface NativeParts {
 // Nothing held here (nor the symbolizers in the code-range list) may refer back to the internals.
 const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
   p.unregisterCode();
-  for (const u of p.lazyUnregisters) u();
-  for (const b of p.lazyBlocks) b.free();
+  p.lazy?.free();
   p.code.free();
   if (p.codeSlots !== 0) nativeFree(p.codeSlots);
 });
@@ -84,22 +83,7 @@ const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
  * builtin, or ahead of time). Idempotent: a compiled function's slot is left alone.
  */
 export function compileLazy(m: ModuleInternals, f: number): void {
-  const c = m.compiled;
-  const slot = m.codeSlots + 8 * f;
-  if (readPtr(slot) !== m.code.addr + c.lazyThunkOffsets[f]) return;
-  const out = compileLazyFunction(c, f);
-  const block = allocateCode(out.code);
-  m.native.lazyBlocks.push(block);
-  const name = c.info.funcNames.get(f);
-  const unregister = registerCodeRange(block.addr, block.addr + out.code.length, (pc) => {
-    const i = binarySearch(out.pcOffsets, pc - block.addr);
-    if (i < 0) return null;
-    const where = `wasm-function[${f}]:0x${out.wasmOffsets[i].toString(16)}`;
-    return name !== undefined ? `${name} (${where})` : where;
-  });
-  m.native.lazyUnregisters.push(unregister);
-  writePtr(slot, block.addr + out.entry);
-  perfMapAdd([[block.addr, out.code.length, `wasm:${name ?? `f${f}`}`]]);
+  m.native.lazy!.compile(f);
 }
 
 /** perf map entries for an eagerly compiled module's functions (a function ends where the next starts). */
@@ -114,17 +98,6 @@ function perfMapModule(m: ModuleInternals): void {
     entries.push([m.code.addr + start, Math.max(0, end - start), `wasm:${info.funcNames.get(f) ?? `f${f}`}`]);
   }
   perfMapAdd(entries);
-}
-
-function binarySearch(a: Int32Array, v: number): number {
-  let lo = 0, hi = a.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid] === v) return mid;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 function toBytes(source: unknown): Uint8Array {
@@ -192,7 +165,8 @@ export class Module {
       codeSlots = nativeAlloc(8 * Math.max(1, n));
       for (let f = compiled.info.numImportedFuncs; f < n; f++) writePtr(codeSlots + 8 * f, code.addr + compiled.lazyThunkOffsets[f]);
     }
-    const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazyBlocks: [], lazyUnregisters: [] };
+    const lazy = c.lazy ? new LazyCode(c, codeSlots, code.addr) : null;
+    const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazy };
     const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, codeSlots, native };
     this[INTERNAL] = internals;
     native.unregisterCode = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(c, pc - code.addr));

@@ -187,35 +187,11 @@ function emitLazyStubs(m: ModuleCodegen, thunkOffsets: Int32Array): void {
   a.jmpMem(R14, VMCTX_TRAP_HANDLER);
 }
 
-export interface LazyFunctionCode {
-  code: Uint8Array;
-  /** Offset of the function's entry in `code` (the block starts with its trap stubs). */
-  entry: number;
-  pcOffsets: Int32Array;
-  wasmOffsets: Int32Array;
-}
-
-/** Compile one function of a lazily compiled module into its own code block (calls go through code slots). */
-export function compileLazyFunction(c: CompiledModule, f: number): LazyFunctionCode {
-  const asm = new Assembler(Math.max(256, 8 * (c.bodyEnds[f] - c.bodyStarts[f])));
-  const funcLabels = c.info.funcTypes.map(() => -1);
-  funcLabels[f] = asm.newLabel();
-  const directLabels = c.info.funcTypes.map(() => -1);
-  const trapStubs = emitTrapStubs(asm);
-  const m: ModuleCodegen = {
-    asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
-    lazy: true, layout: c.layout, funcLabels, directLabels, trapStubs, sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
-  };
-  new FunctionCompiler(m).compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
-  asm.finish();
-  return { code: asm.bytes(), entry: asm.labelOffset(funcLabels[f]), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
-}
-
 /**
  * The trap stubs (`mov edi, K; jmp [r14 + trap handler]`), emitted at the start of a code buffer so that
  * every out-of-line trap site's `call` targets an already bound label (no fixup to record and patch).
  */
-function emitTrapStubs(asm: Assembler): number[] {
+export function emitTrapStubs(asm: Assembler): number[] {
   const labels: number[] = [];
   for (let k = 0; k < TRAP_CODE_COUNT; k++) {
     const l = asm.newLabel();

@@ -297,6 +297,12 @@ export function mmapFixed(addr: number, len: number, prot: number, flags: number
   return p === addr;
 }
 
+/** A shared mapping of `len` bytes of file `fd` from offset 0 anywhere; 0 on failure (never throws). */
+export function tryMmapShared(len: number, prot: number, fd: number): number {
+  const p = c_mmap(0, len, prot, MAP_SHARED, fd, 0) as number;
+  return p === -1 || p === 0 ? 0 : p;
+}
+
 /** memfd_create(name, flags): a new anonymous file descriptor, or -1 on failure. */
 export function memfdCreate(name: string, flags: number): number {
   return c_memfd_create(name, flags) as number;

@@ -1,0 +1,93 @@
+// The lazily compiled code of one module: compiles a function on its first call (LazyCompiler), installs it
+// in the module's code arena, points the function's code slot at it, and symbolizes its frames.
+//
+// Owned by the module's native parts (released with the module's ModuleInternals): it must not refer
+// back to the internals.
+
+import { CompiledModule } from '../compile/module-compiler.js';
+import { LazyCompiler } from '../compile/lazy-compiler.js';
+import { CodeArena } from '../runtime/code-arena.js';
+import { readPtr, writePtr } from '../runtime/native.js';
+import { registerCodeRange } from '../runtime/trampolines.js';
+import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
+
+/** One installed function, for the symbolizer: its address, index and source map. */
+interface Installed {
+  addr: number;
+  f: number;
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+}
+
+export class LazyCode {
+  private compiler: LazyCompiler | null = null;
+  private readonly arena = new CodeArena();
+  /** Installed functions of the arena range being filled, in address order. */
+  private current: Installed[] = [];
+  private readonly unregisters: Array<() => void> = [];
+  /** Functions compiled so far. */
+  compiledCount = 0;
+
+  constructor(private readonly c: CompiledModule, private readonly codeSlots: number, private readonly thunkBase: number) {}
+
+  /** Compile function f now, unless its slot already points at compiled code. */
+  compile(f: number): void {
+    const slot = this.codeSlots + 8 * f;
+    if (readPtr(slot) !== this.thunkBase + this.c.lazyThunkOffsets[f]) return;
+    this.compiler ??= new LazyCompiler(this.c);
+    const out = this.compiler.compile(f);
+    const addr = this.arena.add(out.code, (start, end) => this.newRange(start, end));
+    this.current.push({ addr, f, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets });
+    writePtr(slot, addr + out.entry);
+    this.compiledCount++;
+    if (perfMapEnabled()) perfMapAdd([[addr, out.code.length, `wasm:${this.c.info.funcNames.get(f) ?? `f${f}`}`]]);
+  }
+
+  /** Bytes of executable memory holding lazily compiled code. */
+  get mappedBytes(): number {
+    return this.arena.mappedBytes;
+  }
+
+  /** Release the code and its symbolizers. No lazily compiled code may run afterwards. */
+  free(): void {
+    for (const u of this.unregisters) u();
+    this.arena.free();
+  }
+
+  private newRange(start: number, end: number): void {
+    const list: Installed[] = [];
+    this.current = list;
+    const names = this.c.info.funcNames;
+    this.unregisters.push(registerCodeRange(start, end, (pc) => symbolizeInstalled(list, names, pc)));
+  }
+}
+
+function symbolizeInstalled(list: Installed[], names: Map<number, string>, pc: number): string | null {
+  // The last function starting before pc (a return address is never a function's first byte).
+  let lo = 0, hi = list.length - 1, k = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].addr < pc) {
+      k = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (k < 0) return null;
+  const fn = list[k];
+  const i = binarySearch(fn.pcOffsets, pc - fn.addr);
+  if (i < 0) return null;
+  const where = `wasm-function[${fn.f}]:0x${fn.wasmOffsets[i].toString(16)}`;
+  const name = names.get(fn.f);
+  return name !== undefined ? `${name} (${where})` : where;
+}
+
+export function binarySearch(a: Int32Array, v: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] === v) return mid;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

@@ -1,0 +1,53 @@
+// Compiles single functions of a lazily compiled module on their first call. One LazyCompiler per module,
+// made on the first lazy compile and reused for every later one: its assembler, function compiler (value
+// stack, control stack) and label tables are allocated once, so a lazy compile costs what the same function
+// costs in the eager pass. Calls between functions go through the code-slot table, so each function's code
+// stands alone: it starts with its own trap stubs and needs no linking.
+
+import { Assembler } from '../x64/assembler.js';
+import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
+import { CompiledModule, emitTrapStubs } from './module-compiler.js';
+
+export interface LazyFunctionCode {
+  /** The function's code: valid until the next compile() (a view into the compiler's buffer). */
+  code: Uint8Array;
+  /** Offset of the function's entry in `code` (after its trap stubs). */
+  entry: number;
+  /** Source map of the function: code offsets (ascending) -> wasm byte offsets. */
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+}
+
+export class LazyCompiler {
+  private readonly asm = new Assembler(64 * 1024);
+  private readonly m: ModuleCodegen;
+  private readonly fc: FunctionCompiler;
+
+  constructor(private readonly c: CompiledModule) {
+    const n = c.info.funcTypes.length;
+    this.m = {
+      asm: this.asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
+      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: new Array<number>(n).fill(-1),
+      directLabels: new Array<number>(n).fill(-1), trapStubs: [], sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
+    };
+    this.fc = new FunctionCompiler(this.m);
+  }
+
+  compile(f: number): LazyFunctionCode {
+    const { asm, m, c } = this;
+    asm.reset();
+    m.pcOffsets.length = 0;
+    m.wasmOffsets.length = 0;
+    m.sigRelocs.length = 0;
+    m.trapStubs = emitTrapStubs(asm);
+    const entry = asm.newLabel();
+    m.funcLabels[f] = entry;
+    try {
+      this.fc.compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
+      asm.finish();
+    } finally {
+      m.funcLabels[f] = -1;
+    }
+    return { code: asm.view(), entry: asm.labelOffset(entry), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
+  }
+}
