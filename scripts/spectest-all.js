@@ -17,6 +17,8 @@ const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/w
 const cli = process.env.QUICKBEAM_CLI || path.join(root, 'bin', 'quickbeam.js');
 const extra = process.argv.slice(2);
 
+const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
+
 const GROUPS = [
   // Wasm 2.0: one memory per module (its binary/imports/memory tests assert that a second one is invalid)
   { name: 'core', flags: ['--no-multi-memory'] },
@@ -31,6 +33,12 @@ const GROUPS = [
   { name: 'memory64 (lazy)', dir: 'memory64', flags: ['--no-multi-memory', '--lazy'] },
   { name: 'memory64-wasm3 (lazy)', dir: 'memory64-wasm3', flags: ['--lazy'] },
   { name: 'simd (lazy)', dir: 'simd', flags: ['--lazy'] },
+  // And compiled on two threads with every function in its own batch, so every call between functions is
+  // linked across batches compiled by different threads: results must not change either.
+  { name: 'core (parallel)', dir: 'core', flags: ['--no-multi-memory', ...PARALLEL] },
+  { name: 'memory64 (parallel)', dir: 'memory64', flags: ['--no-multi-memory', ...PARALLEL] },
+  { name: 'memory64-wasm3 (parallel)', dir: 'memory64-wasm3', flags: [...PARALLEL] },
+  { name: 'simd (parallel)', dir: 'simd', flags: [...PARALLEL] },
 ];
 
 const FINAL = /^(\d+) passed, (\d+) failed, (\d+) skipped$/;

@@ -76,13 +76,15 @@ export class Engine {
     readonly api: EngineApi,
     /** Feature overrides given on the command line (passed to `new Module(bytes, { features })`). */
     readonly features: Partial<Features>,
-    /** Compile every module lazily (true), eagerly (false), or by the engine's default (undefined). */
-    readonly lazy?: boolean,
+    /** Compile options for every module (quickbeam): lazy, threads, batchBytes; undefined = default. */
+    readonly compileOptions: { lazy?: boolean; threads?: number; batchBytes?: number } = {},
   ) {}
 
   compile(bytes: Uint8Array): object {
     if (this.name === 'v8') return new this.api.Module(bytes);
-    return new this.api.Module(bytes, this.lazy === undefined ? { features: this.features } : { features: this.features, lazy: this.lazy });
+    const options: Record<string, unknown> = { features: this.features };
+    for (const [k, v] of Object.entries(this.compileOptions)) if (v !== undefined) options[k] = v;
+    return new this.api.Module(bytes, options);
   }
 
   instantiate(module: object, imports: object): WasmInstance {

@@ -35,6 +35,8 @@ export interface WorkerOptions {
   engine: EngineName;
   features: Partial<Features>;
   lazy?: boolean;
+  threads?: number;
+  batchBytes?: number;
   /** Provide the spectest `table64` export. */
   table64: boolean;
   /** Call exports from JS even for NaN / v128 values (no wasm call wrappers). */
@@ -417,7 +419,7 @@ async function main(): Promise<void> {
     } catch (e) {
       throw new HarnessError(`cannot load the ${opts.engine} engine: ${errorText(e)}`);
     }
-    const engine = new Engine(opts.engine, api, opts.features, opts.lazy);
+    const engine = new Engine(opts.engine, api, opts.features, { lazy: opts.lazy, threads: opts.threads, batchBytes: opts.batchBytes });
     new FileRun(opts, engine).run(data.commands as Command[]);
   } catch (e) {
     send({ t: 'fatal', msg: oneLine(e instanceof HarnessError ? e.message : errorText(e)) });

@@ -47,6 +47,9 @@ Options:
   --engine quickbeam|v8  engine under test (default quickbeam); v8 = this Node's own WebAssembly,
                          started with --experimental-wasm-memory64 unless --no-memory64
   --lazy, --eager        compile every module lazily (functions on first call) or eagerly
+  --compile-threads N    threads for eager compiles (default: by module size)
+  --batch-bytes N        wasm bytes per compile batch (testing: 1 puts every function in its own batch,
+                         so that with --compile-threads every call between functions is linked)
   --no-FEATURE           turn a feature off (e.g. --no-multi-memory passes
                          new Module(bytes, { features: { multiMemory: false } }))
   --FEATURE              turn a feature on
@@ -68,6 +71,9 @@ export interface SpectestOptions {
   features: Partial<Features>;
   /** --lazy / --eager: force the compilation mode of every module (quickbeam engine). */
   lazy?: boolean;
+  /** --compile-threads / --batch-bytes (quickbeam engine). */
+  threads?: number;
+  batchBytes?: number;
   jobs: number;
   verbose: boolean;
   filter: string | null;
@@ -147,6 +153,14 @@ export function parseSpectestArgs(args: string[]): SpectestOptions {
         noValue();
         o.lazy = name === '--lazy';
         break;
+      case '--compile-threads':
+      case '--batch-bytes': {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 1) throw new CliError(`spectest: ${name} needs a positive integer`, 2);
+        if (name === '--compile-threads') o.threads = v;
+        else o.batchBytes = v;
+        break;
+      }
       case '--direct-calls':
         noValue();
         o.directCalls = true;
@@ -232,6 +246,8 @@ function runFileOnce(abs: string, o: SpectestOptions, table64: boolean): Promise
     engine: o.engine,
     features: o.features,
     lazy: o.lazy,
+    threads: o.threads,
+    batchBytes: o.batchBytes,
     table64,
     directCalls: o.directCalls,
     debugAbortOn: o.debugAbortOn,

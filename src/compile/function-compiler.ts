@@ -60,6 +60,8 @@ export interface ModuleCodegen {
   pcOffsets: number[];
   /** Relocations: (code offset of an imm32 signature id, type index) pairs. */
   sigRelocs: number[];
+  /** Direct calls to functions without a label in this buffer: (code offset of the rel32, callee) pairs. */
+  callRelocs: number[];
   wasmOffsets: number[];
 }
 
@@ -772,7 +774,10 @@ export class FunctionCompiler {
       this.vs.clearLocalCache();
       this.reloadMemory0(false);
     } else {
-      a.call(this.m.directLabels[f]);
+      // A function compiled in another batch: a rel32 the module linker patches (see batch-compiler.ts).
+      const label = this.m.directLabels[f];
+      if (label >= 0) a.call(label);
+      else this.m.callRelocs.push(a.callExternal(), f);
       this.recordPc();
       this.vs.clearLocalCache();
       this.reloadMemory0(false);

@@ -6,7 +6,8 @@
 
 import { Assembler } from '../x64/assembler.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
-import { CompiledModule, emitTrapStubs } from './module-compiler.js';
+import { CompiledModule } from './module-compiler.js';
+import { emitTrapStubs } from './stubs.js';
 
 export interface LazyFunctionCode {
   /** The function's code: valid until the next compile() (a view into the compiler's buffer). */
@@ -28,7 +29,7 @@ export class LazyCompiler {
     this.m = {
       asm: this.asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
       fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: new Array<number>(n).fill(-1),
-      directLabels: new Array<number>(n).fill(-1), trapStubs: [], sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [],
+      directLabels: new Array<number>(n).fill(-1), trapStubs: [], sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [], callRelocs: [],
     };
     this.fc = new FunctionCompiler(this.m);
   }

@@ -1,15 +1,18 @@
-// Drives one streaming pass over a module: the decoder walks the sections and hands each function body
-// to the FunctionCompiler as it is reached; all code goes into one buffer, followed by the module's
-// stubs (host-call thunks for imports, per-signature entry stubs, trap stubs).
+// Compiles a module: the decoder walks the sections and hands over each function body as it is reached.
+// Eager: bodies are compiled in batches (batch-compiler.ts), on this thread or, for big modules, on a pool
+// of compile workers as well (compile-pool.ts), then linked into one buffer: the batches in order, then
+// the module's stubs (stubs.ts). The bytes are the same whichever thread compiled which batch.
+// Lazy: each body is validated as it is reached and compiled on its first call (lazy-compiler.ts).
 
 import { Assembler } from '../x64/assembler.js';
-import { AluOp, Cond, LoadKind, RAX, RBP, RDI, RDX, RSI, RSP, R11, R14, XMM0 } from '../x64/registers.js';
 import { decodeModule } from '../decode/module-decoder.js';
 import { Features } from '../decode/features.js';
-import { FuncType, ModuleInfo, ValType } from '../decode/types.js';
+import { ModuleInfo } from '../decode/types.js';
+import { CompileError } from '../errors.js';
 import { computeVmctxLayout, VmctxLayout } from '../runtime/layout.js';
-import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
-import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS, VMCTX_CODE_SLOTS, Builtin } from './abi.js';
+import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, isBatchFailure, planBatches } from './batch-compiler.js';
+import { compileBatchesInParallel, parallelThreads } from './compile-pool.js';
+import { emitEntryStub, emitHostThunk, emitLazyStubs } from './stubs.js';
 import { signatureId } from './signatures.js';
 
 /** Milliseconds on a monotonic clock. (Not `performance.now()`: its first use loads perf_hooks, 0.6 ms of start-up.) */
@@ -66,79 +69,112 @@ export interface CompileOptions {
    * the module's code-slot table). Default false here; the Module API decides by module size.
    */
   lazy?: boolean;
+  /**
+   * Threads for an eager compile: 1 compiles on the calling thread only; more use compile workers too, for
+   * modules big enough to repay them. Default: every available core (at most PARALLEL_MAX_THREADS).
+   */
+  threads?: number;
+  /** Wasm bytes per compile batch (default BATCH_BYTES; tests use small values to link more). */
+  batchBytes?: number;
 }
 
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
   const t0 = nowMs();
-  const asm = new Assembler(Math.max(4096, bytes.length * 4));
-  const trapStubs = emitTrapStubs(asm);
-  let m: ModuleCodegen | null = null;
-  let fc: FunctionCompiler | null = null;
-
-  const setup = (info: ModuleInfo): ModuleCodegen => {
-    const layout = computeVmctxLayout({
-      memories: info.memories.length,
-      tables: info.tables.length,
-      globals: info.globals.length,
-      funcs: info.funcTypes.length,
-    });
-    const funcLabels: number[] = [];
-    for (let f = 0; f < info.funcTypes.length; f++) funcLabels.push(asm.newLabel());
-    const directLabels: number[] = [];
-    for (let f = 0; f < info.funcTypes.length; f++) directLabels.push(f < info.numImportedFuncs ? -1 : asm.newLabel());
-    const sigIds = info.types.map((t) => signatureId(t));
-    return { asm, info, features, boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true, lazy: options.lazy === true, layout, funcLabels, directLabels, trapStubs, sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [] };
-  };
-
   const lazy = options.lazy === true;
+  const codegen: CodegenOptions = { boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true };
+  let seen: ModuleInfo | null = null;
   let bodyStarts = new Int32Array(0), bodyEnds = new Int32Array(0);
-  const scratch = lazy ? new Assembler(4096) : asm;
-  const info = decodeModule(bytes, features, (funcIndex, start, end, info) => {
-    if (m === null) {
-      m = setup(info);
-      // Lazy: the up-front pass only validates, with code going to a scratch buffer that is thrown away.
-      fc = new FunctionCompiler(lazy ? { ...m, asm: scratch, funcLabels: m.funcLabels.map(() => -1), directLabels: m.directLabels.map(() => -1) } : m);
-      fc.validateOnly = lazy;
+  let bodiesEnd = 0;
+  const onBody = (funcIndex: number, start: number, end: number, info: ModuleInfo): void => {
+    if (seen === null) {
+      seen = info;
       bodyStarts = new Int32Array(info.funcTypes.length);
       bodyEnds = new Int32Array(info.funcTypes.length);
     }
-    if (lazy) scratch.reset();
     bodyStarts[funcIndex] = start;
     bodyEnds[funcIndex] = end;
-    fc!.compile(funcIndex, bytes, start, end);
-  });
-  const mc: ModuleCodegen = m ?? setup(info);
-  const lazyThunkOffsets = new Int32Array(lazy ? info.funcTypes.length : 0);
-  if (lazy) emitLazyStubs(mc, lazyThunkOffsets);
+    bodiesEnd = funcIndex + 1;
+  };
+  let info: ModuleInfo;
+  try {
+    info = decodeModule(bytes, features, onBody);
+  } catch (e) {
+    // As in a streaming compile, an invalid function before the point where decoding failed is the error.
+    if (seen !== null && e instanceof CompileError) compileBodies(seen, bytes, features, codegen, bodyStarts, bodyEnds, bodiesEnd, options);
+    throw e;
+  }
+  if (seen === null) {
+    bodyStarts = new Int32Array(info.funcTypes.length);
+    bodyEnds = new Int32Array(info.funcTypes.length);
+  }
+  const n = info.funcTypes.length;
+  // Lazy: the bodies are validated now (errors stay eager and exact) and compiled on first call.
+  const compiled = compileBodies(info, bytes, features, codegen, bodyStarts, bodyEnds, n, options);
+  const batches = lazy ? [] : compiled;
 
-  // Host-call thunks for imported functions.
-  for (let f = 0; f < info.numImportedFuncs; f++) {
-    asm.bind(mc.funcLabels[f]);
-    emitHostThunk(mc, f, info.types[info.funcTypes[f]]);
+  // Link: the batches in order, then the stubs.
+  const funcOffsets = new Int32Array(n);
+  const directOffsets = new Int32Array(n);
+  const pcOffsets: number[] = [], wasmOffsets: number[] = [], sigRelocs: number[] = [], callRelocs: number[] = [];
+  let size = 0;
+  let f = info.numImportedFuncs;
+  const bases: number[] = [];
+  for (const b of batches) {
+    const base = align64(size);
+    bases.push(base);
+    for (let k = 0; k < b.entries.length; k += 2, f++) {
+      funcOffsets[f] = base + b.entries[k];
+      directOffsets[f] = base + b.entries[k + 1];
+    }
+    for (let k = 0; k < b.pcOffsets.length; k++) {
+      pcOffsets.push(base + b.pcOffsets[k]);
+      wasmOffsets.push(b.wasmOffsets[k]);
+    }
+    for (let k = 0; k < b.sigRelocs.length; k += 2) sigRelocs.push(base + b.sigRelocs[k], b.sigRelocs[k + 1]);
+    for (let k = 0; k < b.callRelocs.length; k += 2) callRelocs.push(base + b.callRelocs[k], b.callRelocs[k + 1]);
+    size = base + b.code.length;
+  }
+  const stubsBase = align64(size);
+  const stubs = new Assembler(4096);
+  const lazyThunkOffsets = new Int32Array(lazy ? n : 0);
+  if (lazy) emitLazyStubs(stubs, info, funcOffsets, lazyThunkOffsets);
+  for (let i = 0; i < info.numImportedFuncs; i++) {
+    funcOffsets[i] = stubs.offset;
+    emitHostThunk(stubs, i, info.types[info.funcTypes[i]]);
   }
   const entryStubOffsets = new Int32Array(info.types.length);
   for (let t = 0; t < info.types.length; t++) {
-    asm.align(16);
-    entryStubOffsets[t] = asm.offset;
-    emitEntryStub(mc, info.types[t]);
+    stubs.align(16);
+    entryStubOffsets[t] = stubsBase + stubs.offset;
+    emitEntryStub(stubs, info.types[t]);
   }
-  asm.finish();
-  const funcOffsets = new Int32Array(info.funcTypes.length);
-  for (let f = 0; f < funcOffsets.length; f++) funcOffsets[f] = asm.labelOffset(mc.funcLabels[f]);
+  stubs.finish();
+  if (lazy) {
+    for (let g = info.numImportedFuncs; g < n; g++) lazyThunkOffsets[g] += stubsBase;
+    for (let g = info.numImportedFuncs; g < n; g++) funcOffsets[g] += stubsBase;
+  }
+  for (let i = 0; i < info.numImportedFuncs; i++) funcOffsets[i] += stubsBase;
+
+  const code = new Uint8Array(stubsBase + stubs.offset);
+  batches.forEach((b, k) => code.set(b.code, bases[k]));
+  code.set(stubs.view(), stubsBase);
+  const dv = new DataView(code.buffer);
+  for (let k = 0; k < callRelocs.length; k += 2) dv.setInt32(callRelocs[k], directOffsets[callRelocs[k + 1]] - (callRelocs[k] + 4), true);
+  const sigIds = info.types.map((t) => signatureId(t));
+  for (let k = 0; k < sigRelocs.length; k += 2) dv.setInt32(sigRelocs[k], sigIds[sigRelocs[k + 1]], true);
+
   return {
     info,
     features,
-    boundsChecks: mc.boundsChecks,
-    interruptible: mc.interruptible,
-    fuel: mc.fuel,
-    layout: mc.layout,
-    code: asm.bytes(),
+    ...codegen,
+    layout: layoutOf(info),
+    code,
     funcOffsets,
     entryStubOffsets,
-    sigIds: mc.sigIds,
-    pcOffsets: Int32Array.from(mc.pcOffsets),
-    wasmOffsets: Int32Array.from(mc.wasmOffsets),
-    sigRelocs: Int32Array.from(mc.sigRelocs),
+    sigIds,
+    pcOffsets: Int32Array.from(pcOffsets),
+    wasmOffsets: Int32Array.from(wasmOffsets),
+    sigRelocs: Int32Array.from(sigRelocs),
     lazy,
     lazyThunkOffsets,
     bodyStarts,
@@ -148,128 +184,43 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   };
 }
 
-/**
- * Lazy mode: each defined function's entry (what FuncRecords and exports point at) is a trampoline through
- * the code-slot table; the slot starts at a thunk that asks the runtime to compile the function, then
- * re-dispatches. Arguments are on the stack (wasm calling convention), so they survive the detour.
- */
-function emitLazyStubs(m: ModuleCodegen, thunkOffsets: Int32Array): void {
-  const a = m.asm;
-  const info = m.info;
-  const common = a.newLabel();
-  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
-    a.bind(m.funcLabels[f]);
-    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
-    a.jmpMem(R11, 8 * f);
-    thunkOffsets[f] = a.offset;
-    a.movImm32(RAX, f);
-    a.jmp(common);
-  }
-  const fail = a.newLabel();
-  a.bind(common);
-  a.push(RBP);
-  a.movRR(true, RBP, RSP);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
-  a.movRR(true, RDI, R14);
-  a.movImm32(RSI, Builtin.LazyCompile);
-  a.callMem(R14, VMCTX_HOSTCALL);
-  a.test(false, RAX, RAX);
-  a.jcc(Cond.NE, fail);
-  a.pop(RBP);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
-  a.jmpMemIndexed(R11, RAX, 8, 0);
-  a.bind(fail);
-  a.movRR(false, RDI, RAX);
-  a.pop(RBP);
-  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+function align64(n: number): number {
+  return (n + 63) & ~63;
+}
+
+export function layoutOf(info: ModuleInfo): VmctxLayout {
+  return computeVmctxLayout({ memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: info.funcTypes.length });
 }
 
 /**
- * The trap stubs (`mov edi, K; jmp [r14 + trap handler]`), emitted at the start of a code buffer so that
- * every out-of-line trap site's `call` targets an already bound label (no fixup to record and patch).
+ * Compile (lazy: only validate) the defined functions below `end` in batches, on this thread or in parallel,
+ * and return the batches' code in order; throws the CompileError of the first invalid function.
  */
-export function emitTrapStubs(asm: Assembler): number[] {
-  const labels: number[] = [];
-  for (let k = 0; k < TRAP_CODE_COUNT; k++) {
-    const l = asm.newLabel();
-    asm.bind(l);
-    labels.push(l);
-    if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
-    else asm.movImm32(RDI, k);
-    asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
-  }
-  return labels;
-}
-
-/**
- * An imported function is called like any wasm function; its thunk copies the arguments to the args
- * buffer and calls the host-call callback with (vmctx, import index). Results come back in the buffer.
- */
-function emitHostThunk(m: ModuleCodegen, importIndex: number, type: FuncType): void {
-  const a = m.asm;
-  const fail = a.newLabel();
-  a.push(RBP);
-  a.movRR(true, RBP, RSP);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  for (let k = 0; k < type.params.length; k++) {
-    a.load(LoadKind.I64, RAX, RBP, -1, 1, 16 + 8 * k);
-    a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
-  }
-  a.movRR(true, RDI, R14);
-  a.movImm32(RSI, importIndex);
-  a.callMem(R14, VMCTX_HOSTCALL);
-  a.test(false, RAX, RAX);
-  a.jcc(Cond.NE, fail);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  const nr = type.results.length;
-  if (nr === 1) {
-    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
-    a.movdToXmm(true, XMM0, RAX);
+function compileBodies(
+  info: ModuleInfo, bytes: Uint8Array, features: Features, codegen: CodegenOptions,
+  bodyStarts: Int32Array, bodyEnds: Int32Array, end: number, options: CompileOptions,
+): BatchCode[] {
+  const plan = planBatches(info.numImportedFuncs, bodyStarts.subarray(0, end), bodyEnds.subarray(0, end), options.batchBytes);
+  const threads = options.threads;
+  const numBatches = Math.max(0, plan.length - 1);
+  const useThreads = parallelThreads(threads, numBatches, bodyEnds, bodyStarts, info.numImportedFuncs, end);
+  const validateOnly = options.lazy === true;
+  let results: Array<BatchCode | BatchFailure>;
+  if (useThreads > 1) {
+    results = compileBatchesInParallel({ info, bytes, features, codegen, plan, bodyStarts, bodyEnds, threads: useThreads, validateOnly });
   } else {
-    for (let k = 0; k < nr; k++) {
-      a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
-      a.store(8, RAX, RBP, -1, 1, 16 + 8 * k);
+    const bc = new BatchCompiler(info, features, codegen, bytes, validateOnly);
+    results = [];
+    for (let k = 0; k < numBatches; k++) {
+      const r = bc.tryCompile(plan[k], plan[k + 1], bodyStarts, bodyEnds);
+      results.push(r);
+      if (isBatchFailure(r)) break; // later batches cannot hold an earlier error
     }
   }
-  a.pop(RBP);
-  a.ret();
-  a.bind(fail);
-  // Trap with the callback's code; the return address on the stack points into the calling function.
-  a.movRR(false, RDI, RAX);
-  a.pop(RBP);
-  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
-}
-
-/** Entered from the runtime's `enter` trampoline with r14 = vmctx, rdx = function code address. */
-function emitEntryStub(m: ModuleCodegen, type: FuncType): void {
-  const a = m.asm;
-  const np = type.params.length, nr = type.results.length;
-  const area = (8 * Math.max(np, nr) + 15) & ~15;
-  a.push(RBP);
-  a.movRR(true, RBP, RSP);
-  if (area > 0) a.aluImm(AluOp.SUB, true, RSP, area);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  for (let k = 0; k < np; k++) {
-    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
-    a.store(8, RAX, RSP, -1, 1, 8 * k);
+  const out: BatchCode[] = [];
+  for (const r of results) {
+    if (isBatchFailure(r)) throw new CompileError(r.message, r.offset);
+    out.push(r);
   }
-  a.callReg(RDX);
-  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
-  if (nr === 1) {
-    const t = type.results[0];
-    if (t === ValType.F32) a.movssStore(XMM0, R11, -1, 1, EXEC_ARGS);
-    else if (t === ValType.F64) a.movsdStore(XMM0, R11, -1, 1, EXEC_ARGS);
-    else a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
-  } else {
-    for (let k = 0; k < nr; k++) {
-      a.load(LoadKind.I64, RAX, RSP, -1, 1, 8 * k);
-      a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
-    }
-  }
-  a.movRR(true, RSP, RBP);
-  a.pop(RBP);
-  a.ret();
+  return out;
 }

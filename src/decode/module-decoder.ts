@@ -140,6 +140,9 @@ class ModuleDecoder {
     };
   }
 
+  /** Stop at the code section (compile workers: they need the declarations, not the rest). */
+  headersOnly = false;
+
   decode(): ModuleInfo {
     const r = this.r;
     const len = this.bytes.length;
@@ -199,6 +202,7 @@ class ModuleDecoder {
           this.info.dataCount = r.u32();
           break;
         case Sec.Code:
+          if (this.headersOnly) return this.info;
           this.codeSection();
           break;
         case Sec.Data:
@@ -806,4 +810,15 @@ class ModuleDecoder {
  */
 export function decodeModule(bytes: Uint8Array, features: Features, onFunctionBody?: FunctionBodyCallback): ModuleInfo {
   return new ModuleDecoder(bytes, features, onFunctionBody).decode();
+}
+
+/**
+ * The declarations a function compiler needs (types, imports, functions, tables, memories, globals, exports,
+ * elements, data count): decodes a module up to its code section. For modules already fully decoded and
+ * validated by decodeModule (compile workers re-deriving the main thread's ModuleInfo).
+ */
+export function decodeModuleHeaders(bytes: Uint8Array, features: Features): ModuleInfo {
+  const d = new ModuleDecoder(bytes, features, undefined);
+  d.headersOnly = true;
+  return d.decode();
 }

@@ -443,6 +443,18 @@ export class Assembler {
     this.rel32To(label);
   }
 
+  /**
+   * call rel32 to code outside this buffer: emits a zero displacement for the linker to patch, and returns
+   * the displacement's offset.
+   */
+  callExternal(): number {
+    this.need(8);
+    this.buf[this.pos++] = 0xe8;
+    const at = this.pos;
+    this.put32(0);
+    return at;
+  }
+
   /** jmp rel32 to an absolute offset within this buffer (0 <= target <= offset, or forward). */
   jmpToOffset(target: number): void {
     this.need(8);

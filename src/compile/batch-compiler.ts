@@ -1,0 +1,158 @@
+// Function bodies are compiled in batches: runs of consecutive functions of about BATCH_BYTES of wasm, each
+// into its own buffer that starts with its own trap stubs. A batch's code depends only on the module and the
+// batch, never on which thread compiled it or in what order, so the module linker (module-compiler.ts) gets
+// the same bytes from one thread or many. Calls between functions of one batch are resolved by the
+// assembler; calls into other batches are rel32 relocations the linker patches, and signature ids (process
+// specific) are left 0 and patched too.
+//
+// Used on the calling thread and in compile workers (compile-worker.ts) alike.
+
+import { Assembler } from '../x64/assembler.js';
+import { Features } from '../decode/features.js';
+import { ModuleInfo } from '../decode/types.js';
+import { computeVmctxLayout } from '../runtime/layout.js';
+import { CompileError } from '../errors.js';
+import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
+import { emitTrapStubs } from './stubs.js';
+
+/** Wasm body bytes per batch: big enough that per-batch costs vanish, small enough to spread over threads. */
+export const BATCH_BYTES = 64 * 1024;
+
+/** What a compile needs besides the module: everything that changes the generated code. */
+export interface CodegenOptions {
+  boundsChecks: boolean;
+  interruptible: boolean;
+  fuel: boolean;
+}
+
+/** Validate only (lazy compilation's up-front pass): the batch's code is empty. */
+export interface BatchMode {
+  validateOnly: boolean;
+}
+
+/**
+ * Batch boundaries over the defined functions: batch k is functions [b[k], b[k+1]). A batch closes once it
+ * holds `batchBytes` of bodies (so a big function is a batch of its own).
+ */
+export function planBatches(numImported: number, bodyStarts: Int32Array, bodyEnds: Int32Array, batchBytes = BATCH_BYTES): Int32Array {
+  const n = bodyStarts.length;
+  const bounds: number[] = [numImported];
+  let bytes = 0;
+  for (let f = numImported; f < n; f++) {
+    bytes += bodyEnds[f] - bodyStarts[f];
+    if (bytes >= batchBytes && f + 1 < n) {
+      bounds.push(f + 1);
+      bytes = 0;
+    }
+  }
+  if (n > numImported) bounds.push(n);
+  return Int32Array.from(bounds);
+}
+
+/** The code of one batch. Offsets are relative to the start of `code`. */
+export interface BatchCode {
+  code: Uint8Array;
+  /** Per function of the batch: entry through FuncRecords, then the direct-call entry (pairs). */
+  entries: Int32Array;
+  /** Source map: code offset of a return address / trap site (ascending) -> wasm byte offset. */
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+  /** (offset of an imm32 signature id, type index) pairs: the id is 0 in `code`. */
+  sigRelocs: Int32Array;
+  /** (offset of a rel32 direct call into another batch, callee function index) pairs. */
+  callRelocs: Int32Array;
+}
+
+/** A batch that failed validation: the first error in it (message without the offset suffix). */
+export interface BatchFailure {
+  funcIndex: number;
+  message: string;
+  offset: number;
+}
+
+const EMPTY_BATCH: BatchCode = {
+  code: new Uint8Array(0), entries: new Int32Array(0), pcOffsets: new Int32Array(0), wasmOffsets: new Int32Array(0),
+  sigRelocs: new Int32Array(0), callRelocs: new Int32Array(0),
+};
+
+export class BatchCompiler {
+  private readonly asm = new Assembler(256 * 1024);
+  private readonly m: ModuleCodegen;
+  private readonly fc: FunctionCompiler;
+
+  constructor(
+    private readonly info: ModuleInfo, features: Features, options: CodegenOptions, private readonly bytes: Uint8Array,
+    private readonly validateOnly = false,
+  ) {
+    const n = info.funcTypes.length;
+    this.m = {
+      asm: this.asm, info, features, boundsChecks: options.boundsChecks, interruptible: options.interruptible, fuel: options.fuel,
+      lazy: false,
+      layout: computeVmctxLayout({ memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: n }),
+      funcLabels: new Array<number>(n).fill(-1), directLabels: new Array<number>(n).fill(-1), trapStubs: [],
+      sigIds: new Array<number>(info.types.length).fill(0), pcOffsets: [], wasmOffsets: [], sigRelocs: [], callRelocs: [],
+    };
+    this.fc = new FunctionCompiler(this.m);
+    this.fc.validateOnly = validateOnly;
+  }
+
+  /** Compile functions [first, end) (bodies at bodyStarts/bodyEnds). Throws CompileError for an invalid one. */
+  compile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array): BatchCode {
+    const { asm, m } = this;
+    if (this.validateOnly) {
+      for (let f = first; f < end; f++) {
+        asm.reset(); // nothing is emitted, but labels are still made
+        this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);
+      }
+      return EMPTY_BATCH;
+    }
+    asm.reset();
+    m.pcOffsets.length = 0;
+    m.wasmOffsets.length = 0;
+    m.sigRelocs.length = 0;
+    m.callRelocs.length = 0;
+    m.trapStubs = emitTrapStubs(asm);
+    for (let f = first; f < end; f++) {
+      m.funcLabels[f] = asm.newLabel();
+      m.directLabels[f] = asm.newLabel();
+    }
+    try {
+      for (let f = first; f < end; f++) {
+        asm.align(16);
+        this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);
+      }
+      asm.finish();
+      const entries = new Int32Array(2 * (end - first));
+      for (let f = first; f < end; f++) {
+        entries[2 * (f - first)] = asm.labelOffset(m.funcLabels[f]);
+        entries[2 * (f - first) + 1] = asm.labelOffset(m.directLabels[f]);
+      }
+      return {
+        code: asm.bytes(), entries, pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets),
+        sigRelocs: Int32Array.from(m.sigRelocs), callRelocs: Int32Array.from(m.callRelocs),
+      };
+    } finally {
+      for (let f = first; f < end; f++) m.funcLabels[f] = m.directLabels[f] = -1;
+    }
+  }
+
+  /** compile(), with an invalid function reported as a value (for workers, which cannot throw across threads). */
+  tryCompile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array): BatchCode | BatchFailure {
+    try {
+      return this.compile(first, end, bodyStarts, bodyEnds);
+    } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      return { funcIndex: this.fc.funcIndex, message: rawMessage(e), offset: e.offset };
+    }
+  }
+}
+
+/** A CompileError's message without the " (at byte offset N)" its constructor appends. */
+export function rawMessage(e: CompileError): string {
+  const suffix = ` (at byte offset ${e.offset})`;
+  return e.offset >= 0 && e.message.endsWith(suffix) ? e.message.slice(0, -suffix.length) : e.message;
+}
+
+export function isBatchFailure(r: BatchCode | BatchFailure): r is BatchFailure {
+  return (r as BatchFailure).message !== undefined;
+}

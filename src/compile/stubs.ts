@@ -1,0 +1,130 @@
+// The module's stubs, emitted after its functions: compile-on-first-call trampolines of lazily compiled
+// modules, host-call thunks for imported functions, and per-signature entry stubs (JS -> wasm); plus the
+// trap stubs every code buffer starts with.
+
+import { Assembler } from '../x64/assembler.js';
+import { AluOp, Cond, LoadKind, RAX, RBP, RDI, RDX, RSI, RSP, R11, R14, XMM0 } from '../x64/registers.js';
+import { FuncType, ModuleInfo, ValType } from '../decode/types.js';
+import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS, VMCTX_CODE_SLOTS, Builtin } from './abi.js';
+
+/**
+ * The trap stubs (`mov edi, K; jmp [r14 + trap handler]`), emitted at the start of a code buffer so that
+ * every out-of-line trap site's `call` targets an already bound label (no fixup to record and patch).
+ */
+export function emitTrapStubs(asm: Assembler): number[] {
+  const labels: number[] = [];
+  for (let k = 0; k < TRAP_CODE_COUNT; k++) {
+    const l = asm.newLabel();
+    asm.bind(l);
+    labels.push(l);
+    if (k === TrapCode.None) asm.movRR(false, RDI, RAX);
+    else asm.movImm32(RDI, k);
+    asm.jmpMem(R14, VMCTX_TRAP_HANDLER);
+  }
+  return labels;
+}
+
+/**
+ * Lazy mode: each defined function's entry (what FuncRecords and exports point at) is a trampoline through
+ * the code-slot table; the slot starts at a thunk that asks the runtime to compile the function, then
+ * re-dispatches. Arguments are on the stack (wasm calling convention), so they survive the detour.
+ */
+export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32Array, thunkOffsets: Int32Array): void {
+  const common = a.newLabel();
+  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
+    funcOffsets[f] = a.offset;
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
+    a.jmpMem(R11, 8 * f);
+    thunkOffsets[f] = a.offset;
+    a.movImm32(RAX, f);
+    a.jmp(common);
+  }
+  const fail = a.newLabel();
+  a.bind(common);
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
+  a.movRR(true, RDI, R14);
+  a.movImm32(RSI, Builtin.LazyCompile);
+  a.callMem(R14, VMCTX_HOSTCALL);
+  a.test(false, RAX, RAX);
+  a.jcc(Cond.NE, fail);
+  a.pop(RBP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
+  a.jmpMemIndexed(R11, RAX, 8, 0);
+  a.bind(fail);
+  a.movRR(false, RDI, RAX);
+  a.pop(RBP);
+  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+}
+
+/**
+ * An imported function is called like any wasm function; its thunk copies the arguments to the args
+ * buffer and calls the host-call callback with (vmctx, import index). Results come back in the buffer.
+ */
+export function emitHostThunk(a: Assembler, importIndex: number, type: FuncType): void {
+  const fail = a.newLabel();
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  for (let k = 0; k < type.params.length; k++) {
+    a.load(LoadKind.I64, RAX, RBP, -1, 1, 16 + 8 * k);
+    a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+  }
+  a.movRR(true, RDI, R14);
+  a.movImm32(RSI, importIndex);
+  a.callMem(R14, VMCTX_HOSTCALL);
+  a.test(false, RAX, RAX);
+  a.jcc(Cond.NE, fail);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  const nr = type.results.length;
+  if (nr === 1) {
+    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
+    a.movdToXmm(true, XMM0, RAX);
+  } else {
+    for (let k = 0; k < nr; k++) {
+      a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+      a.store(8, RAX, RBP, -1, 1, 16 + 8 * k);
+    }
+  }
+  a.pop(RBP);
+  a.ret();
+  a.bind(fail);
+  // Trap with the callback's code; the return address on the stack points into the calling function.
+  a.movRR(false, RDI, RAX);
+  a.pop(RBP);
+  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+}
+
+/** Entered from the runtime's `enter` trampoline with r14 = vmctx, rdx = function code address. */
+export function emitEntryStub(a: Assembler, type: FuncType): void {
+  const np = type.params.length, nr = type.results.length;
+  const area = (8 * Math.max(np, nr) + 15) & ~15;
+  a.push(RBP);
+  a.movRR(true, RBP, RSP);
+  if (area > 0) a.aluImm(AluOp.SUB, true, RSP, area);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  for (let k = 0; k < np; k++) {
+    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+    a.store(8, RAX, RSP, -1, 1, 8 * k);
+  }
+  a.callReg(RDX);
+  a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+  if (nr === 1) {
+    const t = type.results[0];
+    if (t === ValType.F32) a.movssStore(XMM0, R11, -1, 1, EXEC_ARGS);
+    else if (t === ValType.F64) a.movsdStore(XMM0, R11, -1, 1, EXEC_ARGS);
+    else a.store(8, RAX, R11, -1, 1, EXEC_ARGS);
+  } else {
+    for (let k = 0; k < nr; k++) {
+      a.load(LoadKind.I64, RAX, RSP, -1, 1, 8 * k);
+      a.store(8, RAX, R11, -1, 1, EXEC_ARGS + 8 * k);
+    }
+  }
+  a.movRR(true, RSP, RBP);
+  a.pop(RBP);
+  a.ret();
+}
