@@ -7,6 +7,8 @@
 // V8's code cache: the first successful `quickbeam run` saves the bytecode of every function it ran into
 // dist/v8-code-cache/ (or, when dist/ is not writable, a private directory in the system's temp dir), and later
 // runs start from it (a cache saved by a run that compiled nothing is replaced by the first run that compiles).
+// The cache is deserialised into V8, so it is read and written through dist/src/trusted-file.cjs, like run's
+// machine-code cache: only a file owned by this user, in a directory private to this user, is ever used.
 // QUICKBEAM_NO_BUNDLE=1 uses dist/src; QUICKBEAM_CODE_CACHE=0 turns the cache off.
 //
 // This file is CommonJS (bin/package.json says so): an ES module as the entry point makes Node set up its ES
@@ -14,7 +16,7 @@
 'use strict';
 const { createRequire } = require('node:module');
 const { pathToFileURL } = require('node:url');
-const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { readFileSync, readdirSync, statSync, unlinkSync } = require('node:fs');
 
 const MARKS = Symbol.for('quickbeam.startupMarks');
 const tracing = !!process.env.QUICKBEAM_TRACE_STARTUP && process.env.QUICKBEAM_TRACE_STARTUP !== '0';
@@ -49,8 +51,12 @@ function loadBundle() {
 // -------------------------------------------------------------------------------------------------
 // V8 code cache for the bundle
 
+/** The checks for files that become code (src/trusted-file.cts), loaded on first use. */
+let trustedFile;
+const trusted = () => (trustedFile ??= require(dist + 'src/trusted-file.cjs'));
+
 /**
- * Directories that may hold the code cache, preferred first (the second only when it is private to us).
+ * Directories that may hold the code cache, preferred first. Either is used only when it passes trustedDir().
  * A generator: node:os is loaded only when the first place does not do.
  */
 function* cacheDirs() {
@@ -63,21 +69,6 @@ function* cacheDirs() {
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
   yield `${tmp}/quickbeam-${uid}/v8-code-cache/`;
-}
-
-/** True when `dir` (and its parent, for the temp-dir location) is ours and writable by nobody else. */
-function isPrivateDir(dir) {
-  if (dir.startsWith(dist)) return true; // next to the bundle: as trusted as the bundle itself
-  try {
-    for (const d of [dir, dir.replace(/v8-code-cache\/$/, '')]) {
-      const st = lstatSync(d);
-      if (!st.isDirectory() || (st.mode & 0o022) !== 0) return false;
-      if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** 32-bit FNV-1a of a string, as 8 hex digits. */
@@ -98,27 +89,26 @@ function cacheName(id, kind) {
   return `quickbeam-${id}-node${process.version}-${process.arch}-${flags === '\0' ? 'default' : fnv1a(flags)}.${kind}.bin`;
 }
 
-/** The best cache there is: `{ data, kind, file }`, or null. */
+/** The best cache there is: `{ data, kind, file }`, or null. A file or directory that fails the checks is skipped. */
 function readCache(id) {
   if (process.env.QUICKBEAM_CODE_CACHE === '0') return null;
+  let trustedDir, readTrusted;
+  try {
+    ({ trustedDir, readTrusted } = trusted());
+  } catch {
+    return null; // a dist/ built before the helper existed: no cache rather than no bundle
+  }
   for (const dir of cacheDirs()) {
+    const d = trustedDir(dir);
+    if (!d.ok) {
+      if (!d.missing) mark(`bin: code cache directory ${dir} ignored: ${d.reason}`);
+      continue;
+    }
     for (const kind of ['full', 'partial']) {
-      let fd;
-      try {
-        fd = openSync(dir + cacheName(id, kind), 'r');
-      } catch {
-        continue;
-      }
-      try {
-        if (!isPrivateDir(dir)) break;
-        const st = fstatSync(fd);
-        if (typeof process.getuid === 'function' && !dir.startsWith(dist) && st.uid !== process.getuid()) continue;
-        return { data: readFileSync(fd), kind, file: dir + cacheName(id, kind) };
-      } catch {
-        continue;
-      } finally {
-        closeSync(fd);
-      }
+      const name = cacheName(id, kind);
+      const r = readTrusted(d, name);
+      if (r.ok) return { data: r.data, kind, file: `${d.path}/${name}` };
+      if (!r.missing) mark(`bin: code cache ignored: ${r.reason}`);
     }
   }
   return null;
@@ -126,18 +116,17 @@ function readCache(id) {
 
 function writeCache(id, kind, data) {
   const name = cacheName(id, kind);
+  const { trustedDir, writeTrusted } = trusted();
   for (const dir of cacheDirs()) {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!isPrivateDir(dir)) continue;
-      const tmp = `${dir}${name}.${process.pid}.tmp`;
-      writeFileSync(tmp, data, { mode: 0o600 });
-      renameSync(tmp, dir + name);
+      const d = trustedDir(dir, true); // created 0700
+      if (!d.ok) continue;
+      writeTrusted(d, name, data);
       // Caches of older bundles are of no use any more, nor is a partial one next to a full one.
       const partial = cacheName(id, 'partial');
-      for (const f of readdirSync(dir)) {
+      for (const f of readdirSync(d.path)) {
         if (!f.startsWith('quickbeam-') || !f.endsWith('.bin')) continue;
-        if (!f.startsWith(`quickbeam-${id}-`) || (kind === 'full' && f === partial)) unlinkSync(dir + f);
+        if (!f.startsWith(`quickbeam-${id}-`) || (kind === 'full' && f === partial)) unlinkSync(`${d.path}/${f}`);
       }
       return true;
     } catch {

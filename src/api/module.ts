@@ -27,7 +27,8 @@ export interface ModuleOptions {
   fuel?: boolean;
   /**
    * A directory for the compiled-code cache: a module compiled before (same bytes, options, Quickbeam
-   * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored.
+   * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored, and so
+   * is a directory or entry that someone other than this user could have written (see trusted-file.cts).
    */
   cache?: string;
   /**
@@ -56,8 +57,14 @@ const INTERNAL = Symbol('quickbeam.module');
 export interface ModuleInternals {
   /** Deadline for every outermost call into the module's exports (undefined: none). */
   timeoutMs: number | undefined;
-  /** What the code cache did for this module: 'hit', a miss reason, 'unwritable', or 'off'. */
-  cacheStatus: 'off' | 'hit' | 'absent' | 'corrupt' | 'stale' | 'unwritable';
+  /**
+   * What the code cache did for this module: 'hit', a miss reason, 'unwritable', or 'off'. 'untrusted': the
+   * entry or the cache directory could have been written by someone other than this user, so it was not used
+   * (and an untrusted directory is not written either): see cacheReason.
+   */
+  cacheStatus: 'off' | 'hit' | 'absent' | 'corrupt' | 'stale' | 'untrusted' | 'unwritable';
+  /** Why the cache was not trusted, e.g. "directory is writable by group and others (mode 0777)". */
+  cacheReason?: string;
   compiled: CompiledModule;
   code: CodeBlock;
   /** Lazy modules: address of the code-slot table (else 0). */
@@ -149,7 +156,10 @@ export class Module {
       if ('compiled' in hit) {
         compiled = hit.compiled;
         cacheStatus = 'hit';
-      } else cacheStatus = hit.miss;
+      } else {
+        cacheStatus = hit.miss;
+        if (hit.miss === 'untrusted') cacheReason = hit.reason;
+      }
     }
     if (compiled === null) {
       try {
@@ -161,9 +171,10 @@ export class Module {
       }
       if (options?.cache !== undefined) {
         try {
-          storeCached(options.cache, key, compiled);
+          const refused = storeCached(options.cache, key, compiled);
+          if (refused !== null) [cacheStatus, cacheReason] = ['untrusted', refused];
         } catch (e) {
-          cacheStatus = 'unwritable';
+          if (cacheStatus !== 'untrusted') cacheStatus = 'unwritable';
         }
       }
     }
@@ -178,7 +189,7 @@ export class Module {
     }
     const lazy = c.lazy ? new LazyCode(c, codeSlots, code.addr) : null;
     const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazy };
-    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, codeSlots, native };
+    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native };
     this[INTERNAL] = internals;
     native.unregisterCode = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(c, pc - code.addr));
     moduleRegistry.register(internals, native);

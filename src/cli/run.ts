@@ -42,7 +42,9 @@ Options:
   --cache DIR            cache compiled code in DIR (default: $QUICKBEAM_CACHE_DIR, else
                          $XDG_CACHE_HOME/quickbeam or ~/.cache/quickbeam, for modules under 4 MiB;
                          bigger ones compile lazily instead). Entries are checksummed; a corrupt one is
-                         ignored and rewritten
+                         ignored and rewritten. Only entries no one else can have written are used: DIR
+                         must be the user's and not writable by group or others (created 0700), and so
+                         must each entry; otherwise the cache is ignored, with a message
   --no-cache             compile every time
   --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
                          into loop headers and function entries)
@@ -140,6 +142,15 @@ export function parseRunArgs(args: string[]): RunOptions {
   return o;
 }
 
+let warnedUntrustedCache = false;
+
+/** Once per process: the code cache was not used (nor written) because someone else could have written it. */
+function warnUntrustedCache(dir: string, reason: string | undefined): void {
+  if (warnedUntrustedCache) return;
+  warnedUntrustedCache = true;
+  process.stderr.write(`quickbeam: ignoring code cache ${dir}: ${reason ?? 'not private to this user'}\n`);
+}
+
 /** A trap, printed like wasmtime: what failed, then the error with its wasm backtrace. */
 function reportTrap(file: string, e: Error): number {
   const stack = typeof e.stack === 'string' ? e.stack : `${e.name}: ${e.message}`;
@@ -164,7 +175,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (e instanceof CompileError) throw new CliError(`${o.file}: CompileError: ${e.message}`);
     throw e;
   }
-  const { info, cacheStatus } = moduleInternals(module);
+  const { info, cacheStatus, cacheReason } = moduleInternals(module);
+  if (cacheStatus === 'untrusted') warnUntrustedCache(cache!, cacheReason);
   const compiled = cacheStatus !== 'hit';
   startupFact('compiled', compiled);
   startupMark(`run: ${compiled ? 'compiled' : 'loaded from the code cache'} (${info.funcTypes.length - info.numImportedFuncs} functions)`);

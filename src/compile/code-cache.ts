@@ -2,13 +2,18 @@
 // the CPU features the code was generated for, and the compile options; its contents are checksummed, so a
 // corrupt, truncated or stale entry is detected and ignored (then overwritten), never executed.
 //
+// An entry becomes executable code, and a checksum only catches accidents: entries are read and written through
+// src/trusted-file.cts, so only a file that no one but the current user (or root) can have written is used. The
+// directory is created 0700 and entries 0600; an entry that fails the checks (a symlink, another owner, writable
+// by group or others) is ignored and rewritten, and a directory that fails them is neither read nor written
+// (the module's cache status is then 'untrusted', with the reason).
+//
 // The generated code is position independent except for signature ids (process-wide numbers embedded in
 // call_indirect checks), which are recorded as relocations and patched on load.
 
 import type { Hash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { decodeModule } from '../decode/module-decoder.js';
 import { Features } from '../decode/features.js';
 import { computeVmctxLayout } from '../runtime/layout.js';
@@ -27,6 +32,14 @@ let nodeCrypto: typeof import('node:crypto') | undefined;
 function createHash(algorithm: string): Hash {
   nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return nodeCrypto.createHash(algorithm);
+}
+
+// The shared checks for files that become code (CommonJS, shared with bin/quickbeam.js, which has usually loaded
+// it already), loaded on first use.
+type TrustedFile = typeof import('../trusted-file.cjs');
+let trustedFile: TrustedFile | undefined;
+function trusted(): TrustedFile {
+  return (trustedFile ??= createRequire(import.meta.url)('../trusted-file.cjs') as TrustedFile);
 }
 
 const MAGIC = 'QBCACHE1';
@@ -75,21 +88,28 @@ function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-/** Write a cache entry (atomically: temp file + rename). Failures are reported to the caller as exceptions. */
-export function storeCached(dir: string, key: string, c: CompiledModule): void {
-  mkdirSync(dir, { recursive: true });
-  const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets, c.sigRelocs];
+/** An entry's bytes: its body followed by the body's SHA-256. */
+export function sealEntry(body: Uint8Array): Buffer {
+  return Buffer.concat([body, sha256(body)]);
+}
+
+/**
+ * Write a cache entry (atomically: a 0600 temp file + rename). Returns why nothing was written when the
+ * directory is not private to this user (see trusted-file.cts), else null; I/O failures are thrown.
+ */
+export function storeCached(dir: string, key: string, c: CompiledModule): string | null {
   if (c.lazy) throw new Error('internal: lazily compiled modules are not cached');
+  const t = trusted();
+  const d = t.trustedDir(dir, true);
+  if (!d.ok) return d.reason;
+  const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets, c.sigRelocs];
   const header: Header = { key, compileMs: c.compileMs, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel, lengths: [...arrays.map((x) => x.length), c.code.length] };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const parts: Uint8Array[] = [Buffer.from(MAGIC, 'latin1'), u32(headerBytes.length), headerBytes];
   for (const a of arrays) parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   parts.push(c.code);
-  const body = Buffer.concat(parts);
-  const file = path.join(dir, `${key}.qbc`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, Buffer.concat([body, sha256(body)]));
-  renameSync(tmp, file);
+  t.writeTrusted(d, `${key}.qbc`, sealEntry(Buffer.concat(parts)));
+  return null;
 }
 
 function u32(n: number): Uint8Array {
@@ -98,16 +118,19 @@ function u32(n: number): Uint8Array {
   return b;
 }
 
-export type CacheLookup = { compiled: CompiledModule } | { miss: 'absent' | 'corrupt' | 'stale' };
+export type CacheLookup = { compiled: CompiledModule } | { miss: 'absent' | 'corrupt' | 'stale' } | { miss: 'untrusted'; reason: string };
 
-/** Load a cache entry for `bytes` (already known to hash to `key`). */
+/**
+ * Load a cache entry for `bytes` (already known to hash to `key`). Only an entry that passes the checks of
+ * trusted-file.cts is read: otherwise the miss is 'untrusted', with the reason.
+ */
 export function loadCached(dir: string, key: string, bytes: Uint8Array, features: Features): CacheLookup {
-  let data: Buffer;
-  try {
-    data = readFileSync(path.join(dir, `${key}.qbc`));
-  } catch {
-    return { miss: 'absent' };
-  }
+  const t = trusted();
+  const d = t.trustedDir(dir);
+  if (!d.ok) return d.missing ? { miss: 'absent' } : { miss: 'untrusted', reason: d.reason };
+  const file = t.readTrusted(d, `${key}.qbc`);
+  if (!file.ok) return file.missing ? { miss: 'absent' } : { miss: 'untrusted', reason: `entry ${file.reason}` };
+  const data = file.data;
   const t0 = nowMs();
   if (data.length < MAGIC.length + 4 + HASH_BYTES) return { miss: 'corrupt' };
   const body = data.subarray(0, data.length - HASH_BYTES);
