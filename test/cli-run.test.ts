@@ -74,6 +74,7 @@ test('bad command lines, missing files, malformed modules and missing imports ar
     [['--bogus', 'x.wasm'], 2, /unknown option --bogus/],
     [['/no/such/file.wasm'], 1, /no such file/],
     [['--timeout', 'soon', 'x.wasm'], 2, /--timeout/],
+    [['--compile-threads', '0', 'x.wasm'], 2, /--compile-threads expects a positive integer/],
   ];
   const dir = mkdtempSync(path.join(tmpdir(), 'qb-cli-'));
   try {
@@ -99,9 +100,17 @@ const haveSqlite = existsSync(path.join(sqliteDir, 'sqlite.wasi32.wasm'));
 test('SQLite (WASI build) through quickbeam run prints exactly the expected output', () => {
   if (!haveSqlite) return console.log(`  (skipped: no ${sqliteDir})`);
   const args = readFileSync(path.join(sqliteDir, 'wasi.args'), 'utf8').trim().split(/\s+/);
+  const expected = readFileSync(path.join(sqliteDir, 'expected_output.txt'), 'utf8');
   const r = run(['sqlite.wasi32.wasm', ...args], { cwd: sqliteDir });
   assert.is(r.status, 0, r.stderr);
-  assert.is(r.stdout + r.stderr, readFileSync(path.join(sqliteDir, 'expected_output.txt'), 'utf8'));
+  assert.is(r.stdout + r.stderr, expected);
+  // Compiled on two threads in small batches (calls linked across batches), on one, and lazily after a
+  // parallel validation: the same output.
+  for (const mode of [['--eager', '--compile-threads', '2'], ['--eager', '--compile-threads', '1'], ['--lazy', '--compile-threads', '2']]) {
+    const m = run(['--no-cache', ...mode, 'sqlite.wasi32.wasm', ...args], { cwd: sqliteDir });
+    assert.is(m.status, 0, `${mode.join(' ')}: ${m.stderr}`);
+    assert.is(m.stdout + m.stderr, expected, mode.join(' '));
+  }
 });
 
 function fnv1a64(bytes: number[]): string {

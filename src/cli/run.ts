@@ -46,6 +46,10 @@ Options:
                          must be the user's and not writable by group or others (created 0700), and so
                          must each entry; otherwise the cache is ignored, with a message
   --no-cache             compile every time
+  --lazy, --eager        compile functions on first call, or all up front (default: lazy for modules of
+                         4 MiB or more)
+  --compile-threads N    threads for compiling (default: every core for modules with 1 MiB of code or
+                         more, else 1; the machine code is the same for any N)
   --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
@@ -70,6 +74,8 @@ interface RunOptions {
   fuel: bigint | undefined;
   cache: string | undefined;
   noCache: boolean;
+  lazy: boolean | undefined;
+  threads: number | undefined;
   mapFiles: MapFileSpec[];
   file: string;
   args: string[];
@@ -82,7 +88,7 @@ function needValue(args: string[], i: number, opt: string): string {
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
-  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, noCache: false, mapFiles: [], file: '', args: [] };
+  const o: RunOptions = { invoke: null, dirs: [], env: {}, features: {}, boundsChecks: true, timeoutMs: undefined, fuel: undefined, cache: undefined, noCache: false, lazy: undefined, threads: undefined, mapFiles: [], file: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i];
@@ -117,6 +123,16 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--no-cache':
         o.noCache = true;
         break;
+      case '--lazy':
+      case '--eager':
+        o.lazy = name === '--lazy';
+        break;
+      case '--compile-threads': {
+        const v = value();
+        if (!/^[1-9]\d*$/.test(v)) throw new CliError(`--compile-threads expects a positive integer, got ${JSON.stringify(v)}`, 2);
+        o.threads = Number(v);
+        break;
+      }
       case '--map-file':
         o.mapFiles.push(parseMapFileOption(value()));
         break;
@@ -166,7 +182,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   startupMark(`run: read ${o.file} (${bytes.length} bytes)`);
   // The code cache is on by default for modules compiled eagerly: a second run skips compilation.
   const cache = o.noCache ? undefined : (o.cache ?? (bytes.length < LAZY_THRESHOLD ? defaultCacheDir() : undefined));
-  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache };
+  const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache, lazy: o.lazy, threads: o.threads };
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
   try {
