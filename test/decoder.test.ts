@@ -626,9 +626,26 @@ test('data segments and data count', () => {
   const info = decode(mod(mem, sec(12, [3]), data));
   assert.is(info.dataCount, 3);
   const d = info.datas;
-  assert.equal([d[0]!.mode, d[0]!.memory, d[0]!.offset, [...d[0]!.bytes]], [SegmentMode.Active, 0, [{ op: ConstOp.I32Const, value: 8 }], [0xaa, 0xbb]]);
-  assert.equal([d[1]!.mode, d[1]!.offset, [...d[1]!.bytes]], [SegmentMode.Passive, null, [0xcc]]);
-  assert.equal([d[2]!.mode, d[2]!.memory, d[2]!.offset, d[2]!.bytes.length], [SegmentMode.Active, 1, [{ op: ConstOp.I64Const, value: 16n }], 0]);
+  assert.is(d.count, 3);
+  assert.equal([d.mode(0), d.memory(0), d.offsetExpr(0), [...d.bytes(0)]], [SegmentMode.Active, 0, [{ op: ConstOp.I32Const, value: 8 }], [0xaa, 0xbb]]);
+  assert.equal([d.mode(1), d.offsetExpr(1), [...d.bytes(1)]], [SegmentMode.Passive, null, [0xcc]]);
+  assert.equal([d.mode(2), d.memory(2), d.offsetExpr(2), d.bytes(2).length], [SegmentMode.Active, 1, [{ op: ConstOp.I64Const, value: 16n }], 0]);
+  assert.equal([d.constOffset(0), d.constOffset(1), d.constOffset(2)], [8, undefined, 16]);
+  // Offsets that are not one plain constant keep their expression: a global.get, a negative or huge i64,
+  // an extended-const sum; and a negative i32.const stays an int32 (the instance reads it as unsigned).
+  const gmem = sec(5, [2, 0x00, 1, 0x04, 1]);
+  const imports = sec(2, [1, 1, 0x6d, 1, 0x67, 0x03, 0x7f, 0x00]); // (import "m" "g" (global i32))
+  const odd = sec(11, [4,
+    0x00, 0x23, 0, END, 0, // global.get 0
+    0x02, 1, 0x42, 0x7f, END, 0, // i64.const -1
+    0x00, 0x41, 1, 0x41, 2, 0x6a, END, 0, // i32.const 1 i32.const 2 i32.add
+    0x00, 0x41, 0x7f, END, 0, // i32.const -1
+  ]);
+  const o = decode(mod(imports, gmem, odd)).datas;
+  assert.equal([o.constOffset(0), o.constOffset(1), o.constOffset(2), o.constOffset(3)], [undefined, undefined, undefined, -1]);
+  assert.equal(o.offsetExpr(0), [{ op: ConstOp.GlobalGet, value: 0 }]);
+  assert.equal(o.offsetExpr(1), [{ op: ConstOp.I64Const, value: -1n }]);
+  assert.is(o.offsetExpr(2)!.length, 3);
   assert.is(decode(mod(mem, data)).dataCount, null);
   // mem section is 8..14; datacount 15..17; data at 18: id 18, size 19, count 20
   rejects(mod(mem, sec(12, [2]), data), 'data count and data section have inconsistent lengths', 20);

@@ -13,8 +13,8 @@ import { compileLazy } from './module.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
-  /** Data segments dropped (or already used by an active initialisation). */
-  dataDropped: boolean[];
+  /** 1 for data segments dropped (or already used by an active initialisation). */
+  dataDropped: Uint8Array;
   /** Element segment items (raw references); emptied on drop. */
   elemItems: number[][];
 }
@@ -100,13 +100,13 @@ function builtin(state: InstanceState, id: number): number {
       const seg = u32(0);
       const mem = state.memories[u32(1)];
       const d = addr(2, mem.index64), s = u32(3), n = u32(4);
-      const bytes = state.segments.dataDropped[seg] ? EMPTY : info.datas[seg].bytes;
+      const bytes = state.segments.dataDropped[seg] ? EMPTY : info.datas.bytes(seg);
       if (s + n > bytes.length || d + n > mem.byteLength) return TrapCode.MemoryOutOfBounds;
       if (n > 0) copyIn(mem.base + d, bytes.subarray(s, s + n));
       return 0;
     }
     case Builtin.DataDrop:
-      state.segments.dataDropped[u32(0)] = true;
+      state.segments.dataDropped[u32(0)] = 1;
       return 0;
     case Builtin.TableGrow: {
       const t = state.tables[u32(0)];

@@ -102,7 +102,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     funcRecords: [],
     hostFuncs: [],
     importTypes: [],
-    segments: { dataDropped: info.datas.map(() => false), elemItems: [] },
+    segments: { dataDropped: new Uint8Array(info.datas.count), elemItems: [] },
     keepAlive: [],
     hostHandler: null,
   };
@@ -297,14 +297,15 @@ function initialize(state: InstanceState): void {
     }
     if (seg.mode !== SegmentMode.Passive) state.segments.elemItems[i] = [];
   }
-  for (let i = 0; i < info.datas.length; i++) {
-    const seg = info.datas[i];
-    if (seg.mode !== SegmentMode.Active) continue;
-    const mem = state.memories[seg.memory];
-    const offset = offsetValue(evalConst(state, seg.offset!, mem.index64 ? ValType.I64 : ValType.I32));
-    if (offset + seg.bytes.length > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
-    mem.write(offset, seg.bytes);
-    state.segments.dataDropped[i] = true;
+  const datas = info.datas;
+  for (let i = 0; i < datas.count; i++) {
+    if (datas.mode(i) !== SegmentMode.Active) continue;
+    const mem = state.memories[datas.memory(i)];
+    const c = datas.constOffset(i);
+    const offset = c !== undefined ? (mem.index64 ? c : c >>> 0) : offsetValue(evalConst(state, datas.offsetExpr(i)!, mem.index64 ? ValType.I64 : ValType.I32));
+    if (offset + datas.length(i) > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
+    mem.write(offset, datas.bytes(i));
+    state.segments.dataDropped[i] = 1;
   }
   if (info.start !== null) callExport(state, info.start, []);
 }

@@ -7,6 +7,7 @@
 
 import { ByteReader, decodeUtf8 } from './reader.js';
 import type { Features } from './features.js';
+import { DataSegments } from './data-segments.js';
 import {
   ValType,
   ExternKind,
@@ -14,7 +15,6 @@ import {
   SegmentMode,
   type ConstExpr,
   type ConstInstr,
-  type DataSegment,
   type ElemSegment,
   type Export,
   type FuncType,
@@ -130,7 +130,7 @@ class ModuleDecoder {
       exports: [],
       start: null,
       elems: [],
-      datas: [],
+      datas: new DataSegments(bytes),
       dataCount: null,
       declaredFuncRefs: new Set<number>(),
       funcNames: new Map<number, string>(),
@@ -627,24 +627,47 @@ class ModuleDecoder {
       const flagsPos = r.pos;
       const flags = r.u32();
       if (flags > 2 || (flags !== 0 && !this.features.bulkMemory)) r.error('malformed data segment kind', flagsPos);
-      let mode = SegmentMode.Active;
-      let memory = 0;
-      let offset: ConstExpr | null = null;
       if (flags === 1) {
-        mode = SegmentMode.Passive;
-      } else {
-        let memPos = flagsPos;
-        if (flags === 2) {
-          memPos = r.pos;
-          memory = r.u32();
+        const n = r.u32();
+        const start = r.pos;
+        r.skip(n);
+        info.datas.add(SegmentMode.Passive, 0, start, n);
+        continue;
+      }
+      let memory = 0;
+      let memPos = flagsPos;
+      if (flags === 2) {
+        memPos = r.pos;
+        memory = r.u32();
+      }
+      if (memory >= info.memories.length) r.error(`unknown memory ${memory}`, memPos);
+      const i64 = info.memories[memory]!.index64;
+      // The usual offset, one i32.const / i64.const, is read without building a ConstExpr.
+      const exprPos = r.pos;
+      let constOp = -1, value = 0;
+      const op = r.u8();
+      if (op === (i64 ? ConstOp.I64Const : ConstOp.I32Const)) {
+        if (i64) {
+          r.s64();
+          if (r.hi >= 0 && r.hi < 0x200000) value = r.hi * 4294967296 + (r.lo >>> 0), constOp = op;
+        } else {
+          value = r.s32();
+          constOp = op;
         }
-        if (memory >= info.memories.length) r.error(`unknown memory ${memory}`, memPos);
-        offset = this.constExpr(info.memories[memory]!.index64 ? ValType.I64 : ValType.I32);
+        if (r.pos >= r.end || this.bytes[r.pos] !== 0x0b) constOp = -1;
+        else r.pos++;
+      }
+      let expr: ConstExpr | null = null;
+      if (constOp < 0) {
+        r.pos = exprPos;
+        expr = this.constExpr(i64 ? ValType.I64 : ValType.I32);
       }
       const n = r.u32();
-      const bytes = r.bytesView(n);
-      const seg: DataSegment = { mode, memory, offset, bytes };
-      info.datas.push(seg);
+      const start = r.pos;
+      r.skip(n);
+      const seg = info.datas.add(SegmentMode.Active, memory, start, n);
+      if (expr !== null) info.datas.setOffsetExpr(seg, expr);
+      else info.datas.setConstOffset(seg, constOp as ConstOp.I32Const | ConstOp.I64Const, value);
     }
   }
 

@@ -1,6 +1,8 @@
 // The decoded shape of a module: what the module decoder produces and the compiler, runtime and JS API read.
 // Function bodies are not stored here: the decoder hands each body's byte range to the compiler as it goes.
 
+import type { DataSegments } from './data-segments.js';
+
 /** Value types, by their binary encoding. */
 export const enum ValType {
   I32 = 0x7f,
@@ -109,13 +111,6 @@ export interface ElemSegment {
   items: ConstExpr[];
 }
 
-export interface DataSegment {
-  mode: SegmentMode; // Active or Passive
-  memory: number;
-  offset: ConstExpr | null;
-  bytes: Uint8Array;
-}
-
 export interface Global {
   type: GlobalType;
   init: ConstExpr;
@@ -139,7 +134,7 @@ export interface ModuleInfo {
   exports: Export[];
   start: number | null;
   elems: ElemSegment[];
-  datas: DataSegment[];
+  datas: DataSegments;
   dataCount: number | null;
   /** Functions referenced outside function bodies (exports, elems, globals): ref.func validity. */
   declaredFuncRefs: Set<number>;

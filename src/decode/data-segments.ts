@@ -1,0 +1,93 @@
+// Data segments as parallel arrays: a module can have 100,000 of them (Go's toolchain emits one per
+// symbol), and an object, a view and a constant expression per segment cost more in allocation and GC than
+// decoding the rest of the module. Contents stay in the module bytes; an active segment's offset is kept as a
+// number when it is one plain constant (the usual case), else as its ConstExpr.
+
+import { ConstExpr, ConstOp, SegmentMode } from './types.js';
+
+export class DataSegments {
+  count = 0;
+  private modes = new Uint8Array(16);
+  private memories = new Uint32Array(16);
+  private starts = new Uint32Array(16);
+  private lengths = new Uint32Array(16);
+  /** Offset of an active segment given by one i32.const (as int32) or non-negative i64.const; NaN: see exprs. */
+  private constOffsets = new Float64Array(16);
+  private readonly exprs = new Map<number, ConstExpr>();
+  private constOps = new Uint8Array(16);
+
+  constructor(private readonly moduleBytes: Uint8Array) {}
+
+  /** Append a segment whose contents are moduleBytes[start, start + length). */
+  add(mode: SegmentMode, memory: number, start: number, length: number): number {
+    const i = this.count;
+    if (i === this.modes.length) this.grow();
+    this.modes[i] = mode;
+    this.memories[i] = memory;
+    this.starts[i] = start;
+    this.lengths[i] = length;
+    this.constOffsets[i] = NaN;
+    this.count = i + 1;
+    return i;
+  }
+
+  /** Segment i's offset is the constant `value` (op: I32Const, or I64Const with 0 <= value <= 2^53). */
+  setConstOffset(i: number, op: ConstOp.I32Const | ConstOp.I64Const, value: number): void {
+    this.constOffsets[i] = value;
+    this.constOps[i] = op;
+  }
+
+  setOffsetExpr(i: number, e: ConstExpr): void {
+    this.exprs.set(i, e);
+  }
+
+  mode(i: number): SegmentMode {
+    return this.modes[i] as SegmentMode;
+  }
+
+  memory(i: number): number {
+    return this.memories[i];
+  }
+
+  length(i: number): number {
+    return this.lengths[i];
+  }
+
+  /** The segment's contents (a view into the module bytes). */
+  bytes(i: number): Uint8Array {
+    const s = this.starts[i];
+    return this.moduleBytes.subarray(s, s + this.lengths[i]);
+  }
+
+  /** The offset as a number when it is a plain constant (i32: as an int32), else undefined. */
+  constOffset(i: number): number | undefined {
+    const v = this.constOffsets[i];
+    return Number.isNaN(v) ? undefined : v;
+  }
+
+  /** The offset expression of an active segment (null for passive and declarative ones). */
+  offsetExpr(i: number): ConstExpr | null {
+    const v = this.constOffsets[i];
+    if (Number.isNaN(v)) return this.exprs.get(i) ?? null;
+    const op = this.constOps[i] as ConstOp;
+    return [{ op, value: op === ConstOp.I64Const ? BigInt(v) : v }];
+  }
+
+  private grow(): void {
+    const n = this.modes.length * 2;
+    const modes = new Uint8Array(n), memories = new Uint32Array(n), starts = new Uint32Array(n);
+    const lengths = new Uint32Array(n), constOffsets = new Float64Array(n), constOps = new Uint8Array(n);
+    modes.set(this.modes);
+    memories.set(this.memories);
+    starts.set(this.starts);
+    lengths.set(this.lengths);
+    constOffsets.set(this.constOffsets);
+    constOps.set(this.constOps);
+    this.modes = modes;
+    this.memories = memories;
+    this.starts = starts;
+    this.lengths = lengths;
+    this.constOffsets = constOffsets;
+    this.constOps = constOps;
+  }
+}
