@@ -668,6 +668,12 @@ if (fixtureName !== undefined) {
     assert.throws(() => l.table(3), RangeError);
     const r = computeVmctxLayout({ memories: 0, tables: 0, globals: 0, funcs: 3, records: 1 });
     assert.is(r.size, 40 + 24 + 24);
+    // The signature table (u32 per type index) follows the records; the size stays a multiple of 8.
+    const s = computeVmctxLayout({ memories: 0, tables: 0, globals: 0, funcs: 3, records: 1, types: 3 });
+    assert.is(s.sig(0), 40 + 24 + 24);
+    assert.is(s.sig(2), 40 + 24 + 24 + 8);
+    assert.is(s.size, 40 + 24 + 24 + 16);
+    assert.throws(() => s.sig(3), RangeError);
   });
 
   test('vmctx header', () => {

@@ -93,6 +93,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   initVmctxHeader(vmctx);
   writePtr(vmctx + VMCTX_INTERRUPTS, interruptBlockAddr);
   writePtr(vmctx + VMCTX_CODE_SLOTS, m.codeSlots);
+  // The signature table: call_indirect compares a FuncRecord's signature id with the one of its type index here.
+  for (let t = 0; t < c.sigIds.length; t++) writeU32(vmctx + L.sig(t), c.sigIds[t]);
   const state: InstanceState = {
     module: m,
     vmctx,

@@ -2,15 +2,15 @@
 // into its own buffer that starts with its own trap stubs. A batch's code depends only on the module and the
 // batch, never on which thread compiled it or in what order, so the module linker (module-compiler.ts) gets
 // the same bytes from one thread or many. Calls between functions of one batch are resolved by the
-// assembler; calls into other batches are rel32 relocations the linker patches, and signature ids (process
-// specific) are left 0 and patched too.
+// assembler; calls into other batches are rel32 relocations the linker patches. The code has no
+// process-specific constants (call_indirect reads signature ids from the instance's vmctx).
 //
 // Used on the calling thread and in compile workers (compile-worker.ts) alike.
 
 import { Assembler } from '../x64/assembler.js';
 import { Features } from '../decode/features.js';
 import { ModuleInfo } from '../decode/types.js';
-import { computeVmctxLayout } from '../runtime/layout.js';
+import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CompileError } from '../errors.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
 import { emitTrapStubs } from './stubs.js';
@@ -57,8 +57,6 @@ export interface BatchCode {
   /** Source map: code offset of a return address / trap site (ascending) -> wasm byte offset. */
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
-  /** (offset of an imm32 signature id, type index) pairs: the id is 0 in `code`. */
-  sigRelocs: Int32Array;
   /** (offset of a rel32 direct call into another batch, callee function index) pairs. */
   callRelocs: Int32Array;
 }
@@ -72,7 +70,7 @@ export interface BatchFailure {
 
 const EMPTY_BATCH: BatchCode = {
   code: new Uint8Array(0), entries: new Int32Array(0), pcOffsets: new Int32Array(0), wasmOffsets: new Int32Array(0),
-  sigRelocs: new Int32Array(0), callRelocs: new Int32Array(0),
+  callRelocs: new Int32Array(0),
 };
 
 export class BatchCompiler {
@@ -88,9 +86,9 @@ export class BatchCompiler {
     this.m = {
       asm: this.asm, info, features, boundsChecks: options.boundsChecks, interruptible: options.interruptible, fuel: options.fuel,
       lazy: false,
-      layout: computeVmctxLayout({ memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: n }),
+      layout: moduleVmctxLayout(info),
       funcLabels: new Array<number>(n).fill(-1), directLabels: new Array<number>(n).fill(-1), trapStubs: [],
-      sigIds: new Array<number>(info.types.length).fill(0), pcOffsets: [], wasmOffsets: [], sigRelocs: [], callRelocs: [],
+      pcOffsets: [], wasmOffsets: [], callRelocs: [],
     };
     this.fc = new FunctionCompiler(this.m);
     this.fc.validateOnly = validateOnly;
@@ -109,7 +107,6 @@ export class BatchCompiler {
     asm.reset();
     m.pcOffsets.length = 0;
     m.wasmOffsets.length = 0;
-    m.sigRelocs.length = 0;
     m.callRelocs.length = 0;
     m.trapStubs = emitTrapStubs(asm);
     for (let f = first; f < end; f++) {
@@ -129,7 +126,7 @@ export class BatchCompiler {
       }
       return {
         code: asm.bytes(), entries, pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets),
-        sigRelocs: Int32Array.from(m.sigRelocs), callRelocs: Int32Array.from(m.callRelocs),
+        callRelocs: Int32Array.from(m.callRelocs),
       };
     } finally {
       for (let f = first; f < end; f++) m.funcLabels[f] = m.directLabels[f] = -1;

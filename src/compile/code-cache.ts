@@ -8,15 +8,15 @@
 // by group or others) is ignored and rewritten, and a directory that fails them is neither read nor written
 // (the module's cache status is then 'untrusted', with the reason).
 //
-// The generated code is position independent except for signature ids (process-wide numbers embedded in
-// call_indirect checks), which are recorded as relocations and patched on load.
+// The generated code is position independent and has no process-specific constants (call_indirect reads
+// signature ids from the instance's vmctx), so it is loaded unchanged.
 
 import type { Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { decodeModule } from '../decode/module-decoder.js';
 import { Features } from '../decode/features.js';
-import { computeVmctxLayout } from '../runtime/layout.js';
+import { moduleVmctxLayout } from '../runtime/layout.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
 import { CompiledModule, CompileOptions } from './module-compiler.js';
 import { signatureId } from './signatures.js';
@@ -42,7 +42,7 @@ function trusted(): TrustedFile {
   return (trustedFile ??= createRequire(import.meta.url)('../trusted-file.cjs') as TrustedFile);
 }
 
-const MAGIC = 'QBCACHE1';
+const MAGIC = 'QBCACHE2';
 const HASH_BYTES = 32;
 
 let cachedVersion: string | null = null;
@@ -102,7 +102,7 @@ export function storeCached(dir: string, key: string, c: CompiledModule): string
   const t = trusted();
   const d = t.trustedDir(dir, true);
   if (!d.ok) return d.reason;
-  const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets, c.sigRelocs];
+  const arrays = [c.funcOffsets, c.entryStubOffsets, c.pcOffsets, c.wasmOffsets];
   const header: Header = { key, compileMs: c.compileMs, boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel, lengths: [...arrays.map((x) => x.length), c.code.length] };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const parts: Uint8Array[] = [Buffer.from(MAGIC, 'latin1'), u32(headerBytes.length), headerBytes];
@@ -148,22 +148,20 @@ export function loadCached(dir: string, key: string, bytes: Uint8Array, features
   pos += headerLength;
   if (header.key !== key) return { miss: 'stale' };
   const ints: Int32Array[] = [];
-  for (let k = 0; k < 5; k++) {
+  for (let k = 0; k < 4; k++) {
     const n = header.lengths[k];
     const a = new Int32Array(n);
     new Uint8Array(a.buffer).set(body.subarray(pos, pos + 4 * n));
     ints.push(a);
     pos += 4 * n;
   }
-  const code = new Uint8Array(body.subarray(pos, pos + header.lengths[5]));
-  if (code.length !== header.lengths[5]) return { miss: 'corrupt' };
+  const code = new Uint8Array(body.subarray(pos, pos + header.lengths[4]));
+  if (code.length !== header.lengths[4]) return { miss: 'corrupt' };
   // The module itself was validated when the entry was made (same bytes, same features): only the
   // declarations are decoded again.
   const info = decodeModule(bytes, features);
   const sigIds = info.types.map((t) => signatureId(t));
-  const [funcOffsets, entryStubOffsets, pcOffsets, wasmOffsets, sigRelocs] = ints;
-  const dv = new DataView(code.buffer, code.byteOffset, code.byteLength);
-  for (let k = 0; k < sigRelocs.length; k += 2) dv.setInt32(sigRelocs[k], sigIds[sigRelocs[k + 1]], true);
+  const [funcOffsets, entryStubOffsets, pcOffsets, wasmOffsets] = ints;
   return {
     compiled: {
       info,
@@ -176,19 +174,13 @@ export function loadCached(dir: string, key: string, bytes: Uint8Array, features
       bodyStarts: new Int32Array(0),
       bodyEnds: new Int32Array(0),
       bytes,
-      layout: computeVmctxLayout({
-        memories: info.memories.length,
-        tables: info.tables.length,
-        globals: info.globals.length,
-        funcs: info.funcTypes.length,
-      }),
+      layout: moduleVmctxLayout(info),
       code,
       funcOffsets,
       entryStubOffsets,
       sigIds,
       pcOffsets,
       wasmOffsets,
-      sigRelocs,
       compileMs: nowMs() - t0,
     },
   };

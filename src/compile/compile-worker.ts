@@ -25,7 +25,7 @@ port.on('message', (job: WorkerJob) => {
       compiler ??= new BatchCompiler(decodeModuleHeaders(bytes, job.features), job.features, job.codegen, bytes, job.validateOnly);
       const r = compiler.tryCompile(job.plan[k], job.plan[k + 1], job.bodyStarts, job.bodyEnds);
       out.result = r;
-      if ('code' in r && r.code.length > 0) transfer.push(r.code.buffer as ArrayBuffer, r.entries.buffer as ArrayBuffer, r.pcOffsets.buffer as ArrayBuffer, r.wasmOffsets.buffer as ArrayBuffer, r.sigRelocs.buffer as ArrayBuffer, r.callRelocs.buffer as ArrayBuffer);
+      if ('code' in r && r.code.length > 0) transfer.push(r.code.buffer as ArrayBuffer, r.entries.buffer as ArrayBuffer, r.pcOffsets.buffer as ArrayBuffer, r.wasmOffsets.buffer as ArrayBuffer, r.callRelocs.buffer as ArrayBuffer);
     } catch (e) {
       out.crashed = String((e as Error)?.stack ?? e);
     }

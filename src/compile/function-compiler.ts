@@ -54,12 +54,8 @@ export interface ModuleCodegen {
   directLabels: number[];
   /** Module trap stub label per trap code (index 0: code taken from eax). */
   trapStubs: number[];
-  /** Process-wide signature id of each type index. */
-  sigIds: number[];
   /** Source map of the module: code offset of a return address / trap site -> wasm byte offset. */
   pcOffsets: number[];
-  /** Relocations: (code offset of an imm32 signature id, type index) pairs. */
-  sigRelocs: number[];
   /** Direct calls to functions without a label in this buffer: (code offset of the rel32, callee) pairs. */
   callRelocs: number[];
   wasmOffsets: number[];
@@ -814,9 +810,9 @@ export class FunctionCompiler {
     vs.freeGpr(idx);
     a.test(true, RAX, RAX);
     a.jcc(Cond.E, this.trapLabel(TrapCode.IndirectNull));
-    // The signature id is process-specific: record where it lives so a cached copy can be relocated.
-    a.movImm32(R11, this.m.sigIds[typeIndex]);
-    this.m.sigRelocs.push(a.offset - 4, typeIndex);
+    // The expected signature id (process-wide) comes from the instance's signature table, so the code has no
+    // process-specific constants (a cached copy runs unchanged).
+    a.load(LoadKind.U32, R11, R14, -1, 1, L.sig(typeIndex));
     a.aluStore(AluOp.CMP, false, RAX, -1, 1, 16, R11);
     a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
     a.load(LoadKind.I64, R14, RAX, -1, 1, 8);

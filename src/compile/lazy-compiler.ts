@@ -29,7 +29,7 @@ export class LazyCompiler {
     this.m = {
       asm: this.asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
       fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: new Array<number>(n).fill(-1),
-      directLabels: new Array<number>(n).fill(-1), trapStubs: [], sigIds: c.sigIds, pcOffsets: [], wasmOffsets: [], sigRelocs: [], callRelocs: [],
+      directLabels: new Array<number>(n).fill(-1), trapStubs: [], pcOffsets: [], wasmOffsets: [], callRelocs: [],
     };
     this.fc = new FunctionCompiler(this.m);
   }
@@ -39,7 +39,6 @@ export class LazyCompiler {
     asm.reset();
     m.pcOffsets.length = 0;
     m.wasmOffsets.length = 0;
-    m.sigRelocs.length = 0;
     m.trapStubs = emitTrapStubs(asm);
     const entry = asm.newLabel();
     m.funcLabels[f] = entry;

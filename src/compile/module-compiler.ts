@@ -9,7 +9,7 @@ import { decodeModule } from '../decode/module-decoder.js';
 import { Features } from '../decode/features.js';
 import { ModuleInfo } from '../decode/types.js';
 import { CompileError } from '../errors.js';
-import { computeVmctxLayout, VmctxLayout } from '../runtime/layout.js';
+import { moduleVmctxLayout, VmctxLayout } from '../runtime/layout.js';
 import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, isBatchFailure, planBatches } from './batch-compiler.js';
 import { compileBatchesInParallel, parallelThreads } from './compile-pool.js';
 import { emitEntryStub, emitHostThunk, emitLazyStubs } from './stubs.js';
@@ -39,8 +39,6 @@ export interface CompiledModule {
   /** Source map: return address / trap site (code offset, ascending) -> wasm byte offset. */
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
-  /** (code offset, type index) of every imm32 signature id in the code (for relocating cached code). */
-  sigRelocs: Int32Array;
   /** Lazy compilation: bodies are compiled on first call (see compileLazyFunction). */
   lazy: boolean;
   /** Lazy: code offset of each function's compile-on-first-call thunk (the initial code-slot value). */
@@ -115,7 +113,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   // Link: the batches in order, then the stubs.
   const funcOffsets = new Int32Array(n);
   const directOffsets = new Int32Array(n);
-  const pcOffsets: number[] = [], wasmOffsets: number[] = [], sigRelocs: number[] = [], callRelocs: number[] = [];
+  const pcOffsets: number[] = [], wasmOffsets: number[] = [], callRelocs: number[] = [];
   let size = 0;
   let f = info.numImportedFuncs;
   const bases: number[] = [];
@@ -130,7 +128,6 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
       pcOffsets.push(base + b.pcOffsets[k]);
       wasmOffsets.push(b.wasmOffsets[k]);
     }
-    for (let k = 0; k < b.sigRelocs.length; k += 2) sigRelocs.push(base + b.sigRelocs[k], b.sigRelocs[k + 1]);
     for (let k = 0; k < b.callRelocs.length; k += 2) callRelocs.push(base + b.callRelocs[k], b.callRelocs[k + 1]);
     size = base + b.code.length;
   }
@@ -161,20 +158,18 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   const dv = new DataView(code.buffer);
   for (let k = 0; k < callRelocs.length; k += 2) dv.setInt32(callRelocs[k], directOffsets[callRelocs[k + 1]] - (callRelocs[k] + 4), true);
   const sigIds = info.types.map((t) => signatureId(t));
-  for (let k = 0; k < sigRelocs.length; k += 2) dv.setInt32(sigRelocs[k], sigIds[sigRelocs[k + 1]], true);
 
   return {
     info,
     features,
     ...codegen,
-    layout: layoutOf(info),
+    layout: moduleVmctxLayout(info),
     code,
     funcOffsets,
     entryStubOffsets,
     sigIds,
     pcOffsets: Int32Array.from(pcOffsets),
     wasmOffsets: Int32Array.from(wasmOffsets),
-    sigRelocs: Int32Array.from(sigRelocs),
     lazy,
     lazyThunkOffsets,
     bodyStarts,
@@ -186,10 +181,6 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
 
 function align64(n: number): number {
   return (n + 63) & ~63;
-}
-
-export function layoutOf(info: ModuleInfo): VmctxLayout {
-  return computeVmctxLayout({ memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: info.funcTypes.length });
 }
 
 /**

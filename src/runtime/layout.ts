@@ -1,6 +1,8 @@
 // Native data layouts shared by generated code and the runtime: the exec state, trap codes, the instance
 // context (vmctx), MemoryDesc, TableDesc, FuncRecord. See docs/ARCHITECTURE.md.
 
+import type { ModuleInfo } from '../decode/types.js';
+
 // ---------------------------------------------------------------------------------------------------
 // Exec state (one per process)
 
@@ -162,6 +164,8 @@ export interface VmctxCounts {
   funcs: number;
   /** Number of FuncRecords stored in the vmctx (default: `funcs`, one per function index). */
   records?: number;
+  /** Number of function types: the size of the signature table (default 0). */
+  types?: number;
 }
 
 export interface VmctxLayout {
@@ -179,21 +183,34 @@ export interface VmctxLayout {
   func(f: number): number;
   /** Offset of FuncRecord number r (inside the vmctx). */
   record(r: number): number;
+  /** Offset of the u32 process-wide signature id of type index t (checked by call_indirect). */
+  sig(t: number): number;
   readonly tablesOffset: number;
   readonly globalsOffset: number;
   readonly funcsOffset: number;
   readonly recordsOffset: number;
+  readonly sigsOffset: number;
+}
+
+/** The vmctx layout of an instance of a module (see ARCHITECTURE.md). */
+export function moduleVmctxLayout(info: ModuleInfo): VmctxLayout {
+  return computeVmctxLayout({
+    memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: info.funcTypes.length,
+    types: info.types.length,
+  });
 }
 
 /** The vmctx layout of an instance (see ARCHITECTURE.md). */
 export function computeVmctxLayout(counts: VmctxCounts): VmctxLayout {
   const { memories, tables, globals, funcs } = counts;
   const records = counts.records ?? funcs;
+  const types = counts.types ?? 0;
   const tablesOffset = VMCTX_MEMORIES + 16 * memories;
   const globalsOffset = tablesOffset + 8 * tables;
   const funcsOffset = globalsOffset + 8 * globals;
   const recordsOffset = funcsOffset + 8 * funcs;
-  const size = recordsOffset + FUNCREC_SIZE * records;
+  const sigsOffset = recordsOffset + FUNCREC_SIZE * records;
+  const size = sigsOffset + ((4 * types + 7) & ~7);
   const check = (i: number, n: number, what: string): void => {
     if (!(i >= 0 && i < n && (i | 0) === i)) throw new RangeError(`vmctx: ${what} index ${i} out of range (count ${n})`);
   };
@@ -205,10 +222,12 @@ export function computeVmctxLayout(counts: VmctxCounts): VmctxLayout {
     global(g) { check(g, globals, 'global'); return globalsOffset + 8 * g; },
     func(f) { check(f, funcs, 'function'); return funcsOffset + 8 * f; },
     record(r) { check(r, records, 'record'); return recordsOffset + FUNCREC_SIZE * r; },
+    sig(t) { check(t, types, 'type'); return sigsOffset + 4 * t; },
     tablesOffset,
     globalsOffset,
     funcsOffset,
     recordsOffset,
+    sigsOffset,
   };
 }
 
