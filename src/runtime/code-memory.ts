@@ -1,13 +1,16 @@
-// Executable memory, W^X: code is copied into read-write pages which are then made read+execute.
+// Executable memory, W^X: no page is ever writable and executable at the same address.
 //
-// Small blocks (up to SMALL_LIMIT bytes) are packed into shared 64 KiB chunks: a chunk's pages are made
-// writable only for the duration of a copy (single-threaded, and no machine code runs while JS is
-// copying, so re-protecting pages that hold other live code is safe). A chunk is unmapped once every block
-// in it has been freed (and it is no longer the chunk being filled). Large blocks get their own mapping.
+// Small blocks (up to SMALL_LIMIT bytes) are packed into shared 64 KiB chunks. A chunk is a dual mapping
+// (dual-mapping.ts) where the kernel allows it, so a block is installed by a plain copy into the chunk's
+// writable alias; otherwise the chunk's pages are made writable only for the duration of a copy
+// (single-threaded, and no machine code runs while JS is copying, so re-protecting pages that hold other
+// live code is safe). A chunk is unmapped once every block in it has been freed (and it is no longer the
+// chunk being filled). Large blocks get their own mapping.
 //
 // Blocks are freed explicitly (`free()`), typically from the owner's FinalizationRegistry.
 
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, alignUp, copyIn, mmapAnon, mprotect, munmap } from './native.js';
+import { DualMapping, mapDual, unmapDual } from './dual-mapping.js';
 
 export interface CodeBlock {
   /** Address of the first byte of code. */
@@ -26,6 +29,8 @@ interface Chunk {
   addr: number;
   used: number;
   live: number;
+  /** The dual mapping behind the chunk (null: a plain mapping, written by toggling its protection). */
+  dual: DualMapping | null;
 }
 
 let current: Chunk | null = null;
@@ -38,8 +43,15 @@ function protectRange(addr: number, size: number, prot: number): void {
 }
 
 function releaseChunk(c: Chunk): void {
-  munmap(c.addr, CHUNK_SIZE);
+  if (c.dual !== null) unmapDual(c.dual);
+  else munmap(c.addr, CHUNK_SIZE);
   totalMapped -= CHUNK_SIZE;
+}
+
+function newChunk(): Chunk {
+  const dual = mapDual(CHUNK_SIZE);
+  if (dual !== null) return { addr: dual.exec, used: 0, live: 0, dual };
+  return { addr: mmapAnon(CHUNK_SIZE, PROT_READ | PROT_WRITE), used: 0, live: 0, dual: null };
 }
 
 /**
@@ -73,7 +85,7 @@ export function allocateCode(bytes: Uint8Array): CodeBlock {
   const size = alignUp(len, BLOCK_ALIGN);
   if (current === null || current.used + size > CHUNK_SIZE) {
     const old = current;
-    current = { addr: mmapAnon(CHUNK_SIZE, PROT_READ | PROT_WRITE), used: 0, live: 0 };
+    current = newChunk();
     totalMapped += CHUNK_SIZE;
     if (old !== null && old.live === 0) releaseChunk(old);
   }
@@ -81,9 +93,12 @@ export function allocateCode(bytes: Uint8Array): CodeBlock {
   const addr = chunk.addr + chunk.used;
   chunk.used += size;
   chunk.live++;
-  protectRange(addr, size, PROT_READ | PROT_WRITE);
-  copyIn(addr, bytes);
-  protectRange(addr, size, PROT_READ | PROT_EXEC);
+  if (chunk.dual !== null) chunk.dual.view!.set(bytes, addr - chunk.addr);
+  else {
+    protectRange(addr, size, PROT_READ | PROT_WRITE);
+    copyIn(addr, bytes);
+    protectRange(addr, size, PROT_READ | PROT_EXEC);
+  }
   let freed = false;
   return {
     addr,

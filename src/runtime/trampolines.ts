@@ -225,7 +225,9 @@ interface CodeRange {
   symbolize: Symbolizer;
 }
 
-const ranges: CodeRange[] = [];
+// A Set: modules come and go by the hundred thousand (each registers its code), and unregistering must not
+// scan the others. Lookups happen only when a trap is symbolized; live ranges never overlap.
+const ranges = new Set<CodeRange>();
 
 /**
  * Register the symbolizer of a code range [start, end). Returns a function that unregisters it.
@@ -233,22 +235,15 @@ const ranges: CodeRange[] = [];
  */
 export function registerCodeRange(start: number, end: number, symbolize: Symbolizer): () => void {
   const r: CodeRange = { start, end, symbolize };
-  ranges.push(r);
+  ranges.add(r);
   return () => {
-    const i = ranges.indexOf(r);
-    if (i >= 0) ranges.splice(i, 1);
+    ranges.delete(r);
   };
-}
-
-/** Remove every symbolizer registered for a range starting at `start`. */
-export function unregisterCodeRange(start: number): void {
-  for (let i = ranges.length - 1; i >= 0; i--) if (ranges[i].start === start) ranges.splice(i, 1);
 }
 
 /** Symbolize one pc (null when unknown). */
 export function symbolizePc(pc: number): string | null {
-  for (let i = ranges.length - 1; i >= 0; i--) {
-    const r = ranges[i];
+  for (const r of ranges) {
     if (pc >= r.start && pc < r.end) {
       try {
         return r.symbolize(pc);
