@@ -55,15 +55,18 @@ function callGraph(n: number, opts: { invalidAt?: number[]; badDataSection?: boo
 const compileAll = (file: string, configs: string) => `
   import qb from ${JSON.stringify(index)};
   import { moduleInternals } from ${JSON.stringify(moduleJs)};
-  import { lastParallelStats } from ${JSON.stringify(poolJs)};
+  import { lastParallelStats, prewarmCompileWorkers } from ${JSON.stringify(poolJs)};
   import crypto from 'node:crypto';
   import fs from 'node:fs';
   const bytes = fs.readFileSync(${JSON.stringify(file)});
   const out = [];
   // Start the workers first, so that they take part in every compile below.
-  try { new qb.Module(bytes, { lazy: false, threads: 4, batchBytes: 1 }); } catch {}
-  await new Promise((r) => setTimeout(r, 300));
+  await prewarmCompileWorkers(4);
   for (const options of ${configs}) {
+    if (options.rewarm) {
+      await new Promise((r) => setTimeout(r, 50)); // let dead workers' exits be seen
+      await prewarmCompileWorkers(options.threads);
+    }
     try {
       const m = new qb.Module(bytes, { lazy: false, ...options });
       const stats = options.threads > 1 ? { ...lastParallelStats() } : null;
@@ -126,7 +129,8 @@ test('a parallel compile or validation reports the first invalid function, exact
 
 test('a compile worker dying mid-compile: the module is still complete and correct', () => {
   const file = callGraph(3000);
-  const script = compileAll(file, `[{ threads: 1, batchBytes: 1 }, { threads: 2, batchBytes: 1 }, { threads: 2, batchBytes: 1 }]`);
+  // Between the compiles, wait for replacements of the dead workers to be ready.
+  const script = compileAll(file, `[{ threads: 1, batchBytes: 1 }, { threads: 2, batchBytes: 1, rewarm: true }, { threads: 2, batchBytes: 1, rewarm: true }]`);
   // Each worker exits as it claims its first batch: the caller takes that batch over, and the next compile
   // starts a new worker.
   const r = runChild(script, { QUICKBEAM_TEST_COMPILE_WORKER_EXIT_AT: '1' });

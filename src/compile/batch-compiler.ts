@@ -73,29 +73,62 @@ const EMPTY_BATCH: BatchCode = {
   callRelocs: new Int32Array(0),
 };
 
+/**
+ * The assembler, function compiler (value stack, control stack) and label tables of this thread, shared by
+ * every batch compile: compiles on one thread never overlap (they run to completion without calling out),
+ * and a tiny module should not pay for a 64 KiB buffer and a value stack of its own. Label tables hold -1
+ * between compiles.
+ */
+interface Context {
+  asm: Assembler;
+  m: ModuleCodegen;
+  fc: FunctionCompiler;
+  /** The BatchCompiler the context is set up for. */
+  owner: BatchCompiler | null;
+}
+let shared: Context | null = null;
+
+function sharedContext(owner: BatchCompiler, info: ModuleInfo, features: Features, options: CodegenOptions, validateOnly: boolean): Context {
+  if (shared === null) {
+    const asm = new Assembler(64 * 1024);
+    const m: ModuleCodegen = {
+      asm, info, features, ...options, lazy: false, layout: moduleVmctxLayout(info), funcLabels: [], directLabels: [],
+      trapStubs: [], pcOffsets: [], wasmOffsets: [], callRelocs: [],
+    };
+    shared = { asm, m, fc: new FunctionCompiler(m), owner: null };
+  }
+  if (shared.owner === owner) return shared;
+  shared.owner = owner;
+  const { m, fc } = shared;
+  m.info = info;
+  m.features = features;
+  m.boundsChecks = options.boundsChecks;
+  m.interruptible = options.interruptible;
+  m.fuel = options.fuel;
+  m.layout = moduleVmctxLayout(info);
+  for (let f = m.funcLabels.length, n = info.funcTypes.length; f < n; f++) {
+    m.funcLabels.push(-1);
+    m.directLabels.push(-1);
+  }
+  fc.validateOnly = validateOnly;
+  return shared;
+}
+
 export class BatchCompiler {
-  private readonly asm = new Assembler(256 * 1024);
+  private readonly asm: Assembler;
   private readonly m: ModuleCodegen;
   private readonly fc: FunctionCompiler;
 
   constructor(
-    private readonly info: ModuleInfo, features: Features, options: CodegenOptions, private readonly bytes: Uint8Array,
-    private readonly validateOnly = false,
+    private readonly info: ModuleInfo, private readonly features: Features, private readonly options: CodegenOptions,
+    private readonly bytes: Uint8Array, private readonly validateOnly = false,
   ) {
-    const n = info.funcTypes.length;
-    this.m = {
-      asm: this.asm, info, features, boundsChecks: options.boundsChecks, interruptible: options.interruptible, fuel: options.fuel,
-      lazy: false,
-      layout: moduleVmctxLayout(info),
-      funcLabels: new Array<number>(n).fill(-1), directLabels: new Array<number>(n).fill(-1), trapStubs: [],
-      pcOffsets: [], wasmOffsets: [], callRelocs: [],
-    };
-    this.fc = new FunctionCompiler(this.m);
-    this.fc.validateOnly = validateOnly;
+    ({ asm: this.asm, m: this.m, fc: this.fc } = sharedContext(this, info, features, options, validateOnly));
   }
 
   /** Compile functions [first, end) (bodies at bodyStarts/bodyEnds). Throws CompileError for an invalid one. */
   compile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array): BatchCode {
+    sharedContext(this, this.info, this.features, this.options, this.validateOnly);
     const { asm, m } = this;
     if (this.validateOnly) {
       for (let f = first; f < end; f++) {

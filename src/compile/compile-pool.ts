@@ -87,6 +87,8 @@ export interface WorkerResult {
 interface PoolWorker {
   worker: Worker;
   port: MessagePort;
+  /** Settles when the worker can take jobs (or has exited). */
+  ready: Promise<void> | null;
 }
 
 const pool: PoolWorker[] = [];
@@ -102,9 +104,17 @@ function startWorker(): PoolWorker {
     // Compilation needs no more than the default heap; keep workers from inheriting --inspect etc.
     execArgv: [],
   });
+  const pw: PoolWorker = { worker, port: port1, ready: null };
+  // The worker says 'ready' once its modules are loaded; everything else on the port is taken synchronously
+  // by a compile, or is a late copy of a batch someone else finished (dropped here).
+  pw.ready = new Promise<void>((resolve) => {
+    port1.on('message', (m: { ready?: boolean }) => {
+      if (m.ready === true) resolve();
+    });
+    worker.once('exit', () => resolve());
+  });
   worker.unref();
   port1.unref();
-  const pw: PoolWorker = { worker, port: port1 };
   const forget = (): void => {
     const i = pool.indexOf(pw);
     if (i >= 0) pool.splice(i, 1);
@@ -128,6 +138,22 @@ export interface ParallelStats {
 let lastStats: ParallelStats = { threads: 0, batches: 0, fromWorkers: 0, takenOver: 0 };
 export function lastParallelStats(): ParallelStats {
   return lastStats;
+}
+
+/**
+ * Start compile workers ahead of a big compile (so that their start-up overlaps other work), resolving once
+ * `threads - 1` of them are ready. Default: as many as a default parallel compile uses.
+ */
+export async function prewarmCompileWorkers(threads = defaultThreads()): Promise<number> {
+  while (pool.length < Math.min(threads, PARALLEL_MAX_THREADS) - 1) startWorker();
+  const waiting = pool.slice();
+  for (const w of waiting) w.port.ref(); // the workers are unref'd: keep the process up while we wait
+  try {
+    await Promise.all(waiting.map((w) => w.ready));
+  } finally {
+    for (const w of waiting) w.port.unref();
+  }
+  return pool.length;
 }
 
 /** Number of live compile workers (diagnostics and tests). */
@@ -179,7 +205,7 @@ export function compileBatchesInParallel(job: ParallelJob): Array<BatchCode | Ba
       for (;;) {
         const m = workerThreads!.receiveMessageOnPort(h.port)?.message as WorkerResult | undefined;
         if (m === undefined) break;
-        if (m.jobId !== jobId || results[m.batch] !== undefined) continue;
+        if (m.jobId !== jobId || results[m.batch] !== undefined) continue; // 'ready', or late
         if (m.result !== undefined) {
           results[m.batch] = m.result;
           missing--;

@@ -12,6 +12,8 @@ const port = (workerData as { port: MessagePort }).port;
 const exitAtClaim = Number(process.env.QUICKBEAM_TEST_COMPILE_WORKER_EXIT_AT ?? 0);
 let claims = 0;
 
+port.postMessage({ ready: true });
+
 port.on('message', (job: WorkerJob) => {
   const ctl = new Int32Array(job.control);
   const numBatches = job.plan.length - 1;
