@@ -141,6 +141,16 @@ export function lastParallelStats(): ParallelStats {
 }
 
 /**
+ * Start workers (without waiting) for a compile that will probably be parallel: a module of `moduleBytes`
+ * with `requested` threads (undefined: the default). Called before decoding, so that the workers' own
+ * start-up overlaps it.
+ */
+export function startCompileWorkersFor(moduleBytes: number, requested: number | undefined): void {
+  const threads = requested ?? (moduleBytes >= PARALLEL_MIN_BYTES ? defaultThreads() : 1);
+  while (pool.length < Math.min(threads, PARALLEL_MAX_THREADS) - 1) startWorker();
+}
+
+/**
  * Start compile workers ahead of a big compile (so that their start-up overlaps other work), resolving once
  * `threads - 1` of them are ready. Default: as many as a default parallel compile uses.
  */

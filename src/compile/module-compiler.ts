@@ -11,7 +11,7 @@ import { ModuleInfo } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { moduleVmctxLayout, VmctxLayout } from '../runtime/layout.js';
 import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, isBatchFailure, planBatches } from './batch-compiler.js';
-import { compileBatchesInParallel, parallelThreads } from './compile-pool.js';
+import { compileBatchesInParallel, parallelThreads, startCompileWorkersFor } from './compile-pool.js';
 import { emitEntryStub, emitHostThunk, emitLazyStubs } from './stubs.js';
 import { signatureId } from './signatures.js';
 
@@ -78,6 +78,7 @@ export interface CompileOptions {
 
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
   const t0 = nowMs();
+  startCompileWorkersFor(bytes.length, options.threads);
   const lazy = options.lazy === true;
   const codegen: CodegenOptions = { boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true };
   let seen: ModuleInfo | null = null;
