@@ -95,10 +95,29 @@ const pool: PoolWorker[] = [];
 let nextJobId = 1;
 let workerThreads: typeof import('node:worker_threads') | undefined;
 
+let script: URL | undefined;
+
+/** The worker's code: the one-file bundle scripts/bundle.mjs makes, unless dist/src was rebuilt since. */
+function workerScript(): URL {
+  if (script !== undefined) return script;
+  const own = new URL('./compile-worker.js', import.meta.url);
+  const bundle = new URL('../../quickbeam-compile-worker.mjs', import.meta.url);
+  const { statSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const mtime = (u: URL): number => {
+    try {
+      return statSync(u).mtimeMs;
+    } catch {
+      return -1;
+    }
+  };
+  script = mtime(bundle) >= mtime(own) ? bundle : own;
+  return script;
+}
+
 function startWorker(): PoolWorker {
   workerThreads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const { port1, port2 } = new workerThreads.MessageChannel();
-  const worker = new workerThreads.Worker(new URL('./compile-worker.js', import.meta.url), {
+  const worker = new workerThreads.Worker(workerScript(), {
     workerData: { port: port2 },
     transferList: [port2],
     // Compilation needs no more than the default heap; keep workers from inheriting --inspect etc.
