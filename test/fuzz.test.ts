@@ -1,8 +1,11 @@
-// The fuzzers' own tests (scripts/fuzz-diff, scripts/fuzz-malformed, scripts/fuzz-bounds; fuzz/lib/*):
-//   1. replays every saved regression (test/regressions/*.json + .wasm, and *.mjs scenarios) under
-//      Quickbeam, in a worker process (a crash fails the test instead of killing the runner);
+// The fuzzers' own tests (scripts/fuzz-diff, scripts/fuzz-malformed, scripts/fuzz-bounds, scripts/fuzz-lazy;
+// fuzz/lib/*):
+//   1. replays every saved regression (test/regressions/*.json + .wasm, including fuzz-lazy scenarios, and
+//      *.mjs scenarios) under Quickbeam, in a worker process (a crash fails the test instead of killing the
+//      runner);
 //   2. self-test: with QUICKBEAM_TEST_PLANT_BUG=bounds-off-by-one the fuzzers must report mismatches or
-//      crashes, and without it none;
+//      crashes, and without it none; fuzz-lazy must crash on its planted lazy-slot lifetime bug
+//      (--plant-bug lazy-slots-freed-with-module), and find nothing without it;
 //   3. CI smoke: a bounded run of each fuzzer (a few hundred cases, ~1 minute on 2 cores). fuzz-diff uses
 //      binaryen when installed, else the committed seed corpus fuzz/seeds/diff; Node 24 is optional.
 // Regressions whose JSON has "skip" (or whose .mjs starts with "// SKIP:") are known open bugs: they are
@@ -71,10 +74,20 @@ for (const f of regressionFiles.filter((x) => x.endsWith('.json'))) {
     const wasm = new Uint8Array(readFileSync(path.join(REGRESSIONS, `${name}.wasm`)));
     const { EngineProcess } = await lib('pool.mjs');
     const { compareTraces, describeDiffs } = await lib('compare.mjs');
-    const qb = new EngineProcess('qb', { env: { ...process.env, QUICKBEAM_TEST_PLANT_BUG: '' } });
+    // (scenarios have gc steps: --expose-gc)
+    const qb = new EngineProcess('qb', { env: { ...process.env, QUICKBEAM_TEST_PLANT_BUG: '', QUICKBEAM_FUZZ_PLANT: '' }, execArgv: json.kind === 'scenario' ? ['--expose-gc'] : [] });
     try {
       let problem: string | null = null;
-      if (json.kind === 'validate') {
+      if (json.kind === 'scenario') {
+        // A fuzz-lazy finding: the scenario under Quickbeam (lazily compiled), against V8's trace.
+        const { compareScenario, describeScenarioDiffs } = await lib('scenario.mjs');
+        const r = await qb.request({ op: 'scenario', wasm: Buffer.from(wasm).toString('base64'), scenario: json.scenario, qbOptions: json.qbOptions ?? { lazy: true } }, 60000);
+        if (r.status !== 'ok') problem = `Quickbeam ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${r.error ?? r.stderr ?? ''}`;
+        else {
+          const c = compareScenario(json.expected, r.result, json.scenario);
+          if (c.diffs.length) problem = describeScenarioDiffs(c.diffs, 4);
+        }
+      } else if (json.kind === 'validate') {
         // A validation regression: Quickbeam must agree with V8's verdict, rejecting with a CompileError.
         const r = await qb.request({ op: 'validate', wasm: Buffer.from(wasm).toString('base64'), features: json.features ?? undefined }, 30000);
         if (r.status !== 'ok') problem = `Quickbeam ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${r.error ?? r.stderr ?? ''}`;
@@ -156,6 +169,25 @@ if (SMOKE) {
     assert.is(clean.summary.mismatch + clean.summary.crash + clean.summary.hang, 0, show(clean));
   });
 
+  test('self-test: fuzz-lazy finds the planted lazy-compilation lifetime bug (and nothing without it)', async () => {
+    // The plant re-creates the bug fixed in 818b973 (esbuild-wasm's SIGSEGV): a lazily compiled module's
+    // code-slot table freed when its Module object is collected, while instances still call through it.
+    // Crashes are what matter here, so no V8 oracle; without binaryen every module comes from lazy-gen.
+    const args = ['--count', '6', '--seed', '1', '--steps', '20', '--no-v8', '--no-save', '--no-reduce', '--timeout', '60'];
+    const [planted, clean] = await Promise.all([
+      fuzzer('fuzz-lazy', [...args, '--plant-bug', 'lazy-slots-freed-with-module'], {}, 400),
+      fuzzer('fuzz-lazy', args, {}, 400),
+    ]);
+    assert.ok(planted.summary, show(planted));
+    console.log(`  planted: ${planted.summary.cases} cases, ${planted.summary.crash} crashes, ${planted.summary.hang} hangs; clean: ${clean.summary?.match}/${clean.summary?.cases} match`);
+    assert.is(planted.summary['harness-error'], 0, `the plant could not be applied: ${show(planted)}`);
+    assert.ok(planted.summary.crash + planted.summary.hang > 0, `the planted bug went unnoticed: ${show(planted)}`);
+    assert.is(planted.code, 1, 'the planted run must exit 1');
+    assert.ok(clean.summary, show(clean));
+    assert.is(clean.summary.crash + clean.summary.hang + clean.summary['lazy-mismatch'] + clean.summary['harness-error'], 0, show(clean));
+    assert.is(clean.code, 0, show(clean));
+  });
+
   // -------------------------------------------------------------------------------------------------
   // 3. Smoke runs (no planted bug): must find nothing.
 
@@ -169,6 +201,15 @@ if (SMOKE) {
     }
     console.log(`  fuzz-diff: ${r.summary.cases} cases, ${r.summary.calls} calls, ${r.summary.match} match, ${r.summary['nan-nondet']} NaN-nondeterministic (${r.summary.ms} ms)`);
     assert.is(r.summary.mismatch + r.summary.crash + r.summary.hang, 0, show(r));
+    assert.ok(r.summary.match > 0, show(r));
+  });
+
+  test('smoke: fuzz-lazy (V8, eager and lazy Quickbeam; lifetimes, re-entry, tables, stack overflows)', async () => {
+    const r = await fuzzer('fuzz-lazy', ['--count', '12', '--seed', '2024', '--no-save', '--no-reduce', '--timeout', '60'], {}, 400);
+    noteTools(r);
+    assert.ok(r.summary, show(r));
+    console.log(`  fuzz-lazy: ${r.summary.cases} cases (${r.summary.ttf} wasm-opt -ttf, ${r.summary.lazygen} lazy-gen), ${r.summary.steps} steps, ${r.summary.match} match, ${r.summary['nan-nondet']} NaN-nondeterministic (${r.summary.ms} ms)`);
+    assert.is(r.summary.crash + r.summary.hang + r.summary['lazy-mismatch'] + r.summary['v8-mismatch'] + r.summary['harness-error'], 0, show(r));
     assert.ok(r.summary.match > 0, show(r));
   });
 

@@ -58,7 +58,7 @@ function externObject(n) {
   return extObjects[n];
 }
 
-function encodeRef(v) {
+export function encodeRef(v) {
   if (v === null) return null;
   if (v === undefined) return 'undefined';
   if (typeof v === 'function') return 'func:' + v.name;
@@ -136,7 +136,7 @@ function descriptorVariants(base, d) {
   return [base('address', true), base('index', false), base('address', false), base('index', true)];
 }
 
-function makeMemory(E, d) {
+export function makeMemory(E, d) {
   const base = (key, asBig) => {
     const o = { initial: asBig ? BigInt(d.min) : d.min };
     if (d.max !== null && d.max !== undefined) o.maximum = asBig ? BigInt(d.max) : d.max;
@@ -150,7 +150,7 @@ function makeMemory(E, d) {
   throw last;
 }
 
-function makeTable(E, d) {
+export function makeTable(E, d) {
   const base = (key, asBig) => {
     const o = { element: elementName(d.elemType), initial: asBig ? BigInt(d.min) : d.min };
     if (d.max !== null && d.max !== undefined) o.maximum = asBig ? BigInt(d.max) : d.max;
@@ -194,13 +194,13 @@ function buildImports(E, plan, trace, counters) {
   return obj;
 }
 
-function errorEvent(E, e) {
+export function errorEvent(E, e) {
   if (e instanceof E.RuntimeError) return { ev: 'trap', kind: trapKind(e.message), msg: String(e.message).slice(0, 200) };
   if (e instanceof RangeError && /call stack/i.test(e.message)) return { ev: 'trap', kind: 'stack-overflow', msg: e.message };
   return { ev: 'throw', name: e?.name ?? typeof e, msg: String(e?.message ?? e).slice(0, 200) };
 }
 
-function observe(exportsObj, plan, dump) {
+export function observe(exportsObj, plan, dump) {
   const memories = [], globals = [], tables = [];
   for (const [name, v] of Object.entries(exportsObj)) {
     if (typeof v === 'function' || v === null || typeof v !== 'object') continue;

@@ -266,15 +266,20 @@ function readElem(r) {
   if (flags & 1) seg.mode = flags & 2 ? 'declarative' : 'passive';
   if ((flags & 3) === 2) seg.table = r.u32();
   if ((flags & 1) === 0) seg.offset = readConstExpr(r).ins;
+  // seg.funcs: the function index of each element (null for ref.null or anything else).
+  seg.funcs = [];
   if (flags & 4) {
     if (flags & 3) seg.elemType = readValType(r);
     const n = r.u32();
-    for (let i = 0; i < n; i++) readConstExpr(r);
+    for (let i = 0; i < n; i++) {
+      const e = readConstExpr(r);
+      seg.funcs.push(e.ins.length === 1 && e.ins[0].op === 0xd2 ? e.ins[0].imm : null);
+    }
     seg.count = n;
   } else {
     if (flags & 3) r.u8(); // elemkind
     const n = r.u32();
-    for (let i = 0; i < n; i++) r.u32();
+    for (let i = 0; i < n; i++) seg.funcs.push(r.u32());
     seg.count = n;
   }
   return seg;
@@ -518,6 +523,26 @@ export function encodeS(v) {
     }
     out.push(byte | 0x80);
   }
+}
+
+/**
+ * The module with more exports: extra = [{ name, kind (0 func, 1 table, 2 memory, 3 global), index }]
+ * (names already exported are skipped). The export section is rewritten in place (or added before the
+ * first section that must follow it).
+ */
+export function addExports(bytes, extra) {
+  const m = parseModule(bytes);
+  const names = new Set(m.exports.map((e) => e.name));
+  const all = [...m.exports, ...extra.filter((e) => !names.has(e.name))];
+  const s = new Writer().u32(all.length);
+  for (const e of all) s.name(e.name).u8(e.kind).u32(e.index);
+  const payload = section(SECTION.export, s.bytes());
+  const old = m.sections.find((x) => x.id === SECTION.export);
+  if (old) return concat([bytes.subarray(0, old.start), payload, bytes.subarray(old.end)]);
+  // Sections after the export section, in order: start, elem, datacount, code, data (custom ones anywhere).
+  const after = m.sections.find((x) => [SECTION.start, SECTION.elem, SECTION.datacount, SECTION.code, SECTION.data].includes(x.id));
+  const at = after ? after.start : bytes.length;
+  return concat([bytes.subarray(0, at), payload, bytes.subarray(at)]);
 }
 
 /** Concatenate byte arrays. */

@@ -1,13 +1,17 @@
 // A long-lived engine worker: `node fuzz/lib/worker.mjs qb|v8`, driven over the IPC channel (JSON).
 // Requests: { id, op: 'run', wasm (base64), plan, features?, qbOptions? (more Quickbeam Module options) }
+//           { id, op: 'scenario', wasm, scenario, qbOptions?, features? }  (scenario.mjs; run node with
+//             --expose-gc for its gc steps)
 //           { id, op: 'validate', wasm, features? }   (Quickbeam: validate + new Module; V8: validate)
 //           { id, op: 'ping' }
 // Replies:  { id, ok: true, result } or { id, ok: false, error } for harness-level failures.
 // A crash (signal) of this process is detected by the parent (pool.mjs), which restarts it.
 
 import { runPlan } from './exec.mjs';
+import { runScenario } from './scenario.mjs';
 import { DIST_INDEX } from './util.mjs';
 import { pathToFileURL } from 'node:url';
+import path from 'node:path';
 
 const engineName = process.argv[2];
 // QUICKBEAM_FUZZ_RETAIN=1: keep every Instance alive until this worker exits (rules out garbage-collection
@@ -23,6 +27,35 @@ if (engineName === 'qb') {
 } else {
   console.error(`worker: unknown engine ${engineName}`);
   process.exit(2);
+}
+
+// QUICKBEAM_FUZZ_PLANT=lazy-slots-freed-with-module (self-test of scripts/fuzz-lazy): re-creates the bug
+// fixed in 818b973 from the outside. The code-slot table of a lazily compiled module is freed when the
+// Module *object* is collected, although its instances still jump through it.
+let onModule = null;
+let plantError = null;
+if (engineName === 'qb' && process.env.QUICKBEAM_FUZZ_PLANT === 'lazy-slots-freed-with-module') {
+  try {
+    const dir = path.dirname(DIST_INDEX);
+    const { moduleInternals } = await import(pathToFileURL(path.join(dir, 'api', 'module.js')).href);
+    const { nativeFree } = await import(pathToFileURL(path.join(dir, 'runtime', 'native.js')).href);
+    const registry = new FinalizationRegistry((addr) => nativeFree(addr));
+    onModule = (m) => {
+      const internals = moduleInternals(m);
+      if (typeof internals?.codeSlots !== 'number' || typeof internals?.native?.codeSlots !== 'number') {
+        throw new Error('planted bug unavailable: ModuleInternals has no codeSlots / native.codeSlots (update fuzz/lib/worker.mjs)');
+      }
+      // The plant takes the table over from its real owner (which then never frees it: no double free).
+      const addr = internals.native.codeSlots;
+      if (addr === 0) return;
+      internals.native.codeSlots = 0;
+      registry.register(m, addr);
+    };
+  } catch (e) {
+    plantError = `planted bug unavailable: ${e.message}`;
+  }
+} else if (engineName === 'qb' && process.env.QUICKBEAM_FUZZ_PLANT) {
+  plantError = `unknown planted bug ${process.env.QUICKBEAM_FUZZ_PLANT}`;
 }
 
 function validate(bytes, features) {
@@ -54,9 +87,10 @@ function validate(bytes, features) {
   return { valid: valid ?? moduleOk, moduleOk, validateThrew, errorName, msg };
 }
 
-process.on('message', (req) => {
+process.on('message', async (req) => {
   let reply;
   try {
+    if (plantError) throw new Error(plantError);
     const bytes = typeof req.wasm === 'string' ? new Uint8Array(Buffer.from(req.wasm, 'base64')) : null;
     let result;
     switch (req.op) {
@@ -66,6 +100,12 @@ process.on('message', (req) => {
         const opts = engineName === 'qb' && (req.features || req.qbOptions) ? { moduleOptions: { ...(req.qbOptions ?? {}), ...(req.features ? { features: req.features } : {}) } } : {};
         if (RETAIN) opts.retain = retained;
         result = runPlan(E, bytes, req.plan, opts);
+        break;
+      }
+      case 'scenario': {
+        // (async: gc steps wait for a timer turn; one request at a time, so nothing interleaves)
+        const moduleOptions = engineName === 'qb' ? { ...(req.qbOptions ?? {}), ...(req.features ? { features: req.features } : {}) } : undefined;
+        result = await runScenario(E, bytes, req.scenario, { moduleOptions, onModule });
         break;
       }
       default: throw new Error(`unknown op ${req.op}`);
