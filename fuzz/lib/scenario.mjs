@@ -16,7 +16,8 @@
 //   callTable {inst, table, index, args, params, results}      table.get(index)(...args) from JS
 //   hold {key, inst, what: 'export'|'elem'|'table', name, index}  keep a function or table, not its instance
 //   callHeld {key, index?, args, params, results}              call what was held (its instance may be gone)
-//   tableSet {inst, index, from, name}   put instance `from`'s export `name` into instance inst's table
+//   tableSet {inst, index, from, name}   put instance `from`'s export `name` (A's or B's) into A-instance
+//                                inst's table
 //   drop {inst}                  forget an instance (B instances keep their A's functions alive)
 //   gc {turns}                   global.gc() + a timer turn (FinalizationRegistry callbacks run), repeated
 //   churn {globals, memories, tables, instances, modules}    allocate and drop native objects
@@ -253,8 +254,14 @@ export function buildScenario(desc, seed, opts = {}) {
       // (never into a slot of a pure function: pure functions call_indirect only those)
       const free = desc.slots.map((x, i) => (x && x.pure ? -1 : i)).filter((i) => i >= 0);
       if (desc.table && free.length && callable.length) {
-        const e = rng.pick(callable);
-        steps.push({ op: 'tableSet', inst: rng.pick(aInstances), index: rng.pick(free), from: rng.pick(aInstances), name: e.name });
+        if (bInstances.length && rng.bool(0.3)) {
+          // a function of the linker module (another module's types: call_indirect checks the signature)
+          const e = rng.pick(linker.exports.filter((x) => x.kind !== 'deep'));
+          steps.push({ op: 'tableSet', inst: rng.pick(aInstances), index: rng.pick(free), from: rng.pick(bInstances), name: e.name });
+        } else {
+          const e = rng.pick(callable);
+          steps.push({ op: 'tableSet', inst: rng.pick(aInstances), index: rng.pick(free), from: rng.pick(aInstances), name: e.name });
+        }
       }
     } else if (r < 0.78) {
       const all = live();
