@@ -17,8 +17,8 @@
 // who wrote a file. The file is opened by path, not relative to the checked directory's descriptor (Node has no
 // openat); the ancestor rule is what keeps that path from being swapped between the checks and the open.
 //
-// Anything else that turns a file into code (e.g. a cache that maps its entries as code) must go through these
-// checks too, and use the bytes or the descriptor that was checked, never the path again.
+// Anything else that turns a file into code must go through these checks too, and use the bytes or the descriptor
+// that was checked, never the path again: the code cache maps its entries as code from openTrusted's descriptor.
 //
 // CommonJS (compiled to dist/src/trusted-file.cjs) because bin/quickbeam.js, which is CommonJS and must start
 // fast, requires it before any bundle is loaded; ES modules load it with createRequire, so the CLI process
@@ -120,8 +120,20 @@ function checkName(name: string): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`internal: ${JSON.stringify(name)} is not a file name`);
 }
 
-/** Reads file `name` of a checked directory, when it passes the checks (see above). */
-export function readTrusted(dir: TrustedDir, name: string): FileRead {
+/** A file that passed the checks, open for reading: its descriptor (the caller closes it) and size. */
+export interface TrustedFd {
+  ok: true;
+  fd: number;
+  size: number;
+}
+
+export type FileOpen = TrustedFd | Refusal;
+
+/**
+ * Opens file `name` of a checked directory when it passes the checks (see above), for reading or mapping
+ * from the returned descriptor, which is the one that was checked. The caller must close it.
+ */
+export function openTrusted(dir: TrustedDir, name: string): FileOpen {
   checkName(name);
   if (typeof process.getuid !== 'function') return refuse('file ownership cannot be checked on this platform');
   let fd: number;
@@ -133,16 +145,31 @@ export function readTrusted(dir: TrustedDir, name: string): FileRead {
     if (code === 'ENOENT') return missing(`${name} does not exist`);
     return refuse(code === 'ELOOP' ? `${name} is a symbolic link` : `${name} cannot be opened (${code})`);
   }
+  let ok = false;
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return refuse(`${name} is not a regular file`);
     const why = notPrivate(name, st, process.getuid());
     if (why !== null) return refuse(why);
-    return { ok: true, data: fs.readFileSync(fd) };
+    ok = true;
+    return { ok: true, fd, size: st.size };
+  } catch (e) {
+    return refuse(`${name} cannot be checked (${errno(e)})`);
+  } finally {
+    if (!ok) fs.closeSync(fd);
+  }
+}
+
+/** Reads file `name` of a checked directory, when it passes the checks (see above). */
+export function readTrusted(dir: TrustedDir, name: string): FileRead {
+  const f = openTrusted(dir, name);
+  if (!f.ok) return f;
+  try {
+    return { ok: true, data: fs.readFileSync(f.fd) };
   } catch (e) {
     return refuse(`${name} cannot be read (${errno(e)})`);
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(f.fd);
   }
 }
 

@@ -8,13 +8,13 @@
 
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import qb from '../src/index.js';
 import { moduleInternals } from '../src/api/module.js';
-import { sealEntry } from '../src/compile/code-cache.js';
+import { rekeyEntry } from '../src/compile/code-cache.js';
 import { readTrusted, trustedDir, writeTrusted } from '../src/trusted-file.cjs';
 import { inIsolatedChild, isolated } from './helpers/isolate.js';
 
@@ -38,10 +38,24 @@ function tempDir(): string {
   return d;
 }
 
+/** Files of `dir` (real path) mapped into this process (/proc/self/maps). */
+function mappedFrom(dir: string): string[] {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return [];
+  }
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((f) => f.startsWith(real + '/'));
+}
+
 function load(dir: string, bytes = TWO): { status: string; reason: string | undefined; f: number } {
   const m = new qb.Module(bytes, { cache: dir });
   const { f } = new qb.Instance(m, {}).exports as unknown as { f: () => number };
   const i = moduleInternals(m);
+  // Entries are mapped as code: one that is not used must not even be mapped.
+  if (i.cacheStatus !== 'hit') assert.equal(mappedFrom(dir), [], `${i.cacheStatus}: an entry of ${dir} is mapped`);
+  else assert.ok(mappedFrom(dir).length > 0, 'a hit maps its entry');
   return { status: i.cacheStatus, reason: i.cacheReason, f: f() };
 }
 
@@ -57,15 +71,7 @@ function entryOf(bytes: Uint8Array): { name: string; data: Buffer } {
 function forgedEntry(): { name: string; data: Buffer } {
   const one = entryOf(ONE);
   const two = entryOf(TWO);
-  // Layout: 'QBCACHE1', u32 header length, JSON header (with the key), arrays and code, SHA-256 of all that.
-  const headerLength = one.data.readUInt32LE(8);
-  const header = JSON.parse(one.data.toString('utf8', 12, 12 + headerLength)) as { key: string };
-  header.key = two.name.replace(/\.qbc$/, '');
-  const headerBytes = Buffer.from(JSON.stringify(header));
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(headerBytes.length);
-  const body = Buffer.concat([one.data.subarray(0, 8), length, headerBytes, one.data.subarray(12 + headerLength, one.data.length - 32)]);
-  return { name: two.name, data: sealEntry(body) };
+  return { name: two.name, data: Buffer.from(rekeyEntry(one.data, two.name.replace(/\.qbc$/, ''))) };
 }
 
 /** Plants the forged entry in `dir` with `mode`; returns its path. */
@@ -134,6 +140,7 @@ t('an entry that is a symbolic link to a valid entry elsewhere is not followed',
   assert.is(r.status, 'untrusted');
   assert.is(r.reason, `entry ${path.basename(target)} is a symbolic link`);
   assert.is(r.f, 2);
+  assert.equal(mappedFrom(elsewhere), [], 'the link target is not mapped');
   // The link was replaced by a fresh entry; its target was not written through.
   assert.ok(lstatSync(link).isFile());
   assert.equal(readFileSync(target), targetBytes);

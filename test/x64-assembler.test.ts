@@ -504,6 +504,30 @@ test('setcc (every condition, every register incl. spl/bpl/sil/dil) and bitop', 
   assert.equal(Array.from(a.bytes()), [0xf3, 0x4c, 0x0f, 0xb8, 0xc9]);
 });
 
+test('crc32 (SSE4.2): every width, register and memory sources', () => {
+  const t = new Batch();
+  const W: Array<[1 | 2 | 4 | 8, number]> = [[1, 8], [2, 16], [4, 32], [8, 64]];
+  for (const [w, bits] of W) {
+    const dbits = w === 8 ? 64 : 32;
+    for (const d of REGS) for (const s of REGS) {
+      // F2 [66] [REX] 0F 38 F0/F1 ModRM (byte sources spl..dil need an empty REX).
+      const rex = w === 8 || d >= 8 || s >= 8 || (w === 1 && s >= 4 && s <= 7) ? 1 : 0;
+      t.add(`crc32 ${rn(d, dbits)},${rn(s, bits)}`, (a) => a.crc32(w, d, s), (w === 2 ? 1 : 0) + 1 + rex + 4);
+    }
+    for (const [b, i, sc, disp] of sampleAddrs()) {
+      for (const d of [RAX, R11]) {
+        t.add(`crc32 ${rn(d, dbits)},${mem(w, b, i, sc, disp)}`, (a) => a.crc32Load(w, d, b, i, sc, disp));
+      }
+    }
+  }
+  t.check();
+  // The mandatory F2 prefix comes before REX (and after an operand-size 66).
+  const a = new Assembler();
+  a.crc32Load(8, R10, R9, -1, 1, 8);
+  a.crc32(2, RAX, RCX);
+  assert.equal(Array.from(a.bytes()), [0xf2, 0x4d, 0x0f, 0x38, 0xf1, 0x51, 0x08, 0x66, 0xf2, 0x0f, 0x38, 0xf1, 0xc1]);
+});
+
 test('stack, indirect control and misc instructions', () => {
   const t = new Batch();
   for (const r of REGS) {
@@ -914,14 +938,15 @@ test('buffer: growth, bytes() copies, byte/int32/patchInt32/readInt32, align', (
 // CPU features
 
 test('cpu features: parsing, masking, caching', () => {
-  const info = 'processor\t: 0\nflags\t\t: fpu sse2 sse4_1 popcnt abm bmi1 avx\nbugs\t\t: x\n' +
+  const info = 'processor\t: 0\nflags\t\t: fpu sse2 sse4_1 sse4_2 popcnt abm bmi1 avx\nbugs\t\t: x\n' +
     'processor\t: 1\nflags\t\t: fpu\n';
-  assert.equal({ ...parseCpuFeatures(info, undefined) }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true });
-  assert.equal({ ...parseCpuFeatures('flags : lzcnt\n', '') }, { lzcnt: true, bmi1: false, popcnt: false, sse41: false, avx: false });
-  assert.equal({ ...parseCpuFeatures(info, 'lzcnt, popcnt') }, { lzcnt: false, bmi1: true, popcnt: false, sse41: true, avx: true });
-  assert.equal({ ...parseCpuFeatures(info, 'sse4_1,tzcnt') }, { lzcnt: true, bmi1: false, popcnt: true, sse41: false, avx: true });
-  assert.equal({ ...parseCpuFeatures(info, 'all') }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false });
-  assert.equal({ ...parseCpuFeatures(null, undefined) }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false });
+  assert.equal({ ...parseCpuFeatures(info, undefined) }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: true });
+  assert.equal({ ...parseCpuFeatures('flags : lzcnt\n', '') }, { lzcnt: true, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
+  assert.equal({ ...parseCpuFeatures(info, 'lzcnt, popcnt') }, { lzcnt: false, bmi1: true, popcnt: false, sse41: true, avx: true, sse42: true });
+  assert.equal({ ...parseCpuFeatures(info, 'sse4_1,tzcnt') }, { lzcnt: true, bmi1: false, popcnt: true, sse41: false, avx: true, sse42: true });
+  assert.equal({ ...parseCpuFeatures(info, 'crc32') }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: false });
+  assert.equal({ ...parseCpuFeatures(info, 'all') }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
+  assert.equal({ ...parseCpuFeatures(null, undefined) }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
   assert.throws(() => parseCpuFeatures(info, 'lzcnt,bogus'), /unknown CPU feature 'bogus'/);
 
   const saved = process.env.QUICKBEAM_CPU_NO;

@@ -3,7 +3,7 @@
 
 import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
 import { LazyCode } from './lazy-code.js';
-import { nativeAlloc, nativeFree, writePtr } from '../runtime/native.js';
+import { copyBytes, nativeAlloc, nativeFree, writePtr } from '../runtime/native.js';
 import { cacheKey, loadCached, storeCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
@@ -11,6 +11,7 @@ import { CompileError } from '../errors.js';
 import { allocateCode, CodeBlock } from '../runtime/code-memory.js';
 import { registerCodeRange } from '../runtime/trampolines.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
+import { startupMark } from '../startup-trace.js';
 
 export interface ModuleOptions {
   features?: Partial<Features>;
@@ -109,7 +110,7 @@ function perfMapModule(m: ModuleInternals): void {
   const n = c.funcOffsets.length;
   for (let f = info.numImportedFuncs; f < n; f++) {
     const start = c.funcOffsets[f];
-    const end = f + 1 < n ? c.funcOffsets[f + 1] : c.entryStubOffsets.length > 0 ? c.entryStubOffsets[0] : c.code.length;
+    const end = f + 1 < n ? c.funcOffsets[f + 1] : c.entryStubOffsets.length > 0 ? c.entryStubOffsets[0] : c.codeSize;
     entries.push([m.code.addr + start, Math.max(0, end - start), `wasm:${info.funcNames.get(f) ?? `f${f}`}`]);
   }
   perfMapAdd(entries);
@@ -134,27 +135,29 @@ export class Module {
   constructor(bytes: unknown, options?: ModuleOptions) {
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
     const src = toBytes(bytes);
-    // Copy: the caller may mutate its buffer later.
-    const copy = new Uint8Array(src);
     const features = resolveFeatures(options?.features);
     const compileOptions: CompileOptions = {
       boundsChecks: options?.boundsChecks,
       interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
       fuel: options?.fuel === true,
-      lazy: options?.lazy ?? (options?.cache === undefined && copy.length >= LAZY_THRESHOLD),
+      lazy: options?.lazy ?? (options?.cache === undefined && src.length >= LAZY_THRESHOLD),
       threads: options?.threads,
       batchBytes: options?.batchBytes,
     };
     if (compileOptions.lazy && options?.cache !== undefined) compileOptions.lazy = false;
     let compiled: CompiledModule | null = null;
+    let code: CodeBlock | null = null;
     let cacheStatus: ModuleInternals['cacheStatus'] = 'off';
     let cacheReason: string | undefined;
-    let key = '';
     if (options?.cache !== undefined) {
-      key = cacheKey(copy, features, compileOptions);
-      const hit = loadCached(options.cache, key, copy, features);
+      // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
+      // bytes by loadCached: no copy of the whole module.
+      const key = cacheKey(src, features, compileOptions);
+      startupMark('module: cache key (SHA-256 of the module)');
+      const hit = loadCached(options.cache, key, src, features);
       if ('compiled' in hit) {
         compiled = hit.compiled;
+        code = hit.code;
         cacheStatus = 'hit';
       } else {
         cacheStatus = hit.miss;
@@ -162,6 +165,9 @@ export class Module {
       }
     }
     if (compiled === null) {
+      // Copy: the caller may mutate its buffer later.
+      const copy = copyBytes(src);
+      startupMark('module: bytes copied');
       try {
         compiled = compileModule(copy, features, compileOptions);
       } catch (e) {
@@ -171,7 +177,9 @@ export class Module {
       }
       if (options?.cache !== undefined) {
         try {
-          const refused = storeCached(options.cache, key, compiled);
+          // Keyed by exactly the bytes compiled (the caller's could have changed since the lookup, e.g. a
+          // SharedArrayBuffer another thread writes, or a mapped file).
+          const refused = storeCached(options.cache, cacheKey(copy, features, compileOptions), compiled);
           if (refused !== null) [cacheStatus, cacheReason] = ['untrusted', refused];
         } catch (e) {
           if (cacheStatus !== 'untrusted') cacheStatus = 'unwritable';
@@ -179,7 +187,7 @@ export class Module {
       }
     }
     const c = compiled;
-    const code = allocateCode(c.code);
+    code ??= allocateCode(c.code);
     let codeSlots = 0;
     if (compiled.lazy) {
       // The code-slot table: every function starts at its compile-on-first-call thunk.
@@ -191,9 +199,11 @@ export class Module {
     const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazy };
     const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native };
     this[INTERNAL] = internals;
-    native.unregisterCode = registerCodeRange(code.addr, code.addr + compiled.code.length, (pc) => symbolize(c, pc - code.addr));
+    const base = code.addr;
+    native.unregisterCode = registerCodeRange(base, base + c.codeSize, (pc) => symbolize(c, pc - base));
     moduleRegistry.register(internals, native);
     if (perfMapEnabled()) perfMapModule(internals);
+    startupMark('module: created');
   }
 
   static imports(module: Module): Array<{ module: string; name: string; kind: string }> {

@@ -28,8 +28,13 @@ export interface CompiledModule {
   interruptible: boolean;
   fuel: boolean;
   layout: VmctxLayout;
-  /** Machine code of the whole module (position independent: calls between functions are relative). */
+  /**
+   * Machine code of the whole module (position independent: calls between functions are relative; no
+   * process-specific constants). Empty for a code-cache hit, whose code is mapped from the entry.
+   */
   code: Uint8Array;
+  /** Bytes of machine code (code.length, except for a cache hit). */
+  codeSize: number;
   /** Code offset per function index: defined functions' entries; imported functions' host-call thunks. */
   funcOffsets: Int32Array;
   /** Code offset of the entry stub of each type index. */
@@ -46,7 +51,10 @@ export interface CompiledModule {
   /** Lazy: byte range of each function body in `bytes` (indexed by function index; imports 0). */
   bodyStarts: Int32Array;
   bodyEnds: Int32Array;
-  /** The module bytes (kept for lazy compilation). */
+  /**
+   * The module bytes (kept for lazy compilation and data segments). A code-cache hit keeps only the data
+   * segments' range: the rest reads as zeros.
+   */
   bytes: Uint8Array;
   /** Time spent compiling, in milliseconds. */
   compileMs: number;
@@ -166,6 +174,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     ...codegen,
     layout: moduleVmctxLayout(info),
     code,
+    codeSize: code.length,
     funcOffsets,
     entryStubOffsets,
     sigIds,

@@ -87,6 +87,32 @@ export function madvise(addr: number, len: number, advice: number): boolean {
   return (c_madvise(addr, len, advice) as number) === 0;
 }
 
+export const MADV_POPULATE_WRITE = 23;
+
+/**
+ * A copy of `src` in a new Uint8Array (JS-owned memory). A big copy first has its pages allocated in one system
+ * call (madvise MADV_POPULATE_WRITE, Linux 5.14): a fresh 32 MB buffer otherwise takes 8,000 page faults, which
+ * cost more than the copy itself (measured in a VM, 12 fresh processes each: 22-31 ms of CPU for new
+ * Uint8Array(32 MB) vs 18-25 ms this way). (Transparent huge pages would make it 9-11 ms, but with the kernel's
+ * default `defrag=madvise` an MADV_HUGEPAGE range may stall in direct compaction: 110-141 ms, 1 run in 12.)
+ * Where the advice is refused (older kernels) it is a plain copy.
+ */
+export function copyBytes(src: Uint8Array): Uint8Array {
+  const out = new Uint8Array(src.length);
+  prefault(out, 0, src.length);
+  out.set(src);
+  return out;
+}
+
+/** Allocate the pages of out[lo, hi) now, in one system call, when that is at least 1 MiB (see copyBytes). */
+export function prefault(out: Uint8Array, lo: number, hi: number): void {
+  if (hi - lo < 1024 * 1024) return;
+  const addr = addressOf(out);
+  const start = alignUp(addr + lo, PAGE_SIZE);
+  const end = Math.floor((addr + hi) / PAGE_SIZE) * PAGE_SIZE;
+  if (end > start) madvise(start, end - start, MADV_POPULATE_WRITE);
+}
+
 /** Zeroed heap memory (libc calloc); throws a RangeError when out of memory. Free with `nativeFree`. */
 export function nativeAlloc(size: number): number {
   const p = c_calloc(1, Math.max(1, size)) as number;
@@ -300,6 +326,17 @@ export function mmapFixed(addr: number, len: number, prot: number, flags: number
 /** A shared mapping of `len` bytes of file `fd` from offset 0 anywhere; 0 on failure (never throws). */
 export function tryMmapShared(len: number, prot: number, fd: number): number {
   const p = c_mmap(0, len, prot, MAP_SHARED, fd, 0) as number;
+  return p === -1 || p === 0 ? 0 : p;
+}
+
+export const MAP_POPULATE = 0x8000;
+
+/**
+ * A mapping of `len` bytes of file `fd` from `offset` (a multiple of the page size) anywhere, with `flags`
+ * (MAP_PRIVATE or MAP_SHARED, | MAP_POPULATE); 0 on failure (never throws; errno tells why).
+ */
+export function tryMmapFile(len: number, prot: number, flags: number, fd: number, offset: number): number {
+  const p = c_mmap(0, len, prot, flags, fd, offset) as number;
   return p === -1 || p === 0 ? 0 : p;
 }
 

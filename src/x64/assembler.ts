@@ -771,6 +771,21 @@ export class Assembler {
     this.rr(BITOP_PREFIX[op], is64 ? 1 : 0, BITOP_OPCODE[op], dst, src, false);
   }
 
+  /**
+   * SSE4.2 `crc32 dst, src`: accumulate the CRC-32C (Castagnoli) of the low `width` bytes of src into dst
+   * (dst is r32, or r64 when width is 8; the CRC is in its low 32 bits).
+   */
+  crc32(width: 1 | 2 | 4 | 8, dst: number, src: number): void {
+    if (width === 2) this.byte(0x66);
+    this.rr(0xf2, width === 8 ? 1 : 0, width === 1 ? 0x0f38f0 : 0x0f38f1, dst, src, width === 1 && src >= 4 && src <= 7);
+  }
+
+  /** SSE4.2 `crc32 dst, width PTR [mem]` (see crc32). */
+  crc32Load(width: 1 | 2 | 4 | 8, dst: number, base: number, index: number, scale: number, disp: number): void {
+    if (width === 2) this.byte(0x66);
+    this.rm(0xf2, width === 8 ? 1 : 0, width === 1 ? 0x0f38f0 : 0x0f38f1, dst, base, index, scale, disp, false);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Stack, control, misc
 

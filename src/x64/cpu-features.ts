@@ -18,9 +18,11 @@ export interface CpuFeatures {
   readonly sse41: boolean;
   /** AVX (flag `avx`). */
   readonly avx: boolean;
+  /** SSE4.2, which includes crc32 (flag `sse4_2`): the code cache's checksum (src/runtime/checksum.ts). */
+  readonly sse42: boolean;
 }
 
-const FEATURE_NAMES = ['lzcnt', 'bmi1', 'popcnt', 'sse41', 'avx'] as const;
+const FEATURE_NAMES = ['lzcnt', 'bmi1', 'popcnt', 'sse41', 'avx', 'sse42'] as const;
 type FeatureName = typeof FEATURE_NAMES[number];
 
 // Accepted spellings in QUICKBEAM_CPU_NO besides the property names.
@@ -30,6 +32,9 @@ const ALIASES: Record<string, FeatureName> = {
   bmi: 'bmi1',
   sse4_1: 'sse41',
   'sse4.1': 'sse41',
+  sse4_2: 'sse42',
+  'sse4.2': 'sse42',
+  crc32: 'sse42',
 };
 
 /**
@@ -48,6 +53,7 @@ export function parseCpuFeatures(cpuinfo: string | null, mask: string | undefine
     popcnt: flags.has('popcnt'),
     sse41: flags.has('sse4_1'),
     avx: flags.has('avx'),
+    sse42: flags.has('sse4_2'),
   };
   if (mask) {
     for (const raw of mask.split(',')) {
