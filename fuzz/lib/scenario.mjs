@@ -325,7 +325,8 @@ let churnBytes = null;
 /**
  * Run scenario `sc` on module `bytes` in engine E. Options: moduleOptions (Quickbeam: { lazy }),
  * onModule(module) (a hook for every Module of A created, e.g. a planted bug), gc (function; default
- * globalThis.gc), profile (an object that receives the milliseconds spent per step kind). Resolves to the trace: [{ ev: 'step', k, op }, events of the step..., ...].
+ * globalThis.gc), profile (an object that receives the milliseconds spent per step kind), dump (memory
+ * images in the state events, base64: for debugging a memory-hash difference). Resolves to the trace: [{ ev: 'step', k, op }, events of the step..., ...].
  */
 export async function runScenario(E, bytes, sc, opts = {}) {
   const gc = opts.gc ?? globalThis.gc ?? (() => {});
@@ -476,16 +477,16 @@ export async function runScenario(E, bytes, sc, opts = {}) {
     });
   };
   const observeAll = () => {
-    for (const [id, rec] of [...ctx.instances].sort((x, y) => x[0] - y[0])) push({ ...observe(rec.exports, { nanMask: true }), inst: id });
+    for (const [id, rec] of [...ctx.instances].sort((x, y) => x[0] - y[0])) push({ ...observe(rec.exports, { nanMask: true }, !!opts.dump), inst: id });
   };
   const observeOne = (id) => {
     const rec = ctx.instances.get(id);
     if (!rec) return;
     if (rec.kind === 'B') {
       const a = ctx.instances.get(rec.from);
-      if (a) push({ ...observe(a.exports, { nanMask: true }), inst: rec.from });
+      if (a) push({ ...observe(a.exports, { nanMask: true }, !!opts.dump), inst: rec.from });
     }
-    push({ ...observe(rec.exports, { nanMask: true }), inst: id });
+    push({ ...observe(rec.exports, { nanMask: true }, !!opts.dump), inst: id });
   };
   // The deepest n for which f(n, 0, ...rest) returns (the stack limit), or -1.
   const probe = (f, rest) => {
