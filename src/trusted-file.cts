@@ -175,15 +175,19 @@ export function readTrusted(dir: TrustedDir, name: string): FileRead {
 
 let tmpCounter = 0;
 
-/** Writes file `name` of a checked directory atomically, mode 0600. Errors are thrown. */
-export function writeTrusted(dir: TrustedDir, name: string, data: Uint8Array): void {
+/**
+ * Writes file `name` of a checked directory atomically, mode 0600: `data`, or the concatenation of its parts.
+ * Errors are thrown.
+ */
+export function writeTrusted(dir: TrustedDir, name: string, data: Uint8Array | Uint8Array[]): void {
   checkName(name);
   const file = path.join(dir.path, name);
   const tmp = `${file}.${process.pid}-${Date.now().toString(36)}-${++tmpCounter}.tmp`;
   const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     try {
-      fs.writeFileSync(fd, data);
+      if (!Array.isArray(data)) fs.writeFileSync(fd, data);
+      else for (const part of data) for (let done = 0; done < part.length; ) done += fs.writeSync(fd, part, done);
     } finally {
       fs.closeSync(fd);
     }

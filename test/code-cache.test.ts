@@ -315,4 +315,80 @@ t('where executable file mappings are refused (noexec), a hit reads the code int
   assert.equal([out?.[0], out?.[1], ...(out?.slice(4) ?? [])], ['absent', 36, 'hit', 36, 'anon', 'r-xp'], r.stderr);
 });
 
+// Lazily compiled modules: the entry holds the functions compiled so far, written when the process exits.
+const LAZY_WAT = `(module
+  (func $a (export "a") (result i32) (i32.const 1))
+  (func $b (export "b") (result i32) (i32.add (call $a) (i32.const 10)))
+  (func $c (export "c") (result i32) (i32.const 3))
+  (func $t (export "t") (result i32) (unreachable)))`;
+
+/** In a fresh process: a lazy module with a cache, calling the named exports; its results and cache status. */
+function lazyChild(dir: string, wasm: string, calls: string[]): { status: string; compiled: number; results: unknown[] } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { readFileSync } from 'node:fs';
+    const qb = (await import(${JSON.stringify(path.join(root, 'dist/src/index.js'))})).default;
+    const { moduleInternals } = await import(${JSON.stringify(path.join(root, 'dist/src/api/module.js'))});
+    const m = new qb.Module(readFileSync(${JSON.stringify(wasm)}), { cache: ${JSON.stringify(dir)}, lazy: true });
+    const e = new qb.Instance(m, {}).exports;
+    const results = ${JSON.stringify(calls)}.map((n) => {
+      try { return e[n](); } catch (err) { return String(err.stack).split('\\n').slice(0, 2).join(' / '); }
+    });
+    const i = moduleInternals(m);
+    console.log(JSON.stringify({ status: i.cacheStatus, compiled: i.native.lazy.compiledCount, results }));`], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim());
+}
+
+t('lazy modules: the functions one process compiled are installed by the next, which adds the ones it compiles', async () => {
+  const dir = tempDir();
+  const wasm = path.join(dir, 'lazy.wasm');
+  writeFileSync(wasm, await wat(LAZY_WAT));
+  const cache = path.join(dir, 'cache');
+  const trap = 'RuntimeError: unreachable /     at t (wasm-function[3]:0x40)';
+  assert.equal(lazyChild(cache, wasm, ['a']), { status: 'absent', compiled: 1, results: [1] });
+  assert.equal(lazyChild(cache, wasm, ['a', 'b']), { status: 'hit', compiled: 1, results: [1, 11] });
+  assert.equal(lazyChild(cache, wasm, ['a', 'b', 'c', 't']), { status: 'hit', compiled: 2, results: [1, 11, 3, trap] });
+  // Everything is in the entry now, and a trap in a function loaded from it has its wasm position.
+  assert.equal(lazyChild(cache, wasm, ['t', 'c', 'b', 'a']), { status: 'hit', compiled: 0, results: [trap, 3, 11, 1] });
+  // An eager module of the same bytes has its own entry.
+  assert.is(load(cache, {}, readFileSync(wasm)).status, 'absent');
+  assert.is(readdirSync(cache).length, 2);
+});
+
+t('lazy modules: a corrupted function in the entry is detected and never executed', async () => {
+  const dir = tempDir();
+  const wasm = path.join(dir, 'lazy.wasm');
+  writeFileSync(wasm, await wat(LAZY_WAT));
+  const cache = path.join(dir, 'cache');
+  lazyChild(cache, wasm, ['a', 'b', 'c']);
+  const file = entryPath(cache);
+  const good = readFileSync(file);
+  const L = entryLayout(good);
+  for (const p of [L.codeOffset + L.codeLength - 1, L.codeOffset + 200, L.codeEnd - 1, 40, L.metaEnd - 1]) {
+    const bad = Buffer.from(good);
+    bad[p] ^= 0x20;
+    writeFileSync(file, bad);
+    const r = lazyChild(cache, wasm, ['a', 'b', 'c']);
+    assert.equal(r, { status: 'corrupt', compiled: 3, results: [1, 11, 3] }, `byte ${p}`);
+  }
+});
+
+t('quickbeam run: a lazily compiled module starts from its cache entry on the next run', async () => {
+  const bin = path.join(root, 'bin', 'quickbeam.js');
+  const dir = tempDir();
+  const wasm = path.join(dir, 'lazy.wasm');
+  writeFileSync(wasm, await wat(LAZY_WAT));
+  const cache = path.join(dir, 'cache');
+  const run = () => spawnSync(process.execPath, [bin, 'run', '--lazy', '--cache', cache, '--invoke', 'b', wasm], {
+    encoding: 'utf8', env: { ...process.env, QUICKBEAM_TRACE_STARTUP: '1' },
+  });
+  const first = run();
+  assert.is(first.stdout, '11\n', first.stderr);
+  assert.match(first.stderr, /run: compiled/);
+  assert.is(readdirSync(cache).length, 1);
+  const second = run();
+  assert.is(second.stdout, '11\n', second.stderr);
+  assert.match(second.stderr, /run: loaded from the code cache/);
+});
+
 t.run();

@@ -1,5 +1,7 @@
 // The lazily compiled code of one module: compiles a function on its first call (LazyCompiler), installs it
-// in the module's code arena, points the function's code slot at it, and symbolizes its frames.
+// in the module's code arena, points the function's code slot at it, and symbolizes its frames. Functions
+// loaded from a code-cache entry (compiled by an earlier process) are installed up front (`preinstall`), and
+// `functions()` gives every installed function's code back, for the next entry.
 //
 // Owned by the module's native parts (released with the module's ModuleInternals): it must not refer
 // back to the internals.
@@ -11,10 +13,22 @@ import { readPtr, writePtr } from '../runtime/native.js';
 import { registerCodeRange } from '../runtime/trampolines.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 
-/** One installed function, for the symbolizer: its address, index and source map. */
+/** One installed function: its address, index, code length, entry offset and source map (code offsets). */
 interface Installed {
   addr: number;
   f: number;
+  length: number;
+  entry: number;
+  pcOffsets: Int32Array;
+  wasmOffsets: Int32Array;
+}
+
+/** A function already in memory (a mapped cache entry): at `addr`, `length` bytes, entered at addr + entry. */
+export interface PlacedFunction {
+  f: number;
+  addr: number;
+  length: number;
+  entry: number;
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
 }
@@ -25,7 +39,9 @@ export class LazyCode {
   /** Installed functions of the arena range being filled, in address order. */
   private current: Installed[] = [];
   private readonly unregisters: Array<() => void> = [];
-  /** Functions compiled so far. */
+  /** Every installed function (compiled here or preinstalled). */
+  private readonly installed: Installed[] = [];
+  /** Functions compiled so far (in this process: preinstalled ones do not count). */
   compiledCount = 0;
 
   constructor(private readonly c: CompiledModule, private readonly codeSlots: number, private readonly thunkBase: number) {}
@@ -37,10 +53,35 @@ export class LazyCode {
     this.compiler ??= new LazyCompiler(this.c);
     const out = this.compiler.compile(f);
     const addr = this.arena.add(out.code, (start, end) => this.newRange(start, end));
-    this.current.push({ addr, f, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets });
+    const fn: Installed = { addr, f, length: out.code.length, entry: out.entry, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets };
+    this.current.push(fn);
+    this.installed.push(fn);
     writePtr(slot, addr + out.entry);
     this.compiledCount++;
     if (perfMapEnabled()) perfMapAdd([[addr, out.code.length, `wasm:${this.c.info.funcNames.get(f) ?? `f${f}`}`]]);
+  }
+
+  /**
+   * Install functions whose code is already in executable memory (a mapped cache entry, owned by the module's
+   * code block), inside [start, end): their slots point at them from now on.
+   */
+  preinstall(start: number, end: number, fns: PlacedFunction[]): void {
+    const list: Installed[] = fns.map((p) => ({ ...p })).sort((a, b) => a.addr - b.addr);
+    for (const fn of list) {
+      writePtr(this.codeSlots + 8 * fn.f, fn.addr + fn.entry);
+      this.installed.push(fn);
+    }
+    const names = this.c.info.funcNames;
+    this.unregisters.push(registerCodeRange(start, end, (pc) => symbolizeInstalled(list, names, pc)));
+    if (perfMapEnabled()) perfMapAdd(list.map((fn) => [fn.addr, fn.length, `wasm:${names.get(fn.f) ?? `f${fn.f}`}`]));
+  }
+
+  /**
+   * Every installed function, in function index order: what a code-cache entry stores. Their code is read from
+   * where it is installed (valid until the module's code is freed).
+   */
+  functions(): PlacedFunction[] {
+    return [...this.installed].sort((a, b) => a.f - b.f);
   }
 
   /** Bytes of executable memory holding lazily compiled code. */

@@ -4,7 +4,7 @@
 import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
 import { LazyCode } from './lazy-code.js';
 import { copyBytes, nativeAlloc, nativeFree, writePtr } from '../runtime/native.js';
-import { cacheKey, loadCached, storeCached } from '../compile/code-cache.js';
+import { cacheKey, LazyFunctions, loadCached, storeCached, storeLazyCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
@@ -30,11 +30,13 @@ export interface ModuleOptions {
    * A directory for the compiled-code cache: a module compiled before (same bytes, options, Quickbeam
    * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored, and so
    * is a directory or entry that someone other than this user could have written (see trusted-file.cts).
+   * With `lazy: true` the entry holds the functions compiled so far, written when the process exits (and
+   * again by each later process that compiles more of them).
    */
   cache?: string;
   /**
    * Compile each function on its first call (validation stays eager and exact). Default: lazy for modules
-   * of LAZY_THRESHOLD bytes or more, unless `cache` is given (cached code is always compiled eagerly).
+   * of LAZY_THRESHOLD bytes or more, unless `cache` is given (then eager, unless `lazy: true`).
    */
   lazy?: boolean;
   /**
@@ -81,6 +83,8 @@ interface NativeParts {
   unregisterCode: () => void;
   codeSlots: number;
   lazy: LazyCode | null;
+  /** A lazily compiled module with a code cache: where its entry goes (see storeLazyModules). */
+  cache?: { dir: string; key: string; compiled: CompiledModule; snapshot?: Uint8Array };
 }
 
 // The owner of a module's native resources is its ModuleInternals, not the Module object: every instance
@@ -88,11 +92,40 @@ interface NativeParts {
 // object may be dropped as soon as instantiate() returns (Go's wasm_exec keeps only the instance).
 // Nothing held here (nor the symbolizers in the code-range list) may refer back to the internals.
 const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
+  if (p.cache !== undefined) {
+    storeLazyModule(p);
+    lazyCached.delete(p);
+  }
   p.unregisterCode();
   p.lazy?.free();
   p.code.free();
   if (p.codeSlots !== 0) nativeFree(p.codeSlots);
 });
+
+// Lazily compiled modules with a code cache write their entry (the functions compiled by this process and by
+// those before it) when the process exits, or before their code is freed if they are collected first, so that
+// the next process starts with those functions. (These native parts are held by moduleRegistry until then
+// anyway.)
+const lazyCached = new Set<NativeParts>();
+let lazyExitHook = false;
+
+function storeLazyModule(p: NativeParts): void {
+  const lazy = p.lazy;
+  if (p.cache === undefined || lazy === null || lazy.compiledCount === 0) return;
+  try {
+    const c = p.cache.compiled;
+    const stubs = c.code.length > 0 ? c.code : { addr: p.code.addr, length: c.codeSize };
+    storeLazyCached(p.cache.dir, p.cache.key, c, stubs, lazy.functions(), p.cache.snapshot);
+    lazy.compiledCount = 0; // (stored)
+  } catch {
+    // A cache that cannot be written is only a cache.
+  }
+}
+
+/** Write the cache entries of the lazily compiled modules still alive (at exit; never throws). */
+export function storeLazyModules(): void {
+  for (const p of lazyCached) storeLazyModule(p);
+}
 
 /**
  * Compile function f of a lazily compiled module now (called from generated code through the LazyCompile
@@ -144,11 +177,12 @@ export class Module {
       threads: options?.threads,
       batchBytes: options?.batchBytes,
     };
-    if (compileOptions.lazy && options?.cache !== undefined) compileOptions.lazy = false;
     let compiled: CompiledModule | null = null;
     let code: CodeBlock | null = null;
     let cacheStatus: ModuleInternals['cacheStatus'] = 'off';
     let cacheReason: string | undefined;
+    let cacheKeyOfCode = '';
+    let lazyFunctions: LazyFunctions | undefined;
     if (options?.cache !== undefined) {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
@@ -158,6 +192,8 @@ export class Module {
       if ('compiled' in hit) {
         compiled = hit.compiled;
         code = hit.code;
+        lazyFunctions = hit.lazyFunctions;
+        cacheKeyOfCode = key;
         cacheStatus = 'hit';
       } else {
         cacheStatus = hit.miss;
@@ -176,13 +212,17 @@ export class Module {
         throw e;
       }
       if (options?.cache !== undefined) {
-        try {
-          // Keyed by exactly the bytes compiled (the caller's could have changed since the lookup, e.g. a
-          // SharedArrayBuffer another thread writes, or a mapped file).
-          const refused = storeCached(options.cache, cacheKey(copy, features, compileOptions), compiled);
-          if (refused !== null) [cacheStatus, cacheReason] = ['untrusted', refused];
-        } catch (e) {
-          if (cacheStatus !== 'untrusted') cacheStatus = 'unwritable';
+        // Keyed by exactly the bytes compiled (the caller's could have changed since the lookup, e.g. a
+        // SharedArrayBuffer another thread writes, or a mapped file).
+        cacheKeyOfCode = cacheKey(copy, features, compileOptions);
+        // (A lazy module's entry is written when the process exits: see storeLazyModules.)
+        if (!compiled.lazy) {
+          try {
+            const refused = storeCached(options.cache, cacheKeyOfCode, compiled);
+            if (refused !== null) [cacheStatus, cacheReason] = ['untrusted', refused];
+          } catch (e) {
+            if (cacheStatus !== 'untrusted') cacheStatus = 'unwritable';
+          }
         }
       }
     }
@@ -196,12 +236,21 @@ export class Module {
       for (let f = compiled.info.numImportedFuncs; f < n; f++) writePtr(codeSlots + 8 * f, code.addr + compiled.lazyThunkOffsets[f]);
     }
     const lazy = c.lazy ? new LazyCode(c, codeSlots, code.addr) : null;
+    if (lazy !== null && lazyFunctions !== undefined) lazy.preinstall(lazyFunctions.start, lazyFunctions.end, lazyFunctions.fns);
     const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazy };
     const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native };
     this[INTERNAL] = internals;
     const base = code.addr;
     native.unregisterCode = registerCodeRange(base, base + c.codeSize, (pc) => symbolize(c, pc - base));
     moduleRegistry.register(internals, native);
+    if (lazy !== null && options?.cache !== undefined) {
+      native.cache = { dir: options.cache, key: cacheKeyOfCode, compiled: c, snapshot: lazyFunctions?.snapshot };
+      lazyCached.add(native);
+      if (!lazyExitHook) {
+        lazyExitHook = true;
+        process.once('exit', storeLazyModules);
+      }
+    }
     if (perfMapEnabled()) perfMapModule(internals);
     startupMark('module: created');
   }

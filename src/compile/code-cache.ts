@@ -36,8 +36,10 @@ import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
 import { mapCodeFile, readCodeFile } from '../runtime/mapped-code.js';
-import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, alignUp, bytesAt, munmap, tryMmapFile } from '../runtime/native.js';
+import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { keptBytes, restoreInfo, snapshotInfo } from './info-snapshot.js';
+import type { PlacedFunction } from '../api/lazy-code.js';
+import type { ModuleInfo } from '../decode/types.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
 import { startupMark } from '../startup-trace.js';
 import { CompiledModule, CompileOptions } from './module-compiler.js';
@@ -92,6 +94,7 @@ export function cacheKey(bytes: Uint8Array, features: Features, options: Compile
       boundsChecks: options.boundsChecks !== false,
       interruptible: options.interruptible === true,
       fuel: options.fuel === true,
+      lazy: options.lazy === true,
     }),
   );
   return h.digest('hex');
@@ -104,8 +107,19 @@ interface Header {
   boundsChecks: boolean;
   interruptible: boolean;
   fuel: boolean;
-  /** Byte lengths of the meta region's blobs: funcOffsets, entryStubOffsets, the ModuleInfo snapshot. */
+  /**
+   * Byte lengths of the meta region's blobs: funcOffsets, entryStubOffsets, the ModuleInfo snapshot; lazy entries
+   * also lazyThunkOffsets and the function table.
+   */
   blobs: number[];
+  /**
+   * A lazily compiled module's entry: the code region holds its stubs (stubsLength bytes), then the functions
+   * compiled so far, listed in the function table: (function index, code offset, entry offset, length, source
+   * map start, source map count) per function; the source map holds their maps (offsets relative to each
+   * function's code).
+   */
+  lazy?: boolean;
+  stubsLength?: number;
   /** The range of the module bytes a loaded module reads (data segments): only that part is copied. */
   keep: [number, number];
   /** Element count of pcOffsets (and of wasmOffsets). */
@@ -145,13 +159,14 @@ function bytesOf(a: Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Concatenation of `parts` from offset `at`, zero-padded to a multiple of CHECKSUM_ALIGN. */
+/** `parts` from offset `at`, each at a multiple of 4, zero-padded to a multiple of CHECKSUM_ALIGN. */
 function region(parts: Uint8Array[], at = 0): Uint8Array {
   let size = at;
-  for (const p of parts) size += p.length;
+  for (const p of parts) size = alignUp(size, 4) + p.length;
   const out = new Uint8Array(alignUp(Math.max(size, 1), CHECKSUM_ALIGN));
   let pos = at;
   for (const p of parts) {
+    pos = alignUp(pos, 4);
     out.set(p, pos);
     pos += p.length;
   }
@@ -168,8 +183,11 @@ function metaRegion(header: Header, blobs: Uint8Array[]): Uint8Array {
   return meta;
 }
 
-/** A whole entry: prefix, meta region, source map region, code region (`header`'s offsets are filled in). */
-function entryBytes(header: Header, blobs: Uint8Array[], srcMap: Uint8Array, code: Uint8Array): Uint8Array {
+/**
+ * A whole entry, as parts to write one after the other: prefix and meta region, padding, source map region,
+ * padding, code region (`header`'s offsets are filled in).
+ */
+function entryParts(header: Header, blobs: Uint8Array[], srcMap: Uint8Array, code: Uint8Array): Uint8Array[] {
   header.srcMapRegion = srcMap.length;
   header.codeRegion = code.length;
   // The offsets depend on the meta region's size, which depends on the header: repeat until they settle.
@@ -182,13 +200,40 @@ function entryBytes(header: Header, blobs: Uint8Array[], srcMap: Uint8Array, cod
     header.codeOffset = codeOffset;
     meta = metaRegion(header, blobs);
   }
-  const out = new Uint8Array(header.codeOffset + header.codeRegion);
-  out.set(Buffer.from(MAGIC, 'latin1'), 0);
-  putU32(out, 8, meta.length);
-  putHex(out, 16, checksumBytes(meta));
-  out.set(meta, PREFIX);
-  out.set(srcMap, header.srcMapOffset);
-  out.set(code, header.codeOffset);
+  const head = new Uint8Array(header.srcMapOffset);
+  head.set(Buffer.from(MAGIC, 'latin1'), 0);
+  putU32(head, 8, meta.length);
+  putHex(head, 16, checksumBytes(meta));
+  head.set(meta, PREFIX);
+  return [head, srcMap, new Uint8Array(header.codeOffset - header.srcMapOffset - srcMap.length), code];
+}
+
+/** The concatenation of parts. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+/** `code` zero-padded to a page multiple: a view of the same memory when its buffer has the room (compileModule
+ * leaves it), else a copy. */
+function paddedCode(code: Uint8Array): Uint8Array {
+  const size = alignUp(Math.max(code.length, 1), PAGE_SIZE);
+  if (code.buffer.byteLength - code.byteOffset >= size) {
+    const padded = new Uint8Array(code.buffer, code.byteOffset, size);
+    let zero = true;
+    for (let k = code.length; k < size && zero; k++) zero = padded[k] === 0;
+    if (zero) return padded;
+  }
+  const out = new Uint8Array(size);
+  prefault(out, 0, size);
+  out.set(code);
   return out;
 }
 
@@ -197,21 +242,78 @@ function entryBytes(header: Header, blobs: Uint8Array[], srcMap: Uint8Array, cod
  * directory is not private to this user (see trusted-file.cts), else null; I/O failures are thrown.
  */
 export function storeCached(dir: string, key: string, c: CompiledModule): string | null {
-  if (c.lazy) throw new Error('internal: lazily compiled modules are not cached');
+  if (c.lazy) throw new Error('internal: lazily compiled modules are stored with storeLazyCached');
   const t = trusted();
   const d = t.trustedDir(dir, true);
   if (!d.ok) return d.reason;
   const { snapshot, keep } = snapshotInfo(c.info, c.bytes);
   const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot];
   const srcMap = region([bytesOf(c.pcOffsets), bytesOf(c.wasmOffsets)]);
-  const code = new Uint8Array(alignUp(Math.max(c.code.length, 1), PAGE_SIZE));
-  code.set(c.code);
+  const code = paddedCode(c.code);
   const header: Header = {
     key, check: checksumAlgorithm(), boundsChecks: c.boundsChecks, interruptible: c.interruptible,
     fuel: c.fuel, blobs: blobs.map((b) => b.length), keep, srcMapCount: c.pcOffsets.length, srcMapOffset: 0, srcMapRegion: 0,
     srcMapChecksum: checksumBytes(srcMap), codeOffset: 0, codeLength: c.code.length, codeRegion: 0, codeChecksum: checksumBytes(code),
   };
-  t.writeTrusted(d, `${key}.qbc`, entryBytes(header, blobs, srcMap, code));
+  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, srcMap, code));
+  return null;
+}
+
+const FN_FIELDS = 6;
+
+/**
+ * Write the entry of a lazily compiled module: its stubs (`stubs`: its code, `c.code`, or where it is in
+ * executable memory) and the functions compiled so far (LazyCode.functions(), read from executable memory). A
+ * later hit installs those and compiles the others on first call, as usual; when that process compiles more,
+ * it stores them all again. `snapshot`: the ModuleInfo snapshot when the module came from an entry. Returns why
+ * nothing was written, as storeCached.
+ */
+export function storeLazyCached(
+  dir: string, key: string, c: CompiledModule, stubs: Uint8Array | { addr: number; length: number }, fns: PlacedFunction[],
+  snapshot?: Uint8Array,
+): string | null {
+  if (!c.lazy) throw new Error('internal: not a lazily compiled module');
+  const t = trusted();
+  const d = t.trustedDir(dir, true);
+  if (!d.ok) return d.reason;
+  // The whole module is kept: functions not compiled yet will be compiled from it.
+  snapshot ??= snapshotInfo(c.info, c.bytes).snapshot;
+  let size = alignUp(stubs.length, 64);
+  let maps = 0;
+  const table = new Int32Array(FN_FIELDS * fns.length);
+  for (let k = 0; k < fns.length; k++) {
+    const fn = fns[k], at = FN_FIELDS * k;
+    table[at] = fn.f;
+    table[at + 1] = size;
+    table[at + 2] = fn.entry;
+    table[at + 3] = fn.length;
+    table[at + 4] = maps;
+    table[at + 5] = fn.pcOffsets.length;
+    size = alignUp(size + fn.length, 64);
+    maps += fn.pcOffsets.length;
+  }
+  const code = new Uint8Array(alignUp(Math.max(size, 1), PAGE_SIZE));
+  prefault(code, 0, code.length);
+  // Copied straight from executable memory (a view per piece would cost a koffi view each, and big views
+  // make V8 collect garbage).
+  const base = addressOf(code);
+  if (stubs instanceof Uint8Array) code.set(stubs);
+  else nativeMove(base, stubs.addr, stubs.length);
+  for (let k = 0; k < fns.length; k++) nativeMove(base + table[FN_FIELDS * k + 1], fns[k].addr, fns[k].length);
+  const pcs = new Int32Array(maps), wasms = new Int32Array(maps);
+  for (let k = 0; k < fns.length; k++) {
+    pcs.set(fns[k].pcOffsets, table[FN_FIELDS * k + 4]);
+    wasms.set(fns[k].wasmOffsets, table[FN_FIELDS * k + 4]);
+  }
+  const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot, bytesOf(c.lazyThunkOffsets), bytesOf(table)];
+  const srcMap = region([bytesOf(pcs), bytesOf(wasms)]);
+  const header: Header = {
+    key, check: checksumAlgorithm(), boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
+    blobs: blobs.map((b) => b.length), lazy: true, stubsLength: stubs.length, keep: [0, c.bytes.length], srcMapCount: maps,
+    srcMapOffset: 0, srcMapRegion: 0, srcMapChecksum: checksumBytes(srcMap), codeOffset: 0, codeLength: size, codeRegion: 0,
+    codeChecksum: checksumBytes(code),
+  };
+  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, srcMap, code));
   return null;
 }
 
@@ -225,11 +327,11 @@ export function rekeyEntry(data: Uint8Array, key: string): Uint8Array {
   if (parsed === null) throw new Error('not a cache entry');
   const { header, blobs } = parsed;
   header.key = key;
-  return entryBytes(
+  return concat(entryParts(
     header, blobs,
     entry.slice(header.srcMapOffset, header.srcMapOffset + header.srcMapRegion),
     entry.slice(header.codeOffset, header.codeOffset + header.codeRegion),
-  );
+  ));
 }
 
 /** Where an entry's regions are (tests: corrupting each of them). */
@@ -245,7 +347,7 @@ export function entryLayout(data: Uint8Array): { metaEnd: number; srcMapOffset: 
 }
 
 export type CacheLookup =
-  | { compiled: CompiledModule; code: CodeBlock; mapped: boolean }
+  | { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions?: LazyFunctions }
   | { miss: 'absent' | 'corrupt' | 'stale' }
   | { miss: 'untrusted'; reason: string };
 
@@ -286,8 +388,15 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     const bytes = keptBytes(src, header.keep);
     const info = restoreInfo(blobs[2], bytes);
     startupMark('cache: module declarations restored');
-    const funcOffsets = new Int32Array(blobs[0].buffer, blobs[0].byteOffset, blobs[0].length / 4);
-    const entryStubOffsets = new Int32Array(blobs[1].buffer, blobs[1].byteOffset, blobs[1].length / 4);
+    const funcOffsets = int32s(blobs[0]);
+    const entryStubOffsets = int32s(blobs[1]);
+    if (header.lazy === true) {
+      const hit = lazyHit(header, blobs, info, bytes, features, code, srcMap, srcMapBytes, funcOffsets, entryStubOffsets);
+      code = null;
+      srcMap = 0; // (read and unmapped by lazyHit)
+      hit.compiled.compileMs = nowMs() - t0;
+      return hit;
+    }
     const compiled: CompiledModule = {
       info,
       features,
@@ -324,6 +433,15 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
   }
 }
 
+/** A lazy entry's compiled functions, in the hit's code block: LazyCode.preinstall's arguments. */
+export interface LazyFunctions {
+  start: number;
+  end: number;
+  fns: PlacedFunction[];
+  /** The entry's ModuleInfo snapshot (for the next entry: storeLazyCached). */
+  snapshot: Uint8Array;
+}
+
 /**
  * The code block, now also owning the source map mapping (at `srcMap`, or already read: `srcMapBytes`); the
  * compiled module's pcOffsets and wasmOffsets become accessors that read and check the source map on first use
@@ -358,6 +476,55 @@ function withSourceMap(
   };
 }
 
+function int32s(b: Uint8Array): Int32Array {
+  return new Int32Array(b.buffer, b.byteOffset, b.length / 4);
+}
+
+/** The hit of a lazy entry: a lazily compiled module, its stubs, and the functions to preinstall. */
+function lazyHit(
+  header: Header, blobs: Uint8Array[], info: ModuleInfo, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean },
+  srcMap: number, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
+): { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions: LazyFunctions } {
+  const n = info.funcTypes.length;
+  const bodyStarts = new Int32Array(n), bodyEnds = new Int32Array(n);
+  const ends = info.codeEnds ?? [];
+  for (let k = 0; k < info.codeOffsets.length; k++) {
+    bodyStarts[info.numImportedFuncs + k] = info.codeOffsets[k];
+    bodyEnds[info.numImportedFuncs + k] = ends[k];
+  }
+  const stubsLength = header.stubsLength ?? 0;
+  const compiled: CompiledModule = {
+    info, features, boundsChecks: header.boundsChecks, interruptible: header.interruptible, fuel: header.fuel, lazy: true,
+    lazyThunkOffsets: int32s(blobs[3]), bodyStarts, bodyEnds, bytes, layout: moduleVmctxLayout(info), code: new Uint8Array(0),
+    codeSize: stubsLength, funcOffsets, entryStubOffsets, sigIds: info.types.map((ty) => signatureId(ty)),
+    pcOffsets: new Int32Array(0), wasmOffsets: new Int32Array(0), compileMs: 0,
+  };
+  // The functions' source maps (small: only the functions that ran) are read now; a damaged one leaves them
+  // without source positions.
+  const m = header.srcMapCount;
+  const region = srcMapBytes ?? (header.srcMapRegion === 0 ? new Uint8Array(0) : bytesAt(srcMap, header.srcMapRegion).slice());
+  const mapsOk = checksumBytes(region) === header.srcMapChecksum && 8 * m <= region.length;
+  const pcs = mapsOk ? new Int32Array(region.buffer, 0, m) : new Int32Array(0);
+  const wasms = mapsOk ? new Int32Array(region.buffer, 4 * m, m) : new Int32Array(0);
+  const table = int32s(blobs[4]);
+  const fns: PlacedFunction[] = [];
+  const limit = header.codeLength;
+  for (let k = 0; k + FN_FIELDS <= table.length; k += FN_FIELDS) {
+    const [f, offset, entry, length, mapStart, mapCount] = table.subarray(k, k + FN_FIELDS);
+    if (!(f >= info.numImportedFuncs && f < n && offset >= stubsLength && offset + length <= limit && entry < length)) {
+      throw new Error('bad function table');
+    }
+    const ok = mapsOk && mapStart + mapCount <= m;
+    fns.push({
+      f, addr: code.addr + offset, length, entry,
+      pcOffsets: ok ? pcs.subarray(mapStart, mapStart + mapCount) : new Int32Array(0),
+      wasmOffsets: ok ? wasms.subarray(mapStart, mapStart + mapCount) : new Int32Array(0),
+    });
+  }
+  if (srcMap !== 0) munmap(srcMap, header.srcMapRegion);
+  return { compiled, code, mapped: code.mapped, lazyFunctions: { start: code.addr + alignUp(stubsLength, 64), end: code.addr + code.size, fns, snapshot: blobs[2].slice() } };
+}
+
 function readRegion(fd: number, offset: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let done = 0;
@@ -374,11 +541,12 @@ function parseMeta(meta: Uint8Array): { header: Header; blobs: Uint8Array[] } | 
   if (4 + jsonLength > meta.length) return null;
   const header = JSON.parse(Buffer.from(meta.buffer, meta.byteOffset + 4, jsonLength).toString('utf8')) as Header;
   const blobs: Uint8Array[] = [];
-  let pos = alignUp(4 + jsonLength, 4);
+  let pos = 4 + jsonLength;
   for (const n of header.blobs) {
+    pos = alignUp(pos, 4);
     if (pos + n > meta.length) return null;
     blobs.push(meta.subarray(pos, pos + n));
-    pos = alignUp(pos + n, 4);
+    pos += n;
   }
   return { header, blobs };
 }
@@ -397,7 +565,8 @@ function readMeta(fd: number, size: number, key: string): { header: Header; blob
   if (parsed === null) return { miss: 'corrupt' };
   const h = parsed.header;
   if (h.key !== key || h.check !== checksumAlgorithm()) return { miss: 'stale' };
-  if (parsed.blobs.length !== 3 || parsed.blobs[0].length % 4 !== 0 || parsed.blobs[1].length % 4 !== 0) return { miss: 'corrupt' };
+  const blobCount = h.lazy === true ? 5 : 3;
+  if (parsed.blobs.length !== blobCount || parsed.blobs.some((b, k) => k !== 2 && b.length % 4 !== 0)) return { miss: 'corrupt' };
   // The regions in order, page-aligned, and the code region ending the file exactly (not truncated or extended).
   if (h.srcMapOffset % PAGE_SIZE !== 0 || h.srcMapOffset < PREFIX + metaLength) return { miss: 'corrupt' };
   if (h.codeOffset % PAGE_SIZE !== 0 || h.codeOffset < h.srcMapOffset + h.srcMapRegion) return { miss: 'corrupt' };

@@ -161,7 +161,8 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   }
   for (let i = 0; i < info.numImportedFuncs; i++) funcOffsets[i] += stubsBase;
 
-  const code = new Uint8Array(stubsBase + stubs.offset);
+  // (Room for zeros up to the next page boundary: the code cache stores the code page-padded without a copy.)
+  const code = new Uint8Array((stubsBase + stubs.offset + 4095) & ~4095).subarray(0, stubsBase + stubs.offset);
   batches.forEach((b, k) => code.set(b.code, bases[k]));
   code.set(stubs.view(), stubsBase);
   const dv = new DataView(code.buffer);
