@@ -8,7 +8,8 @@ import { argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Builtin } from '../compile/abi.js';
-import { computeHasV128, readSlot, writeSlot } from './exported-function.js';
+import { ValType } from '../decode/types.js';
+import { computeHasV128, keepFuncref, readSlot, writeSlot } from './exported-function.js';
 import { compileLazy } from './module.js';
 import type { InstanceState } from './instance.js';
 
@@ -55,11 +56,12 @@ function callImport(state: InstanceState, index: number): number {
   const params = type.params;
   if (type.hasV128 ?? computeHasV128(type)) throw new TypeError('type incompatibility when transforming from/to JS: v128');
   const args: unknown[] = new Array(params.length);
-  for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k]);
+  for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k], state);
   const result = Reflect.apply(fn, undefined, args);
   const results = type.results;
   if (results.length === 1) {
     const raw = toWebAssemblyValue(result, results[0]);
+    if (results[0] === ValType.FuncRef) keepFuncref(state, result);
     writeSlot(0, results[0], raw);
   } else if (results.length > 1) {
     if (result === null || typeof result !== 'object' || typeof (result as Iterable<unknown>)[Symbol.iterator] !== 'function') {
@@ -68,6 +70,7 @@ function callImport(state: InstanceState, index: number): number {
     const values = Array.from(result as Iterable<unknown>);
     if (values.length !== results.length) throw new TypeError(`multi-value host function returned ${values.length} values, expected ${results.length}`);
     const raws: RawValue[] = values.map((v, k) => toWebAssemblyValue(v, results[k]));
+    for (let k = 0; k < raws.length; k++) if (results[k] === ValType.FuncRef) keepFuncref(state, values[k]);
     for (let k = 0; k < raws.length; k++) writeSlot(k, results[k], raws[k]);
   }
   return 0;

@@ -1,30 +1,116 @@
 // Exported Functions: the JS functions that call into generated code. Arguments are converted first (user
 // valueOf code may itself call wasm), then written to the shared args buffer, then the entry trampoline runs.
+//
+// Also: finding the instance behind a vmctx address (for host calls and funcref values) without any
+// registration per instance. A table from addresses to instances would have to hold them weakly, and V8
+// keeps every WeakRef target created (or dereferenced) during a job alive until the microtask queue drains,
+// which a synchronous loop or a chain of awaits never lets happen: every instance would live until then.
+// Instead, the instance of an address is searched for in what is known to hold it strongly: the instances
+// whose calls are running (the code making a host call was reached from them through imports, tables and
+// globals, all of which they keep alive), and what the value was read from (a table, a global, an instance).
 
 import { FuncType, ValType } from '../decode/types.js';
-import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX } from '../runtime/layout.js';
+import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { callWasm } from '../runtime/trampolines.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
-import { lookupFuncRecord, registerFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
-import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import { associateFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
+import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { RUNTIME, toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import { TableStorage } from '../runtime/table-storage.js';
+import { GlobalCell } from '../runtime/global-cell.js';
+import { RuntimeError } from '../errors.js';
 import type { InstanceState } from './instance.js';
 
+/** The instance state an Exported Function belongs to (it keeps it alive). */
 const INSTANCE = Symbol('quickbeam.instance');
 
 const TWO32 = 4294967296;
 
-/**
- * Which instance created each FuncRecord, for creating its Exported Function on demand (e.g. from a table).
- * Weak: a live record is always kept alive by something that holds its instance (a table or global it is
- * stored in keeps the instances using them; an Exported Function holds its instance). An address can be
- * reused after its instance died, so a new registration always replaces the old one.
- */
-const recordOwners = new Map<number, { state: WeakRef<InstanceState>; funcIndex: number }>();
+/** Brand of InstanceState objects (see instance.ts). */
+export const STATE_BRAND: unique symbol = Symbol('quickbeam.instanceState');
 
-export function registerRecordOwner(rec: number, state: InstanceState, funcIndex: number): void {
-  recordOwners.set(rec, { state: new WeakRef(state), funcIndex });
+function isState(o: object): o is InstanceState {
+  return (o as { [STATE_BRAND]?: boolean })[STATE_BRAND] === true;
+}
+
+/** The instance state of an Exported Function (undefined for any other value). */
+export function stateOfFunction(fn: unknown): InstanceState | undefined {
+  return typeof fn === 'function' ? (fn as { [INSTANCE]?: InstanceState })[INSTANCE] : undefined;
+}
+
+// The instances whose calls are running, innermost last (JS -> wasm -> JS -> wasm nests).
+const running: InstanceState[] = [];
+// vmctx -> instance, found while the outermost call runs (strong; cleared when it returns).
+const found = new Map<number, InstanceState>();
+
+/**
+ * The live instance whose vmctx is `vmctx`: the innermost running one, or one reachable (through imports,
+ * tables, globals and funcrefs received from JS) from `hint` or from the running ones. Undefined when none is.
+ */
+export function findState(vmctx: number, hint?: unknown): InstanceState | undefined {
+  const n = running.length;
+  if (n > 0 && running[n - 1].vmctx === vmctx) return running[n - 1];
+  if (typeof hint === 'object' && hint !== null && isState(hint) && hint.vmctx === vmctx) return hint;
+  if (n > 0) {
+    const s = found.get(vmctx);
+    if (s !== undefined) return s;
+  }
+  const roots: unknown[] = [];
+  if (hint !== undefined) roots.push(hint);
+  for (let i = n - 1; i >= 0; i--) roots.push(running[i]);
+  return search(vmctx, roots, n > 0);
+}
+
+/** Breadth-first search of the instances reachable from `roots` for the one whose vmctx is `vmctx`. */
+function search(vmctx: number, roots: unknown[], cache: boolean): InstanceState | undefined {
+  const seen = new Set<object>();
+  const queue: object[] = [];
+  const add = (o: unknown): void => {
+    if ((typeof o === 'object' || typeof o === 'function') && o !== null && !seen.has(o)) {
+      seen.add(o);
+      queue.push(o);
+    }
+  };
+  for (const r of roots) add(r);
+  for (let q = 0; q < queue.length; q++) {
+    const o = queue[q];
+    if (typeof o === 'function') {
+      add((o as { [INSTANCE]?: InstanceState })[INSTANCE]);
+      continue;
+    }
+    if (isState(o)) {
+      if (cache) found.set(o.vmctx, o);
+      if (o.vmctx === vmctx) return o;
+      for (const x of o.keepAlive) add(x);
+      for (const t of o.tables) add(t);
+      for (const g of o.globals) add(g);
+      if (o.refs !== null) for (const f of o.refs) add(f);
+      continue;
+    }
+    if (o instanceof TableStorage || o instanceof GlobalCell) {
+      for (const x of o.kept()) add(x);
+      continue;
+    }
+    // A WebAssembly.Table or Global object (imported): its storage.
+    const inner = (o as { [RUNTIME]?: unknown })[RUNTIME];
+    if (inner instanceof TableStorage || inner instanceof GlobalCell) add(inner);
+  }
+  return undefined;
+}
+
+// Host calls: the handler of the instance whose code makes the call.
+setHostResolver((vmctx: number): HostHandler | undefined => findState(vmctx)?.hostHandler ?? undefined);
+
+/**
+ * Keep a funcref value that came from JS (a call's argument, an import's result) alive as long as the
+ * instance that received it: its code may store the raw record in a table and call it later.
+ */
+export function keepFuncref(state: InstanceState, fn: unknown): void {
+  if (typeof fn !== 'function') return;
+  if (stateOfFunction(fn) === state) return;
+  (state.refs ??= new Set()).add(fn);
 }
 
 export function funcRecordSignature(rec: number): number {
@@ -68,7 +154,10 @@ export function readSlot(k: number, t: ValType): RawValue {
 /** Call function `funcIndex` of an instance with JS arguments; returns the JS result (undefined / value / array). */
 export function callExport(state: InstanceState, funcIndex: number, args: unknown[]): unknown {
   const rec = state.funcRecords[funcIndex];
-  return makeCaller(rec, entryStubFor(state, funcIndex), funcType(state, funcIndex), state.module.timeoutMs)(args);
+  const owner = rec === state.vmctx + state.module.compiled.layout.record(funcIndex) ? state : findState(readPtr(rec + FUNCREC_VMCTX), state);
+  if (owner === undefined) throw new Error(`quickbeam: function ${funcIndex} has no live instance`);
+  const f = owner === state ? funcIndex : recordIndex(owner, rec);
+  return makeCaller(owner, f)(args);
 }
 
 function entryStubFor(state: InstanceState, funcIndex: number): number {
@@ -82,38 +171,48 @@ let depth = 0;
 /** A call into one function: the record's code and vmctx are read once (records never change). */
 type Caller = (args: ArrayLike<unknown>) => unknown;
 
-function makeCaller(rec: number, entryStub: number, type: FuncType, timeoutMs: number | undefined): Caller {
-  const vmctx = readPtr(rec + FUNCREC_VMCTX);
-  const code = readPtr(rec + FUNCREC_CODE);
+function disposedError(): RuntimeError {
+  return new RuntimeError('call to a function of a disposed instance');
+}
+
+/** A caller of function `funcIndex` of `state`, whose FuncRecord lives in the state's vmctx. */
+function makeCaller(state: InstanceState, funcIndex: number): Caller {
+  const type = funcType(state, funcIndex);
+  const timeoutMs = state.module.timeoutMs;
+  const entryStub = entryStubFor(state, funcIndex);
+  const vmctx = state.vmctx;
+  const m = state.module;
+  // The code the record pointed at when the instance was created (disposal redirects the record, not this).
+  const code = m.code.addr + m.compiled.funcOffsets[funcIndex];
   const params = type.params;
   const results = type.results;
   const np = params.length;
   const hasV128 = type.hasV128 ?? computeHasV128(type);
   // Parameters that take a JS number directly (no BigInt, no reference): the fast path writes them as is.
   let numeric = true;
-  for (const t of params) if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
+  let funcrefParams = false;
+  for (const t of params) {
+    if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
+    if (t === ValType.FuncRef) funcrefParams = true;
+  }
   const single = results.length === 1 ? results[0] : -1;
   const enter = (): void => {
-    if (timeoutMs === undefined || depth > 0) {
-      depth++;
-      try {
-        callWasm(vmctx, entryStub, code);
-      } finally {
-        depth--;
-      }
-    } else {
-      // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
-      depth++;
-      armDeadline(timeoutMs);
-      try {
-        callWasm(vmctx, entryStub, code);
-      } finally {
-        cancelDeadline();
-        depth--;
-      }
+    depth++;
+    running.push(state);
+    const deadline = timeoutMs !== undefined && depth === 1;
+    // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
+    if (deadline) armDeadline(timeoutMs);
+    try {
+      callWasm(vmctx, entryStub, code);
+    } finally {
+      if (deadline) cancelDeadline();
+      running.pop();
+      depth--;
+      if (depth === 0 && found.size !== 0) found.clear();
     }
   };
   return (args: ArrayLike<unknown>): unknown => {
+    if (state.disposed) throw disposedError();
     // v128 cannot cross the JS boundary: calling such a function from JS throws before anything runs.
     if (hasV128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
     let fast = numeric;
@@ -125,14 +224,17 @@ function makeCaller(rec: number, entryStub: number, type: FuncType, timeoutMs: n
       // Convert everything first: a valueOf may itself call into wasm and reuse the args buffer.
       const raws: RawValue[] = new Array(np);
       for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
+      if (funcrefParams) for (let k = 0; k < np; k++) if (params[k] === ValType.FuncRef) keepFuncref(state, args[k]);
+      // A valueOf may have disposed the instance.
+      if (state.disposed) throw disposedError();
       writeArgs(params, raws);
     }
     enter();
-    if (single >= 0) return toJSValue(readSlot(0, single as ValType), single as ValType);
+    if (single >= 0) return toJSValue(readSlot(0, single as ValType), single as ValType, state);
     if (results.length === 0) return undefined;
     const rawOut: RawValue[] = [];
     for (let k = 0; k < results.length; k++) rawOut.push(readSlot(k, results[k]));
-    return rawOut.map((r, k) => toJSValue(r, results[k]));
+    return rawOut.map((r, k) => toJSValue(r, results[k], state));
   };
 }
 
@@ -145,30 +247,45 @@ export function computeHasV128(type: FuncType): boolean {
   return v;
 }
 
-/** The Exported Function of a FuncRecord (one per record, created on first use). */
-export function wrapperForRecord(rec: number): Function | undefined {
-  const existing = lookupFuncRecord(rec);
+/** The function index of a FuncRecord that lives in `state`'s vmctx. */
+function recordIndex(state: InstanceState, rec: number): number {
+  return (rec - state.vmctx - state.module.compiled.layout.recordsOffset) / FUNCREC_SIZE;
+}
+
+/** The Exported Function of function `funcIndex` of `state`, whose record is in its vmctx (one, made on first use). */
+function wrapperOf(state: InstanceState, funcIndex: number): Function {
+  const existing = state.wrappers[funcIndex];
   if (existing !== undefined) return existing;
-  const owner = recordOwners.get(rec);
-  const state = owner?.state.deref();
-  if (owner === undefined || state === undefined) return undefined;
-  const funcIndex = owner.funcIndex;
   const type = funcType(state, funcIndex);
-  const entryStub = entryStubFor(state, funcIndex);
-  const call = makeCaller(rec, entryStub, type, state.module.timeoutMs);
+  const call = makeCaller(state, funcIndex);
   const fn = function (this: unknown, ...args: unknown[]): unknown {
     return call(args);
   };
   Object.defineProperty(fn, 'name', { value: String(funcIndex) });
   Object.defineProperty(fn, 'length', { value: type.params.length });
-  registerFuncRecord(rec, fn);
   // The owning instance (its vmctx holds the record and the code's data) lives as long as the function.
   Object.defineProperty(fn, INSTANCE, { value: state });
+  state.wrappers[funcIndex] = fn;
+  associateFuncRecord(fn, state.vmctx + state.module.compiled.layout.record(funcIndex));
   return fn;
 }
 
-export function makeExportedFunction(state: InstanceState, funcIndex: number): Function {
-  return wrapperForRecord(state.funcRecords[funcIndex])!;
+/**
+ * The Exported Function of a FuncRecord (one per record, created on first use), found through `hint` (what
+ * the record was read from) or the running calls; undefined when its instance cannot be found.
+ */
+export function wrapperForRecord(rec: number, hint?: unknown): Function | undefined {
+  const vmctx = readPtr(rec + FUNCREC_VMCTX);
+  const state = findState(vmctx, hint);
+  if (state === undefined) return undefined;
+  return wrapperOf(state, recordIndex(state, rec));
 }
 
-setFuncRecordResolver((addr) => wrapperForRecord(addr));
+export function makeExportedFunction(state: InstanceState, funcIndex: number): Function {
+  // An imported wasm function is exported as the very function that was imported.
+  const imported = state.importedFuncs[funcIndex];
+  if (imported !== undefined) return imported;
+  return wrapperOf(state, funcIndex);
+}
+
+setFuncRecordResolver((addr, hint) => wrapperForRecord(addr, hint));

@@ -51,7 +51,7 @@ export class Global {
   get value(): unknown {
     const cell = this.#cell;
     if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot read a v128 global from JS');
-    return toJSValue(readCellRaw(cell), cell.type);
+    return toJSValue(readCellRaw(cell), cell.type, cell);
   }
 
   set value(v: unknown) {

@@ -1,34 +1,44 @@
 // WebAssembly.Instance: links imports, builds the instance context (vmctx) the generated code runs
 // against, initialises globals, tables and memories, and runs the start function.
+//
+// Ownership (see docs/ARCHITECTURE.md): the vmctx is an ArrayBuffer owned by the InstanceState, which the
+// Instance object, its Exported Functions and every table or global that may hold its funcrefs keep alive;
+// the GC frees it with no finalizer. Nothing is registered per instance: host calls and funcref values find
+// their instance through what holds it (exported-function.ts).
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
 import { LinkError } from '../errors.js';
-import { FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_INTERRUPTS, VMCTX_CODE_SLOTS } from '../runtime/layout.js';
+import {
+  FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
+} from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
-import { nativeAlloc, nativeFree, writePtr, writeU32 } from '../runtime/native.js';
-import { initVmctxHeader, trapError } from '../runtime/trampolines.js';
-import { registerHostHandler, unregisterHostHandler } from '../runtime/host-calls.js';
+import { addressOf } from '../runtime/native.js';
+import { disposedFuncAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
+import { execStateAddr } from '../runtime/exec-state.js';
+import { hostcallAddr } from '../runtime/host-calls.js';
 import { LinearMemory } from '../runtime/linear-memory.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
+import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { jsToFuncRecord, externToId } from '../runtime/refs.js';
 import { readCellRaw, writeCellRaw, RawValue } from '../runtime/js-values.js';
 import { Module, moduleInternals, ModuleInternals } from './module.js';
 import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
-import { makeExportedFunction, funcRecordSignature, callExport, registerRecordOwner } from './exported-function.js';
+import { makeExportedFunction, funcRecordSignature, callExport, STATE_BRAND } from './exported-function.js';
 import { makeHostHandler, SegmentState } from './builtins.js';
-
-const instanceRegistry = new FinalizationRegistry<{ vmctx: number }>((h) => {
-  unregisterHostHandler(h.vmctx);
-  nativeFree(h.vmctx);
-});
 
 /** Everything an instance owns or keeps alive (the generated code holds raw pointers into these). */
 export interface InstanceState {
+  readonly [STATE_BRAND]: true;
   module: ModuleInternals;
+  /** Address of the vmctx (the first byte of vmctxBuffer). */
   vmctx: number;
+  /** The vmctx's storage: off-heap, never moved, freed by the GC with this state. */
+  vmctxBuffer: ArrayBuffer;
+  /** The vmctx as 32-bit words (it is written from JS through these, not through koffi). */
+  vmctxWords: Uint32Array;
   memories: LinearMemory[];
   tables: TableStorage[];
   globals: GlobalCell[];
@@ -36,13 +46,21 @@ export interface InstanceState {
   funcRecords: number[];
   /** JS functions of imported host functions, by import index (undefined for wasm imports). */
   hostFuncs: Array<Function | undefined>;
+  /** Imported wasm functions (Exported Functions of other instances), by function index. */
+  importedFuncs: Array<Function | undefined>;
   /** Types of imported functions, by function index. */
   importTypes: FuncType[];
   segments: SegmentState;
   /** Objects passed as imports (kept alive for the vmctx pointers into them). */
   keepAlive: unknown[];
-  /** The host-call handler (the runtime only holds it weakly). */
+  /** Funcrefs of other instances received from JS (arguments, import results): its code may keep them. */
+  refs: Set<Function> | null;
+  /** The Exported Function of each function whose FuncRecord is in this vmctx (made on first use). */
+  wrappers: Array<Function | undefined>;
+  /** The host-call handler: imports and builtins. */
   hostHandler: ((id: number) => number) | null;
+  /** Set by `[Symbol.dispose]()`: calls into the instance throw before running. */
+  disposed: boolean;
 }
 
 export class Instance {
@@ -53,18 +71,55 @@ export class Instance {
     const m = moduleInternals(module);
     const state = link(m, importObject);
     this.exports = buildExports(state);
-    // The vmctx is freed when the *state* is unreachable: exported functions, and tables and globals that
-    // may hold this instance's funcrefs, keep it alive even after the Instance object is gone.
-    instanceRegistry.register(state, { vmctx: state.vmctx });
     // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
     (this as unknown as { [STATE]: InstanceState })[STATE] = state;
     initialize(state);
+  }
+
+  /**
+   * Deterministic release (explicit resource management: `using instance = ...`). From now on calling any
+   * of its functions throws (from JS, and from wasm through tables, globals or imports that hold them),
+   * and its memories are released once nothing else holds them (see LinearMemory.dropHolder). Memory the
+   * generated code may still touch is released only when the outermost running call returns. Idempotent.
+   */
+  [DISPOSE](): void {
+    disposeInstance((this as unknown as { [STATE]: InstanceState })[STATE]);
   }
 }
 
 const STATE = Symbol('quickbeam.instance');
 
 Object.defineProperty(Instance.prototype, Symbol.toStringTag, { value: 'WebAssembly.Instance', configurable: true });
+
+/** The state behind an Instance (internal; tests). */
+export function instanceState(instance: Instance): InstanceState {
+  return (instance as unknown as { [STATE]: InstanceState })[STATE];
+}
+
+function disposeInstance(state: InstanceState): void {
+  if (state.disposed) return;
+  state.disposed = true;
+  // Every FuncRecord in the vmctx now leads to the runtime's "disposed" stub: wasm code of other instances
+  // calling one (an import, a table entry, a funcref global) gets a RuntimeError instead of running it.
+  // The vmctx itself stays valid (the stub reads it) for as long as anything refers to the instance.
+  const L = state.module.compiled.layout;
+  for (let f = 0; f < state.funcRecords.length; f++) {
+    const own = state.vmctx + L.record(f);
+    if (state.funcRecords[f] === own) putPtr(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
+  }
+  const memories = state.memories;
+  releaseWhenIdle(() => {
+    for (const mem of memories) mem.dropHolder();
+    // What only this instance used becomes garbage now, even while the state stays referenced.
+    state.memories = [];
+    state.tables = [];
+    state.globals = [];
+    state.hostFuncs = [];
+    state.importedFuncs = [];
+    state.keepAlive = [];
+    state.refs = null;
+  });
+}
 
 function getImport(importObject: unknown, module: string, name: string): unknown {
   const ns = (importObject as Record<string, unknown>)[module];
@@ -89,24 +144,38 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     throw new TypeError('WebAssembly.Instance(): Imports argument must be present and must be an object');
   }
   const L = c.layout;
-  const vmctx = nativeAlloc(L.size);
-  initVmctxHeader(vmctx);
-  writePtr(vmctx + VMCTX_INTERRUPTS, interruptBlockAddr);
-  writePtr(vmctx + VMCTX_CODE_SLOTS, m.codeSlots);
+  // `new ArrayBuffer` is zeroed, off-heap (Node's allocator, 16-byte aligned) and never moves.
+  const vmctxBuffer = new ArrayBuffer(L.size);
+  const vmctx = addressOf(vmctxBuffer);
+  const words = new Uint32Array(vmctxBuffer);
+  const put = (offset: number, v: number): void => putPtr(words, offset, v);
+  put(VMCTX_EXEC, execStateAddr);
+  put(VMCTX_HOSTCALL, hostcallAddr);
+  put(VMCTX_TRAP_HANDLER, trapHandlerAddr);
+  put(VMCTX_INTERRUPTS, interruptBlockAddr);
+  put(VMCTX_CODE_SLOTS, m.codeSlots);
   // The signature table: call_indirect compares a FuncRecord's signature id with the one of its type index here.
-  for (let t = 0; t < c.sigIds.length; t++) writeU32(vmctx + L.sig(t), c.sigIds[t]);
+  const sigWord = L.sigsOffset >>> 2;
+  for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
   const state: InstanceState = {
+    [STATE_BRAND]: true,
     module: m,
     vmctx,
+    vmctxBuffer,
+    vmctxWords: words,
     memories: [],
     tables: [],
     globals: [],
     funcRecords: [],
     hostFuncs: [],
+    importedFuncs: [],
     importTypes: [],
     segments: { dataDropped: new Uint8Array(info.datas.count), elemItems: [] },
     keepAlive: [],
+    refs: null,
+    wrappers: [],
     hostHandler: null,
+    disposed: false,
   };
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
@@ -125,12 +194,12 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
           if (funcRecordSignature(existing) !== sig) throw new LinkError(`${where}: imported function does not match the expected type`);
           rec = existing;
           state.hostFuncs.push(undefined);
+          state.importedFuncs[f] = v;
         } else {
           rec = vmctx + L.record(f);
-          writePtr(rec + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
-          writePtr(rec + FUNCREC_VMCTX, vmctx);
-          writeU32(rec + FUNCREC_SIG, sig);
-          registerRecordOwner(rec, state, f);
+          put(L.record(f) + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
+          put(L.record(f) + FUNCREC_VMCTX, vmctx);
+          words[(L.record(f) + FUNCREC_SIG) >>> 2] = sig;
           state.hostFuncs.push(v);
         }
         state.importTypes.push(type);
@@ -145,7 +214,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         if (t.elemType !== tt.elemType || t.index64 !== tt.index64 || !limitsMatch(t.length, t.maximum, tt.min, tt.max)) {
           throw new LinkError(`${where}: table import has an incompatible type or size`);
         }
-        writePtr(vmctx + L.table(tableIdx++), t.desc);
+        put(L.table(tableIdx++), t.desc);
         state.tables.push(t);
         state.keepAlive.push(v);
         break;
@@ -154,11 +223,12 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         if (!(v instanceof Memory)) throw new LinkError(`${where}: memory import must be a WebAssembly.Memory object`);
         const lm = getLinearMemory(v);
         const mt = imp.memory!;
+        if (Memory.isDisposed(v)) throw new LinkError(`${where}: memory import has been disposed`);
         if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximum, mt.min, mt.max)) {
           throw new LinkError(`${where}: memory import has an incompatible type or size`);
         }
-        writePtr(vmctx + L.memBase(memIdx), lm.base);
-        writePtr(vmctx + L.memDesc(memIdx), lm.desc);
+        put(L.memBase(memIdx), lm.base);
+        put(L.memDesc(memIdx), lm.desc);
         memIdx++;
         state.memories.push(lm);
         state.keepAlive.push(v);
@@ -181,7 +251,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
           cell = GlobalCell.allocate(gt.type, false);
           writeCellRaw(cell, jsToRaw(v, gt.type, where));
         }
-        writePtr(vmctx + L.global(globalIdx++), cell.addr);
+        put(L.global(globalIdx++), cell.addr);
         state.globals.push(cell);
         break;
       }
@@ -189,26 +259,27 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   }
   // Defined functions.
   for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
-    const rec = vmctx + L.record(f);
-    writePtr(rec + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
-    writePtr(rec + FUNCREC_VMCTX, vmctx);
-    writeU32(rec + FUNCREC_SIG, c.sigIds[info.funcTypes[f]]);
-    registerRecordOwner(rec, state, f);
+    const r = L.record(f);
+    const rec = vmctx + r;
+    put(r + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
+    put(r + FUNCREC_VMCTX, vmctx);
+    words[(r + FUNCREC_SIG) >>> 2] = c.sigIds[info.funcTypes[f]];
     state.funcRecords.push(rec);
   }
-  for (let f = 0; f < state.funcRecords.length; f++) writePtr(vmctx + L.func(f), state.funcRecords[f]);
+  for (let f = 0; f < state.funcRecords.length; f++) put(L.func(f), state.funcRecords[f]);
   // Defined memories and tables.
   for (let i = info.numImportedMemories; i < info.memories.length; i++) {
     const mt = info.memories[i];
+    // Held by this instance (one holder: see LinearMemory.dropHolder).
     const lm = new LinearMemory({ initial: mt.min, maximum: mt.max, index64: mt.index64 });
-    writePtr(vmctx + L.memBase(i), lm.base);
-    writePtr(vmctx + L.memDesc(i), lm.desc);
+    put(L.memBase(i), lm.base);
+    put(L.memDesc(i), lm.desc);
     state.memories.push(lm);
   }
   for (let i = info.numImportedTables; i < info.tables.length; i++) {
     const tt = info.tables[i];
     const t = new TableStorage({ elemType: tt.elemType, initial: tt.min, maximum: tt.max, index64: tt.index64 });
-    writePtr(vmctx + L.table(i), t.desc);
+    put(L.table(i), t.desc);
     state.tables.push(t);
   }
   // Defined globals (initialisers may read earlier globals and take function references).
@@ -216,7 +287,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     const gt = info.globals[i];
     const cell = GlobalCell.allocate(gt.type, gt.mutable);
     writeCellRaw(cell, evalConst(state, info.globalInits[i - info.numImportedGlobals], gt.type));
-    writePtr(vmctx + L.global(i), cell.addr);
+    put(L.global(i), cell.addr);
     state.globals.push(cell);
   }
   // Element segment items are evaluated now (they may reference functions and globals).
@@ -224,11 +295,19 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     state.segments.elemItems.push(seg.items.map((e) => Number(evalConst(state, e, seg.elemType))));
   }
   state.hostHandler = makeHostHandler(state);
-  registerHostHandler(vmctx, state.hostHandler);
   // Tables and globals this instance uses may come to hold its funcrefs: they keep it alive.
   for (const t of state.tables) t.keep(state);
   for (const g of state.globals) g.keep(state);
+  // Every imported memory has one more holder (linking cannot fail any more).
+  for (let i = 0; i < info.numImportedMemories; i++) state.memories[i].addHolder();
   return state;
+}
+
+/** Write a pointer (a Number below 2^53) at byte `offset` (8-aligned) of a vmctx. */
+function putPtr(words: Uint32Array, offset: number, v: number): void {
+  const i = offset >>> 2;
+  words[i] = v >>> 0;
+  words[i + 1] = Math.floor(v / 4294967296) >>> 0;
 }
 
 function jsToRaw(v: unknown, t: ValType, where: string): RawValue {

@@ -1,9 +1,14 @@
 // WebAssembly.Memory, backed by a runtime LinearMemory.
 //
-// Differences from V8: old ArrayBuffers are not detached by grow (koffi views cannot be detached); they keep
-// viewing the first `oldLength` bytes, which stay valid because the memory never moves. Shared memories are
-// not supported. Memories above 4 GiB (memory64) have no `buffer` (RangeError): use the LinearMemory's
-// read/write windows.
+// Memories up to 4 GiB (every memory32, and memory64 with a maximum of at most 65536 pages) are V8's own
+// WebAssembly.Memory underneath, so `buffer` is V8's: it is detached by every grow (from JS or from wasm,
+// also by a grow of 0 pages) and a new one is returned, exactly as in V8. Larger memory64 memories are
+// reservations of Quickbeam's own: their `buffer` (while they are at most 4 GiB) is a view that is never
+// detached and keeps its first `oldLength` bytes valid; above 4 GiB there is none (RangeError): use the
+// read/write windows. Shared memories are not supported.
+//
+// `[Symbol.dispose]()` (explicit resource management) releases the memory once no instance holds it any
+// more; the Memory object then throws a TypeError on every use.
 //
 // Quickbeam extras (non-standard): `read`/`write`/`window` (JS access beyond 4 GiB), file mappings
 // (`mapFile`, `unmap`, `mappings`) and shared ranges between memories (`mapShared`, `shareRange`,
@@ -13,6 +18,7 @@ import { LinearMemory } from '../runtime/linear-memory.js';
 import { SharedRegion, type MapFileOptions, type MapRegionOptions, type MappingInfo } from '../runtime/file-mapping.js';
 import { MEMORY32_MAX_PAGES, MEMORY64_MAX_PAGES } from '../runtime/layout.js';
 import { RUNTIME, addressValueToU64, toDOMString, u64ToAddressValue } from '../runtime/js-values.js';
+import { DISPOSE } from '../runtime/lifetime.js';
 
 const CTX = 'WebAssembly.Memory()';
 
@@ -55,6 +61,9 @@ export function readAddressType(d: Record<string, unknown>, ctx: string): boolea
 
 export class Memory {
   readonly #mem: LinearMemory;
+  /** Whether this object created the memory (then it is one of its holders until disposed). */
+  #holds = false;
+  #disposed = false;
 
   constructor(descriptor: unknown) {
     if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
@@ -92,17 +101,43 @@ export class Memory {
       throw e;
     }
     this.#mem = mem;
+    this.#holds = true;
     cache.set(mem, this);
   }
 
-  /** The ArrayBuffer over the memory (replaced after each grow). RangeError above 4 GiB. */
+  /** The LinearMemory, unless this object or the memory has been disposed (TypeError). */
+  #live(): LinearMemory {
+    const mem = this.#mem;
+    if (this.#disposed || mem.released) throw new TypeError('WebAssembly.Memory: this memory has been disposed');
+    return mem;
+  }
+
+  /**
+   * The ArrayBuffer over the memory: detached by the next grow, which gives a new one (as in V8). RangeError
+   * above 4 GiB.
+   */
   get buffer(): ArrayBuffer {
-    return this.#mem.buffer;
+    return this.#live().buffer;
+  }
+
+  /**
+   * Deterministic release (explicit resource management: `using memory = new WebAssembly.Memory(...)`).
+   * This object throws a TypeError on every later use. The memory itself is released once no instance that
+   * defined or imported it is left undisposed (while one is, it keeps working for it); buffers and windows
+   * obtained before stay safe to touch. Idempotent.
+   */
+  [DISPOSE](): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.#holds) {
+      this.#holds = false;
+      this.#mem.dropHolder();
+    }
   }
 
   /** Grow by `delta` pages; returns the old size in pages (a BigInt for memory64). */
   grow(delta: unknown): number | bigint {
-    const mem = this.#mem;
+    const mem = this.#live();
     const d = addressValueToU64(delta, mem.index64, 'WebAssembly.Memory.grow(): Argument 0');
     const r = mem.grow(d);
     if (r < 0) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
@@ -111,12 +146,12 @@ export class Memory {
 
   /** The current buffer (already fixed-length). */
   toFixedLengthBuffer(): ArrayBuffer {
-    return this.#mem.buffer;
+    return this.#live().buffer;
   }
 
   /** Type reflection: { minimum, maximum?, shared, index }. */
   type(): { minimum: number | bigint; maximum?: number | bigint; shared: boolean; index: 'i32' | 'i64' } {
-    const mem = this.#mem;
+    const mem = this.#live();
     const t: { minimum: number | bigint; maximum?: number | bigint; shared: boolean; index: 'i32' | 'i64' } = {
       minimum: u64ToAddressValue(mem.pages, mem.index64),
       shared: false,
@@ -131,13 +166,13 @@ export class Memory {
 
   /** Copy `length` bytes out of the memory at `offset` (Number or BigInt; works beyond 4 GiB). */
   read(offset: number | bigint, length: number | bigint): Uint8Array {
-    return this.#mem.read(byteOffset(offset, 'Memory.read(): offset'), byteOffset(length, 'Memory.read(): length'));
+    return this.#live().read(byteOffset(offset, 'Memory.read(): offset'), byteOffset(length, 'Memory.read(): length'));
   }
 
   /** Copy `bytes` into the memory at `offset` (works beyond 4 GiB). */
   write(offset: number | bigint, bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('Memory.write(): bytes must be a Uint8Array');
-    this.#mem.write(byteOffset(offset, 'Memory.write(): offset'), bytes);
+    this.#live().write(byteOffset(offset, 'Memory.write(): offset'), bytes);
   }
 
   /**
@@ -145,7 +180,7 @@ export class Memory {
    * the memory alive and does not follow later growth.
    */
   window(offset: number | bigint, length: number | bigint): Uint8Array {
-    return this.#mem.window(byteOffset(offset, 'Memory.window(): offset'), byteOffset(length, 'Memory.window(): length'));
+    return this.#live().window(byteOffset(offset, 'Memory.window(): offset'), byteOffset(length, 'Memory.window(): length'));
   }
 
   /**
@@ -172,12 +207,12 @@ export class Memory {
    * Returns a description of the mapping.
    */
   mapFile(path: string | URL | Buffer, options: MapFileOptions): MappingInfo {
-    return this.#mem.mapFile(path, options);
+    return this.#live().mapFile(path, options);
   }
 
   /** Map (part of) a SharedRegion into this memory (MAP_SHARED): { at, offset = 0, length = rest of the region }. */
   mapShared(region: SharedRegion, options: MapRegionOptions): MappingInfo {
-    return this.#mem.mapRegion(region, options);
+    return this.#live().mapRegion(region, options);
   }
 
   /**
@@ -187,21 +222,22 @@ export class Memory {
    */
   shareRange(other: Memory, options: { at: number | bigint; otherAt?: number | bigint; length: number | bigint }): SharedRegion {
     const o = getLinearMemory(other);
+    if (Memory.isDisposed(other)) throw new TypeError('Memory.shareRange(): the other memory has been disposed');
     if (options === null || typeof options !== 'object') throw new TypeError('Memory.shareRange(): options { at, length } are required');
     const at = byteOffset(options.at, 'Memory.shareRange(): at');
     const otherAt = options.otherAt === undefined ? at : byteOffset(options.otherAt, 'Memory.shareRange(): otherAt');
     const length = byteOffset(options.length, 'Memory.shareRange(): length');
-    return this.#mem.shareRange(o, at, otherAt, length);
+    return this.#live().shareRange(o, at, otherAt, length);
   }
 
   /** Replace the file or region mapping that starts at `at` with zeroed pages. */
   unmap(at: number | bigint): void {
-    this.#mem.unmap(byteOffset(at, 'Memory.unmap(): at'));
+    this.#live().unmap(byteOffset(at, 'Memory.unmap(): at'));
   }
 
   /** The file and region mappings of this memory, by address. */
   mappings(): MappingInfo[] {
-    return this.#mem.mappings();
+    return this.#live().mappings();
   }
 
   /** `new Memory.SharedRegion(byteLength)`: shareable memory (a sealed memfd) to map into several memories. */
@@ -214,6 +250,11 @@ export class Memory {
 
   static isMemory(v: unknown): v is Memory {
     return typeof v === 'object' && v !== null && #mem in v;
+  }
+
+  /** Whether a Memory object was disposed, or its memory released. */
+  static isDisposed(v: Memory): boolean {
+    return v.#disposed || v.#mem.released;
   }
 
 }

@@ -80,7 +80,7 @@ export class Table {
     const t = this.#table;
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.get(): Argument 0');
     if (i >= t.length) throw new RangeError(`WebAssembly.Table.get(): invalid address ${i} in ${t.elemType === ValType.FuncRef ? 'funcref' : 'externref'} table of size ${t.length}`);
-    return toJSValue(t.get(i), t.elemType);
+    return toJSValue(t.get(i), t.elemType, t);
   }
 
   set(index: unknown, ...rest: unknown[]): void {

@@ -1,15 +1,13 @@
 // Global cells: the native storage of a global (8 bytes used; 16 reserved for v128). Generated code reads
 // and writes the cell through the pointer in the vmctx.
 //
-// A cell is either owned (calloc'd here, freed when the GlobalCell becomes unreachable) or wraps memory owned
-// by someone else (e.g. an instance's own globals block), whose owner it keeps alive.
+// A cell is either owned (an ArrayBuffer of its own: off-heap, never moved, freed by the GC together with the
+// GlobalCell, with no finalizer) or wraps memory owned by someone else, whose owner it keeps alive.
 // Instances must hold a strong reference to every GlobalCell their vmctx points at.
 
 import { ValType } from '../decode/types.js';
 import { GLOBAL_CELL_SIZE } from './layout.js';
-import { nativeAlloc, nativeFree, view } from './native.js';
-
-const registry = new FinalizationRegistry<number>((addr) => nativeFree(addr));
+import { addressOf, view } from './native.js';
 
 const TWO32 = 4294967296;
 
@@ -28,25 +26,29 @@ export class GlobalCell {
     if ((typeof o === 'object' || typeof o === 'function') && o !== null) this.keepAlive.add(o);
   }
 
-  private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown) {
+  /** The objects kept alive by this cell (instances using it, values stored from JS). */
+  kept(): Iterable<object> {
+    return this.keepAlive;
+  }
+
+  private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown, storage: ArrayBuffer) {
     this.addr = addr;
     this.type = type;
     this.mutable = mutable;
     this.owner = owner;
-    this.dv = new DataView(view(addr, GLOBAL_CELL_SIZE));
+    this.dv = new DataView(storage);
   }
 
-  /** A fresh zeroed cell owned by the returned object. */
+  /** A fresh zeroed cell owned by the returned object (its storage is freed with it by the GC). */
   static allocate(type: ValType, mutable: boolean): GlobalCell {
-    const addr = nativeAlloc(GLOBAL_CELL_SIZE);
-    const cell = new GlobalCell(addr, type, mutable, null);
-    registry.register(cell, addr);
-    return cell;
+    // `new ArrayBuffer` is always off-heap (calloc'd by Node's allocator, 16-byte aligned) and never moves.
+    const storage = new ArrayBuffer(GLOBAL_CELL_SIZE);
+    return new GlobalCell(addressOf(storage), type, mutable, null, storage);
   }
 
   /** Wrap an existing cell (at least 16 bytes, 8-byte aligned) owned by `owner`, which is kept alive. */
   static wrap(addr: number, type: ValType, mutable: boolean, owner: unknown): GlobalCell {
-    return new GlobalCell(addr, type, mutable, owner);
+    return new GlobalCell(addr, type, mutable, owner, view(addr, GLOBAL_CELL_SIZE));
   }
 
   getI32(): number { return this.dv.getInt32(0, true); }

@@ -2,31 +2,39 @@
 //
 // Generated code calls it (rsp 16-byte aligned!) with the calling instance's vmctx and an id: an import
 // index, or a builtin id >= HOSTCALL_BUILTIN_BASE. Arguments and results travel through the args buffer.
-// The callback finds the handler registered for that vmctx and returns its result: 0, or a trap code.
+// The callback finds the handler of that vmctx and returns its result: 0, or a trap code.
 // A JS exception thrown by the handler is caught here (koffi would swallow it), kept as the pending
 // exception, and reported as TrapCode.HostException; the entry (callWasm) then rethrows it unchanged.
+//
+// Finding the handler registers nothing per instance: instances are found by the resolver that the JS API
+// installs (api/exported-function.ts), which searches what the running calls hold strongly. A registration
+// table would have to hold instances weakly, and a WeakRef keeps its target alive until the microtask queue
+// drains, which a synchronous loop or a loop of awaits never lets happen. Explicit registrations
+// (`registerHostHandler`, for tests and hand-made contexts) are looked up first.
 
-import { TrapCode } from './layout.js';
+import { HOSTCALL_DISPOSED, TrapCode } from './layout.js';
 import { koffi } from './native.js';
+import { RuntimeError } from '../errors.js';
 
 /** A host-call handler: returns 0 on success or a trap code. May throw (reported as HostException). */
 export type HostHandler = (id: number) => number;
 
-// Weak: the instance owns its handler; a registered handler must not keep a dead instance alive.
-const handlers = new Map<number, WeakRef<HostHandler>>();
+/** Finds the handler of an instance context (undefined when none is known). */
+export type HostResolver = (vmctx: number) => HostHandler | undefined;
+
+// Strong: only for explicit registrations (tests, hand-made contexts), which unregister themselves.
+const handlers = new Map<number, HostHandler>();
+let resolver: HostResolver | null = null;
 
 let pendingSet = false;
 let pendingValue: unknown = undefined;
 
 function hostcall(vmctx: number | bigint, id: number): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
-  const h = handlers.get(key)?.deref();
-  if (h === undefined) {
-    pendingSet = true;
-    pendingValue = new Error(`quickbeam: host call ${id} from an unknown instance context 0x${key.toString(16)}`);
-    return TrapCode.HostException;
-  }
   try {
+    if (id === HOSTCALL_DISPOSED) throw new RuntimeError('call to a function of a disposed instance');
+    const h = handlers.get(key) ?? resolver?.(key);
+    if (h === undefined) throw new Error(`quickbeam: host call ${id} from an unknown instance context 0x${key.toString(16)}`);
     const r = h(id);
     return typeof r === 'number' ? r | 0 : 0;
   } catch (e) {
@@ -42,13 +50,18 @@ const registered = koffi.register(hostcall, koffi.pointer(hostcallProto));
 /** Native address of the host-call callback (vmctx slot 8). Valid for the life of the process. */
 export const hostcallAddr: number = Number(registered);
 
-/** Route host calls made with `vmctx` to `handler` (replacing any previous handler). */
+/** Route host calls made with `vmctx` to `handler` (replacing any previous handler) until unregistered. */
 export function registerHostHandler(vmctx: number, handler: HostHandler): void {
-  handlers.set(vmctx, new WeakRef(handler));
+  handlers.set(vmctx, handler);
 }
 
 export function unregisterHostHandler(vmctx: number): void {
   handlers.delete(vmctx);
+}
+
+/** Install the function that finds the handler of an instance's vmctx (the JS API's instances). */
+export function setHostResolver(r: HostResolver | null): void {
+  resolver = r;
 }
 
 /** True when a host exception is waiting to be rethrown. */

@@ -100,15 +100,18 @@ export function toWebAssemblyValue(v: unknown, type: ValType): RawValue {
   throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
 }
 
-/** ToJSValue. */
-export function toJSValue(raw: RawValue, type: ValType): unknown {
+/**
+ * ToJSValue. `hint`: where a funcref value was read from (a table, a global cell, an instance), to find the
+ * instance that owns it.
+ */
+export function toJSValue(raw: RawValue, type: ValType, hint?: unknown): unknown {
   switch (type) {
     case ValType.I32: return (raw as number) | 0;
     case ValType.I64: return typeof raw === 'bigint' ? BigInt.asIntN(64, raw) : BigInt(raw);
     case ValType.F32: return Math.fround(raw as number);
     case ValType.F64: return raw as number;
     case ValType.ExternRef: return idToExtern(raw as number);
-    case ValType.FuncRef: return funcRecordToJs(raw as number);
+    case ValType.FuncRef: return funcRecordToJs(raw as number, hint);
     case ValType.V128: throw new TypeError('type incompatibility when transforming from/to JS: v128');
   }
   throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);

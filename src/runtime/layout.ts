@@ -155,6 +155,11 @@ export const GLOBAL_CELL_SIZE = 16;
 
 /** Host-call ids at or above this are runtime builtins (memory.grow, table.*, ...); below are imports. */
 export const HOSTCALL_BUILTIN_BASE = 0x10000;
+/**
+ * The host-call id of the runtime's "disposed" stub: the code address of every FuncRecord of a disposed
+ * instance, so that calling one of its functions from wasm throws instead of running.
+ */
+export const HOSTCALL_DISPOSED = 0x7ffffffe;
 
 export interface VmctxCounts {
   memories: number;

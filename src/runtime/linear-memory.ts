@@ -1,28 +1,40 @@
-// Linear memories: a reserved virtual range (PROT_NONE, MAP_NORESERVE) that never moves. Growing commits
-// pages (mprotect RW; fresh anonymous pages read as zero). Growing past the reservation fails (-1), which
-// the spec allows.
+// Linear memories. Two kinds of backing, chosen at creation (generated code cannot tell them apart: it only
+// needs the base address and the MemoryDesc):
 //
-// memory32 reserves min(max, 65536) pages (at most 4 GiB); memory64 reserves min(max, cap) where the cap
-// (default 16 GiB) is configurable with `setMemory64ReservationCap`.
+// - V8-owned (every memory32, and memory64 whose declared maximum fits 65536 pages): a WebAssembly.Memory of
+//   the engine (v8-memory.ts). V8 reserves its whole range up front, so the base never changes; `buffer` is
+//   V8's own, detached on every grow exactly as in V8; and the GC frees it when nothing refers to it any more,
+//   with no finalizer and no event-loop turn.
+// - Own reservation (memory64 without a maximum or with one above 65536 pages, which may exceed 4 GiB): a
+//   reserved virtual range (PROT_NONE, MAP_NORESERVE) that never moves; growing commits pages (mprotect RW;
+//   fresh anonymous pages read as zero). It reserves min(max, cap) where the cap (default 16 GiB) is
+//   configurable with `setMemory64ReservationCap`, and is unmapped by a FinalizationRegistry callback (or by
+//   an explicit release). Such memories also serve as the fallback when V8 cannot allocate one.
 //
-// A native MemoryDesc (+0 base, +8 byte length, +16 reserved bytes) is shared by every instance using the
-// memory; generated code reads the current length from it.
+// Growing past the maximum or the reservation fails (-1), which the spec allows.
 //
-// Lifetime: the reservation is released when the LinearMemory becomes unreachable. Every ArrayBuffer handed
-// out holds a strong reference to its LinearMemory, so a live view never outlives the mapping. Instances
-// must hold a strong reference to every LinearMemory their vmctx points at.
+// A MemoryDesc (+0 base, +8 byte length, +16 reserved bytes) is shared by every instance using the memory;
+// generated code reads the current length from it. It lives in an ArrayBuffer owned by the LinearMemory
+// (never moved, freed by the GC).
+//
+// Lifetime: instances hold a strong reference to every LinearMemory their vmctx points at; every ArrayBuffer
+// handed out holds a strong reference to what backs it (V8's own buffers hold their backing store, the
+// views made here hold the LinearMemory and the V8 memory), so a live view never outlives the memory.
+// Deterministic release (`release()`, used by `[Symbol.dispose]()`) happens once the last holder lets go:
+// the JS Memory object that created it, the instance that defined it, each instance that imported it.
 
 import {
   DEFAULT_MEMORY64_RESERVATION, MEMDESC_BASE, MEMDESC_LENGTH, MEMDESC_RESERVED, MEMDESC_SIZE, MEMORY32_MAX_PAGES,
   MEMORY64_MAX_PAGES, WASM_PAGE_SIZE,
 } from './layout.js';
 import {
-  MAX_VIEW_BYTES, PROT_NONE, PROT_READ, PROT_WRITE, forceGc, mprotect, munmap, nativeAlloc, nativeFree, nativeMove, tryMmapAnon, view,
-  writePtr, writeU64,
+  MADV_DONTNEED, MAX_VIEW_BYTES, PROT_NONE, PROT_READ, PROT_WRITE, forceGc, madvise, mprotect, munmap, nativeMove, tryMmapAnon, view,
 } from './native.js';
 import {
   MAPPING_ALIGN, MemoryMappings, SharedRegion, copyFromRegion, copyIntoRegion, type MappingInfo, type MapFileOptions, type MapRegionOptions,
 } from './file-mapping.js';
+import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, type V8MemoryLike } from './v8-memory.js';
+import { releaseWhenIdle } from './lifetime.js';
 
 let memory64Cap = DEFAULT_MEMORY64_RESERVATION;
 
@@ -36,29 +48,49 @@ export function getMemory64ReservationCap(): number {
   return memory64Cap;
 }
 
-/** Property key under which every ArrayBuffer view keeps its LinearMemory alive. */
-const KEEPALIVE: unique symbol = Symbol('quickbeam.linearMemory');
+let v8Backing = true;
 
-interface Held {
-  base: number;
-  reserved: number;
-  desc: number;
-  /** File / shared-region mappings (created on first use; see file-mapping.ts). */
-  maps?: MemoryMappings;
+/**
+ * Testing: whether new memories that V8 could hold are V8-owned (default true). False makes every memory an
+ * own reservation, as before V8 backing existed.
+ */
+export function setV8MemoryBacking(on: boolean): void {
+  v8Backing = on;
 }
 
+/** Property key under which every ArrayBuffer view made here keeps its backing alive. */
+const KEEPALIVE: unique symbol = Symbol('quickbeam.linearMemory');
+
+/** What the finalizer of a memory needs (never the LinearMemory itself). */
+interface Held {
+  /** An own reservation to unmap ([base, base + reserved)); false for a V8 memory. */
+  own: boolean;
+  base: number;
+  reserved: number;
+  /** File / shared-region mappings (created on first use; see file-mapping.ts). */
+  maps?: MemoryMappings;
+  /**
+   * A V8 memory with file mappings: kept alive until the finalizer has forgotten the mappings, so that their
+   * addresses cannot be reused (by another memory) while the SIGBUS guard still knows them.
+   */
+  v8: V8MemoryLike | null;
+}
+
+// Own reservations are unmapped by this finalizer; V8 memories have none unless they carry file mappings.
 const registry = new FinalizationRegistry<Held>((h) => {
   h.maps?.releaseAll(); // before the addresses can be reused
-  munmap(h.base, h.reserved);
-  nativeFree(h.desc);
-  liveCount--;
-  liveBytes -= h.reserved;
+  h.v8 = null;
+  if (h.own) {
+    munmap(h.base, h.reserved);
+    liveCount--;
+    liveBytes -= h.reserved;
+  }
 });
 
-// Reservations are invisible to V8's heap accounting: a program creating many short-lived memories would run
+// Own reservations are invisible to V8's heap accounting: a program creating many short-lived ones would run
 // out of address space (or of mappings, vm.max_map_count) long before V8 decides to collect. So force a GC
-// after every PRESSURE_COUNT new memories or PRESSURE_BYTES of new reservations (the finalizers then release
-// the dead ones), and once more when a reservation fails.
+// after every PRESSURE_COUNT new reservations or PRESSURE_BYTES of them (the finalizers then release the dead
+// ones), and once more when a reservation fails. (V8 memories need none of this: V8 accounts for them.)
 let liveCount = 0;
 let liveBytes = 0;
 let countSinceGc = 0;
@@ -84,13 +116,15 @@ function onAllocationFailure(): void {
   forceGc();
 }
 
-/** Live linear memories and their reserved bytes (diagnostics). */
+/** Live own reservations (not V8 memories) and their reserved bytes (diagnostics). */
 export function linearMemoryStats(): { count: number; reservedBytes: number } {
   return { count: liveCount, reservedBytes: liveBytes };
 }
 
 /** Largest window used by read/write when the request is not inside the cached buffer. */
 const WINDOW = 256 * 1024 * 1024;
+
+const TWO32 = 4294967296;
 
 export interface LinearMemoryOptions {
   /** Initial size in pages. */
@@ -99,14 +133,21 @@ export interface LinearMemoryOptions {
   maximum: number | null;
   /** memory64. */
   index64: boolean;
+  /** Holders the memory starts with (default 1: its creator). See `addHolder`. */
+  holders?: number;
+}
+
+/** The error for any use of a released memory. */
+function releasedError(): TypeError {
+  return new TypeError('WebAssembly.Memory: this memory has been disposed');
 }
 
 export class LinearMemory {
-  /** Base address of the reservation (constant). */
+  /** Base address of the memory (constant). */
   readonly base: number;
   /** Reserved bytes (constant): the size can never exceed this. */
   readonly reservedBytes: number;
-  /** Address of the native MemoryDesc. */
+  /** Address of the MemoryDesc. */
   readonly desc: number;
   readonly index64: boolean;
   /** Declared maximum in pages (null when absent). */
@@ -115,8 +156,19 @@ export class LinearMemory {
   readonly initial: number;
 
   private _pages: number;
+  /** The V8 memory behind this one (null for an own reservation, and once released). */
+  private v8: V8MemoryLike | null;
   private readonly held: Held;
+  /** The MemoryDesc's storage (its address is `desc`) and a view of it. */
+  private readonly descBuffer: ArrayBuffer;
+  private readonly descWords: Uint32Array;
+  /** Own reservations: cached view over the whole memory (replaced after each grow). */
   private _buffer: ArrayBuffer | null = null;
+  /** Own reservations: whether a view over the mapping was ever handed to JS (it must then never be unmapped early). */
+  private viewsHandedOut = false;
+  private registered = false;
+  private holders: number;
+  private _released = false;
   private readonly growListeners: Array<(oldPages: number, newPages: number) => void> = [];
 
   /** Throws a RangeError when the memory cannot be allocated. */
@@ -129,43 +181,125 @@ export class LinearMemory {
     if (maximum !== null && !(Number.isSafeInteger(maximum) && maximum >= initial && maximum <= limit)) {
       throw new RangeError(`invalid maximum memory size ${maximum} pages`);
     }
-    const capPages = index64 ? memory64Cap / WASM_PAGE_SIZE : MEMORY32_MAX_PAGES;
-    const reservePages = Math.max(1, Math.min(maximum ?? capPages, capPages));
-    if (initial > reservePages) {
-      throw new RangeError(`could not allocate memory: ${initial} pages exceed the ${reservePages}-page reservation limit`);
-    }
-    const reserved = reservePages * WASM_PAGE_SIZE;
-    const base = tryMmapAnon(reserved, PROT_NONE, true);
-    if (base === 0) {
-      onAllocationFailure();
-      throw new RangeError(`could not reserve ${reserved} bytes for a linear memory`);
-    }
-    const initialBytes = initial * WASM_PAGE_SIZE;
-    if (initialBytes > 0 && !mprotect(base, initialBytes, PROT_READ | PROT_WRITE)) {
-      munmap(base, reserved);
-      onAllocationFailure();
-      throw new RangeError(`could not allocate ${initialBytes} bytes of linear memory`);
-    }
-    let desc: number;
-    try {
-      desc = nativeAlloc(MEMDESC_SIZE);
-    } catch (e) {
-      munmap(base, reserved);
-      throw e;
-    }
-    writePtr(desc + MEMDESC_BASE, base);
-    writeU64(desc + MEMDESC_LENGTH, initialBytes);
-    writeU64(desc + MEMDESC_RESERVED, reserved);
-    this.base = base;
-    this.reservedBytes = reserved;
-    this.desc = desc;
+    this.descBuffer = new ArrayBuffer(MEMDESC_SIZE);
+    this.descWords = new Uint32Array(this.descBuffer);
+    this.desc = backingAddress(this.descBuffer);
     this.index64 = index64;
     this.maximum = maximum;
     this.initial = initial;
     this._pages = initial;
-    this.held = { base, reserved, desc };
-    registry.register(this, this.held);
-    notePressure(reserved);
+    this.holders = opts.holders ?? 1;
+
+    // V8-owned when V8 can hold it: every memory32, and memory64 whose maximum fits a memory32.
+    const v8Pages = !index64 ? (maximum ?? V8_MEMORY_MAX_PAGES) : maximum !== null && maximum <= V8_MEMORY_MAX_PAGES ? maximum : -1;
+    const v8 = v8Backing && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum) : null;
+    if (v8 !== null) {
+      this.v8 = v8;
+      this.base = backingAddress(v8.buffer);
+      this.reservedBytes = v8Pages * WASM_PAGE_SIZE;
+      this.held = { own: false, base: this.base, reserved: 0, v8: null };
+    } else {
+      // An own reservation (also the fallback when V8 could not allocate the memory).
+      this.v8 = null;
+      const capPages = index64 ? memory64Cap / WASM_PAGE_SIZE : MEMORY32_MAX_PAGES;
+      const reservePages = Math.max(1, Math.min(maximum ?? capPages, capPages));
+      if (initial > reservePages) {
+        throw new RangeError(`could not allocate memory: ${initial} pages exceed the ${reservePages}-page reservation limit`);
+      }
+      const reserved = reservePages * WASM_PAGE_SIZE;
+      const base = tryMmapAnon(reserved, PROT_NONE, true);
+      if (base === 0) {
+        onAllocationFailure();
+        throw new RangeError(`could not reserve ${reserved} bytes for a linear memory`);
+      }
+      const initialBytes = initial * WASM_PAGE_SIZE;
+      if (initialBytes > 0 && !mprotect(base, initialBytes, PROT_READ | PROT_WRITE)) {
+        munmap(base, reserved);
+        onAllocationFailure();
+        throw new RangeError(`could not allocate ${initialBytes} bytes of linear memory`);
+      }
+      this.base = base;
+      this.reservedBytes = reserved;
+      this.held = { own: true, base, reserved, v8: null };
+      registry.register(this, this.held, this);
+      this.registered = true;
+      notePressure(reserved);
+    }
+    this.setDesc(MEMDESC_BASE, this.base);
+    this.setDesc(MEMDESC_LENGTH, initial * WASM_PAGE_SIZE);
+    this.setDesc(MEMDESC_RESERVED, this.reservedBytes);
+  }
+
+  private setDesc(offset: number, v: number): void {
+    this.descWords[offset >>> 2] = v >>> 0;
+    this.descWords[(offset >>> 2) + 1] = Math.floor(v / TWO32) >>> 0;
+  }
+
+  /** Whether the memory is V8-owned (false: an own reservation). */
+  get v8Backed(): boolean {
+    return this.held.own === false;
+  }
+
+  /** Whether the memory has been released (every use then throws a TypeError). */
+  get released(): boolean {
+    return this._released;
+  }
+
+  /** One more holder: an instance that defines or imports the memory (see `dropHolder`). */
+  addHolder(): void {
+    this.holders++;
+  }
+
+  /**
+   * One holder lets go (an instance disposed, the JS Memory object that created it disposed). The last one
+   * releases the memory, at once or, while wasm code runs, when the outermost call returns.
+   */
+  dropHolder(): void {
+    if (this.holders <= 0) return;
+    if (--this.holders === 0) releaseWhenIdle(() => this.release());
+  }
+
+  /**
+   * Release the memory now (no wasm code may be running against it). A V8 memory is let go (the GC frees it
+   * once no ArrayBuffer over it is left); an own reservation is unmapped, or, when views over it were handed
+   * to JS, has its pages discarded (they read as zeros) and is unmapped by its finalizer. File mappings are
+   * undone first. Idempotent.
+   */
+  release(): void {
+    if (this._released) return;
+    this._released = true;
+    this.setDesc(MEMDESC_LENGTH, 0); // defensive: any access that could still happen traps
+    const maps = this.held.maps;
+    if (maps !== undefined) {
+      for (const m of maps.list()) {
+        try { maps.unmap(m.at); } catch { /* the finalizer forgets it */ }
+      }
+    }
+    this._buffer = null;
+    if (this.held.own) {
+      const committed = this._pages * WASM_PAGE_SIZE;
+      if (!this.viewsHandedOut) {
+        if (this.registered) registry.unregister(this);
+        this.registered = false;
+        maps?.releaseAll();
+        munmap(this.base, this.reservedBytes);
+        liveCount--;
+        liveBytes -= this.reservedBytes;
+      } else if (committed > 0) {
+        madvise(this.base, committed, MADV_DONTNEED);
+      }
+    } else {
+      if (this.registered) registry.unregister(this);
+      this.registered = false;
+      maps?.releaseAll();
+      this.held.v8 = null;
+      this.v8 = null;
+    }
+    this._pages = 0;
+  }
+
+  private live(): void {
+    if (this._released) throw releasedError();
   }
 
   /** Current size in pages. */
@@ -185,9 +319,11 @@ export class LinearMemory {
 
   /**
    * Grow by `delta` pages (a Number or BigInt). Returns the old size in pages, or -1 on failure (beyond the
-   * maximum or the reservation, or commit failure). The cached buffer is replaced after a successful grow.
+   * maximum or the reservation, or commit failure). A V8 memory's buffer is detached by every grow (also by
+   * 0 pages, as in V8); an own reservation's cached buffer is replaced after a non-zero grow.
    */
   grow(delta: number | bigint): number {
+    this.live();
     const old = this._pages;
     let d: number;
     if (typeof delta === 'bigint') {
@@ -198,14 +334,34 @@ export class LinearMemory {
       if (!(delta >= 0 && Number.isSafeInteger(delta))) return -1;
       d = delta;
     }
-    if (d === 0) return old;
     const next = old + d;
     if (next > this.maxPages) return -1;
-    const oldBytes = old * WASM_PAGE_SIZE;
-    if (!mprotect(this.base + oldBytes, d * WASM_PAGE_SIZE, PROT_READ | PROT_WRITE)) return -1;
+    const v8 = this.v8;
+    if (v8 !== null) {
+      try {
+        v8.grow(d);
+      } catch {
+        return -1;
+      }
+      // V8 reserves the whole range up front, so the memory never moves. Should it ever (V8 copies a memory
+      // whose reservation was cut short under address-space pressure), the code of every instance using it
+      // would still point at the old range: make the memory unusable (every access traps) rather than let
+      // anything touch freed memory.
+      if (backingAddress(v8.buffer) !== this.base) {
+        this.setDesc(MEMDESC_LENGTH, 0);
+        this._pages = 0;
+        this._released = true;
+        throw new RangeError('WebAssembly.Memory.grow(): V8 moved the memory while growing it; the memory is no longer usable');
+      }
+      if (d === 0) return old;
+    } else {
+      if (d === 0) return old;
+      const oldBytes = old * WASM_PAGE_SIZE;
+      if (!mprotect(this.base + oldBytes, d * WASM_PAGE_SIZE, PROT_READ | PROT_WRITE)) return -1;
+      this._buffer = null;
+    }
     this._pages = next;
-    writeU64(this.desc + MEMDESC_LENGTH, next * WASM_PAGE_SIZE);
-    this._buffer = null;
+    this.setDesc(MEMDESC_LENGTH, next * WASM_PAGE_SIZE);
     for (const f of this.growListeners) f(old, next);
     return old;
   }
@@ -216,10 +372,21 @@ export class LinearMemory {
   }
 
   /**
-   * An ArrayBuffer over the whole memory, cached until the next grow. Throws a RangeError when the memory is
-   * larger than 4 GiB (use read/write/window instead).
+   * An ArrayBuffer over the whole memory: V8's own buffer for a V8 memory (detached by the next grow), else a
+   * view cached until the next grow. Throws a RangeError when the memory is larger than 4 GiB (use
+   * read/write/window instead), a TypeError once the memory has been released.
    */
   get buffer(): ArrayBuffer {
+    this.live();
+    const b = this.wholeBuffer();
+    if (this.v8 === null) this.viewsHandedOut = true;
+    return b;
+  }
+
+  /** The buffer over the whole memory without marking it as handed out (internal copies). */
+  private wholeBuffer(): ArrayBuffer {
+    const v8 = this.v8;
+    if (v8 !== null) return v8.buffer;
     let b = this._buffer;
     if (b === null) {
       const len = this.byteLength;
@@ -237,12 +404,14 @@ export class LinearMemory {
     return this.byteLength <= MAX_VIEW_BYTES;
   }
 
+  /** Tie a view over the memory to what backs it (this object, and the V8 memory if any). */
   private keep(b: ArrayBuffer): ArrayBuffer {
-    Object.defineProperty(b, KEEPALIVE, { value: this });
+    Object.defineProperty(b, KEEPALIVE, { value: this.v8 !== null ? [this, this.v8] : this });
     return b;
   }
 
   private check(offset: number, length: number): void {
+    this.live();
     if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 &&
       offset + length <= this.byteLength)) {
       throw new RangeError(`memory access [${offset}, +${length}) out of bounds (size ${this.byteLength})`);
@@ -250,23 +419,27 @@ export class LinearMemory {
   }
 
   /**
-   * A zero-copy Uint8Array over [offset, offset + length) (length <= 4 GiB). Valid until the memory is freed
-   * (it keeps the memory alive); it does not follow later growth.
+   * A zero-copy Uint8Array over [offset, offset + length) (length <= 4 GiB). Valid as long as it is referenced
+   * (it keeps the memory alive, and is never detached: it does not follow later growth).
    */
   window(offset: number, length: number): Uint8Array {
     this.check(offset, length);
-    const b = this._buffer;
-    if (b !== null && offset + length <= b.byteLength) return new Uint8Array(b, offset, length);
-    if (offset + length <= MAX_VIEW_BYTES && this.byteLength <= MAX_VIEW_BYTES) {
-      return new Uint8Array(this.buffer, offset, length);
-    }
     if (length > MAX_VIEW_BYTES) throw new RangeError(`window of ${length} bytes is larger than 4 GiB`);
+    if (this.v8 === null) {
+      this.viewsHandedOut = true;
+      const b = this._buffer;
+      if (b !== null && offset + length <= b.byteLength) return new Uint8Array(b, offset, length);
+      if (offset + length <= MAX_VIEW_BYTES && this.byteLength <= MAX_VIEW_BYTES) {
+        return new Uint8Array(this.wholeBuffer(), offset, length);
+      }
+    }
+    // A V8 memory's own buffer is detached by grow, so a window is a view of its own.
     return new Uint8Array(this.keep(view(this.base + offset, length)));
   }
 
-  /** The cached buffer when the whole memory can be viewed (<= 4 GiB), else null. */
+  /** The buffer over the whole memory when it can be viewed (<= 4 GiB), else null. */
   private smallBuffer(): ArrayBuffer | null {
-    return this.byteLength <= MAX_VIEW_BYTES ? this.buffer : null;
+    return this.byteLength <= MAX_VIEW_BYTES ? this.wholeBuffer() : null;
   }
 
   /** Copy `length` bytes out of the memory, starting at `offset` (works beyond 4 GiB). */
@@ -333,10 +506,17 @@ export class LinearMemory {
   // File and shared mappings (see file-mapping.ts for the full semantics)
 
   private maps(): MemoryMappings {
+    this.live();
     let m = this.held.maps;
     if (m === undefined) {
       m = new MemoryMappings(this.base);
       this.held.maps = m;
+    }
+    if (!this.registered) {
+      // A V8 memory with mappings: the finalizer forgets them before the V8 memory (kept by `held`) can go.
+      this.held.v8 = this.v8;
+      registry.register(this, this.held, this);
+      this.registered = true;
     }
     return m;
   }
@@ -358,6 +538,7 @@ export class LinearMemory {
 
   /** Replace the mapping starting at `at` with zeroed anonymous pages (RangeError when none starts there). */
   unmap(at: number | bigint): void {
+    this.live();
     const m = this.held.maps;
     if (m === undefined) throw new RangeError(`unmap: no mapping starts at 0x${Number(at).toString(16)}`);
     m.unmap(at);

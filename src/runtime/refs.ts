@@ -49,50 +49,52 @@ export function externCount(): number {
 
 // ---------------------------------------------------------------------------------------------------
 // funcref
+//
+// No table maps record addresses to functions: it would have to hold them weakly, and a WeakRef keeps its
+// target (and so the whole instance) alive until the microtask queue drains. Instead the JS API's resolver
+// finds the instance that owns a record through what the caller holds (the table or global it was read
+// from, the instance being called) and keeps each record's function in that instance.
 
-// Weak: a record's function object (which keeps its instance alive) must not be kept alive by this map.
-const recordToFn = new Map<number, WeakRef<Function>>();
-const recordCleanup = new FinalizationRegistry<number>((addr) => {
-  if (recordToFn.get(addr)?.deref() === undefined) recordToFn.delete(addr);
-});
 const fnToRecord = new WeakMap<Function, number>();
-let resolver: ((addr: number) => Function | undefined) | null = null;
+// Strong: explicit registrations only (tests, hand-made records).
+const explicit = new Map<number, Function>();
+let resolver: ((addr: number, hint: unknown) => Function | undefined) | null = null;
 
-/** Associate a FuncRecord address with its JS function (both directions). */
-export function registerFuncRecord(addr: number, fn: Function): void {
-  recordToFn.set(addr, new WeakRef(fn));
+/** Associate a JS function with the FuncRecord it calls (so that passing it to wasm gives that record). */
+export function associateFuncRecord(fn: Function, addr: number): void {
   fnToRecord.set(fn, addr);
-  recordCleanup.register(fn, addr);
 }
 
-/** The JS function registered for a record, if it is still alive. */
+/** Register a record and its JS function explicitly, both ways, until `unregisterFuncRecord`. */
+export function registerFuncRecord(addr: number, fn: Function): void {
+  explicit.set(addr, fn);
+  fnToRecord.set(fn, addr);
+}
+
+/** The JS function explicitly registered for a record. */
 export function lookupFuncRecord(addr: number): Function | undefined {
-  return recordToFn.get(addr)?.deref();
+  return explicit.get(addr);
 }
 
-/** Forget a FuncRecord (when its instance goes away). */
+/** Forget an explicit registration. */
 export function unregisterFuncRecord(addr: number): void {
-  const fn = recordToFn.get(addr)?.deref();
-  recordToFn.delete(addr);
+  const fn = explicit.get(addr);
+  explicit.delete(addr);
   if (fn !== undefined && fnToRecord.get(fn) === addr) fnToRecord.delete(fn);
 }
 
 /**
- * Install a fallback that creates the JS function of a FuncRecord on demand (the Instance code can use it to
- * create Exported Functions lazily). The result is registered.
+ * Install the function that gives the JS function of a record, found from `hint` (what the record was read
+ * from: a table, a global cell, an instance) or from the calls that are running.
  */
-export function setFuncRecordResolver(r: ((addr: number) => Function | undefined) | null): void {
+export function setFuncRecordResolver(r: ((addr: number, hint: unknown) => Function | undefined) | null): void {
   resolver = r;
 }
 
 /** The JS function of a funcref value: null for 0. Throws for an unknown record. */
-export function funcRecordToJs(addr: number): Function | null {
+export function funcRecordToJs(addr: number, hint?: unknown): Function | null {
   if (addr === 0) return null;
-  let fn = recordToFn.get(addr)?.deref();
-  if (fn === undefined && resolver !== null) {
-    fn = resolver(addr);
-    if (fn !== undefined) registerFuncRecord(addr, fn);
-  }
+  const fn = explicit.get(addr) ?? resolver?.(addr, hint);
   if (fn === undefined) throw new Error(`quickbeam: funcref 0x${addr.toString(16)} has no JS function`);
   return fn;
 }

@@ -1,29 +1,30 @@
-// Table storage: a native TableDesc (+0 elements pointer, +8 length, +16 max) and an array of 8-byte
-// entries (funcref: FuncRecord address; externref: handle id from refs.ts; 0 = null).
+// Table storage: a TableDesc (+0 elements pointer, +8 length, +16 max) and an array of 8-byte entries
+// (funcref: FuncRecord address; externref: handle id from refs.ts; 0 = null).
 //
 // Growing reallocates the entries (the desc is updated; generated code always reloads the pointer from the
 // desc). Entries are raw numbers here; conversions to JS values live in refs.ts / api/table.ts.
 //
-// Lifetime: native memory is released when the TableStorage becomes unreachable; instances must hold a
-// strong reference to every TableStorage their vmctx points at.
+// Lifetime: the desc and the entries are ArrayBuffers owned by the TableStorage (off-heap, never moved),
+// freed by the GC with it, with no finalizer; instances must hold a strong reference to every TableStorage
+// their vmctx points at.
 
 import { TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, TABLEDESC_MAX, TABLEDESC_SIZE, TABLE_MAX_ELEMENTS } from './layout.js';
-import { nativeAlloc, nativeFree, tryNativeAlloc, view, writePtr, writeU64 } from './native.js';
+import { addressOf } from './native.js';
 
 export const enum TableElem {
   FuncRef = 0x70,
   ExternRef = 0x6f,
 }
 
-interface Held {
-  desc: number;
-  elements: { addr: number };
+/** A zeroed ArrayBuffer of `bytes` bytes, or null when out of memory. */
+function tryBuffer(bytes: number): ArrayBuffer | null {
+  try {
+    return new ArrayBuffer(bytes);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
 }
-
-const registry = new FinalizationRegistry<Held>((h) => {
-  nativeFree(h.elements.addr);
-  nativeFree(h.desc);
-});
 
 const TWO32 = 4294967296;
 
@@ -54,7 +55,9 @@ export class TableStorage {
    */
   private readonly keepAlive = new Set<object>();
   private capacity: number;
-  private readonly elements: { addr: number };
+  private readonly descWords: Uint32Array;
+  private elementsBuffer: ArrayBuffer;
+  private elements: number;
   private u32: Uint32Array;
 
   /** Throws a RangeError when the table cannot be allocated. */
@@ -71,24 +74,26 @@ export class TableStorage {
     this.initial = initial;
     this._length = initial;
     this.capacity = Math.max(1, initial);
-    const desc = nativeAlloc(TABLEDESC_SIZE);
-    let addr: number;
-    try {
-      addr = nativeAlloc(this.capacity * 8);
-    } catch (e) {
-      nativeFree(desc);
-      throw e;
+    const descBuffer = new ArrayBuffer(TABLEDESC_SIZE);
+    const elementsBuffer = tryBuffer(this.capacity * 8);
+    if (elementsBuffer === null) throw new RangeError(`out of memory for a table of ${initial} entries`);
+    this.descWords = new Uint32Array(descBuffer);
+    this.desc = addressOf(descBuffer);
+    this.elementsBuffer = elementsBuffer;
+    this.elements = addressOf(elementsBuffer);
+    this.u32 = new Uint32Array(elementsBuffer);
+    this.setDesc(TABLEDESC_ELEMENTS, this.elements);
+    this.setDesc(TABLEDESC_LENGTH, initial);
+    // The declared maximum (u64; absent: the index type's largest value).
+    const max = maximum === null ? (index64 ? 2 ** 64 : 2 ** 32) : maximum;
+    if (max >= 2 ** 64) {
+      this.descWords[TABLEDESC_MAX >>> 2] = 0xffffffff;
+      this.descWords[(TABLEDESC_MAX >>> 2) + 1] = 0xffffffff;
+    } else if (maximum === null) {
+      this.setDesc(TABLEDESC_MAX, 2 ** 32 - 1);
+    } else {
+      this.setDesc(TABLEDESC_MAX, Math.floor(max));
     }
-    this.desc = desc;
-    this.elements = { addr };
-    this.u32 = new Uint32Array(view(addr, this.capacity * 8));
-    writePtr(desc + TABLEDESC_ELEMENTS, addr);
-    writeU64(desc + TABLEDESC_LENGTH, initial);
-    const declaredMax = maximum === null
-      ? (index64 ? 2n ** 64n - 1n : 2n ** 32n - 1n)
-      : (maximum >= 2 ** 64 ? 2n ** 64n - 1n : BigInt(Math.floor(maximum)));
-    writeU64(desc + TABLEDESC_MAX, declaredMax);
-    registry.register(this, { desc, elements: this.elements });
     const init = opts.init ?? 0;
     if (init !== 0) this.fill(0, init, initial);
   }
@@ -98,6 +103,17 @@ export class TableStorage {
     if ((typeof o === 'object' || typeof o === 'function') && o !== null) this.keepAlive.add(o);
   }
 
+  /** The objects kept alive by this table (instances using it, values stored from JS). */
+  kept(): Iterable<object> {
+    return this.keepAlive;
+  }
+
+  /** Write a u64 field of the desc (a Number below 2^53). */
+  private setDesc(offset: number, v: number): void {
+    this.descWords[offset >>> 2] = v >>> 0;
+    this.descWords[(offset >>> 2) + 1] = Math.floor(v / TWO32) >>> 0;
+  }
+
   /** Current number of entries. */
   get length(): number {
     return this._length;
@@ -105,7 +121,7 @@ export class TableStorage {
 
   /** Address of the entries (changes on grow). */
   get elementsAddr(): number {
-    return this.elements.addr;
+    return this.elements;
   }
 
   /** The largest length grow can reach. */
@@ -190,21 +206,21 @@ export class TableStorage {
     if (next > this.maxLength) return -1;
     if (next > this.capacity) {
       const cap = Math.min(Math.max(next, this.capacity * 2), this.maxLength);
-      const addr = tryNativeAlloc(cap * 8);
-      if (addr === 0) return -1;
-      const u = new Uint32Array(view(addr, cap * 8));
+      const buffer = tryBuffer(cap * 8);
+      if (buffer === null) return -1;
+      const u = new Uint32Array(buffer);
       u.set(this.u32.subarray(0, 2 * old));
-      const oldAddr = this.elements.addr;
-      this.elements.addr = addr;
+      // The old entries are freed by the GC: generated code reloads the pointer from the desc after a grow.
+      this.elementsBuffer = buffer;
+      this.elements = addressOf(buffer);
       this.u32 = u;
       this.capacity = cap;
-      writePtr(this.desc + TABLEDESC_ELEMENTS, addr);
-      nativeFree(oldAddr);
+      this.setDesc(TABLEDESC_ELEMENTS, this.elements);
     }
     this._length = next;
     if (raw !== 0) this.fill(old, raw, d);
     else this.u32.fill(0, 2 * old, 2 * next);
-    writeU64(this.desc + TABLEDESC_LENGTH, next);
+    this.setDesc(TABLEDESC_LENGTH, next);
     return old;
   }
 }

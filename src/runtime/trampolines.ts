@@ -24,10 +24,11 @@ import { allocateCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
-  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
+  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
   trapMessage,
 } from './layout.js';
 import { hostcallAddr, takePendingException } from './host-calls.js';
+import { drainReleases, pendingReleases, wasmRunning } from './lifetime.js';
 import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
 import { startupMark } from '../startup-trace.js';
 
@@ -80,7 +81,7 @@ export const stackFloor: number = measured.low === 0 ? 0 : measured.low + STACK_
 // ---------------------------------------------------------------------------------------------------
 // Runtime code
 
-function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap: number } {
+function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap: number; disposed: number } {
   const EXEC = execStateAddr;
   const a = new Assembler(1024);
   const enter0 = a.newLabel();
@@ -91,6 +92,7 @@ function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap:
   const trap = a.newLabel();
   const walk = a.newLabel();
   const walkDone = a.newLabel();
+  const disposed = a.newLabel();
 
   // enter0: load the three arguments from the exec state, then fall into enter.
   a.bind(enter0);
@@ -184,8 +186,25 @@ function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap:
   a.movRR(true, RSP, R8);
   a.jmp(exit);
 
+  // The code of every FuncRecord of a disposed instance: called like a wasm function (r14 = its vmctx, which
+  // stays valid), it asks the host-call callback to raise the "disposed" error and unwinds as a trap would,
+  // with the caller's return address on top of the stack.
+  a.align(16, 0xcc);
+  a.bind(disposed);
+  a.push(RBP);
+  a.movRR(true, RBP, RSP); // rsp is 16-byte aligned for the callback
+  a.movRR(true, RDI, R14);
+  a.movImm32(RSI, HOSTCALL_DISPOSED);
+  a.callMem(R14, VMCTX_HOSTCALL);
+  a.movRR(false, RDI, RAX);
+  a.pop(RBP);
+  a.jmpMem(R14, VMCTX_TRAP_HANDLER);
+
   a.finish();
-  return { code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap) };
+  return {
+    code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap),
+    disposed: a.labelOffset(disposed),
+  };
 }
 
 const runtime = emitRuntime();
@@ -197,6 +216,8 @@ export const enterAddr: number = runtimeBlock.addr + runtime.enter;
 export const enter0Addr: number = runtimeBlock.addr + runtime.enter0;
 /** Address of the trap handler (vmctx slot 16). */
 export const trapHandlerAddr: number = runtimeBlock.addr + runtime.trap;
+/** Code address given to the FuncRecords of a disposed instance: calling one throws (see host-calls.ts). */
+export const disposedFuncAddr: number = runtimeBlock.addr + runtime.disposed;
 /** The runtime code range (for diagnostics). */
 export const runtimeCodeStart: number = runtimeBlock.addr;
 export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;
@@ -337,17 +358,21 @@ function raise(code: number, entry: Function): never {
 export function callWasm(vmctx: number, entryStub: number, code: number): void {
   setEnterArgs(vmctx, entryStub, code);
   const rc = enter0Fn();
+  if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm);
 }
 
 /** callWasm through the three-argument entry (same behaviour; for comparison and tests). */
 export function callWasm3(vmctx: number, entryStub: number, code: number): void {
   const rc = enterFn(vmctx, entryStub, code);
+  if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm3);
 }
 
 /** Run without throwing: returns 0 or the trap code (HostException leaves the exception pending). */
 export function callWasmRaw(vmctx: number, entryStub: number, code: number): number {
   setEnterArgs(vmctx, entryStub, code);
-  return enter0Fn();
+  const rc = enter0Fn();
+  if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
+  return rc;
 }

@@ -1,0 +1,42 @@
+// Deterministic release (`[Symbol.dispose]()`) must never free memory that machine code on the stack may
+// still use: an instance can be disposed by a JS import it called, and its code then resumes. So releases
+// requested while any wasm code is running are queued and run when the outermost call into wasm returns
+// (callWasm drains the queue); requested while nothing runs, they happen at once.
+
+import { savedRsp } from './exec-state.js';
+
+/** `Symbol.dispose` (Node 20 may lack it: then the symbol Node's own polyfill uses). */
+export const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
+
+const pending: Array<() => void> = [];
+
+/** True while machine code runs (some entry trampoline is active). */
+export function wasmRunning(): boolean {
+  return savedRsp() !== 0;
+}
+
+/** Run `release` now if no wasm code runs, else when the outermost call into wasm returns. */
+export function releaseWhenIdle(release: () => void): void {
+  if (!wasmRunning()) release();
+  else pending.push(release);
+}
+
+/** Number of queued releases (callWasm checks it after every outermost call). */
+export function pendingReleases(): number {
+  return pending.length;
+}
+
+/** Run the queued releases (called with no wasm code running). A failing release does not stop the others. */
+export function drainReleases(): void {
+  if (wasmRunning()) return;
+  let first: unknown = null;
+  while (pending.length > 0) {
+    const r = pending.shift()!;
+    try {
+      r();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first !== null) throw first;
+}

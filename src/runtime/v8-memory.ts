@@ -1,0 +1,64 @@
+// V8's own WebAssembly.Memory as the backing store of a linear memory.
+//
+// A V8 memory is owned by V8's garbage collector: it is freed when the Memory object (and every ArrayBuffer
+// over it) is collected, whatever the embedder's loop looks like (no finalizer, no event-loop turn), and V8
+// itself collects dead memories when a new one cannot be reserved. On x86-64 V8 reserves the whole range
+// (with guard regions: 10 GiB per memory) up front, so the base address never changes when the memory grows;
+// `buffer` is detached on grow exactly as in V8, because it is V8's.
+//
+// The constructor is taken from the global `WebAssembly` when this module is first evaluated, i.e. when
+// Quickbeam's runtime loads, before anyone can install Quickbeam as `globalThis.WebAssembly`. It is only used
+// when it is really the engine's (native code).
+
+import { koffi } from './native.js';
+
+interface V8MemoryLike {
+  readonly buffer: ArrayBuffer;
+  grow(delta: number): number;
+}
+
+type V8MemoryCtor = new (descriptor: { initial: number; maximum?: number }) => V8MemoryLike;
+
+function captureEngineMemory(): V8MemoryCtor | null {
+  const wa = (globalThis as { WebAssembly?: { Memory?: unknown } }).WebAssembly;
+  const ctor = wa?.Memory;
+  if (typeof ctor !== 'function') return null;
+  // A replacement installed before us (e.g. Quickbeam's own class in a realm where it was registered first)
+  // is not the engine's: its memories would not be V8-owned.
+  if (!/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(ctor))) return null;
+  return ctor as V8MemoryCtor;
+}
+
+const V8Memory: V8MemoryCtor | null = captureEngineMemory();
+
+/** Largest V8 memory in pages (memory32's limit: 4 GiB). */
+export const V8_MEMORY_MAX_PAGES = 65536;
+
+/** Whether V8 memories can back linear memories in this process. */
+export const v8MemoryAvailable: boolean = V8Memory !== null;
+
+/** The engine's WebAssembly.Memory constructor (null when unavailable). */
+export function engineMemoryConstructor(): Function | null {
+  return V8Memory;
+}
+
+/**
+ * A new V8 memory of `initial` pages growing up to `maximum` pages (null: V8's own limit, 65536), or null
+ * when V8 cannot allocate it (address space exhausted even after V8's own garbage collections).
+ */
+export function tryCreateV8Memory(initial: number, maximum: number | null): V8MemoryLike | null {
+  if (V8Memory === null) return null;
+  try {
+    return new V8Memory(maximum === null ? { initial } : { initial, maximum });
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
+/** Native address of the first byte of an ArrayBuffer's backing store (also for a 0-byte wasm memory). */
+export function backingAddress(buffer: ArrayBuffer): number {
+  return Number(koffi.address(buffer));
+}
+
+export type { V8MemoryLike };
