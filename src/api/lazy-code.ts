@@ -9,11 +9,15 @@
 import { CompiledModule } from '../compile/module-compiler.js';
 import { LazyCompiler } from '../compile/lazy-compiler.js';
 import { CodeArena } from '../runtime/code-arena.js';
-import { readPtr, writePtr } from '../runtime/native.js';
+import { view } from '../runtime/native.js';
 import { registerCodeRange } from '../runtime/trampolines.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 
-/** One installed function: its address, index, code length, entry offset and source map (code offsets). */
+/**
+ * One installed function: its address, index, code length, entry offset and source map: (code offset, wasm
+ * offset) pairs at [mapStart, mapStart + mapCount) of pcOffsets and wasmOffsets (its own arrays, or arrays
+ * shared by the functions of a cache entry).
+ */
 interface Installed {
   addr: number;
   f: number;
@@ -21,17 +25,12 @@ interface Installed {
   entry: number;
   pcOffsets: Int32Array;
   wasmOffsets: Int32Array;
+  mapStart: number;
+  mapCount: number;
 }
 
 /** A function already in memory (a mapped cache entry): at `addr`, `length` bytes, entered at addr + entry. */
-export interface PlacedFunction {
-  f: number;
-  addr: number;
-  length: number;
-  entry: number;
-  pcOffsets: Int32Array;
-  wasmOffsets: Int32Array;
-}
+export type PlacedFunction = Installed;
 
 export class LazyCode {
   private compiler: LazyCompiler | null = null;
@@ -44,19 +43,35 @@ export class LazyCode {
   /** Functions compiled so far (in this process: preinstalled ones do not count). */
   compiledCount = 0;
 
-  constructor(private readonly c: CompiledModule, private readonly codeSlots: number, private readonly thunkBase: number) {}
+  /** The code-slot table (two u32 per function: an address), viewed once: a koffi call per slot costs more. */
+  private readonly slots: Uint32Array;
+
+  constructor(private readonly c: CompiledModule, codeSlots: number, private readonly thunkBase: number) {
+    this.slots = new Uint32Array(view(codeSlots, 8 * Math.max(1, c.info.funcTypes.length)));
+  }
+
+  private slot(f: number): number {
+    return this.slots[2 * f] + this.slots[2 * f + 1] * 4294967296;
+  }
+
+  private setSlot(f: number, addr: number): void {
+    this.slots[2 * f] = addr % 4294967296;
+    this.slots[2 * f + 1] = Math.floor(addr / 4294967296);
+  }
 
   /** Compile function f now, unless its slot already points at compiled code. */
   compile(f: number): void {
-    const slot = this.codeSlots + 8 * f;
-    if (readPtr(slot) !== this.thunkBase + this.c.lazyThunkOffsets[f]) return;
+    if (this.slot(f) !== this.thunkBase + this.c.lazyThunkOffsets[f]) return;
     this.compiler ??= new LazyCompiler(this.c);
     const out = this.compiler.compile(f);
     const addr = this.arena.add(out.code, (start, end) => this.newRange(start, end));
-    const fn: Installed = { addr, f, length: out.code.length, entry: out.entry, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets };
+    const fn: Installed = {
+      addr, f, length: out.code.length, entry: out.entry, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets,
+      mapStart: 0, mapCount: out.pcOffsets.length,
+    };
     this.current.push(fn);
     this.installed.push(fn);
-    writePtr(slot, addr + out.entry);
+    this.setSlot(f, addr + out.entry);
     this.compiledCount++;
     if (perfMapEnabled()) perfMapAdd([[addr, out.code.length, `wasm:${this.c.info.funcNames.get(f) ?? `f${f}`}`]]);
   }
@@ -66,9 +81,9 @@ export class LazyCode {
    * code block), inside [start, end): their slots point at them from now on.
    */
   preinstall(start: number, end: number, fns: PlacedFunction[]): void {
-    const list: Installed[] = fns.map((p) => ({ ...p })).sort((a, b) => a.addr - b.addr);
+    const list: Installed[] = fns.slice().sort((a, b) => a.addr - b.addr);
     for (const fn of list) {
-      writePtr(this.codeSlots + 8 * fn.f, fn.addr + fn.entry);
+      this.setSlot(fn.f, fn.addr + fn.entry);
       this.installed.push(fn);
     }
     const names = this.c.info.funcNames;
@@ -115,15 +130,14 @@ function symbolizeInstalled(list: Installed[], names: Map<number, string>, pc: n
   }
   if (k < 0) return null;
   const fn = list[k];
-  const i = binarySearch(fn.pcOffsets, pc - fn.addr);
+  const i = binarySearch(fn.pcOffsets, pc - fn.addr, fn.mapStart, fn.mapStart + fn.mapCount - 1);
   if (i < 0) return null;
   const where = `wasm-function[${fn.f}]:0x${fn.wasmOffsets[i].toString(16)}`;
   const name = names.get(fn.f);
   return name !== undefined ? `${name} (${where})` : where;
 }
 
-export function binarySearch(a: Int32Array, v: number): number {
-  let lo = 0, hi = a.length - 1;
+export function binarySearch(a: Int32Array, v: number, lo = 0, hi = a.length - 1): number {
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (a[mid] === v) return mid;

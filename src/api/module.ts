@@ -3,7 +3,7 @@
 
 import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
 import { LazyCode } from './lazy-code.js';
-import { copyBytes, nativeAlloc, nativeFree, writePtr } from '../runtime/native.js';
+import { copyBytes, nativeAlloc, nativeFree, view } from '../runtime/native.js';
 import { cacheKey, LazyFunctions, loadCached, storeCached, storeLazyCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
@@ -233,7 +233,13 @@ export class Module {
       // The code-slot table: every function starts at its compile-on-first-call thunk.
       const n = compiled.info.funcTypes.length;
       codeSlots = nativeAlloc(8 * Math.max(1, n));
-      for (let f = compiled.info.numImportedFuncs; f < n; f++) writePtr(codeSlots + 8 * f, code.addr + compiled.lazyThunkOffsets[f]);
+      // (Through one view, not a koffi call per slot: for 34,000 slots 4-6 ms instead of 17-20.)
+      const slots = new Uint32Array(view(codeSlots, 8 * Math.max(1, n)));
+      for (let f = compiled.info.numImportedFuncs; f < n; f++) {
+        const addr = code.addr + compiled.lazyThunkOffsets[f];
+        slots[2 * f] = addr % 4294967296;
+        slots[2 * f + 1] = Math.floor(addr / 4294967296);
+      }
     }
     const lazy = c.lazy ? new LazyCode(c, codeSlots, code.addr) : null;
     if (lazy !== null && lazyFunctions !== undefined) lazy.preinstall(lazyFunctions.start, lazyFunctions.end, lazyFunctions.fns);

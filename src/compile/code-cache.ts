@@ -37,7 +37,7 @@ import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
 import { mapCodeFile, readCodeFile } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
-import { keptBytes, restoreInfo, snapshotInfo } from './info-snapshot.js';
+import { keptBytes, RawArrays, restoreInfo, snapshotInfo } from './info-snapshot.js';
 import type { PlacedFunction } from '../api/lazy-code.js';
 import type { ModuleInfo } from '../decode/types.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
@@ -288,9 +288,9 @@ export function storeLazyCached(
     table[at + 2] = fn.entry;
     table[at + 3] = fn.length;
     table[at + 4] = maps;
-    table[at + 5] = fn.pcOffsets.length;
+    table[at + 5] = fn.mapCount;
     size = alignUp(size + fn.length, 64);
-    maps += fn.pcOffsets.length;
+    maps += fn.mapCount;
   }
   const code = new Uint8Array(alignUp(Math.max(size, 1), PAGE_SIZE));
   prefault(code, 0, code.length);
@@ -302,8 +302,9 @@ export function storeLazyCached(
   for (let k = 0; k < fns.length; k++) nativeMove(base + table[FN_FIELDS * k + 1], fns[k].addr, fns[k].length);
   const pcs = new Int32Array(maps), wasms = new Int32Array(maps);
   for (let k = 0; k < fns.length; k++) {
-    pcs.set(fns[k].pcOffsets, table[FN_FIELDS * k + 4]);
-    wasms.set(fns[k].wasmOffsets, table[FN_FIELDS * k + 4]);
+    const fn = fns[k];
+    pcs.set(fn.pcOffsets.subarray(fn.mapStart, fn.mapStart + fn.mapCount), table[FN_FIELDS * k + 4]);
+    wasms.set(fn.wasmOffsets.subarray(fn.mapStart, fn.mapStart + fn.mapCount), table[FN_FIELDS * k + 4]);
   }
   const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot, bytesOf(c.lazyThunkOffsets), bytesOf(table)];
   const srcMap = region([bytesOf(pcs), bytesOf(wasms)]);
@@ -386,12 +387,13 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     // The module itself was validated when the entry was made (same bytes, same features), and its
     // declarations were recorded then.
     const bytes = keptBytes(src, header.keep);
-    const info = restoreInfo(blobs[2], bytes);
+    const raw: RawArrays = { codeOffsets: new Int32Array(0), codeEnds: null };
+    const info = restoreInfo(blobs[2], bytes, raw);
     startupMark('cache: module declarations restored');
     const funcOffsets = int32s(blobs[0]);
     const entryStubOffsets = int32s(blobs[1]);
     if (header.lazy === true) {
-      const hit = lazyHit(header, blobs, info, bytes, features, code, srcMap, srcMapBytes, funcOffsets, entryStubOffsets);
+      const hit = lazyHit(header, blobs, info, raw, bytes, features, code, srcMap, srcMapBytes, funcOffsets, entryStubOffsets);
       code = null;
       srcMap = 0; // (read and unmapped by lazyHit)
       hit.compiled.compileMs = nowMs() - t0;
@@ -482,16 +484,13 @@ function int32s(b: Uint8Array): Int32Array {
 
 /** The hit of a lazy entry: a lazily compiled module, its stubs, and the functions to preinstall. */
 function lazyHit(
-  header: Header, blobs: Uint8Array[], info: ModuleInfo, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean },
+  header: Header, blobs: Uint8Array[], info: ModuleInfo, raw: RawArrays, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean },
   srcMap: number, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
 ): { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions: LazyFunctions } {
   const n = info.funcTypes.length;
   const bodyStarts = new Int32Array(n), bodyEnds = new Int32Array(n);
-  const ends = info.codeEnds ?? [];
-  for (let k = 0; k < info.codeOffsets.length; k++) {
-    bodyStarts[info.numImportedFuncs + k] = info.codeOffsets[k];
-    bodyEnds[info.numImportedFuncs + k] = ends[k];
-  }
+  bodyStarts.set(raw.codeOffsets.subarray(0, n - info.numImportedFuncs), info.numImportedFuncs);
+  if (raw.codeEnds !== null) bodyEnds.set(raw.codeEnds.subarray(0, n - info.numImportedFuncs), info.numImportedFuncs);
   const stubsLength = header.stubsLength ?? 0;
   const compiled: CompiledModule = {
     info, features, boundsChecks: header.boundsChecks, interruptible: header.interruptible, fuel: header.fuel, lazy: true,
@@ -510,16 +509,13 @@ function lazyHit(
   const fns: PlacedFunction[] = [];
   const limit = header.codeLength;
   for (let k = 0; k + FN_FIELDS <= table.length; k += FN_FIELDS) {
-    const [f, offset, entry, length, mapStart, mapCount] = table.subarray(k, k + FN_FIELDS);
+    const f = table[k], offset = table[k + 1], entry = table[k + 2], length = table[k + 3];
+    const mapStart = table[k + 4], mapCount = table[k + 5];
     if (!(f >= info.numImportedFuncs && f < n && offset >= stubsLength && offset + length <= limit && entry < length)) {
       throw new Error('bad function table');
     }
-    const ok = mapsOk && mapStart + mapCount <= m;
-    fns.push({
-      f, addr: code.addr + offset, length, entry,
-      pcOffsets: ok ? pcs.subarray(mapStart, mapStart + mapCount) : new Int32Array(0),
-      wasmOffsets: ok ? wasms.subarray(mapStart, mapStart + mapCount) : new Int32Array(0),
-    });
+    const ok = mapsOk && mapStart >= 0 && mapCount >= 0 && mapStart + mapCount <= m;
+    fns.push({ f, addr: code.addr + offset, length, entry, pcOffsets: pcs, wasmOffsets: wasms, mapStart: ok ? mapStart : 0, mapCount: ok ? mapCount : 0 });
   }
   if (srcMap !== 0) munmap(srcMap, header.srcMapRegion);
   return { compiled, code, mapped: code.mapped, lazyFunctions: { start: code.addr + alignUp(stubsLength, 64), end: code.addr + code.size, fns, snapshot: blobs[2].slice() } };
