@@ -671,7 +671,7 @@ function sameValues(a, b) {
   return true;
 }
 
-const isOverflow = (e) => /(^|-)trap$/.test(e.ev) && e.kind === 'stack-overflow';
+const isOverflow = (e) => (/(^|-)trap$/.test(e.ev) && e.kind === 'stack-overflow') || (e.ev === 'step-error' && e.name === 'RangeError');
 
 /**
  * Differences between two scenario traces: [{ step, op, what, expected, actual }]. `strict` (two runs of
