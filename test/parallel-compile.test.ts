@@ -70,7 +70,9 @@ const compileAll = (file: string, configs: string) => `
     try {
       const m = new qb.Module(bytes, { lazy: false, ...options });
       const stats = options.threads > 1 ? { ...lastParallelStats() } : null;
-      const code = moduleInternals(m).compiled.code;
+      const c = moduleInternals(m).compiled;
+      // The code and its source map (backtrace positions), which must not depend on what a thread compiled before.
+      const code = Buffer.concat([c.code, Buffer.from(c.pcOffsets.buffer), Buffer.from(c.wasmOffsets.buffer)]);
       const run = new qb.Instance(m, {}).exports.run;
       out.push({ sha: crypto.createHash('sha256').update(code).digest('hex'), results: [run(0), run(5), run(12)], stats });
     } catch (e) {
@@ -80,7 +82,7 @@ const compileAll = (file: string, configs: string) => `
   console.log(JSON.stringify(out));
 `;
 
-test('the same machine code from 1, 2 and 4 threads, whatever the batch size', () => {
+test('the same machine code and source map from 1, 2 and 4 threads, whatever the batch size', () => {
   const file = callGraph(3000);
   const r = runChild(compileAll(file, `[
     { threads: 1, batchBytes: 1 }, { threads: 2, batchBytes: 1 }, { threads: 4, batchBytes: 1 },

@@ -105,6 +105,8 @@ export class FunctionCompiler {
     this.funcIndex = funcIndex;
     this.funcType = info.types[info.funcTypes[funcIndex]];
     const r = (this.r = new ByteReader(bytes, start, end));
+    // The prologue's stack check is attributed to the body's start, not to whatever was compiled before.
+    this.opOffset = start;
     this.readLocals();
     this.dead = this.validateOnly;
     this.outgoing = 0;
