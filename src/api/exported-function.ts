@@ -264,7 +264,7 @@ function wrapperOf(state: InstanceState, funcIndex: number): Function {
   Object.defineProperty(fn, 'name', { value: String(funcIndex) });
   Object.defineProperty(fn, 'length', { value: type.params.length });
   // The owning instance (its vmctx holds the record and the code's data) lives as long as the function.
-  Object.defineProperty(fn, INSTANCE, { value: state });
+  (fn as unknown as { [INSTANCE]: InstanceState })[INSTANCE] = state;
   state.wrappers[funcIndex] = fn;
   associateFuncRecord(fn, state.vmctx + state.module.compiled.layout.record(funcIndex));
   return fn;

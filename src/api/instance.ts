@@ -12,7 +12,7 @@ import {
   FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
 } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
-import { addressOf } from '../runtime/native.js';
+import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js';
 import { disposedFuncAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
 import { execStateAddr } from '../runtime/exec-state.js';
 import { hostcallAddr } from '../runtime/host-calls.js';
@@ -33,11 +33,12 @@ import { makeHostHandler, SegmentState } from './builtins.js';
 export interface InstanceState {
   readonly [STATE_BRAND]: true;
   module: ModuleInternals;
-  /** Address of the vmctx (the first byte of vmctxBuffer). */
+  /** Address of the vmctx. */
   vmctx: number;
-  /** The vmctx's storage: off-heap, never moved, freed by the GC with this state. */
-  vmctxBuffer: ArrayBuffer;
-  /** The vmctx as 32-bit words (it is written from JS through these, not through koffi). */
+  /**
+   * The vmctx's storage as 32-bit words (written from JS through these, not through koffi): GC-owned memory
+   * (small-blocks.ts), off-heap, never moved, freed by the GC with this state.
+   */
   vmctxWords: Uint32Array;
   memories: LinearMemory[];
   tables: TableStorage[];
@@ -105,7 +106,7 @@ function disposeInstance(state: InstanceState): void {
   const L = state.module.compiled.layout;
   for (let f = 0; f < state.funcRecords.length; f++) {
     const own = state.vmctx + L.record(f);
-    if (state.funcRecords[f] === own) putPtr(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
+    if (state.funcRecords[f] === own) putU64(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
   }
   const memories = state.memories;
   releaseWhenIdle(() => {
@@ -144,11 +145,9 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     throw new TypeError('WebAssembly.Instance(): Imports argument must be present and must be an object');
   }
   const L = c.layout;
-  // `new ArrayBuffer` is zeroed, off-heap (Node's allocator, 16-byte aligned) and never moves.
-  const vmctxBuffer = new ArrayBuffer(L.size);
-  const vmctx = addressOf(vmctxBuffer);
-  const words = new Uint32Array(vmctxBuffer);
-  const put = (offset: number, v: number): void => putPtr(words, offset, v);
+  const words = allocBlock(L.size);
+  const vmctx = lastBlockAddress();
+  const put = (offset: number, v: number): void => putU64(words, offset, v);
   put(VMCTX_EXEC, execStateAddr);
   put(VMCTX_HOSTCALL, hostcallAddr);
   put(VMCTX_TRAP_HANDLER, trapHandlerAddr);
@@ -158,10 +157,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   const sigWord = L.sigsOffset >>> 2;
   for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
   const state: InstanceState = {
-    [STATE_BRAND]: true,
     module: m,
     vmctx,
-    vmctxBuffer,
     vmctxWords: words,
     memories: [],
     tables: [],
@@ -176,6 +173,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     wrappers: [],
     hostHandler: null,
     disposed: false,
+    // Last: a computed key in a literal makes every property after it slow to define.
+    [STATE_BRAND]: true,
   };
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
@@ -301,13 +300,6 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Every imported memory has one more holder (linking cannot fail any more).
   for (let i = 0; i < info.numImportedMemories; i++) state.memories[i].addHolder();
   return state;
-}
-
-/** Write a pointer (a Number below 2^53) at byte `offset` (8-aligned) of a vmctx. */
-function putPtr(words: Uint32Array, offset: number, v: number): void {
-  const i = offset >>> 2;
-  words[i] = v >>> 0;
-  words[i + 1] = Math.floor(v / 4294967296) >>> 0;
 }
 
 function jsToRaw(v: unknown, t: ValType, where: string): RawValue {

@@ -1,13 +1,14 @@
 // Global cells: the native storage of a global (8 bytes used; 16 reserved for v128). Generated code reads
 // and writes the cell through the pointer in the vmctx.
 //
-// A cell is either owned (an ArrayBuffer of its own: off-heap, never moved, freed by the GC together with the
-// GlobalCell, with no finalizer) or wraps memory owned by someone else, whose owner it keeps alive.
+// A cell is either owned (a GC-owned block, small-blocks.ts: off-heap, never moved, freed by the GC together
+// with the GlobalCell, with no finalizer) or wraps memory owned by someone else, whose owner it keeps alive.
 // Instances must hold a strong reference to every GlobalCell their vmctx points at.
 
 import { ValType } from '../decode/types.js';
 import { GLOBAL_CELL_SIZE } from './layout.js';
-import { addressOf, view } from './native.js';
+import { view } from './native.js';
+import { allocBlock, lastBlockAddress } from './small-blocks.js';
 
 const TWO32 = 4294967296;
 
@@ -31,24 +32,24 @@ export class GlobalCell {
     return this.keepAlive;
   }
 
-  private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown, storage: ArrayBuffer) {
+  /** `dv` views the cell's 16 bytes (and keeps an owned cell's block alive). */
+  private constructor(addr: number, type: ValType, mutable: boolean, owner: unknown, dv: DataView) {
     this.addr = addr;
     this.type = type;
     this.mutable = mutable;
     this.owner = owner;
-    this.dv = new DataView(storage);
+    this.dv = dv;
   }
 
   /** A fresh zeroed cell owned by the returned object (its storage is freed with it by the GC). */
   static allocate(type: ValType, mutable: boolean): GlobalCell {
-    // `new ArrayBuffer` is always off-heap (calloc'd by Node's allocator, 16-byte aligned) and never moves.
-    const storage = new ArrayBuffer(GLOBAL_CELL_SIZE);
-    return new GlobalCell(addressOf(storage), type, mutable, null, storage);
+    const block = allocBlock(GLOBAL_CELL_SIZE);
+    return new GlobalCell(lastBlockAddress(), type, mutable, null, new DataView(block.buffer, block.byteOffset, GLOBAL_CELL_SIZE));
   }
 
   /** Wrap an existing cell (at least 16 bytes, 8-byte aligned) owned by `owner`, which is kept alive. */
   static wrap(addr: number, type: ValType, mutable: boolean, owner: unknown): GlobalCell {
-    return new GlobalCell(addr, type, mutable, owner, view(addr, GLOBAL_CELL_SIZE));
+    return new GlobalCell(addr, type, mutable, owner, new DataView(view(addr, GLOBAL_CELL_SIZE)));
   }
 
   getI32(): number { return this.dv.getInt32(0, true); }
@@ -72,8 +73,8 @@ export class GlobalCell {
     this.dv.setUint32(4, Math.floor(raw / TWO32) >>> 0, true);
   }
   /** The 16 bytes of a v128 (copy). */
-  getV128(): Uint8Array { return new Uint8Array(this.dv.buffer, 0, 16).slice(); }
-  setV128(bytes: Uint8Array): void { new Uint8Array(this.dv.buffer, 0, 16).set(bytes.subarray(0, 16)); }
+  getV128(): Uint8Array { return new Uint8Array(this.dv.buffer, this.dv.byteOffset, 16).slice(); }
+  setV128(bytes: Uint8Array): void { new Uint8Array(this.dv.buffer, this.dv.byteOffset, 16).set(bytes.subarray(0, 16)); }
 
   /** The object that owns a wrapped cell (null for an owned one). */
   get cellOwner(): unknown {

@@ -14,8 +14,8 @@
 // Growing past the maximum or the reservation fails (-1), which the spec allows.
 //
 // A MemoryDesc (+0 base, +8 byte length, +16 reserved bytes) is shared by every instance using the memory;
-// generated code reads the current length from it. It lives in an ArrayBuffer owned by the LinearMemory
-// (never moved, freed by the GC).
+// generated code reads the current length from it. It is a GC-owned block (small-blocks.ts) that the
+// LinearMemory holds (never moved, freed by the GC).
 //
 // Lifetime: instances hold a strong reference to every LinearMemory their vmctx points at; every ArrayBuffer
 // handed out holds a strong reference to what backs it (V8's own buffers hold their backing store, the
@@ -35,6 +35,7 @@ import {
 } from './file-mapping.js';
 import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, type V8MemoryLike } from './v8-memory.js';
 import { releaseWhenIdle } from './lifetime.js';
+import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
 
 let memory64Cap = DEFAULT_MEMORY64_RESERVATION;
 
@@ -124,7 +125,6 @@ export function linearMemoryStats(): { count: number; reservedBytes: number } {
 /** Largest window used by read/write when the request is not inside the cached buffer. */
 const WINDOW = 256 * 1024 * 1024;
 
-const TWO32 = 4294967296;
 
 export interface LinearMemoryOptions {
   /** Initial size in pages. */
@@ -159,8 +159,7 @@ export class LinearMemory {
   /** The V8 memory behind this one (null for an own reservation, and once released). */
   private v8: V8MemoryLike | null;
   private readonly held: Held;
-  /** The MemoryDesc's storage (its address is `desc`) and a view of it. */
-  private readonly descBuffer: ArrayBuffer;
+  /** The MemoryDesc's storage (its address is `desc`). */
   private readonly descWords: Uint32Array;
   /** Own reservations: cached view over the whole memory (replaced after each grow). */
   private _buffer: ArrayBuffer | null = null;
@@ -181,9 +180,8 @@ export class LinearMemory {
     if (maximum !== null && !(Number.isSafeInteger(maximum) && maximum >= initial && maximum <= limit)) {
       throw new RangeError(`invalid maximum memory size ${maximum} pages`);
     }
-    this.descBuffer = new ArrayBuffer(MEMDESC_SIZE);
-    this.descWords = new Uint32Array(this.descBuffer);
-    this.desc = backingAddress(this.descBuffer);
+    this.descWords = allocBlock(MEMDESC_SIZE);
+    this.desc = lastBlockAddress();
     this.index64 = index64;
     this.maximum = maximum;
     this.initial = initial;
@@ -231,8 +229,7 @@ export class LinearMemory {
   }
 
   private setDesc(offset: number, v: number): void {
-    this.descWords[offset >>> 2] = v >>> 0;
-    this.descWords[(offset >>> 2) + 1] = Math.floor(v / TWO32) >>> 0;
+    putU64(this.descWords, offset, v);
   }
 
   /** Whether the memory is V8-owned (false: an own reservation). */

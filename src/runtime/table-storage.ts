@@ -4,22 +4,22 @@
 // Growing reallocates the entries (the desc is updated; generated code always reloads the pointer from the
 // desc). Entries are raw numbers here; conversions to JS values live in refs.ts / api/table.ts.
 //
-// Lifetime: the desc and the entries are ArrayBuffers owned by the TableStorage (off-heap, never moved),
-// freed by the GC with it, with no finalizer; instances must hold a strong reference to every TableStorage
-// their vmctx points at.
+// Lifetime: the desc and the entries are GC-owned blocks (small-blocks.ts: off-heap, never moved) that the
+// TableStorage holds, freed by the GC with it, with no finalizer; instances must hold a strong reference to
+// every TableStorage their vmctx points at.
 
 import { TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, TABLEDESC_MAX, TABLEDESC_SIZE, TABLE_MAX_ELEMENTS } from './layout.js';
-import { addressOf } from './native.js';
+import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
 
 export const enum TableElem {
   FuncRef = 0x70,
   ExternRef = 0x6f,
 }
 
-/** A zeroed ArrayBuffer of `bytes` bytes, or null when out of memory. */
-function tryBuffer(bytes: number): ArrayBuffer | null {
+/** A zeroed block of `bytes` bytes as words (its address: lastBlockAddress()), or null when out of memory. */
+function tryBlock(bytes: number): Uint32Array | null {
   try {
-    return new ArrayBuffer(bytes);
+    return allocBlock(bytes);
   } catch (e) {
     if (e instanceof RangeError) return null;
     throw e;
@@ -56,8 +56,8 @@ export class TableStorage {
   private readonly keepAlive = new Set<object>();
   private capacity: number;
   private readonly descWords: Uint32Array;
-  private elementsBuffer: ArrayBuffer;
   private elements: number;
+  /** The entries (two words each); holding it keeps their block alive. */
   private u32: Uint32Array;
 
   /** Throws a RangeError when the table cannot be allocated. */
@@ -74,14 +74,12 @@ export class TableStorage {
     this.initial = initial;
     this._length = initial;
     this.capacity = Math.max(1, initial);
-    const descBuffer = new ArrayBuffer(TABLEDESC_SIZE);
-    const elementsBuffer = tryBuffer(this.capacity * 8);
-    if (elementsBuffer === null) throw new RangeError(`out of memory for a table of ${initial} entries`);
-    this.descWords = new Uint32Array(descBuffer);
-    this.desc = addressOf(descBuffer);
-    this.elementsBuffer = elementsBuffer;
-    this.elements = addressOf(elementsBuffer);
-    this.u32 = new Uint32Array(elementsBuffer);
+    this.descWords = allocBlock(TABLEDESC_SIZE);
+    this.desc = lastBlockAddress();
+    const entries = tryBlock(this.capacity * 8);
+    if (entries === null) throw new RangeError(`out of memory for a table of ${initial} entries`);
+    this.elements = lastBlockAddress();
+    this.u32 = entries;
     this.setDesc(TABLEDESC_ELEMENTS, this.elements);
     this.setDesc(TABLEDESC_LENGTH, initial);
     // The declared maximum (u64; absent: the index type's largest value).
@@ -110,8 +108,7 @@ export class TableStorage {
 
   /** Write a u64 field of the desc (a Number below 2^53). */
   private setDesc(offset: number, v: number): void {
-    this.descWords[offset >>> 2] = v >>> 0;
-    this.descWords[(offset >>> 2) + 1] = Math.floor(v / TWO32) >>> 0;
+    putU64(this.descWords, offset, v);
   }
 
   /** Current number of entries. */
@@ -206,13 +203,11 @@ export class TableStorage {
     if (next > this.maxLength) return -1;
     if (next > this.capacity) {
       const cap = Math.min(Math.max(next, this.capacity * 2), this.maxLength);
-      const buffer = tryBuffer(cap * 8);
-      if (buffer === null) return -1;
-      const u = new Uint32Array(buffer);
+      const u = tryBlock(cap * 8);
+      if (u === null) return -1;
       u.set(this.u32.subarray(0, 2 * old));
       // The old entries are freed by the GC: generated code reloads the pointer from the desc after a grow.
-      this.elementsBuffer = buffer;
-      this.elements = addressOf(buffer);
+      this.elements = lastBlockAddress();
       this.u32 = u;
       this.capacity = cap;
       this.setDesc(TABLEDESC_ELEMENTS, this.elements);
