@@ -30,6 +30,11 @@ function loadMask(c: FunctionCompiler, isDouble: boolean, lo: number, hi: number
   a.movdToXmm(isDouble, XMM15, R11);
 }
 
+/**
+ * Operators 0x45..0xc4. The cases are dense integer literals, so V8 compiles the switch to a jump table in every
+ * tier (a sparse switch, e.g. one that also held 0xfc00..0xfc07, becomes a chain of compares: up to 130 per
+ * operator in the interpreter, before this function is optimised).
+ */
 export function emitNumeric(c: FunctionCompiler, op: number): void {
   switch (op) {
     // ---------------------------------------------------------------- i32 comparisons
@@ -162,17 +167,23 @@ export function emitNumeric(c: FunctionCompiler, op: number): void {
     case 0xc2: if (c.unop(I64, I64)) signExtend(c, true, 1, I64); return;
     case 0xc3: if (c.unop(I64, I64)) signExtend(c, true, 2, I64); return;
     case 0xc4: if (c.unop(I64, I64)) signExtend(c, true, 4, I64); return;
-    // ---------------------------------------------------------------- saturating truncation (0xfc 0..7)
-    case 0xfc00: if (c.unop(F32, I32)) truncToInt(c, false, false, true, true); return;
-    case 0xfc01: if (c.unop(F32, I32)) truncToInt(c, false, false, false, true); return;
-    case 0xfc02: if (c.unop(F64, I32)) truncToInt(c, true, false, true, true); return;
-    case 0xfc03: if (c.unop(F64, I32)) truncToInt(c, true, false, false, true); return;
-    case 0xfc04: if (c.unop(F32, I64)) truncToInt(c, false, true, true, true); return;
-    case 0xfc05: if (c.unop(F32, I64)) truncToInt(c, false, true, false, true); return;
-    case 0xfc06: if (c.unop(F64, I64)) truncToInt(c, true, true, true, true); return;
-    case 0xfc07: if (c.unop(F64, I64)) truncToInt(c, true, true, false, true); return;
   }
   c.error(`illegal opcode 0x${op.toString(16)}`);
+}
+
+/** Saturating truncations, 0xfc 0..7 (a separate switch keeps emitNumeric's cases dense: see there). */
+export function emitSatTrunc(c: FunctionCompiler, sub: number): void {
+  switch (sub) {
+    case 0: if (c.unop(F32, I32)) truncToInt(c, false, false, true, true); return;
+    case 1: if (c.unop(F32, I32)) truncToInt(c, false, false, false, true); return;
+    case 2: if (c.unop(F64, I32)) truncToInt(c, true, false, true, true); return;
+    case 3: if (c.unop(F64, I32)) truncToInt(c, true, false, false, true); return;
+    case 4: if (c.unop(F32, I64)) truncToInt(c, false, true, true, true); return;
+    case 5: if (c.unop(F32, I64)) truncToInt(c, false, true, false, true); return;
+    case 6: if (c.unop(F64, I64)) truncToInt(c, true, true, true, true); return;
+    case 7: if (c.unop(F64, I64)) truncToInt(c, true, true, false, true); return;
+  }
+  c.error(`illegal opcode 0xfc ${sub}`);
 }
 
 // ==================================================================== integer

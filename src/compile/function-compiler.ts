@@ -12,7 +12,7 @@ import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } fro
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE } from './control.js';
 import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
-import { emitNumeric } from './emit-numeric.js';
+import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts } from './emit-simd.js';
@@ -960,7 +960,18 @@ export class FunctionCompiler {
 
   // ================================================================ the operator dispatch
 
+  // Dispatch: V8 compiles a switch whose cases are dense integer literals (a range under 3x the number of cases)
+  // to a jump table in every tier, interpreter included; a sparse one becomes a chain of compares, one per case
+  // before the match. So numeric operators (0x45..0xc4) go straight to emitNumeric (its own dense switch), the
+  // switch here covers 0x00..0x44 densely (loads and stores included), and the few operators above 0xc4 have
+  // their own small switch.
+
   private step(op: number): void {
+    if (op >= 0x45) {
+      if (op <= 0xc4) emitNumeric(this, op);
+      else this.stepHigh(op);
+      return;
+    }
     const vs = this.vs;
     const a = this.asm;
     switch (op) {
@@ -1111,6 +1122,22 @@ export class FunctionCompiler {
         else vs.pushConst(ValType.F64, this.r.lo | 0, this.r.hi | 0);
         return;
       }
+      case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e: case 0x2f:
+      case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35:
+        emitLoad(this, op);
+        return;
+      case 0x36: case 0x37: case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c: case 0x3d: case 0x3e:
+        emitStore(this, op);
+        return;
+    }
+    this.error(`illegal opcode 0x${op.toString(16)}`);
+  }
+
+  /** Operators above 0xc4: references and the 0xfc / 0xfd prefixes. */
+  private stepHigh(op: number): void {
+    const vs = this.vs;
+    const a = this.asm;
+    switch (op) {
       case 0xd0: { // ref.null t
         const at = this.r.pos;
         const t = this.r.u8();
@@ -1152,24 +1179,12 @@ export class FunctionCompiler {
         return;
       case 0xfc: {
         const sub = this.r.u32();
-        if (sub <= 7) emitNumeric(this, 0xfc00 | sub);
+        if (sub <= 7) emitSatTrunc(this, sub);
         else if (sub <= 11) emitBulkMemory(this, sub);
         else if (sub <= 17) emitTableOp(this, sub);
         else this.error(`illegal opcode 0xfc ${sub}`);
         return;
       }
-    }
-    if (op >= 0x28 && op <= 0x35) {
-      emitLoad(this, op);
-      return;
-    }
-    if (op >= 0x36 && op <= 0x3e) {
-      emitStore(this, op);
-      return;
-    }
-    if (op >= 0x45 && op <= 0xc4) {
-      emitNumeric(this, op);
-      return;
     }
     this.error(`illegal opcode 0x${op.toString(16)}`);
   }
