@@ -365,6 +365,9 @@ export async function runScenario(E, bytes, sc, opts = {}) {
       push({ ev: evPrefix + 'result', values: valuesOf(r, results) });
     } catch (e) {
       const x = errorEvent(E, e);
+      // The wasm frames of a trap's backtrace (`wasm-function[N]:0xOFFSET`, as V8 prints them too): eager
+      // and lazy code must symbolize the same (lazily compiled code has its own code ranges).
+      if (x.ev === 'trap' && x.kind !== 'stack-overflow') x.frames = framesOf(e);
       push({ ...x, ev: evPrefix + x.ev });
     }
   };
@@ -649,6 +652,12 @@ export async function runScenario(E, bytes, sc, opts = {}) {
   return trace;
 }
 
+function framesOf(e) {
+  let stack = '';
+  try { stack = String(e?.stack ?? ''); } catch { /* unreadable */ }
+  return (stack.match(/wasm-function\[\d+\]:0x[0-9a-f]+/g) ?? []).slice(0, 24).join(' ');
+}
+
 function paramsOf(sc, s) {
   if (s.name === 'rec') return ['i32'];
   const e = sc.linker?.exports.find((x) => x.name === s.name);
@@ -725,6 +734,7 @@ function sameEvent(x, y, strict, push) {
       return true;
     case 'trap': case 'nested-trap':
       if (x.kind !== y.kind) { push('trap', `${x.kind} (${x.msg})`, `${y.kind} (${y.msg})`); return false; }
+      if (strict && (x.frames ?? '') !== (y.frames ?? '')) { push('backtrace', `${x.kind} at ${x.frames}`, `at ${y.frames}`); return false; }
       return true;
     case 'throw': case 'nested-throw': case 'step-error':
       if (x.name !== y.name) { push('throw', `${x.name}: ${x.msg}`, `${y.name}: ${y.msg}`); return false; }
