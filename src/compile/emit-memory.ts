@@ -141,16 +141,21 @@ function emitUncheckedAddress(c: FunctionCompiler, t: number): void {
   addrIndex = t;
 }
 
-const LOADS: ReadonlyArray<readonly [LoadKind, number, number]> = [
-  // [kind, size, result type] for 0x28..0x35
-  [LoadKind.U32, 4, I32], [LoadKind.I64, 8, I64], [LoadKind.U32, 4, F32], [LoadKind.I64, 8, F64],
-  [LoadKind.S8_32, 1, I32], [LoadKind.U8, 1, I32], [LoadKind.S16_32, 2, I32], [LoadKind.U16, 2, I32],
-  [LoadKind.S8_64, 1, I64], [LoadKind.U8, 1, I64], [LoadKind.S16_64, 2, I64], [LoadKind.U16, 2, I64],
-  [LoadKind.S32_64, 4, I64], [LoadKind.U32, 4, I64],
-];
+// Per-opcode tables for 0x28..0x35 (loads) and 0x36..0x3e (stores): kind / size / type as parallel typed arrays,
+// read by index (destructuring a tuple would run the iterator protocol, and allocate, before V8 optimises).
+const LOAD_KIND = new Uint8Array([
+  LoadKind.U32, LoadKind.I64, LoadKind.U32, LoadKind.I64,
+  LoadKind.S8_32, LoadKind.U8, LoadKind.S16_32, LoadKind.U16,
+  LoadKind.S8_64, LoadKind.U8, LoadKind.S16_64, LoadKind.U16,
+  LoadKind.S32_64, LoadKind.U32,
+]);
+const LOAD_SIZE = new Uint8Array([4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4]);
+const LOAD_TYPE = new Uint8Array([I32, I64, F32, F64, I32, I32, I32, I32, I64, I64, I64, I64, I64, I64]);
 
 export function emitLoad(c: FunctionCompiler, op: number): void {
-  const [kind, size, type] = LOADS[op - 0x28];
+  const kind: LoadKind = LOAD_KIND[op - 0x28];
+  const size = LOAD_SIZE[op - 0x28];
+  const type = LOAD_TYPE[op - 0x28];
   readMemarg(c, size);
   c.need1(addrType(c, maMem));
   const vs = c.vs, a = c.asm;
@@ -173,13 +178,12 @@ export function emitLoad(c: FunctionCompiler, op: number): void {
   vs.pushReg(type, dst);
 }
 
-const STORES: ReadonlyArray<readonly [1 | 2 | 4 | 8, number]> = [
-  // [size, value type] for 0x36..0x3e
-  [4, I32], [8, I64], [4, F32], [8, F64], [1, I32], [2, I32], [1, I64], [2, I64], [4, I64],
-];
+const STORE_SIZE = new Uint8Array([4, 8, 4, 8, 1, 2, 1, 2, 4]);
+const STORE_TYPE = new Uint8Array([I32, I64, F32, F64, I32, I32, I64, I64, I64]);
 
 export function emitStore(c: FunctionCompiler, op: number): void {
-  const [size, type] = STORES[op - 0x36];
+  const size = STORE_SIZE[op - 0x36] as 1 | 2 | 4 | 8;
+  const type = STORE_TYPE[op - 0x36];
   readMemarg(c, size);
   c.need2(addrType(c, maMem), type);
   const vs = c.vs, a = c.asm;

@@ -262,12 +262,13 @@ function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
     return;
   }
   const cached = vs.cachedOperand(top);
-  if (cached !== null) {
+  if (cached >= 0) {
     // The right operand is a local whose value is still in a register.
+    const pinned = vs.cachedPinned;
     vs.drop();
     const r = vs.popToReg();
-    a.alu(op, is64, r, cached.reg);
-    if (cached.pinned) vs.unpinCached(t, cached.reg);
+    a.alu(op, is64, r, cached);
+    if (pinned) vs.unpinCached(t, cached);
     vs.pushReg(t, r);
     return;
   }
@@ -480,11 +481,12 @@ function sseBin(c: FunctionCompiler, op: SseOp): void {
   const t = vs.type[top];
   const k = vs.kind[top];
   const cached = vs.cachedOperand(top);
-  if (cached !== null) {
+  if (cached >= 0) {
+    const pinned = vs.cachedPinned;
     vs.drop();
     const x = vs.popToReg();
-    a.sse(op, x, cached.reg);
-    if (cached.pinned) vs.unpinCached(t, cached.reg);
+    a.sse(op, x, cached);
+    if (pinned) vs.unpinCached(t, cached);
     vs.pushReg(t, x);
     return;
   }

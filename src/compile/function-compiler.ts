@@ -713,7 +713,8 @@ export class FunctionCompiler {
     for (let k = 0; k < type.params.length; k++) this.need(type.params[type.params.length - 1 - k], k + extra);
     if (this.dead) {
       this.discard(type.params.length + extra);
-      for (const t of type.results) this.vs.pushDead(t);
+      const res = type.results;
+      for (let k = 0; k < res.length; k++) this.vs.pushDead(res[k]);
       return false;
     }
     return true;

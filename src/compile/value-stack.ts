@@ -258,21 +258,29 @@ export class ValueStack {
 
   /**
    * For a K_LOCAL entry at `top` used as the right operand of a binary operator: a register that holds the
-   * local's value and stays valid while the left operand (at top - 1) is popped; else -1. When the result
-   * is "pinned", release it with unpinCached() after emitting the operator.
+   * local's value and stays valid while the left operand (at top - 1) is popped; else -1. When `cachedPinned`
+   * is then true, release the register with unpinCached() after emitting the operator. (A number and a field,
+   * not a result object: nothing is allocated per operator.)
    */
-  cachedOperand(top: number): { reg: number; pinned: boolean } | null {
-    if (this.kind[top] !== K_LOCAL) return null;
+  cachedOperand(top: number): number {
+    if (this.kind[top] !== K_LOCAL) return -1;
     const c = this.localReg[this.reg[top]];
-    if (c < 0) return null;
+    if (c < 0) return -1;
     const owners = isXmmType(this.type[top]) ? this.xmmOwner : this.gprOwner;
     if (owners[c] === -1) {
       owners[c] = USED_BY_TEMP; // keep the allocator off it (its cache stays valid)
-      return { reg: c, pinned: true };
+      this.cachedPinned = true;
+      return c;
     }
-    if (owners[c] === top - 1) return { reg: c, pinned: false };
-    return null;
+    if (owners[c] === top - 1) {
+      this.cachedPinned = false;
+      return c;
+    }
+    return -1;
   }
+
+  /** Set by cachedOperand: whether its register was pinned as a temp (release with unpinCached). */
+  cachedPinned = false;
 
   unpinCached(t: number, c: number): void {
     (isXmmType(t) ? this.xmmOwner : this.gprOwner)[c] = -1;
