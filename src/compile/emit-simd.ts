@@ -72,7 +72,8 @@ function splatF32(c: FunctionCompiler, x: number): number {
 
 /** Emit the pending literals (called once a function's code is complete). */
 export function flushSimdConsts(c: FunctionCompiler): void {
-  if (poolAsm !== c.asm || poolData.length === 0) {
+  if (poolData.length === 0) return; // nothing pooled (poolLabels is empty too): the common case, made cheap
+  if (poolAsm !== c.asm) {
     poolLabels.clear();
     poolData.length = 0;
     return;

@@ -89,7 +89,11 @@ export class ValueStack {
   localDisp: Int32Array = new Int32Array(0);
   localType: Uint8Array = new Uint8Array(0);
 
+  /** Length of the per-entry arrays (a field: a typed array's length is a getter call before V8 optimises). */
+  private capacity: number;
+
   constructor(private readonly asm: Assembler, capacity = 1024) {
+    this.capacity = capacity;
     this.kind = new Uint8Array(capacity);
     this.type = new Uint8Array(capacity);
     this.reg = new Int32Array(capacity);
@@ -145,7 +149,8 @@ export class ValueStack {
   }
 
   private grow(): void {
-    const n = this.kind.length * 2;
+    const n = this.capacity * 2;
+    this.capacity = n;
     const k = new Uint8Array(n); k.set(this.kind); this.kind = k;
     const t = new Uint8Array(n); t.set(this.type); this.type = t;
     const r = new Int32Array(n); r.set(this.reg); this.reg = r;
@@ -158,7 +163,7 @@ export class ValueStack {
 
   private pushEntry(kind: number, type: number): number {
     const i = this.height;
-    if (i >= this.kind.length) this.grow();
+    if (i >= this.capacity) this.grow();
     this.kind[i] = kind;
     this.type[i] = type;
     const e = (i === 0 ? 0 : this.end[i - 1]) + (type === ValType.V128 ? 16 : 8);
@@ -236,14 +241,20 @@ export class ValueStack {
 
   /** Drop every cached local (at merge points and after calls). */
   clearLocalCache(): void {
+    // (A plain loop, not TypedArray.prototype.fill: that is a C++ builtin, costly at every label and call.)
+    const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
     for (let r = 0; r < 16; r++) {
-      const g = this.gprLocal[r];
-      if (g >= 0) this.localReg[g] = -1;
-      const x = this.xmmLocal[r];
-      if (x >= 0) this.localReg[x] = -1;
+      const g = gl[r];
+      if (g >= 0) {
+        lr[g] = -1;
+        gl[r] = -1;
+      }
+      const x = xl[r];
+      if (x >= 0) {
+        lr[x] = -1;
+        xl[r] = -1;
+      }
     }
-    this.gprLocal.fill(-1);
-    this.xmmLocal.fill(-1);
   }
 
   /** Record that register r (of local x's type) now holds local x's current value. */

@@ -58,8 +58,57 @@ function scaleBits(scale: number): number {
   throw new Error(`x64: invalid index scale ${scale}`);
 }
 
+/** Write opcode `o` (1, 2 or 3 bytes packed big-endian) at b[p]; returns the position after it. */
+function putOp(b: Uint8Array, p: number, o: number): number {
+  if (o > 0xffff) {
+    b[p] = o >> 16;
+    b[p + 1] = o >> 8;
+    b[p + 2] = o;
+    return p + 3;
+  }
+  if (o > 0xff) {
+    b[p] = o >> 8;
+    b[p + 1] = o;
+    return p + 2;
+  }
+  b[p] = o;
+  return p + 1;
+}
+
+/** Write ModRM [SIB] [disp] for a memory operand at b[p]; returns the position after it. */
+function putModrmMem(b: Uint8Array, p: number, reg: number, base: number, index: number, scale: number, disp: number): number {
+  if ((disp | 0) !== disp) throw new Error(`x64: displacement ${disp} is not an int32`);
+  const r = (reg & 7) << 3;
+  const lo = base & 7;
+  let mod: number;
+  if (disp === 0 && lo !== 5) mod = 0x00;
+  else if (disp >= -128 && disp <= 127) mod = 0x40;
+  else mod = 0x80;
+  if (index >= 0) {
+    if (index === 4) throw new Error('x64: rsp cannot be an index register');
+    b[p++] = mod | r | 4;
+    b[p++] = (scaleBits(scale) << 6) | ((index & 7) << 3) | lo;
+  } else if (lo === 4) {
+    b[p++] = mod | r | 4;
+    b[p++] = 0x24; // scale 1, no index, base rsp/r12
+  } else {
+    b[p++] = mod | r | lo;
+  }
+  if (mod === 0x40) b[p++] = disp;
+  else if (mod === 0x80) {
+    b[p] = disp;
+    b[p + 1] = disp >> 8;
+    b[p + 2] = disp >> 16;
+    b[p + 3] = disp >> 24;
+    p += 4;
+  }
+  return p;
+}
+
 export class Assembler {
   private buf: Uint8Array;
+  /** buf.length, kept in a field (a typed array's length is a getter call before V8 optimises). */
+  private cap: number;
   private pos = 0;
 
   // Labels: position (-1 = unbound) and the head of the label's pending-fixup list (-1 = none).
@@ -77,6 +126,7 @@ export class Assembler {
 
   constructor(initialCapacity = 4096) {
     this.buf = new Uint8Array(Math.max(64, initialCapacity | 0));
+    this.cap = this.buf.length;
     this.labelPos = new Int32Array(64);
     this.labelHead = new Int32Array(64);
     this.fxAt = new Int32Array(64);
@@ -112,15 +162,16 @@ export class Assembler {
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
+    if (this.pos + n > this.cap) this.grow(n);
   }
 
   private grow(n: number): void {
-    let size = this.buf.length * 2;
+    let size = this.cap * 2;
     while (size < this.pos + n) size *= 2;
     const nb = new Uint8Array(size);
     nb.set(this.buf.subarray(0, this.pos));
     this.buf = nb;
+    this.cap = size;
   }
 
   byte(b: number): void {
@@ -178,70 +229,43 @@ export class Assembler {
 
   // Opcode: 1, 2 or 3 bytes packed big-endian in a number (0x0F escapes make multi-byte ones > 0xff).
   private op(o: number): void {
-    const b = this.buf;
-    if (o > 0xffff) {
-      b[this.pos++] = o >> 16;
-      b[this.pos++] = o >> 8;
-      b[this.pos++] = o;
-    } else if (o > 0xff) {
-      b[this.pos++] = o >> 8;
-      b[this.pos++] = o;
-    } else {
-      b[this.pos++] = o;
-    }
+    this.pos = putOp(this.buf, this.pos, o);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Core encoders
+
+  // The core encoders keep the write position in a local and store it once: before V8 optimises them, every
+  // property read or write is an inline-cache call, and these run for every instruction emitted.
 
   /**
    * [pfx] [REX] op ModRM(reg, rm) for a register-direct operand. `w` is 0/1; `force` emits an empty REX
    * (for byte registers spl/bpl/sil/dil).
    */
   private rr(pfx: number, w: number, o: number, reg: number, rm: number, force: boolean): void {
-    this.need(16);
+    let p = this.pos;
+    if (p + 16 > this.cap) this.grow(16);
     const b = this.buf;
-    if (pfx !== 0) b[this.pos++] = pfx;
+    if (pfx !== 0) b[p++] = pfx;
     const rex = 0x40 | (w << 3) | ((reg & 8) >> 1) | ((rm & 8) >> 3);
-    if (rex !== 0x40 || force) b[this.pos++] = rex;
-    this.op(o);
-    b[this.pos++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    if (rex !== 0x40 || force) b[p++] = rex;
+    p = putOp(b, p, o);
+    b[p] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    this.pos = p + 1;
   }
 
   /** [pfx] [REX] op ModRM [SIB] [disp] for a memory operand. Room for a trailing imm32 is reserved. */
   private rm(pfx: number, w: number, o: number, reg: number,
              base: number, index: number, scale: number, disp: number, force: boolean): void {
-    this.need(16);
+    let p = this.pos;
+    if (p + 16 > this.cap) this.grow(16);
     const b = this.buf;
-    if (pfx !== 0) b[this.pos++] = pfx;
+    if (pfx !== 0) b[p++] = pfx;
     let rex = 0x40 | (w << 3) | ((reg & 8) >> 1) | ((base & 8) >> 3);
     if (index >= 0) rex |= (index & 8) >> 2;
-    if (rex !== 0x40 || force) b[this.pos++] = rex;
-    this.op(o);
-    this.modrmMem(reg, base, index, scale, disp);
-  }
-
-  private modrmMem(reg: number, base: number, index: number, scale: number, disp: number): void {
-    if ((disp | 0) !== disp) throw new Error(`x64: displacement ${disp} is not an int32`);
-    const b = this.buf;
-    const r = (reg & 7) << 3;
-    const lo = base & 7;
-    let mod: number;
-    if (disp === 0 && lo !== 5) mod = 0x00;
-    else if (fitsInt8(disp)) mod = 0x40;
-    else mod = 0x80;
-    if (index >= 0) {
-      if (index === 4) throw new Error('x64: rsp cannot be an index register');
-      b[this.pos++] = mod | r | 4;
-      b[this.pos++] = (scaleBits(scale) << 6) | ((index & 7) << 3) | lo;
-    } else if (lo === 4) {
-      b[this.pos++] = mod | r | 4;
-      b[this.pos++] = 0x24; // scale 1, no index, base rsp/r12
-    } else {
-      b[this.pos++] = mod | r | lo;
-    }
-    if (mod === 0x40) b[this.pos++] = disp;
-    else if (mod === 0x80) this.put32(disp);
+    if (rex !== 0x40 || force) b[p++] = rex;
+    p = putOp(b, p, o);
+    this.pos = putModrmMem(b, p, reg, base, index, scale, disp);
   }
 
   /** [pfx] [REX] op ModRM(reg, [rip + rel32 to label]). The rel32 must be the last field. */
@@ -353,12 +377,14 @@ export class Assembler {
   private rel32To(label: number): void {
     const t = this.labelPos[label];
     const at = this.pos;
-    if (t >= 0) {
-      this.put32(t - (at + 4));
-    } else {
-      this.put32(0);
-      this.addFixup(label, at, FX_REL32, -1);
-    }
+    const v = t >= 0 ? t - (at + 4) : 0;
+    const b = this.buf;
+    b[at] = v;
+    b[at + 1] = v >> 8;
+    b[at + 2] = v >> 16;
+    b[at + 3] = v >> 24;
+    this.pos = at + 4;
+    if (t < 0) this.addFixup(label, at, FX_REL32, -1);
   }
 
   /** Throws unless every label referenced so far has been bound. */
@@ -373,34 +399,38 @@ export class Assembler {
 
   /** jmp to label: rel8 for a near-enough bound (backward) label, else rel32. */
   jmp(label: number): void {
-    this.checkLabel(label);
-    this.need(8);
+    if (!(label >= 0 && label < this.labelCount)) this.checkLabel(label);
+    let p = this.pos;
+    if (p + 8 > this.cap) this.grow(8);
     const b = this.buf;
     const t = this.labelPos[label];
-    if (t >= 0 && fitsInt8(t - (this.pos + 2))) {
-      b[this.pos++] = 0xeb;
-      b[this.pos] = t - (this.pos + 1);
-      this.pos++;
+    if (t >= 0 && t - (p + 2) >= -128) {
+      b[p] = 0xeb;
+      b[p + 1] = t - (p + 2);
+      this.pos = p + 2;
       return;
     }
-    b[this.pos++] = 0xe9;
+    b[p] = 0xe9;
+    this.pos = p + 1;
     this.rel32To(label);
   }
 
   /** jcc to label: rel8 for a near-enough bound (backward) label, else rel32. */
   jcc(cond: Cond, label: number): void {
-    this.checkLabel(label);
-    this.need(8);
+    if (!(label >= 0 && label < this.labelCount)) this.checkLabel(label);
+    let p = this.pos;
+    if (p + 8 > this.cap) this.grow(8);
     const b = this.buf;
     const t = this.labelPos[label];
-    if (t >= 0 && fitsInt8(t - (this.pos + 2))) {
-      b[this.pos++] = 0x70 | (cond & 15);
-      b[this.pos] = t - (this.pos + 1);
-      this.pos++;
+    if (t >= 0 && t - (p + 2) >= -128) {
+      b[p] = 0x70 | (cond & 15);
+      b[p + 1] = t - (p + 2);
+      this.pos = p + 2;
       return;
     }
-    b[this.pos++] = 0x0f;
-    b[this.pos++] = 0x80 | (cond & 15);
+    b[p] = 0x0f;
+    b[p + 1] = 0x80 | (cond & 15);
+    this.pos = p + 2;
     this.rel32To(label);
   }
 
