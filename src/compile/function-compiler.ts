@@ -132,10 +132,15 @@ export class FunctionCompiler {
     f.results = this.funcType.results;
     f.label = this.asm.newLabel();
 
-    while (this.ctl.depth > 0) {
-      if (r.pos >= r.end) this.error('unexpected end of function body (END opcode expected)', r.pos);
-      this.opOffset = r.pos;
-      this.step(r.u8());
+    // The operator loop (r.u8() inlined: the end check is the one above it).
+    const ctl = this.ctl;
+    const code = r.bytes;
+    while (ctl.depth > 0) {
+      const p = r.pos;
+      if (p >= r.end) this.error('unexpected end of function body (END opcode expected)', p);
+      this.opOffset = p;
+      r.pos = p + 1;
+      this.step(code[p]);
     }
     if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
     if (this.validateOnly) return;
@@ -318,14 +323,34 @@ export class FunctionCompiler {
     return this.vs.type[i];
   }
 
-  /** Check the operand `depth` below the top has type t. */
+  /**
+   * Check the operand `depth` below the top has type t. (peekType inlined: this runs for nearly every operand,
+   * and before V8 optimises the compiler every call and property access costs.)
+   */
   need(t: number, depth: number): void {
-    const got = this.peekType(depth);
+    const vs = this.vs;
+    const ctl = this.ctl;
+    const f = ctl.frames[ctl.depth - 1];
+    const i = vs.height - 1 - depth;
+    if (i < f.base) {
+      if (f.unreachable) return; // T_BOTTOM matches anything
+      this.error('type mismatch: not enough operands');
+    }
+    const got = vs.type[i];
     if (got !== t && got !== T_BOTTOM) this.typeMismatch(t, got);
   }
 
   need1(t: number): void {
-    this.need(t, 0);
+    const vs = this.vs;
+    const ctl = this.ctl;
+    const f = ctl.frames[ctl.depth - 1];
+    const i = vs.height - 1;
+    if (i < f.base) {
+      if (f.unreachable) return;
+      this.error('type mismatch: not enough operands');
+    }
+    const got = vs.type[i];
+    if (got !== t && got !== T_BOTTOM) this.typeMismatch(t, got);
   }
 
   need2(t1: number, t2: number): void {

@@ -193,8 +193,22 @@ export class ValueStack {
   pushReg(type: number, r: number): void {
     const i = this.pushEntry(K_REG, type);
     this.reg[i] = r;
-    if (isXmmType(type)) this.takeXmm(r, i);
-    else this.takeGpr(r, i);
+    // takeXmm / takeGpr inlined (every operator result comes through here).
+    if (type === ValType.F32 || type === ValType.F64 || type === ValType.V128) {
+      this.xmmOwner[r] = i;
+      const l = this.xmmLocal[r];
+      if (l >= 0) {
+        this.localReg[l] = -1;
+        this.xmmLocal[r] = -1;
+      }
+    } else {
+      this.gprOwner[r] = i;
+      const l = this.gprLocal[r];
+      if (l >= 0) {
+        this.localReg[l] = -1;
+        this.gprLocal[r] = -1;
+      }
+    }
   }
 
   pushLocal(type: number, local: number): void {
