@@ -30,112 +30,118 @@ function loadMask(c: FunctionCompiler, isDouble: boolean, lo: number, hi: number
   a.movdToXmm(isDouble, XMM15, R11);
 }
 
-/**
- * Operators 0x45..0xc4. The cases are dense integer literals, so V8 compiles the switch to a jump table in every
- * tier (a sparse switch, e.g. one that also held 0xfc00..0xfc07, becomes a chain of compares: up to 130 per
- * operator in the interpreter, before this function is optimised).
- */
-export function emitNumeric(c: FunctionCompiler, op: number): void {
+// ---------------------------------------------------------------- dispatch
+//
+// Operators 0x45..0xc4 go through a table of handlers, one per family (integer compares, ALU operations,
+// shifts, float arithmetic, conversions, ...), not one switch. A fresh process runs this code cold, and V8
+// optimises a function for the paths it has seen: when one big switch was optimised, the first use of an
+// operator it had not seen yet (an f64.div, a rotate, a conversion) deoptimised the whole switch, which was then
+// recompiled (emitNumeric: compiled 4 times, ~50 ms of optimising work each, in one sqlite compile). Through
+// the table the dispatching call is megamorphic (a plain call, never deoptimised by a new target), and each
+// family warms up and is optimised on its own.
+
+type NumericHandler = (c: FunctionCompiler, op: number) => void;
+
+/** Conditions of eq, ne, lt_s, lt_u, gt_s, gt_u, le_s, le_u, ge_s, ge_u (i32 0x46.., i64 0x51..). */
+const INT_CMP_COND = new Uint8Array([Cond.E, Cond.NE, Cond.L, Cond.B, Cond.G, Cond.A, Cond.LE, Cond.BE, Cond.GE, Cond.AE]);
+/** Shift operations of shl, shr_s, shr_u, rotl, rotr (i32 0x74.., i64 0x86..). */
+const SHIFT_OPS = new Uint8Array([ShiftOp.SHL, ShiftOp.SAR, ShiftOp.SHR, ShiftOp.ROL, ShiftOp.ROR]);
+/** ALU operation of i32/i64 add, sub, and, or, xor, by opcode. */
+const ALU_OF_OP = new Uint8Array(256);
+ALU_OF_OP[0x6a] = ALU_OF_OP[0x7c] = AluOp.ADD;
+ALU_OF_OP[0x6b] = ALU_OF_OP[0x7d] = AluOp.SUB;
+ALU_OF_OP[0x71] = ALU_OF_OP[0x83] = AluOp.AND;
+ALU_OF_OP[0x72] = ALU_OF_OP[0x84] = AluOp.OR;
+ALU_OF_OP[0x73] = ALU_OF_OP[0x85] = AluOp.XOR;
+/** SSE operation of f32 add, sub, mul, div (0x92..) and f64 (0xa0..). */
+const SSE_F32 = new Uint8Array([SseOp.ADDSS, SseOp.SUBSS, SseOp.MULSS, SseOp.DIVSS]);
+const SSE_F64 = new Uint8Array([SseOp.ADDSD, SseOp.SUBSD, SseOp.MULSD, SseOp.DIVSD]);
+/** Rounding modes of ceil, floor, trunc, nearest (0x8d.. / 0x9b..). */
+const ROUND_MODE = new Uint8Array([2, 1, 3, 0]);
+
+/** i32.eqz (0x45), i64.eqz (0x50). */
+function opEqz(c: FunctionCompiler, op: number): void {
+  const is64 = op === 0x50;
+  if (c.unop(is64 ? I64 : I32, I32)) eqz(c, is64);
+}
+
+/** i32 compares 0x46..0x4f, i64 compares 0x51..0x5a. */
+function opIntCompare(c: FunctionCompiler, op: number): void {
+  const is64 = op >= 0x51;
+  if (c.binop(is64 ? I64 : I32, I32)) compare(c, is64, INT_CMP_COND[op - (is64 ? 0x51 : 0x46)] as Cond);
+}
+
+/** f32 compares 0x5b..0x60, f64 compares 0x61..0x66. */
+function opFloatCompare(c: FunctionCompiler, op: number): void {
+  const isDouble = op >= 0x61;
+  if (c.binop(isDouble ? F64 : F32, I32)) floatCompare(c, isDouble, op - (isDouble ? 0x61 : 0x5b));
+}
+
+/** clz, ctz, popcnt: i32 0x67..0x69, i64 0x79..0x7b. */
+function opBitCount(c: FunctionCompiler, op: number): void {
+  const is64 = op >= 0x79;
+  const t = is64 ? I64 : I32;
+  if (!c.unop(t, t)) return;
+  const k = op - (is64 ? 0x79 : 0x67);
+  if (k === 0) clz(c, is64);
+  else if (k === 1) ctz(c, is64);
+  else popcnt(c, is64);
+}
+
+/** add, sub, and, or, xor: i32 0x6a 0x6b 0x71..0x73, i64 0x7c 0x7d 0x83..0x85. */
+function opIntAlu(c: FunctionCompiler, op: number): void {
+  const is64 = op >= 0x7c;
+  const t = is64 ? I64 : I32;
+  if (c.binop(t, t)) aluBin(c, is64, ALU_OF_OP[op] as AluOp);
+}
+
+/** i32.mul (0x6c), i64.mul (0x7e). */
+function opMul(c: FunctionCompiler, op: number): void {
+  const is64 = op === 0x7e;
+  const t = is64 ? I64 : I32;
+  if (c.binop(t, t)) mul(c, is64);
+}
+
+/** div_s, div_u, rem_s, rem_u: i32 0x6d..0x70, i64 0x7f..0x82. */
+function opDivRem(c: FunctionCompiler, op: number): void {
+  const is64 = op >= 0x7f;
+  const t = is64 ? I64 : I32;
+  const k = op - (is64 ? 0x7f : 0x6d);
+  if (c.binop(t, t)) divRem(c, is64, (k & 1) === 0, k >= 2);
+}
+
+/** shl, shr_s, shr_u, rotl, rotr: i32 0x74..0x78, i64 0x86..0x8a. */
+function opShift(c: FunctionCompiler, op: number): void {
+  const is64 = op >= 0x86;
+  const t = is64 ? I64 : I32;
+  if (c.binop(t, t)) shift(c, is64, SHIFT_OPS[op - (is64 ? 0x86 : 0x74)] as ShiftOp);
+}
+
+/** abs, neg, ceil, floor, trunc, nearest, sqrt: f32 0x8b..0x91, f64 0x99..0x9f. */
+function opFloatUnary(c: FunctionCompiler, op: number): void {
+  const isDouble = op >= 0x99;
+  const t = isDouble ? F64 : F32;
+  if (!c.unop(t, t)) return;
+  const k = op - (isDouble ? 0x99 : 0x8b);
+  if (k <= 1) signOp(c, isDouble, k);
+  else if (k <= 5) round(c, isDouble, ROUND_MODE[k - 2]);
+  else sqrt(c, isDouble);
+}
+
+/** add, sub, mul, div, min, max, copysign: f32 0x92..0x98, f64 0xa0..0xa6. */
+function opFloatBinary(c: FunctionCompiler, op: number): void {
+  const isDouble = op >= 0xa0;
+  const t = isDouble ? F64 : F32;
+  if (!c.binop(t, t)) return;
+  const k = op - (isDouble ? 0xa0 : 0x92);
+  if (k <= 3) sseBin(c, (isDouble ? SSE_F64 : SSE_F32)[k] as SseOp);
+  else if (k <= 5) minMax(c, isDouble, k === 4);
+  else copysign(c, isDouble);
+}
+
+/** Conversions, reinterpretations and sign extensions, 0xa7..0xc4. */
+function opConvert(c: FunctionCompiler, op: number): void {
   switch (op) {
-    // ---------------------------------------------------------------- i32 comparisons
-    case 0x45: if (c.unop(I32, I32)) eqz(c, false); return;
-    case 0x46: if (c.binop(I32, I32)) compare(c, false, Cond.E); return;
-    case 0x47: if (c.binop(I32, I32)) compare(c, false, Cond.NE); return;
-    case 0x48: if (c.binop(I32, I32)) compare(c, false, Cond.L); return;
-    case 0x49: if (c.binop(I32, I32)) compare(c, false, Cond.B); return;
-    case 0x4a: if (c.binop(I32, I32)) compare(c, false, Cond.G); return;
-    case 0x4b: if (c.binop(I32, I32)) compare(c, false, Cond.A); return;
-    case 0x4c: if (c.binop(I32, I32)) compare(c, false, Cond.LE); return;
-    case 0x4d: if (c.binop(I32, I32)) compare(c, false, Cond.BE); return;
-    case 0x4e: if (c.binop(I32, I32)) compare(c, false, Cond.GE); return;
-    case 0x4f: if (c.binop(I32, I32)) compare(c, false, Cond.AE); return;
-    // ---------------------------------------------------------------- i64 comparisons
-    case 0x50: if (c.unop(I64, I32)) eqz(c, true); return;
-    case 0x51: if (c.binop(I64, I32)) compare(c, true, Cond.E); return;
-    case 0x52: if (c.binop(I64, I32)) compare(c, true, Cond.NE); return;
-    case 0x53: if (c.binop(I64, I32)) compare(c, true, Cond.L); return;
-    case 0x54: if (c.binop(I64, I32)) compare(c, true, Cond.B); return;
-    case 0x55: if (c.binop(I64, I32)) compare(c, true, Cond.G); return;
-    case 0x56: if (c.binop(I64, I32)) compare(c, true, Cond.A); return;
-    case 0x57: if (c.binop(I64, I32)) compare(c, true, Cond.LE); return;
-    case 0x58: if (c.binop(I64, I32)) compare(c, true, Cond.BE); return;
-    case 0x59: if (c.binop(I64, I32)) compare(c, true, Cond.GE); return;
-    case 0x5a: if (c.binop(I64, I32)) compare(c, true, Cond.AE); return;
-    // ---------------------------------------------------------------- float comparisons
-    case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: case 0x60:
-      if (c.binop(F32, I32)) floatCompare(c, false, op - 0x5b);
-      return;
-    case 0x61: case 0x62: case 0x63: case 0x64: case 0x65: case 0x66:
-      if (c.binop(F64, I32)) floatCompare(c, true, op - 0x61);
-      return;
-    // ---------------------------------------------------------------- i32 arithmetic
-    case 0x67: if (c.unop(I32, I32)) clz(c, false); return;
-    case 0x68: if (c.unop(I32, I32)) ctz(c, false); return;
-    case 0x69: if (c.unop(I32, I32)) popcnt(c, false); return;
-    case 0x6a: if (c.binop(I32, I32)) aluBin(c, false, AluOp.ADD); return;
-    case 0x6b: if (c.binop(I32, I32)) aluBin(c, false, AluOp.SUB); return;
-    case 0x6c: if (c.binop(I32, I32)) mul(c, false); return;
-    case 0x6d: if (c.binop(I32, I32)) divRem(c, false, true, false); return;
-    case 0x6e: if (c.binop(I32, I32)) divRem(c, false, false, false); return;
-    case 0x6f: if (c.binop(I32, I32)) divRem(c, false, true, true); return;
-    case 0x70: if (c.binop(I32, I32)) divRem(c, false, false, true); return;
-    case 0x71: if (c.binop(I32, I32)) aluBin(c, false, AluOp.AND); return;
-    case 0x72: if (c.binop(I32, I32)) aluBin(c, false, AluOp.OR); return;
-    case 0x73: if (c.binop(I32, I32)) aluBin(c, false, AluOp.XOR); return;
-    case 0x74: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SHL); return;
-    case 0x75: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SAR); return;
-    case 0x76: if (c.binop(I32, I32)) shift(c, false, ShiftOp.SHR); return;
-    case 0x77: if (c.binop(I32, I32)) shift(c, false, ShiftOp.ROL); return;
-    case 0x78: if (c.binop(I32, I32)) shift(c, false, ShiftOp.ROR); return;
-    // ---------------------------------------------------------------- i64 arithmetic
-    case 0x79: if (c.unop(I64, I64)) clz(c, true); return;
-    case 0x7a: if (c.unop(I64, I64)) ctz(c, true); return;
-    case 0x7b: if (c.unop(I64, I64)) popcnt(c, true); return;
-    case 0x7c: if (c.binop(I64, I64)) aluBin(c, true, AluOp.ADD); return;
-    case 0x7d: if (c.binop(I64, I64)) aluBin(c, true, AluOp.SUB); return;
-    case 0x7e: if (c.binop(I64, I64)) mul(c, true); return;
-    case 0x7f: if (c.binop(I64, I64)) divRem(c, true, true, false); return;
-    case 0x80: if (c.binop(I64, I64)) divRem(c, true, false, false); return;
-    case 0x81: if (c.binop(I64, I64)) divRem(c, true, true, true); return;
-    case 0x82: if (c.binop(I64, I64)) divRem(c, true, false, true); return;
-    case 0x83: if (c.binop(I64, I64)) aluBin(c, true, AluOp.AND); return;
-    case 0x84: if (c.binop(I64, I64)) aluBin(c, true, AluOp.OR); return;
-    case 0x85: if (c.binop(I64, I64)) aluBin(c, true, AluOp.XOR); return;
-    case 0x86: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SHL); return;
-    case 0x87: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SAR); return;
-    case 0x88: if (c.binop(I64, I64)) shift(c, true, ShiftOp.SHR); return;
-    case 0x89: if (c.binop(I64, I64)) shift(c, true, ShiftOp.ROL); return;
-    case 0x8a: if (c.binop(I64, I64)) shift(c, true, ShiftOp.ROR); return;
-    // ---------------------------------------------------------------- f32 arithmetic
-    case 0x8b: if (c.unop(F32, F32)) signOp(c, false, 0); return;
-    case 0x8c: if (c.unop(F32, F32)) signOp(c, false, 1); return;
-    case 0x8d: if (c.unop(F32, F32)) round(c, false, 2); return;
-    case 0x8e: if (c.unop(F32, F32)) round(c, false, 1); return;
-    case 0x8f: if (c.unop(F32, F32)) round(c, false, 3); return;
-    case 0x90: if (c.unop(F32, F32)) round(c, false, 0); return;
-    case 0x91: if (c.unop(F32, F32)) sqrt(c, false); return;
-    case 0x92: if (c.binop(F32, F32)) sseBin(c, SseOp.ADDSS); return;
-    case 0x93: if (c.binop(F32, F32)) sseBin(c, SseOp.SUBSS); return;
-    case 0x94: if (c.binop(F32, F32)) sseBin(c, SseOp.MULSS); return;
-    case 0x95: if (c.binop(F32, F32)) sseBin(c, SseOp.DIVSS); return;
-    case 0x96: if (c.binop(F32, F32)) minMax(c, false, true); return;
-    case 0x97: if (c.binop(F32, F32)) minMax(c, false, false); return;
-    case 0x98: if (c.binop(F32, F32)) copysign(c, false); return;
-    // ---------------------------------------------------------------- f64 arithmetic
-    case 0x99: if (c.unop(F64, F64)) signOp(c, true, 0); return;
-    case 0x9a: if (c.unop(F64, F64)) signOp(c, true, 1); return;
-    case 0x9b: if (c.unop(F64, F64)) round(c, true, 2); return;
-    case 0x9c: if (c.unop(F64, F64)) round(c, true, 1); return;
-    case 0x9d: if (c.unop(F64, F64)) round(c, true, 3); return;
-    case 0x9e: if (c.unop(F64, F64)) round(c, true, 0); return;
-    case 0x9f: if (c.unop(F64, F64)) sqrt(c, true); return;
-    case 0xa0: if (c.binop(F64, F64)) sseBin(c, SseOp.ADDSD); return;
-    case 0xa1: if (c.binop(F64, F64)) sseBin(c, SseOp.SUBSD); return;
-    case 0xa2: if (c.binop(F64, F64)) sseBin(c, SseOp.MULSD); return;
-    case 0xa3: if (c.binop(F64, F64)) sseBin(c, SseOp.DIVSD); return;
-    case 0xa4: if (c.binop(F64, F64)) minMax(c, true, true); return;
-    case 0xa5: if (c.binop(F64, F64)) minMax(c, true, false); return;
-    case 0xa6: if (c.binop(F64, F64)) copysign(c, true); return;
     // ---------------------------------------------------------------- conversions
     case 0xa7: if (c.unop(I64, I32)) retypeGpr(c, I32, true); return; // i32.wrap_i64
     case 0xa8: if (c.unop(F32, I32)) truncToInt(c, false, false, true, false); return;
@@ -169,6 +175,28 @@ export function emitNumeric(c: FunctionCompiler, op: number): void {
     case 0xc4: if (c.unop(I64, I64)) signExtend(c, true, 4, I64); return;
   }
   c.error(`illegal opcode 0x${op.toString(16)}`);
+}
+
+const NUMERIC_HANDLERS: NumericHandler[] = [];
+for (let op = 0x45; op <= 0xc4; op++) {
+  let h: NumericHandler;
+  if (op === 0x45 || op === 0x50) h = opEqz;
+  else if (op <= 0x5a) h = opIntCompare;
+  else if (op <= 0x66) h = opFloatCompare;
+  else if (op <= 0x69 || (op >= 0x79 && op <= 0x7b)) h = opBitCount;
+  else if (op === 0x6c || op === 0x7e) h = opMul;
+  else if ((op >= 0x6d && op <= 0x70) || (op >= 0x7f && op <= 0x82)) h = opDivRem;
+  else if ((op >= 0x74 && op <= 0x78) || (op >= 0x86 && op <= 0x8a)) h = opShift;
+  else if (op <= 0x8a) h = opIntAlu;
+  else if (op <= 0x91 || (op >= 0x99 && op <= 0x9f)) h = opFloatUnary;
+  else if (op <= 0xa6) h = opFloatBinary;
+  else h = opConvert;
+  NUMERIC_HANDLERS.push(h);
+}
+
+/** Operators 0x45..0xc4 (the caller has checked the range). */
+export function emitNumeric(c: FunctionCompiler, op: number): void {
+  NUMERIC_HANDLERS[op - 0x45](c, op);
 }
 
 /** Saturating truncations, 0xfc 0..7 (a separate switch keeps emitNumeric's cases dense: see there). */
