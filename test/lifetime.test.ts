@@ -245,6 +245,18 @@ test('host calls and funcrefs of instances reachable only through tables, global
   const ty = user.type([], [T.i32]);
   user.func([], [], (c) => c.i32_const(0).call(getf).table_set(0).end(), { export: 'put' });
   user.func([T.i32], [T.i32], (c) => c.local_get(0).call_indirect(ty).end(), { export: 'call' });
+  // proxied: imports an externref table (which will hold a Proxy whose every trap throws) and a funcref table.
+  const proxied = new ModuleBuilder();
+  proxied.importTable('env', 'ext', T.externref, { min: 1 });
+  proxied.importTable('env', 'fns', T.funcref, { min: 1 });
+  const pty = proxied.type([], [T.i32]);
+  proxied.func([], [T.i32], (c) => c.i32_const(0).call_indirect(pty, 1).end(), { export: 'call0' });
+  // viaGlobal: an immutable funcref global imported as a plain function value, called through its own table.
+  const viaGlobal = new ModuleBuilder();
+  viaGlobal.importGlobal('env', 'g', T.funcref, false);
+  viaGlobal.table(T.funcref, { min: 1 });
+  const gty = viaGlobal.type([], [T.i32]);
+  viaGlobal.func([], [T.i32], (c) => c.i32_const(0).global_get(0).table_set(0).i32_const(0).call_indirect(gty).end(), { export: 'run' });
   const out = child(`
     const L = new qb.Module(b64(${b64(lib.build())}));
     const U = new qb.Module(b64(${b64(user.build())}));
@@ -266,9 +278,25 @@ test('host calls and funcrefs of instances reachable only through tables, global
     const caller = new qb.Instance(U, { env: { getf: () => null } });
     await gc();
     r.push(tab.get(1)(), u.call(0));
+    // Finding the instance never touches user values: a Proxy in a table the caller uses runs no trap.
+    const trapsRan = [];
+    const hostile = new Proxy(function () {}, Object.fromEntries(['get', 'has', 'getPrototypeOf', 'ownKeys', 'getOwnPropertyDescriptor', 'apply']
+      .map((k) => [k, () => { trapsRan.push(k); throw new Error('trap ' + k); }])));
+    const ext = new qb.Table({ element: 'externref', initial: 1 }, hostile);
+    const fns = new qb.Table({ element: 'anyfunc', initial: 1 });
+    fns.set(0, new qb.Instance(L, { env: { h: () => 20 } }).exports.f);
+    const p = new qb.Instance(new qb.Module(b64(${b64(proxied.build())})), { env: { ext, fns } }).exports;
+    await gc();
+    r.push(p.call0(), trapsRan.length);
+    // A funcref held only by an imported global's cell keeps its instance alive.
+    const vg = new qb.Instance(new qb.Module(b64(${b64(viaGlobal.build())})), { env: { g: new qb.Instance(L, { env: { h: () => 30 } }).exports.f } }).exports;
+    await gc();
+    for (let k = 0; k < 2000; k++) new qb.Instance(L, { env: { h: () => 0 } });
+    await gc();
+    r.push(vg.run());
     console.log(JSON.stringify(r));
   `, ['--expose-gc']);
-  assert.equal(out, [1001, 1002, true, 1003, 1007, 1004]);
+  assert.equal(out, [1001, 1002, true, 1003, 1007, 1004, 1020, 0, 1030]);
 });
 
 test('soak: 50,000 instances in an await loop (microtasks only) and 50,000 trapping ones in a sync loop, bounded RSS', () => {

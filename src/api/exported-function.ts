@@ -15,29 +15,22 @@ import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { callWasm } from '../runtime/trampolines.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
-import { associateFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
+import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
-import { RUNTIME, toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import { RuntimeError } from '../errors.js';
-import type { InstanceState } from './instance.js';
+import { InstanceState } from './instance-state.js';
 
 /** The instance state an Exported Function belongs to (it keeps it alive). */
 const INSTANCE = Symbol('quickbeam.instance');
 
 const TWO32 = 4294967296;
 
-/** Brand of InstanceState objects (see instance.ts). */
-export const STATE_BRAND: unique symbol = Symbol('quickbeam.instanceState');
-
-function isState(o: object): o is InstanceState {
-  return (o as { [STATE_BRAND]?: boolean })[STATE_BRAND] === true;
-}
-
 /** The instance state of an Exported Function (undefined for any other value). */
 export function stateOfFunction(fn: unknown): InstanceState | undefined {
-  return typeof fn === 'function' ? (fn as { [INSTANCE]?: InstanceState })[INSTANCE] : undefined;
+  return typeof fn === 'function' && jsToFuncRecord(fn) !== undefined ? (fn as { [INSTANCE]?: InstanceState })[INSTANCE] : undefined;
 }
 
 // The instances whose calls are running, innermost last (JS -> wasm -> JS -> wasm nests).
@@ -52,7 +45,7 @@ const found = new Map<number, InstanceState>();
 export function findState(vmctx: number, hint?: unknown): InstanceState | undefined {
   const n = running.length;
   if (n > 0 && running[n - 1].vmctx === vmctx) return running[n - 1];
-  if (typeof hint === 'object' && hint !== null && isState(hint) && hint.vmctx === vmctx) return hint;
+  if (InstanceState.is(hint) && hint.vmctx === vmctx) return hint;
   if (n > 0) {
     const s = found.get(vmctx);
     if (s !== undefined) return s;
@@ -63,39 +56,42 @@ export function findState(vmctx: number, hint?: unknown): InstanceState | undefi
   return search(vmctx, roots, n > 0);
 }
 
-/** Breadth-first search of the instances reachable from `roots` for the one whose vmctx is `vmctx`. */
+/**
+ * Breadth-first search of the instances reachable from `roots` (instances, table storages, global cells) for
+ * the one whose vmctx is `vmctx`. It follows only Quickbeam's own objects (never reads a property of a user
+ * value, which could run a Proxy's traps): from an instance, its tables, globals, imported wasm functions and
+ * funcrefs received from JS; from a table or global, the instances using it and the wasm functions stored in
+ * it from JS.
+ */
 function search(vmctx: number, roots: unknown[], cache: boolean): InstanceState | undefined {
   const seen = new Set<object>();
   const queue: object[] = [];
-  const add = (o: unknown): void => {
-    if ((typeof o === 'object' || typeof o === 'function') && o !== null && !seen.has(o)) {
+  const add = (o: object | undefined): void => {
+    if (o !== undefined && !seen.has(o)) {
       seen.add(o);
       queue.push(o);
     }
   };
-  for (const r of roots) add(r);
+  /** A value kept by a table or global: an instance, or a wasm function's instance; nothing else. */
+  const addKept = (x: unknown): void => {
+    if (InstanceState.is(x)) add(x);
+    else if (typeof x === 'function' && jsToFuncRecord(x) !== undefined) add(stateOfFunction(x));
+  };
+  for (const r of roots) {
+    if (InstanceState.is(r) || r instanceof TableStorage || r instanceof GlobalCell) add(r);
+  }
   for (let q = 0; q < queue.length; q++) {
     const o = queue[q];
-    if (typeof o === 'function') {
-      add((o as { [INSTANCE]?: InstanceState })[INSTANCE]);
-      continue;
-    }
-    if (isState(o)) {
+    if (InstanceState.is(o)) {
       if (cache) found.set(o.vmctx, o);
       if (o.vmctx === vmctx) return o;
-      for (const x of o.keepAlive) add(x);
+      for (const f of o.importedFuncs) if (f !== undefined) add(stateOfFunction(f));
       for (const t of o.tables) add(t);
       for (const g of o.globals) add(g);
-      if (o.refs !== null) for (const f of o.refs) add(f);
-      continue;
+      if (o.refs !== null) for (const f of o.refs) add(stateOfFunction(f));
+    } else if (o instanceof TableStorage || o instanceof GlobalCell) {
+      for (const x of o.kept()) addKept(x);
     }
-    if (o instanceof TableStorage || o instanceof GlobalCell) {
-      for (const x of o.kept()) add(x);
-      continue;
-    }
-    // A WebAssembly.Table or Global object (imported): its storage.
-    const inner = (o as { [RUNTIME]?: unknown })[RUNTIME];
-    if (inner instanceof TableStorage || inner instanceof GlobalCell) add(inner);
   }
   return undefined;
 }

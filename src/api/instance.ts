@@ -26,43 +26,11 @@ import { Module, moduleInternals, ModuleInternals } from './module.js';
 import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
-import { makeExportedFunction, funcRecordSignature, callExport, STATE_BRAND } from './exported-function.js';
+import { makeExportedFunction, funcRecordSignature, callExport } from './exported-function.js';
+import { InstanceState } from './instance-state.js';
 import { makeHostHandler, SegmentState } from './builtins.js';
 
-/** Everything an instance owns or keeps alive (the generated code holds raw pointers into these). */
-export interface InstanceState {
-  readonly [STATE_BRAND]: true;
-  module: ModuleInternals;
-  /** Address of the vmctx. */
-  vmctx: number;
-  /**
-   * The vmctx's storage as 32-bit words (written from JS through these, not through koffi): GC-owned memory
-   * (small-blocks.ts), off-heap, never moved, freed by the GC with this state.
-   */
-  vmctxWords: Uint32Array;
-  memories: LinearMemory[];
-  tables: TableStorage[];
-  globals: GlobalCell[];
-  /** FuncRecord address per function index. */
-  funcRecords: number[];
-  /** JS functions of imported host functions, by import index (undefined for wasm imports). */
-  hostFuncs: Array<Function | undefined>;
-  /** Imported wasm functions (Exported Functions of other instances), by function index. */
-  importedFuncs: Array<Function | undefined>;
-  /** Types of imported functions, by function index. */
-  importTypes: FuncType[];
-  segments: SegmentState;
-  /** Objects passed as imports (kept alive for the vmctx pointers into them). */
-  keepAlive: unknown[];
-  /** Funcrefs of other instances received from JS (arguments, import results): its code may keep them. */
-  refs: Set<Function> | null;
-  /** The Exported Function of each function whose FuncRecord is in this vmctx (made on first use). */
-  wrappers: Array<Function | undefined>;
-  /** The host-call handler: imports and builtins. */
-  hostHandler: ((id: number) => number) | null;
-  /** Set by `[Symbol.dispose]()`: calls into the instance throw before running. */
-  disposed: boolean;
-}
+export { InstanceState };
 
 export class Instance {
   readonly exports: Record<string, unknown>;
@@ -156,26 +124,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // The signature table: call_indirect compares a FuncRecord's signature id with the one of its type index here.
   const sigWord = L.sigsOffset >>> 2;
   for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
-  const state: InstanceState = {
-    module: m,
-    vmctx,
-    vmctxWords: words,
-    memories: [],
-    tables: [],
-    globals: [],
-    funcRecords: [],
-    hostFuncs: [],
-    importedFuncs: [],
-    importTypes: [],
-    segments: { dataDropped: new Uint8Array(info.datas.count), elemItems: [] },
-    keepAlive: [],
-    refs: null,
-    wrappers: [],
-    hostHandler: null,
-    disposed: false,
-    // Last: a computed key in a literal makes every property after it slow to define.
-    [STATE_BRAND]: true,
-  };
+  const state = new InstanceState(m, vmctx, words, { dataDropped: new Uint8Array(info.datas.count), elemItems: [] });
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
     const imp = info.imports[i];
@@ -249,6 +198,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
           if (gt.type === ValType.V128) throw new LinkError(`${where}: v128 globals cannot be imported from JS`);
           cell = GlobalCell.allocate(gt.type, false);
           writeCellRaw(cell, jsToRaw(v, gt.type, where));
+          cell.keep(v); // a funcref's instance lives as long as the cell that holds its record
         }
         put(L.global(globalIdx++), cell.addr);
         state.globals.push(cell);

@@ -56,8 +56,13 @@ export function tryCreateV8Memory(initial: number, maximum: number | null): V8Me
   }
 }
 
-/** Native address of the first byte of an ArrayBuffer's backing store (also for a 0-byte wasm memory). */
-export function backingAddress(buffer: ArrayBuffer): number {
+/**
+ * Native address of the first byte of an ArrayBuffer's backing store (also for a 0-byte wasm memory). A
+ * SharedArrayBuffer (a shared memory's buffer, for issue 15) is refused by koffi.address but a view of it
+ * is not; its base is fixed across grow too.
+ */
+export function backingAddress(buffer: ArrayBuffer | SharedArrayBuffer): number {
+  if (buffer instanceof SharedArrayBuffer) return Number(koffi.address(new Uint8Array(buffer)));
   return Number(koffi.address(buffer));
 }
 
