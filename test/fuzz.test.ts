@@ -173,7 +173,8 @@ if (SMOKE) {
     // The plant re-creates the bug fixed in 818b973 (esbuild-wasm's SIGSEGV): a lazily compiled module's
     // code-slot table freed when its Module object is collected, while instances still call through it.
     // Crashes are what matter here, so no V8 oracle; without binaryen every module comes from lazy-gen.
-    const args = ['--count', '6', '--seed', '1', '--steps', '20', '--no-v8', '--no-save', '--no-reduce', '--timeout', '60'];
+    // (each planted case crashes with probability ~1/2, depending on collection timing: 10 cases)
+    const args = ['--count', '10', '--seed', '1', '--steps', '20', '--no-v8', '--no-save', '--no-reduce', '--timeout', '60'];
     const [planted, clean] = await Promise.all([
       fuzzer('fuzz-lazy', [...args, '--plant-bug', 'lazy-slots-freed-with-module'], {}, 400),
       fuzzer('fuzz-lazy', args, {}, 400),
