@@ -158,8 +158,11 @@ function toBytes(source: unknown): Uint8Array {
   throw new TypeError('WebAssembly.Module(): Argument 0 must be a buffer source');
 }
 
-function kindName(k: ExternKind): 'function' | 'table' | 'memory' | 'global' {
-  return k === ExternKind.Func ? 'function' : k === ExternKind.Table ? 'table' : k === ExternKind.Memory ? 'memory' : 'global';
+/** The kind names of Module.imports/exports, by extern kind byte (4: a tag, exception handling). */
+const KIND_NAMES = ['function', 'table', 'memory', 'global', 'tag'] as const;
+
+function kindName(k: ExternKind): string {
+  return KIND_NAMES[k] ?? 'unknown';
 }
 
 export class Module {
@@ -262,28 +265,34 @@ export class Module {
   }
 
   static imports(module: Module): Array<{ module: string; name: string; kind: string }> {
-    const info = moduleInternals(module).info;
+    const info = moduleInternals(module, 'WebAssembly.Module.imports()').info;
     return info.imports.map((i) => ({ module: i.module, name: i.name, kind: kindName(i.kind) }));
   }
 
   static exports(module: Module): Array<{ name: string; kind: string }> {
-    const info = moduleInternals(module).info;
+    const info = moduleInternals(module, 'WebAssembly.Module.exports()').info;
     return info.exports.map((e) => ({ name: e.name, kind: kindName(e.kind) }));
   }
 
   static customSections(module: Module, name: string): ArrayBuffer[] {
-    const info = moduleInternals(module).info as ModuleInfo & { customSections?: Array<{ name: string; bytes: Uint8Array }> };
+    const m = moduleInternals(module, 'WebAssembly.Module.customSections()');
+    if (arguments.length < 2 || name === undefined) throw new TypeError('WebAssembly.Module.customSections(): Argument 1 is required');
+    const wanted = `${name}`; // (ToString: a Symbol throws, as in V8)
+    const bytes = m.compiled.bytes;
     const out: ArrayBuffer[] = [];
-    for (const s of info.customSections ?? []) if (s.name === String(name)) out.push(s.bytes.slice().buffer);
+    // A fresh ArrayBuffer per section and call, as in V8 (callers may detach or write them).
+    for (const s of m.info.customSections) if (s.name === wanted) out.push(bytes.slice(s.start, s.end).buffer);
     return out;
   }
 }
 
+// V8's static reflection functions are enumerable (class statics are not).
+for (const key of ['imports', 'exports', 'customSections'] as const) Object.defineProperty(Module, key, { enumerable: true });
 Object.defineProperty(Module.prototype, Symbol.toStringTag, { value: 'WebAssembly.Module', configurable: true });
 
-export function moduleInternals(m: unknown): ModuleInternals {
+export function moduleInternals(m: unknown, caller?: string): ModuleInternals {
   const i = (m as Module | null)?.[INTERNAL];
-  if (i === undefined) throw new TypeError('Argument 0 must be a WebAssembly.Module');
+  if (i === undefined) throw new TypeError(`${caller === undefined ? '' : `${caller}: `}Argument 0 must be a WebAssembly.Module`);
   return i;
 }
 

@@ -389,6 +389,8 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     const bytes = keptBytes(src, header.keep);
     const raw: RawArrays = { codeOffsets: new Int32Array(0), codeEnds: null };
     const info = restoreInfo(blobs[2], bytes, raw);
+    // Module.customSections reads custom sections from these bytes (at their own offsets).
+    for (const s of info.customSections) bytes.set(src.subarray(s.start, s.end), s.start);
     startupMark('cache: module declarations restored');
     const funcOffsets = int32s(blobs[0]);
     const entryStubOffsets = int32s(blobs[1]);

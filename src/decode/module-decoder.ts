@@ -135,6 +135,7 @@ class ModuleDecoder {
       declaredFuncRefs: new Set<number>(),
       funcNames: new Map<number, string>(),
       moduleName: null,
+      customSections: [],
       codeOffsets: [],
       codeEnds: [],
     };
@@ -775,6 +776,7 @@ class ModuleDecoder {
   private customSection(end: number): void {
     const r = this.r;
     const name = r.name();
+    this.info.customSections.push({ name, start: r.pos, end });
     if (name === 'name' && !this.sawNameSection) {
       this.sawNameSection = true;
       this.nameSection(r.pos, end);

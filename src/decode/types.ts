@@ -69,6 +69,13 @@ export interface Export {
   index: number;
 }
 
+/** A custom section, recorded without copying: Module.customSections copies [start, end) of the module bytes. */
+export interface CustomSection {
+  name: string;
+  start: number;
+  end: number;
+}
+
 /** A constant expression (Wasm 2.0: one instruction then `end`; extended-const sequences are a list). */
 export const enum ConstOp {
   I32Const = 0x41,
@@ -141,6 +148,8 @@ export interface ModuleInfo {
   /** From the "name" custom section, when present. */
   funcNames: Map<number, string>;
   moduleName: string | null;
+  /** Every custom section in module order: its name and the byte range of its payload (after the name). */
+  customSections: CustomSection[];
   /** Byte offset of each defined function body (start of its size field) and its end, for backtraces. */
   codeOffsets: number[];
   /** Added by the decoder. codeOffsets[i] is, as decodeModule fills it, the first byte after body i's size field
