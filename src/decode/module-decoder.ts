@@ -8,6 +8,7 @@
 import { ByteReader, decodeUtf8 } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
+import { unknownKindMessage, unknownSectionMessage } from './unsupported.js';
 import {
   ValType,
   ExternKind,
@@ -156,7 +157,7 @@ class ModuleDecoder {
       const idPos = r.pos;
       const id = r.u8();
       const order = id < SECTION_ORDER.length ? SECTION_ORDER[id]! : -1;
-      if (order < 0 || (id === Sec.DataCount && !this.features.bulkMemory)) r.error('malformed section id', idPos);
+      if (order < 0 || (id === Sec.DataCount && !this.features.bulkMemory)) r.error(unknownSectionMessage(id), idPos);
       const sizePos = r.pos;
       const size = r.u32();
       const start = r.pos;
@@ -444,7 +445,7 @@ class ModuleDecoder {
           break;
         }
         default:
-          r.error('malformed import kind', kindPos);
+          r.error(unknownKindMessage(kind, 'import'), kindPos);
       }
       info.imports.push(imp);
     }
@@ -515,7 +516,7 @@ class ModuleDecoder {
           if (index >= info.globals.length) r.error(`unknown global ${index}`, idxPos);
           break;
         default:
-          r.error('malformed export kind', kindPos);
+          r.error(unknownKindMessage(kind, 'export'), kindPos);
       }
       if (seen.has(name)) r.error('duplicate export name', namePos);
       seen.add(name);
