@@ -16,6 +16,7 @@ import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts } from './emit-simd.js';
+import { opReturnCall, opReturnCallIndirect } from './emit-tail-call.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -408,7 +409,7 @@ export class FunctionCompiler {
   }
 
   /** Enter unreachable state in the current frame: the operand stack is cut back and becomes polymorphic. */
-  private setUnreachable(): void {
+  setUnreachable(): void {
     const f = this.ctl.top();
     while (this.vs.height > f.base) this.vs.drop();
     f.unreachable = true;
@@ -746,7 +747,7 @@ export class FunctionCompiler {
 
   // ================================================================ calls
 
-  private readFuncIndex(): number {
+  readFuncIndex(): number {
     const at = this.r.pos;
     const f = this.r.u32();
     if (f >= this.m.info.funcTypes.length) this.error(`unknown function ${f}`, at);
@@ -754,7 +755,7 @@ export class FunctionCompiler {
   }
 
   /** Validate a call's operands; in dead code also pop them and push placeholders. Returns true if live. */
-  private callValidate(type: FuncType, extra: number): boolean {
+  callValidate(type: FuncType, extra: number): boolean {
     for (let k = 0; k < type.params.length; k++) this.need(type.params[type.params.length - 1 - k], k + extra);
     if (this.dead) {
       this.discard(type.params.length + extra);
@@ -766,7 +767,7 @@ export class FunctionCompiler {
   }
 
   /** Write the call's arguments to the outgoing area and pop them; spill everything else. */
-  private emitCallArgs(type: FuncType): void {
+  emitCallArgs(type: FuncType): void {
     const vs = this.vs;
     const np = type.params.length;
     const area = Math.max(typesBytes(type.params), typesBytes(type.results));
@@ -1087,6 +1088,12 @@ export class FunctionCompiler {
         return;
       case 0x11:
         this.opCallIndirect();
+        return;
+      case 0x12:
+        opReturnCall(this);
+        return;
+      case 0x13:
+        opReturnCallIndirect(this);
         return;
       case 0x1a: // drop
         this.peekType(0);

@@ -21,6 +21,8 @@ export const EXEC_TRACE_MAX = 64;
 export const EXEC_ENTER_VMCTX = 1024;
 export const EXEC_ENTER_STUB = 1032;
 export const EXEC_ENTER_CODE = 1040;
+/** Address of the runtime's tail-call return stub (see compile/emit-tail-call.ts), read by generated code. */
+export const EXEC_TAIL_CALL_RETURN = 1048;
 /** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */
 export const EXEC_ARGS = 4096;
 export const EXEC_ARGS_SIZE = 16384;

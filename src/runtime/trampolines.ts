@@ -21,10 +21,11 @@ import { RuntimeError } from '../errors.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode } from './code-memory.js';
-import { clearTrace, execStateAddr, readTrace, setEnterArgs } from './exec-state.js';
+import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
   EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
+  EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES,
   trapMessage,
 } from './layout.js';
 import { hostcallAddr, takePendingException } from './host-calls.js';
@@ -81,7 +82,9 @@ export const stackFloor: number = measured.low === 0 ? 0 : measured.low + STACK_
 // ---------------------------------------------------------------------------------------------------
 // Runtime code
 
-function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap: number; disposed: number } {
+function emitRuntime(): {
+  code: Uint8Array; enter: number; enter0: number; trap: number; disposed: number; tailCallReturn: number;
+} {
   const EXEC = execStateAddr;
   const a = new Assembler(1024);
   const enter0 = a.newLabel();
@@ -93,6 +96,7 @@ function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap:
   const walk = a.newLabel();
   const walkDone = a.newLabel();
   const disposed = a.newLabel();
+  const tailCallReturn = a.newLabel();
 
   // enter0: load the three arguments from the exec state, then fall into enter.
   a.bind(enter0);
@@ -200,10 +204,35 @@ function emitRuntime(): { code: Uint8Array; enter: number; enter0: number; trap:
   a.pop(RBP);
   a.jmpMem(R14, VMCTX_TRAP_HANDLER);
 
+  // Tail-call return stub (compile/emit-tail-call.ts): the return address below a tail-call frame's
+  // argument area. Entered by the `ret` of the last function of a tail-call chain, with rsp = that area and
+  // rbp = the frame (the chain's first caller's rbp at [rbp], its return address at [rbp+8], the vmctx to
+  // restore at [rbp-8], the bytes of multi-value results at [rbp-12]). Copies those results up into the
+  // caller's area at [rbp+16], restores r14/r15 (the caller may have called directly and not reload them)
+  // and returns; rax/xmm0 (a single result) are untouched.
+  a.align(16, 0xcc);
+  a.bind(tailCallReturn);
+  const copyDone = a.newLabel();
+  const copy = a.newLabel();
+  a.load(LoadKind.U32, RCX, RBP, -1, 1, -12);
+  a.test(false, RCX, RCX);
+  a.jcc(Cond.E, copyDone);
+  a.bind(copy);
+  a.load(LoadKind.I64, R11, RSP, RCX, 1, -8);
+  a.store(8, R11, RBP, RCX, 1, 8);
+  a.aluImm(AluOp.SUB, false, RCX, 8);
+  a.jcc(Cond.NE, copy);
+  a.bind(copyDone);
+  a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
+  a.load(LoadKind.I64, R15, R14, -1, 1, VMCTX_MEMORIES);
+  a.movRR(true, RSP, RBP);
+  a.pop(RBP);
+  a.ret();
+
   a.finish();
   return {
     code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap),
-    disposed: a.labelOffset(disposed),
+    disposed: a.labelOffset(disposed), tailCallReturn: a.labelOffset(tailCallReturn),
   };
 }
 
@@ -218,6 +247,9 @@ export const enter0Addr: number = runtimeBlock.addr + runtime.enter0;
 export const trapHandlerAddr: number = runtimeBlock.addr + runtime.trap;
 /** Code address given to the FuncRecords of a disposed instance: calling one throws (see host-calls.ts). */
 export const disposedFuncAddr: number = runtimeBlock.addr + runtime.disposed;
+/** Return address below a tail-call frame (compile/emit-tail-call.ts); generated code reads it from the exec state. */
+export const tailCallReturnAddr: number = runtimeBlock.addr + runtime.tailCallReturn;
+writeExec64(EXEC_TAIL_CALL_RETURN, tailCallReturnAddr);
 /** The runtime code range (for diagnostics). */
 export const runtimeCodeStart: number = runtimeBlock.addr;
 export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;

@@ -1,0 +1,262 @@
+// Tail calls (return_call, return_call_indirect): deep tail recursion runs in constant stack in every form
+// (self, mutual with more stack arguments than the caller has, through a table, through an import of another
+// instance, to a JS import, with multi-value results), eagerly, lazily and linked across compile batches;
+// results and trap backtraces agree with V8; bounded execution still stops an infinite tail loop.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createRequire } from 'node:module';
+import { qb, outcome, showOutcome } from './helpers/engines.js';
+
+const require = createRequire(import.meta.url);
+const wabt = await (require('wabt') as () => Promise<any>)();
+
+function wat(source: string): Uint8Array {
+  const m = wabt.parseWat('tail.wat', source, { tail_call: true, multi_value: true, reference_types: true });
+  try {
+    return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
+  } finally {
+    m.destroy();
+  }
+}
+
+/** Deeper than any stack could hold as real frames (the budget is a few MB; each frame takes >= 32 bytes). */
+const DEEP = 1_000_000;
+
+// B: the other instance. Its own memory holds 99 at address 0; `pong` has six parameters and tail-calls A's
+// `ping` (one parameter) through slot 2 of its table; `bdec` tail-calls back into A through slot 1.
+const B = wat(`(module
+  (type $t1 (func (param i64) (result i64)))
+  (table (export "tab") 4 funcref)
+  (memory 1)
+  (data (i32.const 0) "\\63")
+  (func $pong (export "pong") (param i64 i64 i64 i64 i64 i64) (result i64)
+    (if (i64.ne (i64.add (local.get 1) (i64.add (local.get 2) (i64.add (local.get 3) (local.get 4)))) (i64.const 10))
+      (then unreachable))
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.add (local.get 5) (i64.load8_u (i32.const 0))))
+      (else (return_call_indirect (type $t1) (i64.sub (local.get 0) (i64.const 1)) (i32.const 2)))))
+  (func $bdec (export "bdec") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.load8_u (i32.const 0)))
+      (else (return_call_indirect (type $t1) (i64.sub (local.get 0) (i64.const 1)) (i32.const 1)))))
+  (func (export "memByte") (result i64) (i64.load8_u (i32.const 0)))
+  (elem (i32.const 0) $bdec))`);
+
+// A: the main module. Its memory holds 0xd2 (210) at address 0.
+const A = wat(`(module
+  (import "env" "js" (func $js (param i64) (result i64)))
+  (import "b" "pong" (func $pong (param i64 i64 i64 i64 i64 i64) (result i64)))
+  (import "b" "memByte" (func $bmem (result i64)))
+  (import "b" "tab" (table $btab 4 funcref))
+  (type $t1 (func (param i64) (result i64)))
+  (type $t6 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+  (table $own 4 funcref)
+  (memory 1)
+  (data (i32.const 0) "\\d2")
+  (elem (table $own) (i32.const 0) func $count_ind $odd)
+
+  (func $count (export "count") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 42))
+      (else (return_call $count (i64.sub (local.get 0) (i64.const 1))))))
+
+  ;; The same recursion as a plain call: overflows the stack (so the tail versions prove something).
+  (func (export "countCall") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 42))
+      (else (call 4 (i64.sub (local.get 0) (i64.const 1))))))
+
+  ;; Mutual recursion where one side has more stack arguments than the other.
+  (func $even (export "even") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 1))
+      (else (return_call $odd (i64.sub (local.get 0) (i64.const 1)) (i64.const 1) (i64.const 2) (i64.const 3)
+                              (i64.const 4) (local.get 0)))))
+  (func $odd (param i64 i64 i64 i64 i64 i64) (result i64)
+    (if (i64.ne (i64.add (local.get 1) (i64.add (local.get 2) (i64.add (local.get 3) (local.get 4)))) (i64.const 10))
+      (then unreachable))
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.add (i64.const 1000) (local.get 5)))
+      (else (return_call $even (i64.sub (local.get 0) (i64.const 1))))))
+
+  ;; Through this module's table, growing the argument area via the table too.
+  (func $count_ind (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 7))
+      (else (if (result i64) (i64.eq (i64.rem_u (local.get 0) (i64.const 3)) (i64.const 0))
+        (then (return_call_indirect $own (type $t6) (i64.sub (local.get 0) (i64.const 1)) (i64.const 4) (i64.const 3)
+                                         (i64.const 2) (i64.const 1) (i64.const 5) (i32.const 1)))
+        (else (return_call_indirect $own (type $t1) (i64.sub (local.get 0) (i64.const 1)) (i32.const 0)))))))
+  (func (export "countInd") (param i64) (result i64)
+    (return_call_indirect $own (type $t1) (local.get 0) (i32.const 0)))
+
+  ;; Across instances: A.ping (1 arg) -> B.pong (6 args, import) -> A.ping (import of B) -> ...
+  (func $ping (export "ping") (param i64) (result i64)
+    (return_call $pong (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (local.get 0)))
+
+  ;; Through B's table (imported): A.tloop -> B.bdec (slot 0) -> A.tloop (slot 1) -> ...
+  (func $tloop (export "tloop") (param i64) (result i64)
+    (return_call_indirect $btab (type $t1) (local.get 0) (i32.const 0)))
+
+  ;; A tail call to a JS import, at the end of a tail chain.
+  (func $toJs (export "toJs") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (return_call $js (i64.const 5)))
+      (else (return_call $toJs (i64.sub (local.get 0) (i64.const 1))))))
+
+  ;; A direct (same-instance) call whose callee tail-calls into B: after it returns, this function's memory
+  ;; and instance must be its own again (210 + B's 99).
+  (func $hop (param i64) (result i64) (return_call $pong (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 0)))
+  (func (export "direct") (param i64) (result i64)
+    (i64.add (call $hop (local.get 0)) (i64.add (i64.load8_u (i32.const 0)) (call $bmem))))
+
+  ;; Multi-value results through a chain that grows the argument area and crosses a direct caller.
+  (func $mv (param i64) (result i64 i64 i64)
+    (if (result i64 i64 i64) (i64.eqz (local.get 0))
+      (then (i64.const 7) (i64.const 8) (i64.const 9))
+      (else (return_call $mv6 (i64.sub (local.get 0) (i64.const 1)) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))))
+  (func $mv6 (param i64 i64 i64 i64 i64 i64) (result i64 i64 i64)
+    (return_call $mv (local.get 0)))
+  (func (export "mv") (param i64) (result i64 i64 i64) (return_call $mv (local.get 0)))
+  (func (export "mvSum") (param i64) (result i64)
+    (local i64)
+    (call $mv (local.get 0))
+    (i64.mul (i64.const 100))
+    (i64.add)
+    (i64.add (i64.mul (i64.const 100)))
+    (i64.add (i64.load8_u (i32.const 0))))
+
+  ;; A trap deep in a tail chain: the backtrace shows the trapping function and the outermost caller.
+  (func $deepTrap (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then unreachable)
+      (else (return_call $deepTrap (i64.sub (local.get 0) (i64.const 1))))))
+  (func $mid (param i64) (result i64) (return_call $deepTrap (local.get 0)))
+  (func (export "trap") (param i64) (result i64) (i64.add (i64.const 1) (call $mid (local.get 0))))
+
+  (func $spin (export "spin") (return_call $spin))
+  (elem (table $own) (i32.const 2) func $ping))`);
+
+type Exports = Record<string, (...args: any[]) => any>;
+
+interface Pair {
+  a: Exports;
+  b: Exports;
+}
+
+/** A imports B's functions and table; B reaches A through its table (slots 1 and 2), so every hop is wasm. */
+function instantiate(engine: any, options: object | undefined, js: (x: bigint) => bigint): Pair {
+  const mk = (bytes: Uint8Array) => (options === undefined ? new engine.Module(bytes) : new engine.Module(bytes, options));
+  const b = new engine.Instance(mk(B), {}).exports;
+  const a = new engine.Instance(mk(A), { env: { js }, b: { pong: b.pong, memByte: b.memByte, tab: b.tab } }).exports;
+  b.tab.set(1, a.tloop);
+  b.tab.set(2, a.ping);
+  return { a, b };
+}
+
+const CONFIGS: Array<[string, object | undefined]> = [
+  ['eager', undefined],
+  ['lazy', { lazy: true }],
+  ['two threads, one function per batch', { threads: 2, batchBytes: 1 }],
+];
+
+for (const [name, options] of CONFIGS) {
+  test(`${name}: deep tail recursion in constant stack, every form, same results as V8`, () => {
+    const { a } = instantiate(qb, options, (x) => x * 3n);
+    const v = instantiate(WebAssembly, undefined, (x) => x * 3n).a;
+    assert.is(a.count(BigInt(DEEP)), 42n);
+    assert.is(a.count(10_000_000n), 42n, '10 million self tail calls');
+    // The same depth as plain calls overflows: the stack really is bounded.
+    const o = outcome(() => a.countCall(BigInt(DEEP)));
+    assert.is(o.kind, 'RangeError', showOutcome(o));
+    for (const n of [0n, 1n, 2n, 5n, 1001n, BigInt(DEEP), BigInt(DEEP) + 1n]) {
+      assert.is(a.even(n), v.even(n), `even(${n})`);
+      assert.is(a.countInd(n), v.countInd(n), `countInd(${n})`);
+      assert.is(a.toJs(n), v.toJs(n), `toJs(${n})`);
+      assert.equal(a.mv(n), v.mv(n), `mv(${n})`);
+      assert.is(a.mvSum(n), v.mvSum(n), `mvSum(${n})`);
+    }
+    assert.is(a.even(10_000_000n), 1n, '10 million mutual tail calls');
+    assert.is(a.mvSum(3n), 7n + 8n * 100n + 9n * 10000n + 210n);
+  });
+
+  test(`${name}: tail calls across instances (imports and a table of the other instance)`, () => {
+    const { a } = instantiate(qb, options, (x) => x);
+    const v = instantiate(WebAssembly, undefined, (x) => x).a;
+    for (const n of [0n, 1n, 2n, 3n, 100n, BigInt(DEEP)]) {
+      assert.is(a.ping(n), v.ping(n), `ping(${n})`);
+      assert.is(a.tloop(n), v.tloop(n), `tloop(${n})`);
+    }
+    assert.is(a.ping(BigInt(DEEP)), 99n, 'pong adds B\'s memory byte');
+    // A direct caller in A gets its own instance back after its callee tail-called into B.
+    for (const n of [0n, 1n, 7n]) assert.is(a.direct(n), v.direct(n), `direct(${n})`);
+    assert.is(a.direct(0n), 99n + 210n + 99n);
+  });
+
+  test(`${name}: a trap deep in a tail chain has V8's backtrace`, () => {
+    const { a } = instantiate(qb, options, (x) => x);
+    const v = instantiate(WebAssembly, undefined, (x) => x).a;
+    for (const n of [0n, 3n, BigInt(DEEP)]) {
+      const q = outcome(() => a.trap(n));
+      const w = outcome(() => v.trap(n));
+      assert.is(q.kind, 'RuntimeError', showOutcome(q));
+      assert.is(q.message, 'unreachable');
+      assert.equal(wasmFrames(String((q.error as Error).stack)), wasmFrames(String((w.error as Error).stack)), `trap(${n})`);
+      assert.is(wasmFrames(String((q.error as Error).stack)).length, 2, 'the trapping function and the outer caller');
+    }
+  });
+
+  test(`${name}: a JS import reached by a tail call can throw through the chain`, () => {
+    const err = new Error('from js');
+    const { a } = instantiate(qb, options, () => {
+      throw err;
+    });
+    const o = outcome(() => a.toJs(1000n));
+    assert.is(o.error, err);
+    assert.is(a.count(5n), 42n, 'the instance stays usable');
+  });
+}
+
+test('fuel and interrupts stop an infinite tail-recursive loop', () => {
+  for (const options of [{ fuel: true }, { fuel: true, lazy: true }]) {
+    const { a } = instantiate(qb, options, (x) => x);
+    qb.setFuel(100_000);
+    const o = outcome(() => a.spin());
+    assert.is(o.message, 'all fuel consumed', showOutcome(o));
+  }
+  const { a } = instantiate(qb, { timeoutMs: 50 }, (x) => x);
+  const o = outcome(() => a.spin());
+  assert.is(o.message, 'execution interrupted', showOutcome(o));
+});
+
+test('validation: a tail call must return the caller\'s results', () => {
+  const bad = [
+    '(module (func $f (result i64) (i64.const 1)) (func (result i32) (return_call $f)))',
+    '(module (type $t (func (result i64))) (table 1 funcref) (func (return_call_indirect (type $t) (i32.const 0))))',
+    '(module (func $f (param i32)) (func (return_call $f (i64.const 1))))',
+  ];
+  for (const source of bad) {
+    const bytes = wabt.parseWat('bad.wat', source, { tail_call: true });
+    let bin: Uint8Array;
+    try {
+      bin = bytes.toBinary({}).buffer;
+    } finally {
+      bytes.destroy();
+    }
+    assert.throws(() => new qb.Module(bin), (e: Error) => e instanceof qb.CompileError && /type mismatch/.test(e.message), source);
+    assert.throws(() => new WebAssembly.Module(bin as BufferSource), undefined, `V8 rejects it too: ${source}`);
+  }
+});
+
+/** `wasm-function[N]:0xOFF` of each wasm frame of a stack string (V8 or Quickbeam format). */
+function wasmFrames(stack: string): string[] {
+  const out: string[] = [];
+  for (const line of stack.split('\n')) {
+    const m = /(wasm-function\[\d+\]:0x[0-9a-f]+)/.exec(line);
+    if (m) out.push(m[1]);
+  }
+  return out;
+}
+
+test.run();
