@@ -20,6 +20,7 @@ import {
   i32Const,
   localGet,
   call,
+  v128Const,
 } from '../src/cli/spectest-wasm.js';
 import { isArithmeticNaN32, isCanonicalNaN32, isArithmeticNaN64, isCanonicalNaN64, matches } from '../src/cli/spectest-values.js';
 
@@ -300,6 +301,51 @@ test('fixture: spectest host module, register, named modules, link and instantia
   assert.is(r.final, '7 passed, 2 failed, 0 skipped', r.stdout);
   assert.match(r.stdout, 'link.json:8: assert_unlinkable l.3.wasm: expected LinkError ("unknown import"), got RuntimeError');
   assert.match(r.stdout, 'link.json:9: assert_return invoke $Nope "get"(): no module named $Nope');
+});
+
+test('fixture: Wasm 3.0 commands: module definition/instance, quoted modules with a binary, _custom, untyped v128 traps, reference kinds', () => {
+  // $M: a counter in a mutable global (instances are generative), a v128 function that traps when asked, nulls
+  const m = new ModuleBuilder();
+  const g = m.global('i32', true, i32Const(0));
+  const bump = [...globalGet(g), ...i32Const(1), Op.i32Add, 0x24, g, ...globalGet(g)];
+  m.export('bump', ExternKind.Func, m.func({ params: [], results: ['i32'] }, [], bump));
+  const trapIf = [...localGet(0), 0x04, 0x40, Op.unreachable, Op.end, ...v128Const(new Uint8Array(16))];
+  m.export('v128.trap', ExternKind.Func, m.func({ params: ['i32'], results: ['v128'] }, [], trapIf));
+  m.export('null.func', ExternKind.Func, m.func({ params: [], results: ['funcref'] }, [], [Op.refNull, 0x70]));
+  m.export('self', ExternKind.Func, m.func({ params: [], results: ['funcref'] }, [], [0xd2, 3]));
+  const file = fixture(
+    'wasm3',
+    [
+      { type: 'module_definition', line: 1, name: '$M', filename: 'w.0.wasm', module_type: 'binary' },
+      { type: 'module_instance', line: 2, instance: '$I1', module: '$M' },
+      { type: 'module_instance', line: 3, instance: '$I2', module: '$M' },
+      ret(4, { type: 'invoke', module: '$I1', field: 'bump', args: [] }, [i32(1)]),
+      ret(5, { type: 'invoke', module: '$I1', field: 'bump', args: [] }, [i32(2)]),
+      ret(6, { type: 'invoke', module: '$I2', field: 'bump', args: [] }, [i32(1)]),
+      ret(7, invoke('bump'), [i32(2)]), // the last instance is the current module
+      { type: 'assert_trap', line: 8, action: invoke('v128.trap', [i32(1)]), text: 'unreachable' },
+      { type: 'assert_trap', line: 9, action: invoke('v128.trap', [i32(0)]), text: 'unreachable' }, // FAIL
+      { type: 'action', line: 10, action: invoke('v128.trap', [i32(0)]) },
+      ret(11, invoke('null.func'), [{ type: 'funcref', value: 'null' }]),
+      ret(12, invoke('null.func'), [{ type: 'refnull' }]),
+      ret(13, invoke('null.func'), [{ type: 'nullfuncref' }]),
+      ret(14, invoke('null.func'), [{ type: 'funcref' }]), // FAIL
+      ret(15, invoke('self'), [{ type: 'funcref' }]),
+      ret(16, invoke('self'), [{ type: 'refnull' }]), // FAIL
+      { type: 'module', line: 20, filename: 'w.1.wat', module_type: 'text', binary_filename: 'w.1.wasm' },
+      ret(21, invoke('bump'), [i32(1)]),
+      { type: 'module', line: 22, filename: 'w.2.wat', module_type: 'text' }, // skipped
+      { type: 'assert_malformed_custom', line: 23, filename: 'w.3.wat', module_type: 'text', text: 'x' }, // skipped
+      { type: 'module_instance', line: 24, instance: '$I3', module: '$Nope' }, // FAIL
+    ],
+    { 'w.0.wasm': m.build(), 'w.1.wasm': m.build(), 'w.1.wat': '(module', 'w.2.wat': '(module', 'w.3.wat': '(module' },
+  );
+  const r = cli(['spectest', '--engine', 'v8', file]);
+  const reported = r.lines.filter((l) => /\.json:\d+: /.test(l)).map((l) => Number(/\.json:(\d+): /.exec(l)![1]));
+  assert.equal(reported, [9, 14, 16, 24], r.stdout);
+  assert.is(r.final, '15 passed, 4 failed, 2 skipped', r.stdout);
+  assert.match(r.stdout, 'wasm3.json:14: assert_return invoke "null.func"(): expected ref.func, got funcref null');
+  assert.match(r.stdout, 'wasm3.json:24: module_instance: no module definition named $Nope');
 });
 
 test('fixture: a crashing worker fails its file and the run goes on', () => {

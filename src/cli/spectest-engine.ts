@@ -16,7 +16,15 @@ import {
   sigKey,
   v128Const,
 } from './spectest-wasm.js';
-import { HarnessError, type Raw, rawToWrapperArgs, wrapperResultsToRaw } from './spectest-values.js';
+import {
+  HarnessError,
+  NON_NULL_SEEN,
+  NULL_SEEN,
+  type Raw,
+  rawToJS,
+  rawToWrapperArgs,
+  wrapperResultsToRaw,
+} from './spectest-values.js';
 
 export type EngineName = 'quickbeam' | 'v8';
 
@@ -120,6 +128,11 @@ export class Engine {
    * values never pass through a JS Number.
    */
   invokeWrapped(fn: object, sig: Sig, args: Raw[]): Raw[] {
+    return this.invokeWrappedIf(fn, sig, args, false)!;
+  }
+
+  /** invokeWrapped, or null (instead of an error) when `fn` does not have the type `sig` if `orNull`. */
+  invokeWrappedIf(fn: object, sig: Sig, args: Raw[], orNull: boolean): Raw[] | null {
     const key = 'invoke ' + sigKey(sig);
     let perFn = this.invokeWrappers.get(fn);
     if (!perFn) {
@@ -133,6 +146,7 @@ export class Engine {
       try {
         inst = this.instantiate(module, { t: { f: fn } });
       } catch (e) {
+        if (orNull && this.isLinkError(e)) return null;
         throw new HarnessError(`cannot link the call wrapper (${sigKey(sig)}): ${errorText(e)}`);
       }
       run = inst.exports['run'] as (...a: unknown[]) => unknown;
@@ -142,6 +156,22 @@ export class Engine {
     for (const a of args) rawToWrapperArgs(a, jsArgs);
     const r = run(...jsArgs); // engine exceptions (traps) propagate
     return wrapperResultsToRaw(sig.results, resultList(r, mappedTypes(sig.results).length));
+  }
+
+  /**
+   * Calls `fn` (params -> results, every result a reference type) from a wasm wrapper that returns
+   * ref.is_null of each result as an i32: for references that cannot reach JS (exnref). The results are
+   * NULL_SEEN / NON_NULL_SEEN. Throws a LinkError (engine) when `fn` does not have exactly this type.
+   */
+  invokeNullTest(fn: object, sig: Sig, args: Raw[]): Raw[] {
+    const key = 'nulltest ' + sigKey(sig);
+    const module = this.cachedModule(key, () => buildNullTestWrapper(sig));
+    const run = this.instantiate(module, { t: { f: fn } }).exports['run'] as (...a: unknown[]) => unknown;
+    const r = run(...args.map(rawToJS));
+    return resultList(r, sig.results.length).map((x, i) => ({
+      t: sig.results[i] as Raw['t'],
+      v: x === 1 ? NULL_SEEN : NON_NULL_SEEN,
+    })) as Raw[];
   }
 
   /** Reads a global's value through a wasm wrapper (exact bits for floats, v128 possible). */
@@ -225,6 +255,20 @@ export function buildInvokeWrapper(sig: Sig): Uint8Array {
   for (let i = sig.results.length - 1; i >= 0; i--) body.push(...localSet(base + i));
   sig.results.forEach((t, i) => emitOut(body, t, base + i));
   const run = b.func({ params: mappedTypes(sig.params), results: mappedTypes(sig.results) }, sig.results, body);
+  b.export('run', ExternKind.Func, run);
+  return b.build();
+}
+
+export function buildNullTestWrapper(sig: Sig): Uint8Array {
+  const b = new ModuleBuilder();
+  const target = b.importFunc('t', 'f', sig);
+  const body: number[] = [];
+  for (let p = 0; p < sig.params.length; p++) body.push(...localGet(p));
+  body.push(...call(target));
+  const base = sig.params.length;
+  for (let i = sig.results.length - 1; i >= 0; i--) body.push(...localSet(base + i));
+  for (let i = 0; i < sig.results.length; i++) body.push(...localGet(base + i), Op.refIsNull);
+  const run = b.func({ params: sig.params, results: sig.results.map(() => 'i32' as const) }, sig.results, body);
   b.export('run', ExternKind.Func, run);
   return b.build();
 }

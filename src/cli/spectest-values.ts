@@ -4,7 +4,7 @@
 // wast2json writes i32/i64 as unsigned decimal strings, f32/f64 as the decimal string of their bit pattern
 // (or "nan:canonical" / "nan:arithmetic" in expectations), v128 as `lane_type` plus an array of lane strings,
 // and references as "null" or a number (ref.extern N); a funcref/externref expectation without a value means
-// "any non-null reference" (ref.func / ref.extern).
+// "any non-null reference" (ref.func / ref.extern). The Wasm 3.0 groups add more reference kinds (REF_KINDS).
 
 export interface WastValue {
   type: string;
@@ -19,7 +19,53 @@ export type Raw =
   | { t: 'f32'; v: number }
   | { t: 'f64'; v: bigint }
   | { t: 'v128'; v: Uint8Array }
-  | { t: 'funcref' | 'externref'; v: unknown };
+  | { t: RefKind; v: unknown };
+
+/**
+ * The reference value kinds of the test files. `funcref`, `externref`, `anyref`, `exnref`: "null", a number
+ * (ref.extern N / ref.host N: a host object) or no value (any non-null reference); `eqref`, `structref`,
+ * `arrayref`, `i31ref`: no value (a non-null reference of that kind) or "null"; `nullref`, `nullfuncref`,
+ * `nullexternref`, `nullexnref`: the null of that bottom type; `refnull`: a null of any type (results only).
+ */
+export type RefKind =
+  | 'funcref'
+  | 'externref'
+  | 'anyref'
+  | 'exnref'
+  | 'eqref'
+  | 'structref'
+  | 'arrayref'
+  | 'i31ref'
+  | 'nullref'
+  | 'nullfuncref'
+  | 'nullexternref'
+  | 'nullexnref'
+  | 'refnull';
+
+const REF_KINDS: ReadonlySet<string> = new Set<RefKind>([
+  'funcref',
+  'externref',
+  'anyref',
+  'exnref',
+  'eqref',
+  'structref',
+  'arrayref',
+  'i31ref',
+  'nullref',
+  'nullfuncref',
+  'nullexternref',
+  'nullexnref',
+  'refnull',
+]);
+
+export function isRefKind(s: string): s is RefKind {
+  return REF_KINDS.has(s);
+}
+
+/** Kinds whose every value is a null. */
+function alwaysNull(k: RefKind): boolean {
+  return k === 'nullref' || k === 'nullfuncref' || k === 'nullexternref' || k === 'nullexnref' || k === 'refnull';
+}
 
 /** A problem of the harness or the test data (not an engine result): reported as a failure with its message. */
 export class HarnessError extends Error {
@@ -150,14 +196,14 @@ export function parseArg(v: WastValue, hostRef: HostRefs): Raw {
       });
       return { t: 'v128', v: out };
     }
-    case 'funcref':
-      if (v.value === 'null') return { t: 'funcref', v: null };
-      throw new HarnessError('a non-null funcref argument cannot be built from the test file');
     case 'externref':
-      if (v.value === 'null') return { t: 'externref', v: null };
-      return { t: 'externref', v: hostRef(scalarString(v)) };
+    case 'anyref': // ref.host N: the same host object as ref.extern N (JS passes it unchanged)
+      if (v.value === 'null') return { t: v.type, v: null };
+      return { t: v.type, v: hostRef(scalarString(v)) };
     default:
-      throw new HarnessError(`unsupported value type ${JSON.stringify(v.type)}`);
+      if (!isRefKind(v.type)) throw new HarnessError(`unsupported value type ${JSON.stringify(v.type)}`);
+      if (v.value === 'null' || alwaysNull(v.type)) return { t: v.type, v: null };
+      throw new HarnessError(`a non-null ${v.type} argument cannot be built from the test file`);
   }
 }
 
@@ -210,12 +256,10 @@ export function jsToRaw(type: string, x: unknown): Raw {
     case 'f64':
       if (typeof x !== 'number') throw new HarnessError(`expected a Number for an f64 result, got ${describeJS(x)}`);
       return { t: 'f64', v: f64Bits(x) };
-    case 'funcref':
-    case 'externref':
+    default:
+      if (!isRefKind(type)) throw new HarnessError(`cannot read a ${type} result from JS`);
       if (x === undefined) throw new HarnessError(`expected a ${type} result, got undefined`);
       return { t: type, v: x };
-    default:
-      throw new HarnessError(`cannot read a ${type} result from JS`);
   }
 }
 
@@ -283,12 +327,9 @@ export function wrapperResultsToRaw(types: string[], values: unknown[]): Raw[] {
         out.push({ t: 'v128', v: bytes });
         break;
       }
-      case 'funcref':
-      case 'externref':
-        out.push({ t, v: next() });
-        break;
       default:
-        throw new HarnessError(`unsupported result type ${t}`);
+        if (!isRefKind(t)) throw new HarnessError(`unsupported result type ${t}`);
+        out.push({ t, v: next() });
     }
   }
   return out;
@@ -328,15 +369,37 @@ export function matches(expected: WastValue, actual: Raw, hostRef: HostRefs): bo
         return lane === BigInt.asUintN(bytes * 8, parseBig(s, 'v128 lane'));
       });
     }
-    case 'funcref':
-    case 'externref': {
-      const ev = expected.value;
-      if (ev === 'null') return actual.v === null;
-      if (typeof ev !== 'string') return actual.v !== null && actual.v !== undefined; // ref.func / ref.extern
-      return actual.t === 'externref' ? actual.v === hostRef(ev) : actual.v !== null && actual.v !== undefined;
-    }
+    default:
+      return matchesRef(actual.t, expected.value, actual.v, hostRef);
   }
 }
+
+/**
+ * A reference result against its expectation. A wrapper-read reference (exnref: cannot reach JS) arrives as
+ * NULL_SEEN / NON_NULL_SEEN, which only null-ness expectations can match.
+ */
+function matchesRef(kind: RefKind, ev: string | string[] | undefined, v: unknown, hostRef: HostRefs): boolean {
+  const isNull = v === null || v === NULL_SEEN;
+  if (ev === 'null' || alwaysNull(kind)) return isNull;
+  if (isNull || v === undefined) return false;
+  if (typeof ev === 'string') return (kind === 'externref' || kind === 'anyref') && v === hostRef(ev);
+  switch (kind) {
+    case 'funcref':
+      return typeof v === 'function';
+    case 'i31ref':
+      return typeof v === 'number'; // an i31 reaches JS as a Number
+    case 'externref':
+    case 'anyref':
+    case 'exnref':
+      return true;
+    default: // eqref, structref, arrayref: a GC object (JS cannot tell which kind)
+      return typeof v === 'object';
+  }
+}
+
+/** What a wrapper that could only test ref.is_null saw (see Engine.invokeNullTest). */
+export const NULL_SEEN: unique symbol = Symbol('null reference (seen in wasm)');
+export const NON_NULL_SEEN: unique symbol = Symbol('non-null reference (seen in wasm)');
 
 // ---- formatting ----
 
@@ -367,11 +430,12 @@ function formatF64Bits(bits: bigint): string {
   return `${floatText(f64FromBits(bits), bits, 64)} (${hex(bits, 16)})`;
 }
 
-function formatRef(t: 'funcref' | 'externref', v: unknown, describe: (x: unknown) => string | null): string {
-  if (v === null) return t === 'funcref' ? 'ref.null func' : 'ref.null extern';
+function formatRef(t: RefKind, v: unknown, describe: (x: unknown) => string | null): string {
+  if (v === null || v === NULL_SEEN) return `${t} null`;
+  if (v === NON_NULL_SEEN) return `a non-null ${t}`;
   if (t === 'funcref') return typeof v === 'function' ? 'ref.func' : `funcref ${describeJS(v)}`;
   const id = describe(v);
-  return id !== null ? `ref.extern ${id}` : `externref ${describeJS(v)}`;
+  return id !== null ? `ref.${t === 'anyref' ? 'host' : 'extern'} ${id}` : `${t} ${describeJS(v)}`;
 }
 
 function laneName(lane: string): string {
@@ -456,7 +520,16 @@ export function formatExpected(v: WastValue): string {
       return s === 'null' ? 'ref.null func' : 'ref.func';
     case 'externref':
       return s === 'null' ? 'ref.null extern' : typeof s === 'string' ? `ref.extern ${s}` : 'ref.extern';
+    case 'anyref':
+      return s === 'null' ? 'ref.null any' : typeof s === 'string' ? `ref.host ${s}` : 'ref.any';
+    case 'refnull':
+      return 'ref.null';
     default:
+      if (isRefKind(v.type)) {
+        const heap = v.type.replace(/ref$/, '');
+        if (heap.startsWith('null')) return `ref.null ${{ null: 'none', nullfunc: 'nofunc', nullextern: 'noextern', nullexn: 'noexn' }[heap] ?? heap}`;
+        return s === 'null' ? `ref.null ${heap}` : `ref.${heap}`;
+      }
       return `${v.type} ${JSON.stringify(s)}`;
   }
 }

@@ -2,8 +2,22 @@
 // v128 values across the JS boundary as integer bit patterns, and the tests use it to build fixtures.
 // It knows only what those need: types, imports, functions, memories, globals, exports and code.
 
-export type ValTypeName = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+export type ValTypeName =
+  | 'i32'
+  | 'i64'
+  | 'f32'
+  | 'f64'
+  | 'v128'
+  | 'funcref'
+  | 'externref'
+  | 'anyref'
+  | 'exnref'
+  | 'nullref'
+  | 'nullfuncref'
+  | 'nullexternref'
+  | 'nullexnref';
 
+/** Binary encodings (reference types: the one-byte shorthands for nullable abstract heap types). */
 export const TYPE_CODE: Readonly<Record<ValTypeName, number>> = {
   i32: 0x7f,
   i64: 0x7e,
@@ -12,6 +26,12 @@ export const TYPE_CODE: Readonly<Record<ValTypeName, number>> = {
   v128: 0x7b,
   funcref: 0x70,
   externref: 0x6f,
+  anyref: 0x6e,
+  exnref: 0x69,
+  nullref: 0x71,
+  nullfuncref: 0x73,
+  nullexternref: 0x72,
+  nullexnref: 0x74,
 };
 
 export function isValTypeName(s: string): s is ValTypeName {
@@ -39,6 +59,7 @@ export const Op = {
   f32ReinterpretI32: 0xbe,
   f64ReinterpretI64: 0xbf,
   refNull: 0xd0,
+  refIsNull: 0xd1,
   simdPrefix: 0xfd,
   // SIMD sub-opcodes (after 0xfd, as u32 LEB)
   v128Const: 12,

@@ -46,6 +46,13 @@ export function readMemarg(c: FunctionCompiler, size: number): void {
     r.u64();
     maOffLo = r.lo >>> 0;
     maOffHi = r.hi >>> 0;
+  } else if (c.m.features.memoryU64Leb) {
+    // Wasm 3.0: a u64 LEB for every memory; an i32 memory's offset must still fit in 32 bits
+    const offAt = r.pos;
+    r.u64();
+    if (r.hi !== 0) c.error('offset out of range', offAt);
+    maOffLo = r.lo >>> 0;
+    maOffHi = 0;
   } else {
     maOffLo = r.u32() >>> 0;
     maOffHi = 0;

@@ -12,6 +12,12 @@ export interface Features {
   satFloatToInt: boolean;
   simd: boolean;
   extendedConst: boolean;
+  /**
+   * The Wasm 3.0 encoding of memory limits and memarg offsets: u64 LEBs for every memory. Off by default (as
+   * V8: u32 LEBs for i32 memories), because Wasm 2.0's binary tests expect a 6-byte u32 LEB to be malformed
+   * and 3.0's accept up to 10 bytes; the spec runner turns it on for the Wasm 3.0 suite.
+   */
+  memoryU64Leb: boolean;
 }
 
 export const DEFAULT_FEATURES: Features = Object.freeze({
@@ -25,6 +31,7 @@ export const DEFAULT_FEATURES: Features = Object.freeze({
   satFloatToInt: true,
   simd: true,
   extendedConst: true,
+  memoryU64Leb: false,
 });
 
 /** DEFAULT_FEATURES overridden by the given fields (undefined fields keep their default). A fresh object. */

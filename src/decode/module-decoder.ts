@@ -309,16 +309,17 @@ class ModuleDecoder {
 
   /**
    * Reads the min/max of limits whose flags byte has already been read and checked: u32 LEBs for i32-indexed
-   * memories and tables, u64 LEBs for i64-indexed ones (as V8 does, so that both the Wasm 2.0 and the memory64
-   * binary tests hold). Both values must be <= rangeHi:rangeLo (an exact 64-bit comparison) and min <= max.
+   * memories and tables, u64 LEBs (`wide`) for i64-indexed ones (as V8 does, so that both the Wasm 2.0 and the
+   * memory64 binary tests hold) and, with the memoryU64Leb feature (Wasm 3.0), for every memory. Both values
+   * must be <= rangeHi:rangeLo (an exact 64-bit comparison) and min <= max.
    * Numbers above 2^53 (only possible for table64) are rounded in the result.
    */
-  private limits(flags: number, index64: boolean, rangeHi: number, rangeLo: number, rangeMsg: string): LimitsResult {
+  private limits(flags: number, wide: boolean, rangeHi: number, rangeLo: number, rangeMsg: string): LimitsResult {
     const r = this.r;
     const minPos = r.pos;
     let mhi = 0;
     let mlo: number;
-    if (index64) {
+    if (wide) {
       r.u64();
       mhi = r.hi;
       mlo = r.lo;
@@ -331,7 +332,7 @@ class ModuleDecoder {
       const maxPos = r.pos;
       let xhi = 0;
       let xlo: number;
-      if (index64) {
+      if (wide) {
         r.u64();
         xhi = r.hi;
         xlo = r.lo;
@@ -342,7 +343,7 @@ class ModuleDecoder {
       if (mhi > xhi || (mhi === xhi && mlo > xlo)) r.error('size minimum must not be greater than maximum', minPos);
       max = xhi * 4294967296 + xlo;
     }
-    return { min: mhi * 4294967296 + mlo, max, index64 };
+    return { min: mhi * 4294967296 + mlo, max, index64: wide };
   }
 
   private tableType(): TableType {
@@ -379,8 +380,8 @@ class ModuleDecoder {
     if (index64 && !this.features.memory64) r.error('malformed limits flags', flagsPos);
     const l = index64
       ? this.limits(flags, true, 0x10000, 0, 'memory size must be at most 2^48 pages (256TiB)')
-      : this.limits(flags, false, 0, MEM32_MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
-    return { min: l.min, max: l.max, index64: l.index64, shared: false };
+      : this.limits(flags, this.features.memoryU64Leb, 0, MEM32_MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
+    return { min: l.min, max: l.max, index64, shared: false };
   }
 
   private globalType(): GlobalType {
