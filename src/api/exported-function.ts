@@ -13,7 +13,7 @@ import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
-import { callWasm } from '../runtime/trampolines.js';
+import { callWasm, setTraceSymbolizer } from '../runtime/trampolines.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
@@ -22,6 +22,7 @@ import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import { RuntimeError } from '../errors.js';
 import { InstanceState } from './instance-state.js';
+import { ModuleInternals, symbolizeModulePc } from './module.js';
 
 /** The instance state an Exported Function belongs to (it keeps it alive). */
 const INSTANCE = Symbol('quickbeam.instance');
@@ -64,6 +65,15 @@ export function findState(vmctx: number, hint?: unknown): InstanceState | undefi
  * it from JS.
  */
 function search(vmctx: number, roots: unknown[], cache: boolean): InstanceState | undefined {
+  for (const o of reachableStates(roots)) {
+    if (cache) found.set(o.vmctx, o);
+    if (o.vmctx === vmctx) return o;
+  }
+  return undefined;
+}
+
+/** The instances reachable from `roots`, breadth-first (roots first; see search). */
+function* reachableStates(roots: readonly unknown[]): Generator<InstanceState> {
   const seen = new Set<object>();
   const queue: object[] = [];
   const add = (o: object | undefined): void => {
@@ -83,8 +93,7 @@ function search(vmctx: number, roots: unknown[], cache: boolean): InstanceState 
   for (let q = 0; q < queue.length; q++) {
     const o = queue[q];
     if (InstanceState.is(o)) {
-      if (cache) found.set(o.vmctx, o);
-      if (o.vmctx === vmctx) return o;
+      yield o;
       for (const f of o.importedFuncs) if (f !== undefined) add(stateOfFunction(f));
       for (const t of o.tables) add(t);
       for (const g of o.globals) add(g);
@@ -93,8 +102,31 @@ function search(vmctx: number, roots: unknown[], cache: boolean): InstanceState 
       for (const x of o.kept()) addKept(x);
     }
   }
-  return undefined;
 }
+
+// Trap backtraces: the code between the innermost entry and the trap belongs to the running instances and to
+// what they keep alive (their calls reached it through imports, tables, globals and funcrefs), so each pc
+// is named by the first such module whose code holds it; the innermost running instance's module first.
+setTraceSymbolizer((trace) => {
+  const modules: ModuleInternals[] = [];
+  let states: Generator<InstanceState> | null = null;
+  const names: Array<string | null> = [];
+  for (const pc of trace) {
+    let name: string | null | undefined;
+    for (let k = 0; k < modules.length && name === undefined; k++) name = symbolizeModulePc(modules[k], pc);
+    while (name === undefined) {
+      states ??= reachableStates(running.slice().reverse());
+      const next = states.next();
+      if (next.done === true) break;
+      const m = next.value.module;
+      if (modules.includes(m)) continue;
+      modules.push(m);
+      name = symbolizeModulePc(m, pc);
+    }
+    names.push(name ?? null);
+  }
+  return names;
+});
 
 // Host calls: the handler of the instance whose code makes the call.
 setHostResolver((vmctx: number): HostHandler | undefined => findState(vmctx)?.hostHandler ?? undefined);

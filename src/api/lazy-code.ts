@@ -3,14 +3,12 @@
 // loaded from a code-cache entry (compiled by an earlier process) are installed up front (`preinstall`), and
 // `functions()` gives every installed function's code back, for the next entry.
 //
-// Owned by the module's native parts (released with the module's ModuleInternals): it must not refer
-// back to the internals.
+// Owned by the module's native parts (its code blocks are GC-owned memory, freed when this is collected):
+// it must not refer back to the internals.
 
 import { CompiledModule } from '../compile/module-compiler.js';
 import { LazyCompiler } from '../compile/lazy-compiler.js';
 import { CodeArena } from '../runtime/code-arena.js';
-import { view } from '../runtime/native.js';
-import { registerCodeRange } from '../runtime/trampolines.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 
 /**
@@ -35,20 +33,17 @@ export type PlacedFunction = Installed;
 export class LazyCode {
   private compiler: LazyCompiler | null = null;
   private readonly arena = new CodeArena();
-  /** Installed functions of the arena range being filled, in address order. */
-  private current: Installed[] = [];
-  private readonly unregisters: Array<() => void> = [];
   /** Every installed function (compiled here or preinstalled). */
   private readonly installed: Installed[] = [];
+  /** `installed` in address order, for symbolizing (rebuilt when functions were added since). */
+  private byAddress: Installed[] = [];
   /** Functions compiled so far (in this process: preinstalled ones do not count). */
   compiledCount = 0;
 
-  /** The code-slot table (two u32 per function: an address), viewed once: a koffi call per slot costs more. */
-  private readonly slots: Uint32Array;
-
-  constructor(private readonly c: CompiledModule, codeSlots: number, private readonly thunkBase: number) {
-    this.slots = new Uint32Array(view(codeSlots, 8 * Math.max(1, c.info.funcTypes.length)));
-  }
+  /**
+   * @param slots the code-slot table (two u32 per function: an address), GC-owned memory the module holds
+   */
+  constructor(private readonly c: CompiledModule, private readonly slots: Uint32Array, private readonly thunkBase: number) {}
 
   private slot(f: number): number {
     return this.slots[2 * f] + this.slots[2 * f + 1] * 4294967296;
@@ -64,12 +59,11 @@ export class LazyCode {
     if (this.slot(f) !== this.thunkBase + this.c.lazyThunkOffsets[f]) return;
     this.compiler ??= new LazyCompiler(this.c);
     const out = this.compiler.compile(f);
-    const addr = this.arena.add(out.code, (start, end) => this.newRange(start, end));
+    const addr = this.arena.add(out.code);
     const fn: Installed = {
       addr, f, length: out.code.length, entry: out.entry, pcOffsets: out.pcOffsets, wasmOffsets: out.wasmOffsets,
       mapStart: 0, mapCount: out.pcOffsets.length,
     };
-    this.current.push(fn);
     this.installed.push(fn);
     this.setSlot(f, addr + out.entry);
     this.compiledCount++;
@@ -78,17 +72,15 @@ export class LazyCode {
 
   /**
    * Install functions whose code is already in executable memory (a mapped cache entry, owned by the module's
-   * code block), inside [start, end): their slots point at them from now on.
+   * code block): their slots point at them from now on.
    */
-  preinstall(start: number, end: number, fns: PlacedFunction[]): void {
-    const list: Installed[] = fns.slice().sort((a, b) => a.addr - b.addr);
-    for (const fn of list) {
+  preinstall(fns: PlacedFunction[]): void {
+    for (const fn of fns) {
       this.setSlot(fn.f, fn.addr + fn.entry);
       this.installed.push(fn);
     }
     const names = this.c.info.funcNames;
-    this.unregisters.push(registerCodeRange(start, end, (pc) => symbolizeInstalled(list, names, pc)));
-    if (perfMapEnabled()) perfMapAdd(list.map((fn) => [fn.addr, fn.length, `wasm:${names.get(fn.f) ?? `f${fn.f}`}`]));
+    if (perfMapEnabled()) perfMapAdd(fns.map((fn) => [fn.addr, fn.length, `wasm:${names.get(fn.f) ?? `f${fn.f}`}`]));
   }
 
   /**
@@ -104,32 +96,40 @@ export class LazyCode {
     return this.arena.mappedBytes;
   }
 
-  /** Release the code and its symbolizers. No lazily compiled code may run afterwards. */
+  /** Release the code now (explicit disposal). No lazily compiled code may run afterwards. */
   free(): void {
-    for (const u of this.unregisters) u();
     this.arena.free();
   }
 
-  private newRange(start: number, end: number): void {
-    const list: Installed[] = [];
-    this.current = list;
-    const names = this.c.info.funcNames;
-    this.unregisters.push(registerCodeRange(start, end, (pc) => symbolizeInstalled(list, names, pc)));
+  /** A frame's name if `pc` is in this module's lazily compiled code: null where it has no source position, undefined when not ours. */
+  symbolize(pc: number): string | null | undefined {
+    const fn = this.functionAt(pc);
+    return fn === undefined ? undefined : symbolizeInstalled(fn, this.c.info.funcNames, pc);
+  }
+
+  /**
+   * The installed function whose code contains `pc` (a return address or trap site: never a function's first
+   * byte), or undefined when none does.
+   */
+  functionAt(pc: number): Installed | undefined {
+    let list = this.byAddress;
+    if (list.length !== this.installed.length) {
+      list = this.byAddress = this.installed.slice().sort((a, b) => a.addr - b.addr);
+    }
+    let lo = 0, hi = list.length - 1, k = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].addr < pc) {
+        k = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return k >= 0 && pc <= list[k].addr + list[k].length ? list[k] : undefined;
   }
 }
 
-function symbolizeInstalled(list: Installed[], names: Map<number, string>, pc: number): string | null {
-  // The last function starting before pc (a return address is never a function's first byte).
-  let lo = 0, hi = list.length - 1, k = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid].addr < pc) {
-      k = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  if (k < 0) return null;
-  const fn = list[k];
+/** `name (wasm-function[N]:0xOFFSET)` for a pc inside an installed function, or null where it has no source position. */
+function symbolizeInstalled(fn: Installed, names: Map<number, string>, pc: number): string | null {
   const i = binarySearch(fn.pcOffsets, pc - fn.addr, fn.mapStart, fn.mapStart + fn.mapCount - 1);
   if (i < 0) return null;
   const where = `wasm-function[${fn.f}]:0x${fn.wasmOffsets[i].toString(16)}`;

@@ -3,13 +3,13 @@
 
 import { compileModule, CompiledModule, CompileOptions } from '../compile/module-compiler.js';
 import { LazyCode } from './lazy-code.js';
-import { copyBytes, nativeAlloc, nativeFree, view } from '../runtime/native.js';
+import { copyBytes } from '../runtime/native.js';
+import { allocBlock, lastBlockAddress } from '../runtime/small-blocks.js';
 import { cacheKey, LazyFunctions, loadCached, storeCached, storeLazyCached } from '../compile/code-cache.js';
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { allocateCode, CodeBlock } from '../runtime/code-memory.js';
-import { registerCodeRange } from '../runtime/trampolines.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 import { startupMark } from '../startup-trace.js';
 
@@ -72,16 +72,16 @@ export interface ModuleInternals {
   code: CodeBlock;
   /** Lazy modules: address of the code-slot table (else 0). */
   codeSlots: number;
-  /** Native resources released when these internals are collected (see moduleRegistry). */
+  /** The module's code and code slots (see moduleRegistry for the few that need a finalizer). */
   native: NativeParts;
   info: ModuleInfo;
 }
 
-/** What a module's native resources need to be released: the code, its symbolizer, the slot table. */
+/** A module's native resources: the code, the lazily compiled code, the slot table. */
 interface NativeParts {
   code: CodeBlock;
-  unregisterCode: () => void;
-  codeSlots: number;
+  /** Lazy modules: the code-slot table (GC-owned memory; every instance's vmctx points at it). */
+  slots: Uint32Array | null;
   lazy: LazyCode | null;
   /** A lazily compiled module with a code cache: where its entry goes (see storeLazyModules). */
   cache?: { dir: string; key: string; compiled: CompiledModule; snapshot?: Uint8Array };
@@ -90,16 +90,16 @@ interface NativeParts {
 // The owner of a module's native resources is its ModuleInternals, not the Module object: every instance
 // holds the internals (its code runs from them and its vmctx points at the slot table), while the Module
 // object may be dropped as soon as instantiate() returns (Go's wasm_exec keeps only the instance).
-// Nothing held here (nor the symbolizers in the code-range list) may refer back to the internals.
+// Compiled code, lazily compiled code and the slot table are GC-owned memory (code-memory.ts): the GC frees
+// them with the internals, whatever the embedder's loop. Only two kinds of module need a finalizer: a code
+// cache hit, whose code is mapped from the entry file, and a lazily compiled module with a cache, which
+// writes its entry first. Nothing held by the finalizer may refer back to the internals.
 const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
   if (p.cache !== undefined) {
     storeLazyModule(p);
     lazyCached.delete(p);
   }
-  p.unregisterCode();
-  p.lazy?.free();
   p.code.free();
-  if (p.codeSlots !== 0) nativeFree(p.codeSlots);
 });
 
 // Lazily compiled modules with a code cache write their entry (the functions compiled by this process and by
@@ -230,30 +230,30 @@ export class Module {
       }
     }
     const c = compiled;
+    const gcOwned = code === null;
     code ??= allocateCode(c.code);
     let codeSlots = 0;
+    let slots: Uint32Array | null = null;
     if (compiled.lazy) {
       // The code-slot table: every function starts at its compile-on-first-call thunk.
       const n = compiled.info.funcTypes.length;
-      codeSlots = nativeAlloc(8 * Math.max(1, n));
-      // (Through one view, not a koffi call per slot: for 34,000 slots 4-6 ms instead of 17-20.)
-      const slots = new Uint32Array(view(codeSlots, 8 * Math.max(1, n)));
+      slots = allocBlock(8 * Math.max(1, n));
+      codeSlots = lastBlockAddress();
       for (let f = compiled.info.numImportedFuncs; f < n; f++) {
         const addr = code.addr + compiled.lazyThunkOffsets[f];
         slots[2 * f] = addr % 4294967296;
         slots[2 * f + 1] = Math.floor(addr / 4294967296);
       }
     }
-    const lazy = c.lazy ? new LazyCode(c, codeSlots, code.addr) : null;
-    if (lazy !== null && lazyFunctions !== undefined) lazy.preinstall(lazyFunctions.start, lazyFunctions.end, lazyFunctions.fns);
-    const native: NativeParts = { code, unregisterCode: () => {}, codeSlots, lazy };
+    const lazy = c.lazy ? new LazyCode(c, slots!, code.addr) : null;
+    if (lazy !== null && lazyFunctions !== undefined) lazy.preinstall(lazyFunctions.fns);
+    const native: NativeParts = { code, slots, lazy };
     const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native };
     this[INTERNAL] = internals;
-    const base = code.addr;
-    native.unregisterCode = registerCodeRange(base, base + c.codeSize, (pc) => symbolize(c, pc - base));
-    moduleRegistry.register(internals, native);
-    if (lazy !== null && options?.cache !== undefined) {
-      native.cache = { dir: options.cache, key: cacheKeyOfCode, compiled: c, snapshot: lazyFunctions?.snapshot };
+    const cacheDir = lazy !== null ? options?.cache : undefined;
+    if (!gcOwned || cacheDir !== undefined) moduleRegistry.register(internals, native);
+    if (cacheDir !== undefined) {
+      native.cache = { dir: cacheDir, key: cacheKeyOfCode, compiled: c, snapshot: lazyFunctions?.snapshot };
       lazyCached.add(native);
       if (!lazyExitHook) {
         lazyExitHook = true;
@@ -294,6 +294,21 @@ export function moduleInternals(m: unknown, caller?: string): ModuleInternals {
   const i = (m as Module | null)?.[INTERNAL];
   if (i === undefined) throw new TypeError(`${caller === undefined ? '' : `${caller}: `}Argument 0 must be a WebAssembly.Module`);
   return i;
+}
+
+/**
+ * The name of the frame whose return address (or trap site) is `pc`, if `pc` is in the module's code:
+ * `name (wasm-function[N]:0xOFFSET)`, null where there is no source position (stubs), undefined when `pc`
+ * is not the module's.
+ */
+export function symbolizeModulePc(m: ModuleInternals, pc: number): string | null | undefined {
+  const lazy = m.native.lazy;
+  if (lazy !== null) {
+    const s = lazy.symbolize(pc);
+    if (s !== undefined) return s;
+  }
+  const base = m.code.addr;
+  return pc >= base && pc < base + m.code.size ? symbolize(m.compiled, pc - base) : undefined;
 }
 
 /** `name (wasm-function[N]:0xOFFSET)` for a code offset inside the module, or null outside functions. */

@@ -471,6 +471,7 @@ function withSourceMap(
     addr: code.addr,
     size: code.size,
     mapped: code.mapped,
+    owner: code.owner,
     free() {
       if (freed) return;
       freed = true;

@@ -6,7 +6,7 @@
 // rewritten in place). Where executable file mappings are refused (a `noexec` mount), `readCodeFile` reads
 // the range with one read() into fresh anonymous memory, then makes it read+execute (W^X).
 //
-// Both return a CodeBlock, owned and freed like allocateCode's (by the module's native parts).
+// Both return a CodeBlock that is not the GC's: the module's finalizer frees it (free()).
 
 import fs from 'node:fs';
 import { CodeBlock } from './code-memory.js';
@@ -24,10 +24,11 @@ export function fileCodeBytes(): number {
 function block(addr: number, size: number, mapped: boolean): CodeBlock & { mapped: boolean } {
   mappedBytes += size;
   let freed = false;
-  return {
+  const b = {
     addr,
     size,
     mapped,
+    owner: {},
     free() {
       if (freed) return;
       freed = true;
@@ -35,6 +36,7 @@ function block(addr: number, size: number, mapped: boolean): CodeBlock & { mappe
       mappedBytes -= size;
     },
   };
+  return b;
 }
 
 /**

@@ -269,52 +269,31 @@ export function initVmctxHeader(vmctx: number): void {
 // ---------------------------------------------------------------------------------------------------
 // Symbolizers and backtraces
 
-/** Describes one return address: e.g. `name (wasm-function[3]:0x1a2)`, or null to leave the frame out. */
-export type Symbolizer = (pc: number) => string | null;
-
-interface CodeRange {
-  start: number;
-  end: number;
-  symbolize: Symbolizer;
-}
-
-// A Set: modules come and go by the hundred thousand (each registers its code), and unregistering must not
-// scan the others. Lookups happen only when a trap is symbolized; live ranges never overlap.
-const ranges = new Set<CodeRange>();
-
 /**
- * Register the symbolizer of a code range [start, end). Returns a function that unregisters it.
- * Frames whose pc is in no registered range are left out of backtraces.
+ * Names the frames of a trace (return addresses, innermost first): e.g. `name (wasm-function[3]:0x1a2)`, or
+ * null to leave a frame out. Code has no registry to look pcs up in (a table of every module's code would
+ * have to hold the modules, whose code the GC frees); the frames of a trace belong to the modules of the
+ * instances whose calls are running and of what those keep alive, which api/exported-function.ts searches.
  */
-export function registerCodeRange(start: number, end: number, symbolize: Symbolizer): () => void {
-  const r: CodeRange = { start, end, symbolize };
-  ranges.add(r);
-  return () => {
-    ranges.delete(r);
-  };
-}
+export type TraceSymbolizer = (trace: readonly number[]) => Array<string | null>;
 
-/** Symbolize one pc (null when unknown). */
-export function symbolizePc(pc: number): string | null {
-  for (const r of ranges) {
-    if (pc >= r.start && pc < r.end) {
-      try {
-        return r.symbolize(pc);
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
+let traceSymbolizer: TraceSymbolizer = (trace) => trace.map(() => null);
+
+export function setTraceSymbolizer(s: TraceSymbolizer): void {
+  traceSymbolizer = s;
 }
 
 /** The wasm frames of a recorded trace, as stack lines (`    at ...`), innermost first. */
 export function formatWasmFrames(trace: readonly number[]): string[] {
   const lines: string[] = [];
-  for (const pc of trace) {
-    const s = symbolizePc(pc);
-    if (s !== null) lines.push(`    at ${s}`);
+  if (trace.length === 0) return lines;
+  let names: Array<string | null>;
+  try {
+    names = traceSymbolizer(trace);
+  } catch {
+    return lines;
   }
+  for (const s of names) if (s !== null) lines.push(`    at ${s}`);
   return lines;
 }
 
