@@ -7,11 +7,14 @@ import { Instance } from './api/instance.js';
 import { Memory } from './api/memory.js';
 import { Table } from './api/table.js';
 import { Global } from './api/global.js';
+import { Tag, JSTag } from './api/tag.js';
+import { Exception } from './api/exception.js';
 import { CompileError, LinkError, RuntimeError } from './errors.js';
 import { compileModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError };
+export { Tag, JSTag, Exception };
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 import { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 export type { Features, ModuleOptions };
@@ -79,6 +82,6 @@ export async function instantiateStreaming(
 
 const quickbeam = {
   Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
-  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel,
+  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, Tag, JSTag, Exception,
 };
 export default quickbeam;

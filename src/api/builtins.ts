@@ -11,6 +11,7 @@ import { Builtin } from '../compile/abi.js';
 import { ValType } from '../decode/types.js';
 import { computeHasV128, keepFuncref, readSlot, writeSlot } from './exported-function.js';
 import { compileLazy } from './module.js';
+import { builtinThrow, builtinThrowRef } from './exception.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
@@ -79,6 +80,10 @@ function callImport(state: InstanceState, index: number): number {
 function builtin(state: InstanceState, id: number): number {
   const info = state.module.info;
   switch (id) {
+    case Builtin.Throw:
+      return builtinThrow(state);
+    case Builtin.ThrowRef:
+      return builtinThrowRef();
     case Builtin.MemoryGrow: {
       const mem = state.memories[u32(0)];
       const delta = addr(1, mem.index64);

@@ -8,6 +8,7 @@ import type { TableStorage } from '../runtime/table-storage.js';
 import type { GlobalCell } from '../runtime/global-cell.js';
 import type { ModuleInternals } from './module.js';
 import type { SegmentState } from './builtins.js';
+import type { Tag } from './tag.js';
 
 export class InstanceState {
   readonly #brand = true;
@@ -20,6 +21,8 @@ export class InstanceState {
   memories: LinearMemory[] = [];
   tables: TableStorage[] = [];
   globals: GlobalCell[] = [];
+  /** Exception handling: the instance's tags (imported ones first), compared by identity when catching. */
+  tags: Tag[] = [];
   /** FuncRecord address per function index. */
   funcRecords: number[] = [];
   /** JS functions of imported host functions, by import index (undefined for wasm imports). */

@@ -7,6 +7,7 @@
 // their instance through what holds it (exported-function.ts).
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
+import { Tag, makeTag, sameParams } from './tag.js';
 import { LinkError } from '../errors.js';
 import {
   FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
@@ -204,8 +205,17 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         state.globals.push(cell);
         break;
       }
+      case ExternKind.Tag: {
+        if (!Tag.is(v)) throw new LinkError(`${where}: tag import requires a WebAssembly.Tag`);
+        if (!sameParams(Tag.params(v), info.types[imp.typeIndex].params)) throw new LinkError(`${where}: imported tag does not match the expected type`);
+        state.tags.push(v);
+        break;
+      }
     }
   }
+  // Defined tags: new identities per instance.
+  const tagTypes = info.tags ?? [];
+  for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params));
   // Defined functions.
   for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
     const r = L.record(f);
@@ -349,6 +359,9 @@ function buildExports(state: InstanceState): Record<string, unknown> {
         break;
       case ExternKind.Global:
         exports[e.name] = globalFromRuntime(state.globals[e.index]);
+        break;
+      case ExternKind.Tag:
+        exports[e.name] = state.tags[e.index];
         break;
     }
   }

@@ -21,4 +21,8 @@ export const enum Builtin {
   ElemDrop,
   /** Lazy compilation: compile function (args slot 0) and store its address in the module's code slot. */
   LazyCompile,
+  /** Exception handling: throw tag (args slot 0) with the payload from slot 1 on; always raises. */
+  Throw,
+  /** throw_ref / rethrow: throw again the exception whose exnref id is in args slot 0 (null traps). */
+  ThrowRef,
 }

@@ -148,7 +148,7 @@ export class BatchCompiler {
     }
     try {
       for (let f = first; f < end; f++) {
-        asm.align(16);
+        // (the function compiler aligns the entry to 16 bytes after the handler-table word before it)
         this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);
       }
       asm.finish();

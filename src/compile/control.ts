@@ -6,6 +6,9 @@ export const F_BLOCK = 1;
 export const F_LOOP = 2;
 export const F_IF = 3;
 export const F_ELSE = 4;
+/** Legacy exception handling: a `try` body, and its `catch`/`catch_all` part (emit-exceptions.ts). */
+export const F_TRY = 5;
+export const F_CATCH = 6;
 
 export class ControlFrame {
   kind = F_BLOCK;
@@ -23,6 +26,14 @@ export class ControlFrame {
   liveAtEntry = true;
   /** Whether some branch targets this frame's end label. */
   branchedTo = false;
+  /** Exception handling: the handler in effect inside this frame (a try_table or legacy try body), else -1. */
+  handler = -1;
+  /** Legacy try: its handler (kept through the catch part), else -1. */
+  tryEntry = -1;
+  /** Legacy try/catch: the nesting level, whose frame slot holds the caught exception for `rethrow`. */
+  exnLevel = -1;
+  /** Legacy try: a catch_all was seen (no catch may follow). */
+  catchAll = false;
 
   /** Types carried by a branch to this frame. */
   branchTypes(): ArrayLike<number> {
@@ -42,6 +53,10 @@ export class ControlStack {
     f.liveAtEntry = true;
     f.elseLabel = -1;
     f.label = -1;
+    f.handler = -1;
+    f.tryEntry = -1;
+    f.exnLevel = -1;
+    f.catchAll = false;
     return f;
   }
 

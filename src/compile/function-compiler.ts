@@ -9,13 +9,14 @@ import { ModuleInfo, ValType, FuncType, valTypeText } from '../decode/types.js';
 import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
-import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE } from './control.js';
+import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_TRY } from './control.js';
 import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts } from './emit-simd.js';
+import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
 import { opReturnCall, opReturnCallIndirect } from './emit-tail-call.js';
 
 /** Bottom type of unreachable code: matches anything. */
@@ -30,6 +31,7 @@ const SINGLE: Record<number, number[]> = {
   [ValType.V128]: [ValType.V128],
   [ValType.FuncRef]: [ValType.FuncRef],
   [ValType.ExternRef]: [ValType.ExternRef],
+  [EXNREF]: [EXNREF],
 };
 
 /** Per-module state shared by every function compiled into the module's code buffer. */
@@ -89,10 +91,13 @@ export class FunctionCompiler {
   private numTrapSites = 0;
   private frameSizePatch = 0;
   private frameCheckPatch = 0;
+  /** Exception handling: handlers, landing pads and the handler table of the function. */
+  readonly exc: ExceptionEmitter;
 
   constructor(readonly m: ModuleCodegen) {
     this.asm = m.asm;
     this.vs = new ValueStack(m.asm);
+    this.exc = new ExceptionEmitter(this);
   }
 
   error(message: string, offset = this.opOffset): never {
@@ -116,6 +121,7 @@ export class FunctionCompiler {
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
 
+    this.exc.begin();
     if (!this.validateOnly) {
       // Two entries: calls through a FuncRecord (imports, call_indirect, exports, lazy slots) may come from
       // another instance, so they load this instance's memory registers first; direct calls from the
@@ -148,8 +154,10 @@ export class FunctionCompiler {
     this.emitTrapSites();
     flushSimdConsts(this);
     // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
-    let frame = 8 + this.vs.declaredBytes + this.vs.maxDepth + this.outgoing;
+    const slotsEnd = 8 + this.vs.declaredBytes + this.vs.maxDepth;
+    let frame = slotsEnd + this.exc.slotBytes() + this.outgoing;
     frame = (frame + 15) & ~15;
+    this.exc.finish(frame, slotsEnd);
     this.asm.patchInt32(this.frameSizePatch, frame);
     this.asm.patchInt32(this.frameCheckPatch, frame);
   }
@@ -188,6 +196,9 @@ export class FunctionCompiler {
       case ValType.I32: case ValType.I64: case ValType.F32: case ValType.F64:
       case ValType.FuncRef: case ValType.ExternRef:
         return t;
+      case EXNREF:
+        if (this.m.features.exceptions) return t;
+        break;
       case ValType.V128:
         if (this.m.features.simd) return t;
     }
@@ -421,7 +432,7 @@ export class FunctionCompiler {
   private blockParams: ArrayLike<number> = EMPTY;
   private blockResults: ArrayLike<number> = EMPTY;
 
-  private readBlockType(): void {
+  readBlockType(): void {
     const at = this.r.pos;
     const bt = this.r.s33();
     if (bt === -64) {
@@ -450,7 +461,7 @@ export class FunctionCompiler {
     for (let i = vs.height - n; i < vs.height; i++) if (vs.kind[i] === K_CONST) vs.spill(i);
   }
 
-  private enterBlock(kind: number): ControlFrame {
+  enterBlock(kind: number): ControlFrame {
     const params = this.blockParams;
     const results = this.blockResults;
     this.needTypes(params);
@@ -688,6 +699,29 @@ export class FunctionCompiler {
     }
   }
 
+  /**
+   * Legacy catch/catch_all: like `else`, the arm before ends (its results go to the frame's slots and it jumps
+   * to the end); the next arm starts with the frame's base height.
+   */
+  finishArm(f: ControlFrame): void {
+    this.needTypes(f.results);
+    if (this.vs.height - f.base !== f.results.length && !f.unreachable) this.error('type mismatch: wrong number of values at catch');
+    if (this.vs.height - f.base > f.results.length) this.error('type mismatch: too many values at catch');
+    if (!this.dead) {
+      this.canonicalizeTop(f.results.length);
+      this.asm.jmp(f.label);
+      f.branchedTo = true;
+    }
+    while (this.vs.height > f.base) this.vs.drop();
+    this.vs.clearLocalCache();
+    f.unreachable = false;
+  }
+
+  /** Exception-handling operators exist only with the exceptions feature. */
+  private exceptionsOn(): void {
+    if (!this.m.features.exceptions) this.error(`illegal opcode 0x${this.r.bytes[this.opOffset].toString(16)}`);
+  }
+
   private opElse(): void {
     const f = this.ctl.top();
     if (f.kind !== F_IF) this.error('else without matching if');
@@ -710,8 +744,9 @@ export class FunctionCompiler {
     this.dead = !f.liveAtEntry || this.validateOnly;
   }
 
-  private opEnd(): void {
+  opEnd(): void {
     const f = this.ctl.top();
+    if (f.handler >= 0 || f.kind === F_TRY) this.exc.beforeEnd(f);
     this.needTypes(f.results);
     if (this.vs.height - f.base > f.results.length) this.error('type mismatch: too many values at end of block');
     if (this.vs.height - f.base < f.results.length && !f.unreachable) this.error('type mismatch: not enough values at end of block');
@@ -1094,6 +1129,38 @@ export class FunctionCompiler {
         return;
       case 0x13:
         opReturnCallIndirect(this);
+        return;
+      case 0x06: // try (legacy exceptions)
+        this.exceptionsOn();
+        this.exc.opTry();
+        return;
+      case 0x07: // catch (legacy)
+        this.exceptionsOn();
+        this.exc.opCatch(false);
+        return;
+      case 0x08: // throw
+        this.exceptionsOn();
+        this.exc.opThrow();
+        return;
+      case 0x09: // rethrow (legacy)
+        this.exceptionsOn();
+        this.exc.opRethrow();
+        return;
+      case 0x0a: // throw_ref
+        this.exceptionsOn();
+        this.exc.opThrowRef();
+        return;
+      case 0x18: // delegate (legacy)
+        this.exceptionsOn();
+        this.exc.opDelegate();
+        return;
+      case 0x19: // catch_all (legacy)
+        this.exceptionsOn();
+        this.exc.opCatch(true);
+        return;
+      case 0x1f: // try_table
+        this.exceptionsOn();
+        this.exc.opTryTable();
         return;
       case 0x1a: // drop
         this.peekType(0);

@@ -12,6 +12,8 @@ export interface Features {
   satFloatToInt: boolean;
   simd: boolean;
   extendedConst: boolean;
+  /** Exception handling: tags (section 13, import/export kind 4), throw, throw_ref, try_table, legacy try. */
+  exceptions: boolean;
   /**
    * The Wasm 3.0 encoding of memory limits and memarg offsets: u64 LEBs for every memory. Off by default (as
    * V8: u32 LEBs for i32 memories), because Wasm 2.0's binary tests expect a 6-byte u32 LEB to be malformed
@@ -31,6 +33,7 @@ export const DEFAULT_FEATURES: Features = Object.freeze({
   satFloatToInt: true,
   simd: true,
   extendedConst: true,
+  exceptions: true,
   memoryU64Leb: false,
 });
 

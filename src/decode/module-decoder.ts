@@ -53,6 +53,7 @@ const SECTION_ORDER: readonly number[] = [
   /* 10 code */ 11,
   /* 11 data */ 12,
   /* 12 data count */ 10,
+  /* 13 tag (exceptions; between memory and global) */ 5.5,
 ];
 
 const enum Sec {
@@ -69,6 +70,7 @@ const enum Sec {
   Code = 10,
   Data = 11,
   DataCount = 12,
+  Tag = 13,
 }
 
 const HEX: string[] = [];
@@ -139,6 +141,8 @@ class ModuleDecoder {
       customSections: [],
       codeOffsets: [],
       codeEnds: [],
+      tags: [],
+      numImportedTags: 0,
     };
   }
 
@@ -157,7 +161,7 @@ class ModuleDecoder {
       const idPos = r.pos;
       const id = r.u8();
       const order = id < SECTION_ORDER.length ? SECTION_ORDER[id]! : -1;
-      if (order < 0 || (id === Sec.DataCount && !this.features.bulkMemory)) r.error(unknownSectionMessage(id), idPos);
+      if (order < 0 || (id === Sec.DataCount && !this.features.bulkMemory) || (id === Sec.Tag && !this.features.exceptions)) r.error(unknownSectionMessage(id), idPos);
       const sizePos = r.pos;
       const size = r.u32();
       const start = r.pos;
@@ -187,6 +191,9 @@ class ModuleDecoder {
           break;
         case Sec.Memory:
           this.memorySection();
+          break;
+        case Sec.Tag:
+          this.tagSection();
           break;
         case Sec.Global:
           this.globalSection();
@@ -243,6 +250,9 @@ class ModuleDecoder {
         return b;
       case ValType.ExternRef:
         if (this.features.referenceTypes) return b;
+        break;
+      case 0x69: // exnref (exception handling)
+        if (this.features.exceptions) return b as ValType;
         break;
       case ValType.V128:
         if (this.features.simd) return b;
@@ -445,6 +455,14 @@ class ModuleDecoder {
           info.numImportedGlobals++;
           break;
         }
+        case ExternKind.Tag: {
+          if (!this.features.exceptions) r.error(unknownKindMessage(kind, 'import'), kindPos);
+          const ti = this.tagType();
+          imp.typeIndex = ti;
+          info.tags!.push(ti);
+          info.numImportedTags!++;
+          break;
+        }
         default:
           r.error(unknownKindMessage(kind, 'import'), kindPos);
       }
@@ -476,6 +494,23 @@ class ModuleDecoder {
       const pos = r.pos;
       this.addMemory(this.memoryType(), pos);
     }
+  }
+
+  /** Tag type: attribute 0 (exception), then a function type index whose results are empty. */
+  private tagType(): number {
+    const r = this.r;
+    const pos = r.pos;
+    if (r.u8() !== 0) r.error('malformed tag attribute', pos);
+    const tiPos = r.pos;
+    const ti = this.typeIndex();
+    if (this.info.types[ti].results.length !== 0) r.error('non-empty tag result type', tiPos);
+    return ti;
+  }
+
+  private tagSection(): void {
+    const r = this.r;
+    const count = r.u32();
+    for (let i = 0; i < count; i++) this.info.tags!.push(this.tagType());
   }
 
   private globalSection(): void {
@@ -515,6 +550,10 @@ class ModuleDecoder {
           break;
         case ExternKind.Global:
           if (index >= info.globals.length) r.error(`unknown global ${index}`, idxPos);
+          break;
+        case ExternKind.Tag:
+          if (!this.features.exceptions) r.error(unknownKindMessage(kind, 'export'), kindPos);
+          if (index >= info.tags!.length) r.error(`unknown tag ${index}`, idxPos);
           break;
         default:
           r.error(unknownKindMessage(kind, 'export'), kindPos);

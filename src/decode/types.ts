@@ -50,6 +50,8 @@ export const enum ExternKind {
   Table = 1,
   Memory = 2,
   Global = 3,
+  /** Exception handling: a tag (its type index; the type's results are empty). */
+  Tag = 4,
 }
 
 export interface Import {
@@ -156,6 +158,9 @@ export interface ModuleInfo {
    *  (the `start` handed to onFunctionBody); codeEnds[i] is that body's `end` (exclusive). Optional only so that
    *  hand-built ModuleInfo objects stay valid: decodeModule always sets it. */
   codeEnds?: number[];
+  /** Exception handling: the function type index of every tag (imported first). Optional for hand-built infos. */
+  tags?: number[];
+  numImportedTags?: number;
 }
 
 /** The text-format name of a value type ("i32", ..., "funcref"). */

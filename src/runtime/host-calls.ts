@@ -12,7 +12,7 @@
 // drains, which a synchronous loop or a loop of awaits never lets happen. Explicit registrations
 // (`registerHostHandler`, for tests and hand-made contexts) are looked up first.
 
-import { HOSTCALL_DISPOSED, TrapCode } from './layout.js';
+import { HOSTCALL_BUILTIN_BASE, HOSTCALL_DISPOSED, TrapCode } from './layout.js';
 import { koffi } from './native.js';
 import { RuntimeError } from '../errors.js';
 
@@ -28,6 +28,36 @@ let resolver: HostResolver | null = null;
 
 let pendingSet = false;
 let pendingValue: unknown = undefined;
+/**
+ * Exception handling: whether the pending exception may be caught by wasm handlers (runtime/unwind.ts). True for
+ * a value thrown by an imported JS function or by `throw`/`throw_ref`; false for traps (marked uncatchable when
+ * made, so a trap rethrown by JS into wasm stays uncatchable, as in V8) and for failures of other builtins.
+ */
+let pendingCatchable = false;
+const uncatchable = new WeakSet<object>();
+
+/** Mark an error (a trap's RuntimeError/RangeError) so that no wasm handler ever catches it. */
+export function markUncatchable(e: unknown): void {
+  if (typeof e === 'object' && e !== null) uncatchable.add(e);
+}
+
+/** Whether wasm handlers may catch `e` (everything but traps). */
+export function isCatchable(e: unknown): boolean {
+  return !(typeof e === 'object' && e !== null && uncatchable.has(e));
+}
+
+/** Raise `value` as a catchable exception (the throw builtins): returns the HostException code to hand back. */
+export function raiseCatchable(value: unknown): number {
+  pendingSet = true;
+  pendingValue = value;
+  pendingCatchable = isCatchable(value);
+  return TrapCode.HostException;
+}
+
+/** The pending exception if wasm may catch it (for the unwinder), without taking it. */
+export function peekCatchable(): { value: unknown } | null {
+  return pendingSet && pendingCatchable ? { value: pendingValue } : null;
+}
 
 function hostcall(vmctx: number | bigint, id: number): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
@@ -40,6 +70,8 @@ function hostcall(vmctx: number | bigint, id: number): number {
   } catch (e) {
     pendingSet = true;
     pendingValue = e;
+    // Only what an imported JS function throws may be caught by wasm; builtins' failures are errors.
+    pendingCatchable = id < HOSTCALL_BUILTIN_BASE && isCatchable(e);
     return TrapCode.HostException;
   }
 }
@@ -78,6 +110,7 @@ export function takePendingException(): { value: unknown } | null {
   const value = pendingValue;
   pendingSet = false;
   pendingValue = undefined;
+  pendingCatchable = false;
   return { value };
 }
 
@@ -85,4 +118,5 @@ export function takePendingException(): { value: unknown } | null {
 export function setPendingException(value: unknown): void {
   pendingSet = true;
   pendingValue = value;
+  pendingCatchable = false;
 }

@@ -23,6 +23,11 @@ export const EXEC_ENTER_STUB = 1032;
 export const EXEC_ENTER_CODE = 1040;
 /** Address of the runtime's tail-call return stub (see compile/emit-tail-call.ts), read by generated code. */
 export const EXEC_TAIL_CALL_RETURN = 1048;
+/** Exception handling (runtime/unwind.ts): the catching frame's rbp and its landing pad, set by the unwinder. */
+export const EXEC_CATCH_RBP = 1056;
+export const EXEC_CATCH_PC = 1064;
+/** Handler-table clause flag (compile/emit-exceptions.ts): the landing pad takes the exnref too. */
+export const HANDLER_CLAUSE_REF = 1;
 /** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */
 export const EXEC_ARGS = 4096;
 export const EXEC_ARGS_SIZE = 16384;

@@ -24,11 +24,12 @@ import { allocateCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
-  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
+  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
   EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES,
   trapMessage,
 } from './layout.js';
-import { hostcallAddr, takePendingException } from './host-calls.js';
+import { hostcallAddr, markUncatchable, takePendingException } from './host-calls.js';
+import { findCatchAddr } from './unwind.js';
 import { drainReleases, pendingReleases, wasmRunning } from './lifetime.js';
 import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
 import { startupMark } from '../startup-trace.js';
@@ -162,6 +163,23 @@ function emitRuntime(): {
   // Trap handler: edi = code, [rsp] = return address in the trapping function.
   a.align(16, 0xcc);
   a.bind(trap);
+  // Exception handling (runtime/unwind.ts): a HostException may be caught by a wasm handler of this entry's
+  // frames. findCatch(rbp, pc) returns 1 with the catching frame's rbp and its landing pad in the exec state.
+  const noCatch = a.newLabel();
+  a.aluImm(AluOp.CMP, false, RDI, TrapCode.HostException);
+  a.jcc(Cond.NE, noCatch);
+  a.push(RDI); // rsp is now 16-byte aligned for the callback
+  a.movRR(true, RDI, RBP);
+  a.load(LoadKind.I64, RSI, RSP, -1, 1, 8);
+  movAddr(a, R11, findCatchAddr);
+  a.callReg(R11);
+  a.pop(RDI);
+  a.test(false, RAX, RAX);
+  a.jcc(Cond.E, noCatch);
+  movAddr(a, R11, EXEC);
+  a.load(LoadKind.I64, RBP, R11, -1, 1, EXEC_CATCH_RBP);
+  a.jmpMem(R11, EXEC_CATCH_PC);
+  a.bind(noCatch);
   movAddr(a, R11, EXEC);
   a.store(4, RDI, R11, -1, 1, EXEC_TRAP_CODE);
   a.load(LoadKind.I64, R8, R11, -1, 1, EXEC_SAVED_RSP);
@@ -334,6 +352,7 @@ function addOuterWasmFrames(value: unknown, trace: readonly number[]): void {
 export function trapError(code: number, skipFrames?: Function, trace?: readonly number[]): Error {
   const message = trapMessage(code);
   const err = code === TrapCode.StackOverflow ? new RangeError(message) : new RuntimeError(message);
+  markUncatchable(err); // traps are never caught by wasm, even when JS rethrows them into wasm
   const frames = trace === undefined ? [] : formatWasmFrames(trace);
   if (skipFrames !== undefined && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(err, skipFrames);
   if (frames.length > 0 && typeof err.stack === 'string') {

@@ -1,0 +1,273 @@
+// WebAssembly.Exception, the exnref values that refer to exceptions, the throw builtins, and the unwinder's
+// matcher (runtime/unwind.ts: which catch takes a thrown value and what its landing pad receives).
+//
+// A thrown value is either an Exception (thrown by wasm `throw`, or made in JS) or any other JS value (thrown by
+// JS: an imported function, a JSTag exception). An Exception keeps its payload as the raw 8-byte slots the args
+// buffer uses (16 bytes for v128), so it goes back into wasm bit for bit. An exnref is the externref handle id of
+// the Exception, or of a box holding a JS value (so that `throw null` caught by catch_all_ref is a non-null
+// exnref, and throw_ref throws the very same value again).
+
+import { ValType } from '../decode/types.js';
+import { argsU32 } from '../runtime/exec-state.js';
+import { externToId, idToExtern } from '../runtime/refs.js';
+import { RawValue, toJSValue, toWebAssemblyValue } from '../runtime/js-values.js';
+import { raiseCatchable } from '../runtime/host-calls.js';
+import { setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
+import { TrapCode } from '../runtime/layout.js';
+import { Tag, JSTag } from './tag.js';
+import { findState, keepFuncref } from './exported-function.js';
+import type { InstanceState } from './instance-state.js';
+
+const CTX = 'WebAssembly.Exception()';
+const INTERNAL: unique symbol = Symbol('internal');
+let pending: { tag: Tag; words: Uint32Array; keep: Function[] | null } | null = null;
+
+const scratch = new ArrayBuffer(8);
+const sI32 = new Int32Array(scratch);
+const sU32 = new Uint32Array(scratch);
+const sF32 = new Float32Array(scratch);
+const sF64 = new Float64Array(scratch);
+const sI64 = new BigInt64Array(scratch);
+const TWO32 = 4294967296;
+
+/** Words (u32) a payload of these types takes: 2 per value, 4 per v128. */
+export function payloadWords(types: readonly ValType[]): number {
+  let n = 0;
+  for (const t of types) n += t === ValType.V128 ? 4 : 2;
+  return n;
+}
+
+function encode(raw: RawValue, t: ValType, out: Uint32Array, at: number): void {
+  switch (t) {
+    case ValType.I32: sI32[0] = raw as number; sU32[1] = 0; break;
+    case ValType.I64: sI64[0] = BigInt.asIntN(64, raw as bigint); break;
+    case ValType.F32: sF32[0] = raw as number; sU32[1] = 0; break;
+    case ValType.F64: sF64[0] = raw as number; break;
+    default: sU32[0] = (raw as number) >>> 0; sU32[1] = Math.floor((raw as number) / TWO32) >>> 0;
+  }
+  out[at] = sU32[0];
+  out[at + 1] = sU32[1];
+}
+
+function decode(words: Uint32Array, at: number, t: ValType): RawValue {
+  sU32[0] = words[at];
+  sU32[1] = words[at + 1];
+  switch (t) {
+    case ValType.I32: return sI32[0];
+    case ValType.I64: return sI64[0];
+    case ValType.F32: return sF32[0];
+    case ValType.F64: return sF64[0];
+    default: return words[at] + words[at + 1] * TWO32;
+  }
+}
+
+export class Exception {
+  readonly #tag: Tag;
+  readonly #words: Uint32Array;
+  /** Funcref payloads' JS functions: they keep the records' instances alive. */
+  readonly #keep: Function[] | null;
+
+  constructor(tag: unknown, payload: unknown, options?: unknown) {
+    if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
+    if (tag === INTERNAL && pending !== null) {
+      this.#tag = pending.tag;
+      this.#words = pending.words;
+      this.#keep = pending.keep;
+      pending = null;
+      return;
+    }
+    if (!Tag.is(tag)) throw new TypeError(`${CTX}: Argument 0 must be a WebAssembly tag`);
+    if (tag === JSTag) throw new TypeError(`${CTX}: Argument 0 must not be WebAssembly.JSTag`);
+    if (payload === null || typeof payload !== 'object' || typeof (payload as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`${CTX}: Argument 1 must be an iterable object`);
+    }
+    const values = Array.from(payload as Iterable<unknown>);
+    const params = Tag.params(tag);
+    if (values.length !== params.length) throw new TypeError(`${CTX}: Number of exception values does not match signature length`);
+    const words = new Uint32Array(payloadWords(params));
+    let keep: Function[] | null = null;
+    for (let k = 0, at = 0; k < params.length; k++) {
+      const t = params[k];
+      encode(toWebAssemblyValue(values[k], t), t, words, at);
+      if (t === ValType.FuncRef && typeof values[k] === 'function') (keep ??= []).push(values[k] as Function);
+      at += t === ValType.V128 ? 4 : 2;
+    }
+    this.#tag = tag;
+    this.#words = words;
+    this.#keep = keep;
+    const trace = options !== undefined && options !== null && typeof options === 'object' && (options as { traceStack?: unknown }).traceStack;
+    if (trace === true && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(this, Exception);
+  }
+
+  /** Whether this exception's tag is `tag`. */
+  is(tag: unknown): boolean {
+    if (!Tag.is(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly tag');
+    return this.#tag === tag;
+  }
+
+  /** Payload value `index`, as JS sees it (a TypeError for v128). */
+  getArg(tag: unknown, index: unknown): unknown {
+    const C = 'WebAssembly.Exception.getArg()';
+    if (!Tag.is(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly tag`);
+    if (tag !== this.#tag) throw new TypeError(`${C}: First argument does not match the exception tag`);
+    const n = Number(index);
+    const i = Number.isNaN(n) ? 0 : Math.trunc(n);
+    const params = Tag.params(tag);
+    if (!(i >= 0 && i < params.length) || !Number.isFinite(n)) throw new RangeError(`${C}: Index out of range`);
+    let at = 0;
+    for (let k = 0; k < i; k++) at += params[k] === ValType.V128 ? 4 : 2;
+    const t = params[i];
+    return toJSValue(decode(this.#words, at, t), t);
+  }
+
+  static tagOf(e: Exception): Tag {
+    return e.#tag;
+  }
+
+  static wordsOf(e: Exception): Uint32Array {
+    return e.#words;
+  }
+
+  static keepOf(e: Exception): Function[] | null {
+    return e.#keep;
+  }
+
+  /** Whether `o` is an Exception (a private brand check: no user code runs). */
+  static is(o: unknown): o is Exception {
+    return typeof o === 'object' && o !== null && #tag in o;
+  }
+}
+
+Object.defineProperty(Exception.prototype, Symbol.toStringTag, { value: 'WebAssembly.Exception', configurable: true });
+
+function makeException(tag: Tag, words: Uint32Array, keep: Function[] | null): Exception {
+  pending = { tag, words, keep };
+  return new Exception(INTERNAL, undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// exnref values
+
+/** A JS value caught as an exnref (boxed: any value, null included, is a non-null exnref). */
+class JSValueBox {
+  constructor(readonly value: unknown) {}
+}
+const boxes = new WeakMap<object, JSValueBox>();
+
+/** The exnref id of a thrown value (stable per object). */
+export function exnrefOf(value: unknown): number {
+  if (Exception.is(value)) return externToId(value);
+  if ((typeof value === 'object' && value !== null) || typeof value === 'function') {
+    let b = boxes.get(value as object);
+    if (b === undefined) boxes.set(value as object, (b = new JSValueBox(value)));
+    return externToId(b);
+  }
+  return externToId(new JSValueBox(value));
+}
+
+/** The thrown value an exnref id refers to. */
+export function exnrefValue(id: number): unknown {
+  const v = idToExtern(id);
+  return v instanceof JSValueBox ? v.value : v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Builtins (api/builtins.ts dispatches to these)
+
+/** `throw tag` (tag index in args slot 0, payload from slot 1): raise a new exception. */
+export function builtinThrow(state: InstanceState): number {
+  const tagIndex = argsU32[0];
+  const tag = state.tags[tagIndex];
+  const params = Tag.params(tag);
+  const n = payloadWords(params);
+  const words = argsU32.slice(2, 2 + n);
+  if (tag === JSTag) return raiseCatchable(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
+  let keep: Function[] | null = null;
+  for (let k = 0, at = 0; k < params.length; k++) {
+    if (params[k] === ValType.FuncRef) {
+      const fn = toJSValue(decode(words, at, ValType.FuncRef), ValType.FuncRef, state);
+      if (typeof fn === 'function') (keep ??= []).push(fn);
+    }
+    at += params[k] === ValType.V128 ? 4 : 2;
+  }
+  return raiseCatchable(makeException(tag, words, keep));
+}
+
+/** `throw_ref` / `rethrow` (exnref id in args slot 0): raise that exception again; null traps. */
+export function builtinThrowRef(): number {
+  const id = argsU32[0] + argsU32[1] * TWO32;
+  if (id === 0) return TrapCode.NullReference;
+  return raiseCatchable(exnrefValue(id));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The unwinder's matcher
+
+const handlerCaches = new WeakMap<object, HandlerCache>();
+
+function tagAt(vmctx: number, tagIndex: number): Tag | undefined {
+  return findState(vmctx)?.tags[tagIndex];
+}
+
+setCatchMatcher({
+  locate(vmctx: number, pc: number): CodeLocation | null {
+    const state = findState(vmctx);
+    if (state === undefined) return null;
+    const m = state.module;
+    const c = m.compiled;
+    let entry = 0;
+    if (c.lazy) {
+      const fn = m.native.lazy?.functionAt(pc);
+      if (fn !== undefined) entry = fn.addr + fn.entry;
+    } else {
+      const base = m.code.addr;
+      const off = pc - base;
+      if (!(off > 0 && off <= c.codeSize)) return null;
+      let lo = c.info.numImportedFuncs, hi = c.funcOffsets.length - 1, f = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (c.funcOffsets[mid] < off) {
+          f = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (f >= 0) entry = base + c.funcOffsets[f];
+    }
+    if (entry === 0) return null;
+    let cache = handlerCaches.get(m);
+    if (cache === undefined) handlerCaches.set(m, (cache = new Map()));
+    return { entry, cache };
+  },
+
+  matches(value: unknown, vmctx: number, tagIndex: number): boolean {
+    const tag = tagAt(vmctx, tagIndex);
+    if (tag === undefined) return false;
+    return Exception.is(value) ? Exception.tagOf(value) === tag : tag === JSTag;
+  },
+
+  deliver(value: unknown, vmctx: number, tagIndex: number, wantRef: boolean): void {
+    let slot = 0;
+    if (tagIndex >= 0) {
+      if (Exception.is(value)) {
+        const words = Exception.wordsOf(value);
+        argsU32.set(words, 0);
+        slot = words.length / 2;
+        const keep = Exception.keepOf(value);
+        if (keep !== null) {
+          const state = findState(vmctx);
+          if (state !== undefined) for (const fn of keep) keepFuncref(state, fn);
+        }
+      } else {
+        const id = externToId(value);
+        argsU32[0] = id >>> 0;
+        argsU32[1] = Math.floor(id / TWO32);
+        slot = 1;
+      }
+    }
+    if (wantRef) {
+      const id = exnrefOf(value);
+      argsU32[2 * slot] = id >>> 0;
+      argsU32[2 * slot + 1] = Math.floor(id / TWO32);
+    }
+  },
+});
