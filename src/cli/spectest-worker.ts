@@ -166,6 +166,8 @@ class FileRun {
       case 'assert_trap':
       case 'assert_exhaustion':
         return this.assertTrap(c);
+      case 'assert_exception':
+        return this.assertException(c);
       case 'assert_invalid':
       case 'assert_malformed':
         return this.assertNoCompile(c);
@@ -504,6 +506,19 @@ class FileRun {
     }
     void results;
     this.fail(`${head}: expected ${want}, but it returned`);
+  }
+
+  /** assert_exception: the action must end in an uncaught wasm exception (a WebAssembly.Exception in JS). */
+  private assertException(c: Command): void {
+    const head = `${c.type} ${this.describeAction(c.action)}`;
+    try {
+      this.perform(c.action, c.expected, false);
+    } catch (e) {
+      if (e instanceof HarnessError) return this.fail(`${head}: ${e.message}`);
+      if (Object.prototype.toString.call(e) === '[object WebAssembly.Exception]') return;
+      return this.fail(`${head}: expected a wasm exception, got ${errorText(e)}`);
+    }
+    this.fail(`${head}: expected a wasm exception, but it returned`);
   }
 
   /** With --verbose, says when an error's wording differs from the expected text (not a failure). */
