@@ -938,15 +938,15 @@ test('buffer: growth, bytes() copies, byte/int32/patchInt32/readInt32, align', (
 // CPU features
 
 test('cpu features: parsing, masking, caching', () => {
-  const info = 'processor\t: 0\nflags\t\t: fpu sse2 sse4_1 sse4_2 popcnt abm bmi1 avx\nbugs\t\t: x\n' +
+  const info = 'processor\t: 0\nflags\t\t: fpu sse2 sse4_1 sse4_2 popcnt abm bmi1 avx fma\nbugs\t\t: x\n' +
     'processor\t: 1\nflags\t\t: fpu\n';
-  assert.equal({ ...parseCpuFeatures(info, undefined) }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: true });
-  assert.equal({ ...parseCpuFeatures('flags : lzcnt\n', '') }, { lzcnt: true, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
-  assert.equal({ ...parseCpuFeatures(info, 'lzcnt, popcnt') }, { lzcnt: false, bmi1: true, popcnt: false, sse41: true, avx: true, sse42: true });
-  assert.equal({ ...parseCpuFeatures(info, 'sse4_1,tzcnt') }, { lzcnt: true, bmi1: false, popcnt: true, sse41: false, avx: true, sse42: true });
-  assert.equal({ ...parseCpuFeatures(info, 'crc32') }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: false });
-  assert.equal({ ...parseCpuFeatures(info, 'all') }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
-  assert.equal({ ...parseCpuFeatures(null, undefined) }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false });
+  assert.equal({ ...parseCpuFeatures(info, undefined) }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: true, fma: true });
+  assert.equal({ ...parseCpuFeatures('flags : lzcnt\n', '') }, { lzcnt: true, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false, fma: false });
+  assert.equal({ ...parseCpuFeatures(info, 'lzcnt, popcnt') }, { lzcnt: false, bmi1: true, popcnt: false, sse41: true, avx: true, sse42: true, fma: true });
+  assert.equal({ ...parseCpuFeatures(info, 'sse4_1,tzcnt') }, { lzcnt: true, bmi1: false, popcnt: true, sse41: false, avx: true, sse42: true, fma: true });
+  assert.equal({ ...parseCpuFeatures(info, 'crc32') }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: false, fma: true });
+  assert.equal({ ...parseCpuFeatures(info, 'all') }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false, fma: false });
+  assert.equal({ ...parseCpuFeatures(null, undefined) }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false, fma: false });
   assert.throws(() => parseCpuFeatures(info, 'lzcnt,bogus'), /unknown CPU feature 'bogus'/);
 
   const saved = process.env.QUICKBEAM_CPU_NO;

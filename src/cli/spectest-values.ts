@@ -10,6 +10,8 @@ export interface WastValue {
   type: string;
   value?: string | string[];
   lane_type?: string;
+  /** `either` (relaxed SIMD results): the allowed values, any of which matches. */
+  values?: WastValue[];
 }
 
 /** A value in canonical form: integers unsigned, floats as their bit patterns, v128 as 16 bytes. */
@@ -207,9 +209,15 @@ export function parseArg(v: WastValue, hostRef: HostRefs): Raw {
   }
 }
 
+/** The wasm type of an expected result (an `either`'s alternatives all have the type of the first). */
+export function resultType(v: WastValue): string {
+  return v.type === 'either' ? (v.values?.[0]?.type ?? 'either') : v.type;
+}
+
 /** True when the value is (or may be) a NaN, whose exact bits do not reliably survive a trip through JS. */
 export function isNaNSensitive(v: WastValue): boolean {
   if (v.type === 'v128') return true;
+  if (v.type === 'either') return (v.values ?? []).some(isNaNSensitive);
   if (v.type !== 'f32' && v.type !== 'f64') return false;
   const s = v.value;
   if (typeof s !== 'string') return false;
@@ -350,6 +358,7 @@ function matchFloatLane64(expected: string, bits: bigint): boolean {
 
 /** Does `actual` match the expectation? */
 export function matches(expected: WastValue, actual: Raw, hostRef: HostRefs): boolean {
+  if (expected.type === 'either') return (expected.values ?? []).some((e) => matches(e, actual, hostRef));
   if (expected.type !== actual.t) return false;
   switch (actual.t) {
     case 'i32':
@@ -483,6 +492,8 @@ export function formatActual(r: Raw, expected: WastValue | undefined, describe: 
 export function formatExpected(v: WastValue): string {
   const s = v.value;
   switch (v.type) {
+    case 'either':
+      return `either(${(v.values ?? []).map(formatExpected).join(' | ')})`;
     case 'i32':
     case 'i64':
       if (typeof s !== 'string') return v.type;

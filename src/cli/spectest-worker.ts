@@ -28,6 +28,7 @@ import {
   matches,
   parseArg,
   rawToJS,
+  resultType,
 } from './spectest-values.js';
 import { type ValTypeName, isValTypeName } from './spectest-wasm.js';
 
@@ -374,7 +375,7 @@ class FileRun {
     const sensitive = argVals.some(isNaNSensitive) || (expected ?? []).some(isNaNSensitive);
     if (!this.opts.directCalls && sensitive && expected !== undefined) {
       const params = argVals.map((v) => v.type);
-      const results = expected.map((v) => v.type);
+      const results = expected.map(resultType);
       const all = [...params, ...results];
       if (all.every(isValTypeName)) {
         const raws = this.engine.invokeWrapped(

@@ -14,6 +14,7 @@ import { V, vv, vvi, vm, vl, vshiftImm, ShiftImm, pextr, pextrw, movdTo, FCmp, R
 import { K_CONST } from './value-stack.js';
 import { readMemarg, addrType, emitAddress, addrBase, addrIndex, addrDisp, maMem } from './emit-memory.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
+import { emitRelaxedSimd } from './emit-simd-relaxed.js';
 
 const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64, V128 = ValType.V128;
 
@@ -44,7 +45,7 @@ function splat32(c: FunctionCompiler, w: number): number {
   return constLabel(c, w, w, w, w);
 }
 
-function splat16(c: FunctionCompiler, h: number): number {
+export function splat16(c: FunctionCompiler, h: number): number {
   return splat32(c, (h & 0xffff) | (h << 16));
 }
 
@@ -93,11 +94,11 @@ export function flushSimdConsts(c: FunctionCompiler): void {
 
 // ---------------------------------------------------------------- helpers
 
-function pop(c: FunctionCompiler): number {
+export function pop(c: FunctionCompiler): number {
   return c.vs.popToReg();
 }
 
-function push(c: FunctionCompiler, x: number): void {
+export function push(c: FunctionCompiler, x: number): void {
   c.vs.pushReg(V128, x);
 }
 
@@ -105,7 +106,7 @@ function tmp(c: FunctionCompiler): number {
   return c.vs.allocXmm();
 }
 
-function free(c: FunctionCompiler, x: number): void {
+export function free(c: FunctionCompiler, x: number): void {
   c.vs.freeXmm(x);
 }
 
@@ -125,7 +126,7 @@ function laneIndex(c: FunctionCompiler, lanes: number): number {
 }
 
 /** Binary operation x = x op b. */
-function bin(c: FunctionCompiler, op: V): void {
+export function bin(c: FunctionCompiler, op: V): void {
   if (!c.binop(V128, V128)) return;
   const b = pop(c);
   const x = pop(c);
@@ -145,7 +146,7 @@ function binRev(c: FunctionCompiler, op: V): void {
 }
 
 /** Unary operation x = op x (op dst, src with dst = src). */
-function un(c: FunctionCompiler, op: V): void {
+export function un(c: FunctionCompiler, op: V): void {
   if (!c.unop(V128, V128)) return;
   const x = pop(c);
   vv(c.asm, op, x, x);
@@ -766,7 +767,7 @@ function popcnt(c: FunctionCompiler): void {
 
 // ---------------------------------------------------------------- conversions
 
-function truncSatF32(c: FunctionCompiler, unsigned: boolean): void {
+export function truncSatF32(c: FunctionCompiler, unsigned: boolean): void {
   if (!c.unop(V128, V128)) return;
   const a = c.asm;
   const x = pop(c);
@@ -802,7 +803,7 @@ function truncSatF32(c: FunctionCompiler, unsigned: boolean): void {
   push(c, x);
 }
 
-function truncSatF64(c: FunctionCompiler, unsigned: boolean): void {
+export function truncSatF64(c: FunctionCompiler, unsigned: boolean): void {
   if (!c.unop(V128, V128)) return;
   const a = c.asm;
   const x = pop(c);
@@ -1167,6 +1168,7 @@ export function emitSimd(c: FunctionCompiler, sub: number): void {
     case 0xf6: return binRev(c, V.MINPD);
     case 0xf7: return binRev(c, V.MAXPD);
   }
+  if (sub >= 0x100 && sub <= 0x113) return emitRelaxedSimd(c, sub);
   if (sub >= 0x23 && sub <= 0x40) {
     const k = (sub - 0x23) % 10;
     const ops = sub < 0x2d ? ICMP_8 : sub < 0x37 ? ICMP_16 : ICMP_32;

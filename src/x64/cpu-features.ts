@@ -20,9 +20,11 @@ export interface CpuFeatures {
   readonly avx: boolean;
   /** SSE4.2, which includes crc32 (flag `sse4_2`): the code cache's checksum (src/runtime/checksum.ts). */
   readonly sse42: boolean;
+  /** FMA3, fused multiply-add (flag `fma`): relaxed SIMD's madd/nmadd (emit-simd-relaxed.ts). */
+  readonly fma: boolean;
 }
 
-const FEATURE_NAMES = ['lzcnt', 'bmi1', 'popcnt', 'sse41', 'avx', 'sse42'] as const;
+const FEATURE_NAMES = ['lzcnt', 'bmi1', 'popcnt', 'sse41', 'avx', 'sse42', 'fma'] as const;
 type FeatureName = typeof FEATURE_NAMES[number];
 
 // Accepted spellings in QUICKBEAM_CPU_NO besides the property names.
@@ -54,6 +56,7 @@ export function parseCpuFeatures(cpuinfo: string | null, mask: string | undefine
     sse41: flags.has('sse4_1'),
     avx: flags.has('avx'),
     sse42: flags.has('sse4_2'),
+    fma: flags.has('fma'),
   };
   if (mask) {
     for (const raw of mask.split(',')) {
