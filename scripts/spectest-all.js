@@ -27,11 +27,10 @@ const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
 // - GC: array*, binary-gc, br_on_cast*, extern, i31, ref_cast, ref_eq, ref_test, struct, type-canon,
 //   type-equivalence, type-rec, type-subtyping; table_init and table_init64 (one module each uses a GC array)
 // - exceptions: tag, throw, throw_ref, try_table; instance (exports a tag); imports (declares tags)
-// - tail calls: return_call, return_call_indirect, return_call_ref
+// - tail calls: return_call_ref (needs call_ref's typed function references)
 // - typed function references: call_ref, br_on_null, br_on_non_null, ref_as_non_null, local_init, br_table,
 //   select, ref, ref_null, ref_is_null, table, table-sub, elem, global, linking, unreached-valid
 // - global.get of defined globals in constant expressions: data
-// - relaxed SIMD: relaxed_*, i16x8_relaxed_q15mulr_s, i32x4_relaxed_trunc, i8x16_relaxed_swizzle
 const WASM3_FILES = [
   'address', 'address0', 'address1', 'address64', 'align', 'align0', 'align64', 'annotations', 'binary',
   'binary-leb128', 'binary0', 'binary_leb128_64', 'block', 'br', 'br_if', 'bulk', 'bulk64', 'call', 'call_indirect',
@@ -63,6 +62,12 @@ const WASM3_FILES = [
   'table_size64', 'token', 'traps', 'traps0', 'type', 'unreachable', 'unreached-invalid', 'unwind',
   'utf8-custom-section-id', 'utf8-import-field', 'utf8-import-module', 'utf8-invalid-encoding',
 ];
+// Tail calls and relaxed SIMD (issue 14).
+WASM3_FILES.push(
+  'return_call', 'return_call_indirect',
+  'i16x8_relaxed_q15mulr_s', 'i32x4_relaxed_trunc', 'i8x16_relaxed_swizzle', 'relaxed_dot_product',
+  'relaxed_laneselect', 'relaxed_madd_nmadd', 'relaxed_min_max',
+);
 
 const WASM3 = ['--memory-u64-leb'];
 
