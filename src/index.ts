@@ -2,7 +2,7 @@
 //   import quickbeam from 'quickbeam';            // namespace, same shape as WebAssembly
 //   import { instantiate } from 'quickbeam';      // or named functions
 
-import { Module, ModuleOptions } from './api/module.js';
+import { Module, ModuleOptions, setModuleDefaults, getModuleDefaults, withModuleDefaults } from './api/module.js';
 import { Instance } from './api/instance.js';
 import { Memory } from './api/memory.js';
 import { Table } from './api/table.js';
@@ -13,8 +13,10 @@ import { CompileError, LinkError, RuntimeError } from './errors.js';
 import { compileModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 
-export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError };
+export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
 export { Tag, JSTag, Exception };
+export { WASI } from './wasi/index.js';
+import { WASI } from './wasi/index.js';
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 import { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 export type { Features, ModuleOptions };
@@ -30,7 +32,7 @@ function bytesOf(source: unknown): Uint8Array {
 export function validate(bytes: unknown, options?: ModuleOptions): boolean {
   const b = bytesOf(bytes);
   try {
-    compileModule(b, resolveFeatures(options?.features));
+    compileModule(b, resolveFeatures(withModuleDefaults(options)?.features));
     return true;
   } catch (e) {
     if (e instanceof CompileError) return false;
@@ -80,8 +82,44 @@ export async function instantiateStreaming(
   return { module, instance: new Instance(module, imports) };
 }
 
+/** The members of V8's `WebAssembly` namespace, in V8's order (those Quickbeam has go into install()'s namespace). */
+const WEBASSEMBLY_MEMBERS = [
+  'compile', 'validate', 'instantiate', 'compileStreaming', 'instantiateStreaming', 'Module', 'Instance', 'Table',
+  'Memory', 'Global', 'Tag', 'JSTag', 'Exception', 'CompileError', 'LinkError', 'RuntimeError', 'promising',
+  'Suspending', 'SuspendError',
+] as const;
+
+/** The engine's own WebAssembly namespace, as it was when Quickbeam loaded (null if there was none). */
+export const engineWebAssembly: typeof WebAssembly | null = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly ?? null;
+
+/**
+ * A namespace object shaped like V8's `WebAssembly` (same members where Quickbeam has them, non-enumerable,
+ * toStringTag "WebAssembly"), backed by Quickbeam.
+ */
+export function webAssemblyNamespace(): typeof WebAssembly {
+  const ns: Record<string | symbol, unknown> = {};
+  const source = quickbeam as unknown as Record<string, unknown>;
+  for (const k of WEBASSEMBLY_MEMBERS) {
+    if (source[k] !== undefined) Object.defineProperty(ns, k, { value: source[k], writable: true, enumerable: false, configurable: true });
+  }
+  Object.defineProperty(ns, Symbol.toStringTag, { value: 'WebAssembly', configurable: true });
+  return ns as unknown as typeof WebAssembly;
+}
+
+/**
+ * Install Quickbeam as `globalThis.WebAssembly` in this thread (a property like the engine's: writable,
+ * configurable, not enumerable); returns the namespace installed. quickbeam/register does this in every
+ * thread and child process (see README.md).
+ */
+export function install(): typeof WebAssembly {
+  const ns = webAssemblyNamespace();
+  Object.defineProperty(globalThis, 'WebAssembly', { value: ns, writable: true, enumerable: false, configurable: true });
+  return ns;
+}
+
 const quickbeam = {
   Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
-  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, Tag, JSTag, Exception,
+  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, WASI, install,
+  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception,
 };
 export default quickbeam;

@@ -57,6 +57,30 @@ export const LAZY_THRESHOLD = 4 * 1024 * 1024;
 
 const INTERNAL = Symbol('quickbeam.module');
 
+/** Options every Module gets unless it passes its own (quickbeam/register sets them from the environment). */
+let moduleDefaults: ModuleOptions | null = null;
+
+/**
+ * Default options for every Module created from now on (fields given to `new Module(bytes, options)` win;
+ * `features` merge field by field). null or {} clears them.
+ */
+export function setModuleDefaults(options: ModuleOptions | null): void {
+  moduleDefaults = options === null || Object.keys(options).length === 0 ? null : { ...options, features: options.features && { ...options.features } };
+}
+
+export function getModuleDefaults(): ModuleOptions {
+  return { ...moduleDefaults };
+}
+
+/** `options` over the defaults. */
+export function withModuleDefaults(options: ModuleOptions | undefined): ModuleOptions | undefined {
+  const d = moduleDefaults;
+  if (d === null) return options;
+  if (options === undefined || options === null) return d;
+  const features = d.features === undefined ? options.features : { ...d.features, ...options.features };
+  return { ...d, ...options, features };
+}
+
 export interface ModuleInternals {
   /** Deadline for every outermost call into the module's exports (undefined: none). */
   timeoutMs: number | undefined;
@@ -171,6 +195,7 @@ export class Module {
   constructor(bytes: unknown, options?: ModuleOptions) {
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
     const src = toBytes(bytes);
+    options = withModuleDefaults(options);
     const features = resolveFeatures(options?.features);
     const compileOptions: CompileOptions = {
       boundsChecks: options?.boundsChecks,

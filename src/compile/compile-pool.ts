@@ -118,7 +118,8 @@ function startWorker(): PoolWorker {
   workerThreads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const { port1, port2 } = new workerThreads.MessageChannel();
   const worker = new workerThreads.Worker(workerScript(), {
-    workerData: { port: port2 },
+    // (quickbeamCompileWorker: quickbeam/register, run in every worker, leaves these alone.)
+    workerData: { port: port2, quickbeamCompileWorker: true },
     transferList: [port2],
     // Compilation needs no more than the default heap; keep workers from inheriting --inspect etc.
     execArgv: [],

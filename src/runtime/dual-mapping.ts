@@ -5,7 +5,7 @@
 // fall back to W^X by mprotect.
 
 import fs from 'node:fs';
-import { MFD_CLOEXEC, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, alignUp, bytesAt, memfdCreate, munmap, tryMmapShared } from './native.js';
+import { MFD_CLOEXEC, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, alignUp, bytesAt, closeFd, memfdCreate, munmap, tryMmapShared } from './native.js';
 
 export interface DualMapping {
   /** Where the code runs (read+execute). */
@@ -36,7 +36,7 @@ export function mapDual(minBytes: number): DualMapping | null {
   } catch {
     // ftruncate failed: treated like a refused mapping below
   } finally {
-    fs.closeSync(fd); // the mappings keep the file alive
+    closeFd(fd); // the mappings keep the file alive (native close: Node did not open it)
   }
   if (exec === 0 || write === 0) {
     if (exec !== 0) munmap(exec, size);

@@ -340,6 +340,16 @@ export function tryMmapFile(len: number, prot: number, flags: number, fd: number
   return p === -1 || p === 0 ? 0 : p;
 }
 
+const c_close = libc.func('int close(int fd)');
+
+/**
+ * close(fd) for descriptors opened natively (memfd_create): fs.closeSync of a descriptor Node did not open
+ * makes Node print "File descriptor N closed but not opened in unmanaged mode" in worker threads.
+ */
+export function closeFd(fd: number): void {
+  c_close(fd);
+}
+
 /** memfd_create(name, flags): a new anonymous file descriptor, or -1 on failure. */
 export function memfdCreate(name: string, flags: number): number {
   return c_memfd_create(name, flags) as number;

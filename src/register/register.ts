@@ -1,0 +1,97 @@
+// quickbeam/register: run an unmodified application on Quickbeam.
+//
+//   node --import quickbeam/register app.js
+//   NODE_OPTIONS="--import quickbeam/register" npm start
+//
+// Installs Quickbeam as `globalThis.WebAssembly` before the application's first module runs, in the main
+// thread, in every worker_threads Worker and in every child Node process the application starts:
+// - Workers: Node runs `--import` modules in workers started from a file when they inherit execArgv (the
+//   default) or NODE_OPTIONS; a Worker given its own `execArgv` gets `--import <this file>` added, and a
+//   Worker of eval code gets its code run after this module (Node runs no `--import` for those).
+// - Child processes: `--import <this file>` is added to process.env.NODE_OPTIONS (inherited by children
+//   started with the default environment or a copy of process.env), and a bare `quickbeam/register` in
+//   process.execArgv (which fork() passes on) becomes this file's URL, which resolves from any directory.
+// Module options come from environment variables (env-options.ts); QUICKBEAM_REGISTER=0 turns all of this
+// off (e.g. for one child). Quickbeam's own compile workers are left alone.
+
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { moduleOptionsFromEnv } from './env-options.js';
+
+const SELF = import.meta.url;
+const ENTRY = new URL('../../quickbeam-entry.mjs', SELF).href;
+const INSTALLED = Symbol.for('quickbeam.register');
+const SPECIFIER = 'quickbeam/register';
+
+type Quickbeam = typeof import('../index.js');
+
+const require = createRequire(SELF);
+const isCompileWorker = !isMainThread && (workerData as { quickbeamCompileWorker?: unknown } | null)?.quickbeamCompileWorker === true;
+const g = globalThis as Record<symbol, unknown>;
+
+if (!isCompileWorker && g[INSTALLED] === undefined) await register();
+
+async function register(): Promise<void> {
+  if (process.env.QUICKBEAM_REGISTER === '0') {
+    // Off, but children may turn it on: keep the specifier resolvable from wherever they start.
+    passToChildProcesses();
+    return;
+  }
+  g[INSTALLED] = true;
+  let options;
+  try {
+    options = moduleOptionsFromEnv(process.env);
+  } catch (e) {
+    process.stderr.write(`quickbeam/register: ${(e as Error).message}\n`);
+    process.exit(9); // (as Node does for bad options)
+  }
+  const qb = (await import(ENTRY)) as Quickbeam;
+  qb.setModuleDefaults(options);
+  qb.install();
+  passToChildProcesses();
+  passToWorkers();
+}
+
+/** NODE_OPTIONS and execArgv for child Node processes. */
+function passToChildProcesses(): void {
+  // A bare specifier resolves from the child's working directory, which may be outside this package.
+  const current = (process.env.NODE_OPTIONS ?? '').replace(/--import(=|\s+)(["']?)quickbeam\/register\2(?=\s|$)/g, `--import=${SELF}`);
+  process.env.NODE_OPTIONS = current.includes(SELF) ? current : `${current === '' ? '' : `${current} `}--import=${SELF}`;
+  const argv = process.execArgv;
+  for (let k = 0; k < argv.length; k++) {
+    if (argv[k] === SPECIFIER && k > 0 && argv[k - 1] === '--import') argv[k] = SELF;
+    else if (argv[k] === `--import=${SPECIFIER}`) argv[k] = `--import=${SELF}`;
+  }
+}
+
+/** Whether an execArgv list already imports this module. */
+function importsSelf(execArgv: readonly string[]): boolean {
+  return execArgv.some((a) => a.includes(SELF) || a.includes(SPECIFIER));
+}
+
+/** Eval code that runs after this module (static import/export syntax cannot be wrapped: left alone). */
+function wrapEval(code: string): string {
+  if (/^\s*(import\s*[\w{*'"]|export\s)/m.test(code)) return code;
+  return `import(${JSON.stringify(SELF)}).then(() => {\n${code}\n});`;
+}
+
+function passToWorkers(): void {
+  const wt = require('node:worker_threads') as typeof import('node:worker_threads');
+  const Original = wt.Worker;
+  if ((Original as unknown as Record<symbol, unknown>)[INSTALLED] === true) return;
+  class Worker extends Original {
+    constructor(filename: string | URL, options?: import('node:worker_threads').WorkerOptions) {
+      const data = options?.workerData as { quickbeamCompileWorker?: unknown } | undefined;
+      if (data?.quickbeamCompileWorker !== true && process.env.QUICKBEAM_REGISTER !== '0') {
+        if (options?.eval === true && typeof filename === 'string') filename = wrapEval(filename);
+        else if (options?.execArgv !== undefined && !importsSelf(options.execArgv)) {
+          options = { ...options, execArgv: ['--import', SELF, ...options.execArgv] };
+        }
+      }
+      super(filename, options);
+    }
+  }
+  Object.defineProperty(Worker, INSTALLED, { value: true });
+  wt.Worker = Worker;
+  syncBuiltinESMExports(); // `import { Worker } from 'node:worker_threads'` sees it too
+}
