@@ -77,7 +77,7 @@ export class Exception {
       return;
     }
     if (!Tag.is(tag)) throw new TypeError(`${CTX}: Argument 0 must be a WebAssembly tag`);
-    if (tag === JSTag) throw new TypeError(`${CTX}: Argument 0 must not be WebAssembly.JSTag`);
+    if (tag === JSTag) throw new TypeError(`${CTX}: Argument 0 cannot be WebAssembly.JSTag`);
     if (payload === null || typeof payload !== 'object' || typeof (payload as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`${CTX}: Argument 1 must be an iterable object`);
     }
@@ -139,6 +139,8 @@ export class Exception {
 }
 
 Object.defineProperty(Exception.prototype, Symbol.toStringTag, { value: 'WebAssembly.Exception', configurable: true });
+// As in V8: an enumerable `stack` getter on the prototype (undefined); `traceStack: true` adds an own one.
+Object.defineProperty(Exception.prototype, 'stack', { get: () => undefined, enumerable: true, configurable: true });
 
 function makeException(tag: Tag, words: Uint32Array, keep: Function[] | null): Exception {
   pending = { tag, words, keep };

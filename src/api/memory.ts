@@ -1,7 +1,9 @@
 // WebAssembly.Memory, backed by a runtime LinearMemory.
 //
 // Memories up to 4 GiB (every memory32, and memory64 with a maximum of at most 65536 pages) are V8's own
-// WebAssembly.Memory underneath, so `buffer` is V8's: it is detached by every grow (from JS or from wasm,
+// WebAssembly.Memory: the Memory object *is* V8's memory object, with this class's prototype (so node:wasi
+// and anything else that checks for a real WebAssembly.Memory in native code accepts it; V8's own methods
+// are not on its prototype chain, so every grow goes through Quickbeam), and `buffer` is V8's: it is detached by every grow (from JS or from wasm,
 // also by a grow of 0 pages) and a new one is returned, exactly as in V8. Larger memory64 memories are
 // reservations of Quickbeam's own: their `buffer` (while they are at most 4 GiB) is a view that is never
 // detached and keeps its first `oldLength` bytes valid; above 4 GiB there is none (RangeError): use the
@@ -59,7 +61,26 @@ export function readAddressType(d: Record<string, unknown>, ctx: string): boolea
   throw new TypeError(`${ctx}: invalid address type '${s}' (expected 'i32' or 'i64')`);
 }
 
-export class Memory {
+/**
+ * The object a Memory constructor initialises: V8's own WebAssembly.Memory object when V8 backs the memory
+ * (given Memory's prototype), so that the engine's own consumers accept it (node:wasi checks for a real
+ * WebAssembly.Memory in native code), else a plain object.
+ */
+function presentedObject(mem: LinearMemory, proto: object): object {
+  const v8 = mem.v8Object;
+  if (v8 === null) return Object.create(proto) as object;
+  Object.setPrototypeOf(v8, proto);
+  return v8;
+}
+
+/** A base class whose constructor returns its argument: Memory's fields are then installed on that object. */
+class Presented {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+export class Memory extends Presented {
   readonly #mem: LinearMemory;
   /** Whether this object created the memory (then it is one of its holders until disposed). */
   #holds = false;
@@ -67,12 +88,23 @@ export class Memory {
 
   constructor(descriptor: unknown) {
     if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
-    if ((descriptor as unknown) === INTERNAL && pendingRuntime !== null) {
-      this.#mem = pendingRuntime;
+    const mem = (descriptor as unknown) === INTERNAL && pendingRuntime !== null ? pendingRuntime : null;
+    if (mem !== null) {
       pendingRuntime = null;
-      cache.set(this.#mem, this);
+      super(presentedObject(mem, new.target.prototype));
+      this.#mem = mem;
+      cache.set(mem, this);
       return;
     }
+    const created = Memory.#create(descriptor);
+    super(presentedObject(created, new.target.prototype));
+    this.#mem = created;
+    this.#holds = true;
+    cache.set(created, this);
+  }
+
+  /** The LinearMemory for a descriptor (the constructor's steps, before the object exists). */
+  static #create(descriptor: unknown): LinearMemory {
     const d = descriptorObject(descriptor, CTX, 'memory');
     // Dictionary conversion (members in lexicographic order), then the constructor steps.
     const index64 = readAddressType(d, CTX);
@@ -93,16 +125,12 @@ export class Memory {
       if (maximum === null) throw new TypeError(`${CTX}: If shared is true, maximum property should be defined.`);
       throw new TypeError(`${CTX}: shared memories are not supported by quickbeam`);
     }
-    let mem: LinearMemory;
     try {
-      mem = new LinearMemory({ initial, maximum, index64 });
+      return new LinearMemory({ initial, maximum, index64 });
     } catch (e) {
       if (e instanceof RangeError) throw new RangeError(`${CTX}: could not allocate memory`);
       throw e;
     }
-    this.#mem = mem;
-    this.#holds = true;
-    cache.set(mem, this);
   }
 
   /** The LinearMemory, unless this object or the memory has been disposed (TypeError). */

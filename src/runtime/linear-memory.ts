@@ -33,7 +33,7 @@ import {
 import {
   MAPPING_ALIGN, MemoryMappings, SharedRegion, copyFromRegion, copyIntoRegion, type MappingInfo, type MapFileOptions, type MapRegionOptions,
 } from './file-mapping.js';
-import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, type V8MemoryLike } from './v8-memory.js';
+import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, v8Buffer, v8Grow, type V8MemoryLike } from './v8-memory.js';
 import { releaseWhenIdle } from './lifetime.js';
 import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
 
@@ -71,16 +71,19 @@ interface Held {
   /** File / shared-region mappings (created on first use; see file-mapping.ts). */
   maps?: MemoryMappings;
   /**
-   * A V8 memory with file mappings: kept alive until the finalizer has forgotten the mappings, so that their
-   * addresses cannot be reused (by another memory) while the SIGBUS guard still knows them.
+   * A V8 memory with file mappings: its current buffer, which keeps V8's backing store (the address range)
+   * alive until the finalizer has forgotten the mappings, so that their addresses cannot be reused (by another
+   * memory) while the SIGBUS guard still knows them. A buffer and not the memory object: the object is the
+   * JS Memory (api/memory.ts), which refers to this LinearMemory, so holding it here would keep the
+   * LinearMemory alive forever. Replaced after every grow (which detaches the old one).
    */
-  v8: V8MemoryLike | null;
+  backing: ArrayBuffer | null;
 }
 
 // Own reservations are unmapped by this finalizer; V8 memories have none unless they carry file mappings.
 const registry = new FinalizationRegistry<Held>((h) => {
   h.maps?.releaseAll(); // before the addresses can be reused
-  h.v8 = null;
+  h.backing = null;
   if (h.own) {
     munmap(h.base, h.reserved);
     liveCount--;
@@ -193,9 +196,9 @@ export class LinearMemory {
     const v8 = v8Backing && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum) : null;
     if (v8 !== null) {
       this.v8 = v8;
-      this.base = backingAddress(v8.buffer);
+      this.base = backingAddress(v8Buffer(v8));
       this.reservedBytes = v8Pages * WASM_PAGE_SIZE;
-      this.held = { own: false, base: this.base, reserved: 0, v8: null };
+      this.held = { own: false, base: this.base, reserved: 0, backing: null };
     } else {
       // An own reservation (also the fallback when V8 could not allocate the memory).
       this.v8 = null;
@@ -218,7 +221,7 @@ export class LinearMemory {
       }
       this.base = base;
       this.reservedBytes = reserved;
-      this.held = { own: true, base, reserved, v8: null };
+      this.held = { own: true, base, reserved, backing: null };
       registry.register(this, this.held, this);
       this.registered = true;
       notePressure(reserved);
@@ -230,6 +233,11 @@ export class LinearMemory {
 
   private setDesc(offset: number, v: number): void {
     putU64(this.descWords, offset, v);
+  }
+
+  /** The V8 memory object behind this memory (null for an own reservation, and once released). */
+  get v8Object(): object | null {
+    return this.v8;
   }
 
   /** Whether the memory is V8-owned (false: an own reservation). */
@@ -289,7 +297,7 @@ export class LinearMemory {
       if (this.registered) registry.unregister(this);
       this.registered = false;
       maps?.releaseAll();
-      this.held.v8 = null;
+      this.held.backing = null;
       this.v8 = null;
     }
     this._pages = 0;
@@ -336,7 +344,7 @@ export class LinearMemory {
     const v8 = this.v8;
     if (v8 !== null) {
       try {
-        v8.grow(d);
+        v8Grow(v8, d);
       } catch {
         return -1;
       }
@@ -344,12 +352,13 @@ export class LinearMemory {
       // whose reservation was cut short under address-space pressure), the code of every instance using it
       // would still point at the old range: make the memory unusable (every access traps) rather than let
       // anything touch freed memory.
-      if (backingAddress(v8.buffer) !== this.base) {
+      if (backingAddress(v8Buffer(v8)) !== this.base) {
         this.setDesc(MEMDESC_LENGTH, 0);
         this._pages = 0;
         this._released = true;
         throw new RangeError('WebAssembly.Memory.grow(): V8 moved the memory while growing it; the memory is no longer usable');
       }
+      if (this.held.backing !== null) this.held.backing = v8Buffer(v8);
       if (d === 0) return old;
     } else {
       if (d === 0) return old;
@@ -383,7 +392,7 @@ export class LinearMemory {
   /** The buffer over the whole memory without marking it as handed out (internal copies). */
   private wholeBuffer(): ArrayBuffer {
     const v8 = this.v8;
-    if (v8 !== null) return v8.buffer;
+    if (v8 !== null) return v8Buffer(v8);
     let b = this._buffer;
     if (b === null) {
       const len = this.byteLength;
@@ -511,7 +520,7 @@ export class LinearMemory {
     }
     if (!this.registered) {
       // A V8 memory with mappings: the finalizer forgets them before the V8 memory (kept by `held`) can go.
-      this.held.v8 = this.v8;
+      if (this.v8 !== null) this.held.backing = v8Buffer(this.v8);
       registry.register(this, this.held, this);
       this.registered = true;
     }

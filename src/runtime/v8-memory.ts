@@ -31,6 +31,21 @@ function captureEngineMemory(): V8MemoryCtor | null {
 
 const V8Memory: V8MemoryCtor | null = captureEngineMemory();
 
+// V8's own `buffer` getter and `grow`, called directly: a V8 memory object handed to JS as a Quickbeam Memory
+// (api/memory.ts) has Quickbeam's prototype, whose `buffer` and `grow` lead back here.
+const v8BufferGetter = V8Memory === null ? null : Object.getOwnPropertyDescriptor(V8Memory.prototype, 'buffer')!.get!;
+const v8GrowMethod = V8Memory === null ? null : (V8Memory.prototype as V8MemoryLike).grow;
+
+/** The current ArrayBuffer of a V8 memory (V8's getter, whatever the object's prototype). */
+export function v8Buffer(m: V8MemoryLike): ArrayBuffer {
+  return v8BufferGetter!.call(m) as ArrayBuffer;
+}
+
+/** Grow a V8 memory by `delta` pages (V8's method, whatever the object's prototype); throws as V8 does. */
+export function v8Grow(m: V8MemoryLike, delta: number): number {
+  return v8GrowMethod!.call(m, delta);
+}
+
 /** Largest V8 memory in pages (memory32's limit: 4 GiB). */
 export const V8_MEMORY_MAX_PAGES = 65536;
 

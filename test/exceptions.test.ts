@@ -1,0 +1,438 @@
+// Exception handling end to end through generated code: throw / try_table / legacy try, the unwinder (deep
+// stacks, loops, lazy, parallel and cached code), payload kinds, the JS API (Tag, Exception, JSTag), JS
+// exceptions crossing wasm frames, exceptions crossing instances and JS frames, and traps never being caught.
+// Where the engine running the tests has the legacy instructions (V8 since 9.5), results are compared with it.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { qb } from './helpers/engines.js';
+
+const require = createRequire(import.meta.url);
+const wabt = await (require('wabt') as () => Promise<any>)();
+
+function wat(source: string): Uint8Array {
+  const m = wabt.parseWat('exc.wat', source, { exceptions: true, multi_value: true, reference_types: true, simd: true });
+  try {
+    m.resolveNames();
+    m.validate();
+    return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
+  } finally {
+    m.destroy();
+  }
+}
+
+type Exports = Record<string, any>;
+
+function inst(bytes: Uint8Array, imports: Record<string, any> = {}, options: Record<string, unknown> = {}): Exports {
+  return new qb.Instance(new qb.Module(bytes, options), imports).exports;
+}
+
+/** The engine's own WebAssembly, when it runs the module (legacy exceptions: V8 >= 9.5), else null. */
+function v8(bytes: Uint8Array, imports: Record<string, any> = {}): Exports | null {
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), imports).exports as Exports;
+  } catch {
+    return null;
+  }
+}
+
+const MODES: Array<[string, Record<string, unknown>]> = [
+  ['eager', {}],
+  ['lazy', { lazy: true }],
+  ['parallel', { threads: 2, batchBytes: 1 }],
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// A module exercising the unwinder: recursion, loops, payload kinds, try_table and legacy forms.
+
+const CORE = wat(`(module
+  (tag $e (export "e") (param i32))
+  (tag $e64 (param i64))
+  (tag $multi (param i32 i64 f32 f64 externref))
+  (tag $v (param v128))
+  (tag $empty)
+  (global $depth (mut i32) (i32.const 0))
+
+  ;; throw at depth 0 of an n-deep recursion
+  (func $down (param $n i32)
+    (if (i32.eqz (local.get $n)) (then (throw $e (i32.const 42))))
+    (call $down (i32.sub (local.get $n) (i32.const 1))))
+
+  ;; caught at the outermost frame (the bottom of the stack)
+  (func (export "deepCatch") (param $n i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $down (local.get $n)))
+      (i32.const -1)))
+
+  ;; every frame of the recursion has a handler that rethrows (throw_ref) after adding one to a global
+  (func $downRethrow (param $n i32)
+    (local $x exnref)
+    (if (i32.eqz (local.get $n)) (then (throw $e (i32.const 7))))
+    (local.set $x
+      (block $h (result exnref)
+        (try_table (catch_all_ref $h) (call $downRethrow (i32.sub (local.get $n) (i32.const 1))))
+        (return)))
+    (global.set $depth (i32.add (global.get $depth) (i32.const 1)))
+    (throw_ref (local.get $x)))
+  (func (export "rethrowChain") (param $n i32) (result i32 i32)
+    (global.set $depth (i32.const 0))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $downRethrow (local.get $n)))
+      (i32.const -1))
+    (global.get $depth))
+
+  ;; the recursion's innermost frame catches (the top of the stack)
+  (func $downCatchInside (param $n i32) (result i32)
+    (if (i32.eqz (local.get $n))
+      (then (return (block $h (result i32) (try_table (catch $e $h) (throw $e (i32.const 5)))
+        (i32.const -1)))))
+    (i32.add (call $downCatchInside (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))
+  (func (export "catchAtTop") (param i32) (result i32) (call $downCatchInside (local.get 0)))
+
+  ;; catch in a loop: n throws, each caught, summing the payloads
+  (func $thrower (param i32) (throw $e (local.get 0)))
+  (func (export "loopCatch") (param $n i32) (result i32)
+    (local $i i32) (local $sum i32)
+    (loop $l
+      (local.set $sum (i32.add (local.get $sum)
+        (block $h (result i32)
+          (try_table (catch $e $h) (call $thrower (local.get $i)))
+          (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum))
+
+  ;; stack depth reachable by plain recursion (counted until the stack-overflow trap)
+  (func $probe (global.set $depth (i32.add (global.get $depth) (i32.const 1))) (call $probe))
+  (func (export "probe") (global.set $depth (i32.const 0)) (call $probe))
+  (func (export "depth") (result i32) (global.get $depth))
+
+  ;; payload kinds
+  (func (export "i64Payload") (param i64) (result i64)
+    (block $h (result i64) (try_table (catch $e64 $h) (throw $e64 (local.get 0))) (i64.const 0)))
+  (func (export "multiPayload") (param i32 i64 f32 f64 externref) (result i32 i64 f32 f64 externref)
+    (block $h (result i32 i64 f32 f64 externref)
+      (try_table (catch $multi $h)
+        (throw $multi (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))
+      (unreachable)))
+  (func (export "v128Payload") (param i64 i64) (result i64 i64)
+    (local $v v128)
+    (local.set $v (block $h (result v128)
+      (try_table (catch $v $h)
+        (throw $v (i64x2.replace_lane 1 (i64x2.splat (local.get 0)) (local.get 1))))
+      (unreachable)))
+    (i64x2.extract_lane 0 (local.get $v)) (i64x2.extract_lane 1 (local.get $v)))
+  ;; caught to the function's own label: the pad returns
+  (func (export "catchToReturn") (result i32 i64 f32 f64 externref)
+    (try_table (catch $multi 0) (throw $multi (i32.const 1) (i64.const 2) (f32.const 3) (f64.const 4) (ref.null extern)))
+    (unreachable))
+  (func (export "catchToLoop") (result i32)
+    (local $n i32) (local $sum i32)
+    (block $done (result i32)
+      (i32.const 0)
+      (loop $l (param i32) (result i32)
+        ;; the loop's parameter: 0 on entry, then each caught payload (the pad writes the loop's slot)
+        (local.set $sum (i32.add (local.get $sum)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $done (local.get $sum) (i32.gt_u (local.get $n) (i32.const 3)))
+        (drop)
+        (try_table (catch $e $l) (throw $e (i32.mul (local.get $n) (i32.const 10))))
+        (unreachable))))
+  (func (export "keepsValuesBelow") (param i32) (result i32)
+    ;; values on the stack under the try_table's label survive the catch
+    (i32.add (local.get 0)
+      (i32.mul (i32.const 3)
+        (block $h (result i32) (try_table (catch $e $h) (call $thrower (i32.const 10))) (i32.const 0)))))
+
+  ;; legacy: catch, catch_all, rethrow, delegate
+  (func (export "legacy") (param i32) (result i32)
+    (try (result i32)
+      (do (if (local.get 0) (then (call $thrower (local.get 0)))) (i32.const 0))
+      (catch $e (i32.add (i32.const 100)))
+      (catch_all (i32.const -1))))
+  (func (export "legacyRethrow") (param i32) (result i32)
+    (try (result i32)
+      (do
+        (try (result i32)
+          (do (call $thrower (local.get 0)) (i32.const 0))
+          (catch_all (rethrow 0))))
+      (catch $e)))
+  (func (export "legacyDelegate") (result i32)
+    (try $outer (result i32)
+      (do
+        (try (result i32)
+          (do
+            (try (result i32) (do (call $thrower (i32.const 9)) (i32.const 0)) (delegate $outer)))
+          (catch $e (drop) (i32.const -2))))
+      (catch $e (i32.const 1000) (i32.add))))
+
+  ;; traps are never caught
+  (func (export "trapInTry") (result i32)
+    (block $h (try_table (catch_all $h) (unreachable)))
+    (i32.const 1))
+  (func (export "legacyTrapInTry") (result i32)
+    (try (result i32) (do (i32.div_u (i32.const 1) (i32.const 0))) (catch_all (i32.const 2))))
+)`);
+
+for (const [mode, options] of MODES) {
+  const e = inst(CORE, {}, options);
+
+  test(`${mode}: thrown 10,000 frames deep, caught at the bottom`, () => {
+    assert.is(e.deepCatch(10_000), 42);
+    assert.is(e.deepCatch(0), 42);
+  });
+
+  test(`${mode}: a handler in each of 1000 frames catches and rethrows`, () => {
+    assert.equal(e.rethrowChain(1000), [7, 1000]);
+  });
+
+  test(`${mode}: caught at the top of a deep recursion`, () => {
+    assert.is(e.catchAtTop(5000), 5005);
+  });
+
+  test(`${mode}: 100,000 catches in a loop leave the stack as it was`, () => {
+    try {
+      e.probe();
+    } catch (err) {
+      assert.instance(err, RangeError);
+    }
+    const before = e.depth();
+    assert.ok(before > 1000);
+    assert.is(e.loopCatch(100_000), (99_999 * 100_000) / 2 | 0);
+    try {
+      e.probe();
+    } catch (err) {
+      assert.instance(err, RangeError);
+    }
+    assert.is(e.depth(), before);
+  });
+
+  test(`${mode}: payloads of every kind`, () => {
+    assert.is(e.i64Payload(-9223372036854775807n), -9223372036854775807n);
+    const obj = { o: 1 };
+    const r = e.multiPayload(-5, 1n << 62n, 1.5, -2.25, obj);
+    assert.equal(r.slice(0, 4), [-5, 1n << 62n, 1.5, -2.25]);
+    assert.is(r[4], obj);
+    assert.equal(e.v128Payload(0x0123456789abcdefn, -2n), [0x0123456789abcdefn, -2n]);
+    assert.equal(e.catchToReturn(), [1, 2n, 3, 4, null]);
+    assert.is(e.catchToLoop(), 60);
+    assert.is(e.keepsValuesBelow(4), 34);
+  });
+
+  test(`${mode}: legacy try/catch/catch_all/rethrow/delegate`, () => {
+    assert.is(e.legacy(0), 0);
+    assert.is(e.legacy(5), 105);
+    assert.is(e.legacyRethrow(8), 8);
+    assert.is(e.legacyDelegate(), 1009);
+  });
+
+  test(`${mode}: traps are not caught`, () => {
+    assert.throws(() => e.trapInTry(), (x: unknown) => x instanceof qb.RuntimeError && /unreachable/.test((x as Error).message));
+    assert.throws(() => e.legacyTrapInTry(), (x: unknown) => x instanceof qb.RuntimeError && /divide by zero/.test((x as Error).message));
+  });
+}
+
+test('legacy forms agree with the engine', () => {
+  const ours = inst(CORE);
+  const theirs = v8(wat(`(module
+    (tag $e (param i32))
+    (func $thrower (param i32) (throw $e (local.get 0)))
+    (func (export "legacy") (param i32) (result i32)
+      (try (result i32)
+        (do (if (local.get 0) (then (call $thrower (local.get 0)))) (i32.const 0))
+        (catch $e (i32.add (i32.const 100)))
+        (catch_all (i32.const -1))))
+    (func (export "legacyDelegate") (result i32)
+      (try $outer (result i32)
+        (do (try (result i32)
+          (do (try (result i32) (do (call $thrower (i32.const 9)) (i32.const 0)) (delegate $outer)))
+          (catch $e (drop) (i32.const -2))))
+        (catch $e (i32.const 1000) (i32.add)))))`));
+  if (theirs === null) return;
+  for (const x of [0, 1, 77]) assert.is(ours.legacy(x), theirs.legacy(x));
+  assert.is(ours.legacyDelegate(), theirs.legacyDelegate());
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// JS API and JS frames
+
+const JSIMPORT = wat(`(module
+  (import "m" "tag" (tag $t (param i32)))
+  (import "m" "js" (func $js (param i32)))
+  (tag $own (export "own") (param f64))
+  (func (export "throwOwn") (param f64) (throw $own (local.get 0)))
+  (func (export "throwImported") (param i32) (throw $t (local.get 0)))
+  (func (export "callJs") (param i32) (call $js (local.get 0)))
+  (func (export "catchAllJs") (param i32) (result i32)
+    (block $h (try_table (catch_all $h) (call $js (local.get 0))) (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "catchTagJs") (param i32) (result i32)
+    (block $h (result i32) (try_table (catch $t $h) (call $js (local.get 0))) (i32.const -1)))
+  (func (export "rethrowJs") (param i32)
+    (throw_ref (block $h (result exnref) (try_table (catch_all_ref $h) (call $js (local.get 0))) (return))))
+)`);
+
+test('Tag and Exception: construction, is, getArg, brand checks', () => {
+  const t = new qb.Tag({ parameters: ['i32', 'i64', 'f64', 'externref'] });
+  const obj = {};
+  const x = new qb.Exception(t, [7, 5n, 0.5, obj]);
+  assert.ok(x.is(t));
+  assert.not.ok(x.is(new qb.Tag({ parameters: ['i32', 'i64', 'f64', 'externref'] })));
+  assert.is(x.getArg(t, 0), 7);
+  assert.is(x.getArg(t, 1), 5n);
+  assert.is(x.getArg(t, 2), 0.5);
+  assert.is(x.getArg(t, 3), obj);
+  assert.throws(() => x.getArg(t, 4), (x: unknown) => x instanceof RangeError);
+  assert.throws(() => x.getArg(new qb.Tag({ parameters: [] }), 0), (x: unknown) => x instanceof TypeError);
+  assert.throws(() => new qb.Exception(t, [1]), (x: unknown) => x instanceof TypeError);
+  assert.throws(() => new qb.Exception({}, []), (x: unknown) => x instanceof TypeError);
+  assert.throws(() => new qb.Tag({ parameters: ['i33'] }), (x: unknown) => x instanceof TypeError);
+  assert.is(Object.prototype.toString.call(x), '[object WebAssembly.Exception]');
+  assert.is(Object.prototype.toString.call(t), '[object WebAssembly.Tag]');
+  assert.not.ok(x instanceof Error);
+  assert.is((x as unknown as { stack: unknown }).stack, undefined);
+  assert.throws(() => new qb.Exception(qb.JSTag, [1]), (x: unknown) => x instanceof TypeError);
+  assert.type((new qb.Exception(t, [1, 2n, 3, null], { traceStack: true }) as unknown as { stack: unknown }).stack, 'string');
+  assert.ok(qb.JSTag instanceof qb.Tag);
+});
+
+test('a wasm exception reaches JS as a WebAssembly.Exception; imported and exported tags keep their identity', () => {
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  const e = inst(JSIMPORT, { m: { tag, js: () => {} } });
+  assert.ok(e.own instanceof qb.Tag);
+  let caught: any;
+  try {
+    e.throwOwn(2.5);
+  } catch (x) {
+    caught = x;
+  }
+  assert.instance(caught, qb.Exception);
+  assert.ok(caught.is(e.own));
+  assert.is(caught.getArg(e.own, 0), 2.5);
+  try {
+    e.throwImported(11);
+  } catch (x) {
+    caught = x;
+  }
+  assert.ok(caught.is(tag));
+  assert.is(caught.getArg(tag, 0), 11);
+  // a second instance has its own defined tag
+  const e2 = inst(JSIMPORT, { m: { tag, js: () => {} } });
+  assert.is.not(e2.own, e.own);
+  // linking checks the tag's type
+  assert.throws(() => inst(JSIMPORT, { m: { tag: new qb.Tag({ parameters: ['i64'] }), js: () => {} } }), (x: unknown) => x instanceof qb.LinkError);
+  assert.throws(() => inst(JSIMPORT, { m: { tag: {}, js: () => {} } }), (x: unknown) => x instanceof qb.LinkError);
+});
+
+test('JS exceptions crossing wasm frames: catch_all, catch of a JS-made Exception, identity when not caught', () => {
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  const err = new Error('from JS');
+  let what: unknown = err;
+  const e = inst(JSIMPORT, { m: { tag, js: () => { throw what; } } });
+  assert.is(e.catchAllJs(0), 1);
+  // not caught: the JS caller gets the very same object
+  assert.throws(() => e.callJs(0), (x: unknown) => x === err);
+  // rethrown by throw_ref: the same object again
+  assert.throws(() => e.rethrowJs(0), (x: unknown) => x === err);
+  what = null;
+  assert.is(e.catchAllJs(0), 1);
+  assert.throws(() => e.rethrowJs(0), (x: unknown) => x === null);
+  // an Exception made in JS with the imported tag is caught by `catch $t`
+  what = new qb.Exception(tag, [99]);
+  assert.is(e.catchTagJs(0), 99);
+  const other = new qb.Exception(new qb.Tag({ parameters: ['i32'] }), [1]);
+  what = other;
+  assert.throws(() => e.catchTagJs(0), (x: unknown) => x === other);
+  // a wasm exception that went through JS is the same object when it comes back out
+  const inner = inst(JSIMPORT, { m: { tag, js: () => {} } });
+  let seen: unknown;
+  const outer = inst(JSIMPORT, { m: { tag, js: (v: number) => {
+    try {
+      inner.throwImported(v);
+    } catch (x) {
+      seen = x;
+      throw x;
+    }
+  } } });
+  assert.throws(() => outer.callJs(3), (x: unknown) => x === seen && x instanceof qb.Exception);
+  assert.is(outer.catchTagJs(4), 4);
+});
+
+test('JSTag: a JS exception is caught by catch of the imported JSTag, with the thrown value as externref', () => {
+  const bytes = wat(`(module
+    (import "m" "jstag" (tag $js (param externref)))
+    (import "m" "f" (func $f))
+    (func (export "catchJs") (result externref)
+      (block $h (result externref) (try_table (catch $js $h) (call $f)) (ref.null extern)))
+    (func (export "throwJs") (param externref) (throw $js (local.get 0))))`);
+  const obj = { thrown: true };
+  const e = inst(bytes, { m: { jstag: qb.JSTag, f: () => { throw obj; } } });
+  assert.is(e.catchJs(), obj);
+  // throwing with JSTag from wasm throws the JS value itself
+  const v = new TypeError('x');
+  assert.throws(() => e.throwJs(v), (x: unknown) => x === v);
+});
+
+test('a trap in a wasm callee reached through JS is not caught by catch_all, even when JS rethrows it', () => {
+  const trapper = inst(wat('(module (func (export "f") (param i32) unreachable))'));
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  let rethrown: unknown;
+  const e = inst(JSIMPORT, { m: { tag, js: (v: number) => {
+    try {
+      trapper.f(v);
+    } catch (x) {
+      rethrown = x;
+      throw x;
+    }
+  } } });
+  assert.throws(() => e.catchAllJs(0), (x: unknown) => x === rethrown && x instanceof qb.RuntimeError);
+});
+
+test('JS -> wasm -> JS -> wasm -> throw across instances, caught in the first instance', () => {
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  const deep = inst(JSIMPORT, { m: { tag, js: () => {} } });
+  const mid = inst(JSIMPORT, { m: { tag, js: (v: number) => deep.throwImported(v + 1) } });
+  const top = inst(JSIMPORT, { m: { tag, js: (v: number) => mid.callJs(v + 1) } });
+  assert.is(top.catchTagJs(1), 3);
+  assert.is(top.catchAllJs(1), 1);
+});
+
+test('a lazily compiled function throws, an eagerly compiled caller in another instance catches', () => {
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  const lazy = inst(JSIMPORT, { m: { tag, js: () => {} } }, { lazy: true });
+  const eager = inst(wat(`(module
+    (import "m" "tag" (tag $t (param i32)))
+    (import "m" "thrower" (func $thrower (param i32)))
+    (func (export "run") (param i32) (result i32)
+      (block $h (result i32) (try_table (catch $t $h) (call $thrower (local.get 0))) (i32.const -1))))`),
+  { m: { tag, thrower: lazy.throwImported } });
+  assert.is(eager.run(123), 123);
+});
+
+test('handler tables survive the code cache (eager and lazy entries)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qb-exc-cache-'));
+  try {
+    for (const lazy of [false, true]) {
+      const sub = path.join(dir, lazy ? 'lazy' : 'eager');
+      const first = new qb.Module(CORE, { cache: sub, lazy });
+      assert.is((new qb.Instance(first).exports as Exports).deepCatch(100), 42);
+      const second = new qb.Module(CORE, { cache: sub, lazy });
+      const e = new qb.Instance(second).exports as Exports;
+      assert.is(e.deepCatch(100), 42);
+      assert.is(e.legacyDelegate(), 1009);
+      assert.equal(e.rethrowChain(10), [7, 10]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exceptions are a feature: with it off, exception opcodes and the tag section are rejected', () => {
+  assert.throws(() => new qb.Module(CORE, { features: { exceptions: false } }), (x: unknown) => x instanceof qb.CompileError);
+});
+
+test.run();
