@@ -26,7 +26,7 @@ const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
 // ../shared/wasm-testsuite/json/wasm3` runs them all and shows what fails):
 // - GC: array*, binary-gc, br_on_cast*, extern, i31, ref_cast, ref_eq, ref_test, struct, type-canon,
 //   type-equivalence, type-rec, type-subtyping; table_init and table_init64 (one module each uses a GC array)
-// - exceptions: tag, throw, throw_ref, try_table; instance (exports a tag); imports (declares tags)
+// - exceptions: tag, try_table (typed (ref exn) labels, rec types); instance (exports a tag)
 // - tail calls: return_call_ref (needs call_ref's typed function references)
 // - typed function references: call_ref, br_on_null, br_on_non_null, ref_as_non_null, local_init, br_table,
 //   select, ref, ref_null, ref_is_null, table, table-sub, elem, global, linking, unreached-valid
@@ -69,6 +69,9 @@ WASM3_FILES.push(
   'relaxed_laneselect', 'relaxed_madd_nmadd', 'relaxed_min_max',
 );
 
+// Exception handling (issue 14).
+WASM3_FILES.push('throw', 'throw_ref');
+
 const WASM3 = ['--memory-u64-leb'];
 
 const GROUPS = [
@@ -88,6 +91,10 @@ const GROUPS = [
   // Wasm 3.0 (the files above); not in parallel too, to keep the suite's time in check
   { name: 'wasm3', dir: 'wasm3', files: WASM3_FILES, flags: [...WASM3] },
   { name: 'wasm3 (lazy)', dir: 'wasm3', files: WASM3_FILES, flags: [...WASM3, '--lazy'] },
+  // legacy exception handling (try/catch/catch_all/rethrow/delegate), in all three modes: it is small
+  { name: 'wasm3-legacy-exceptions', flags: [] },
+  { name: 'wasm3-legacy-exceptions (lazy)', dir: 'wasm3-legacy-exceptions', flags: ['--lazy'] },
+  { name: 'wasm3-legacy-exceptions (parallel)', dir: 'wasm3-legacy-exceptions', flags: [...PARALLEL] },
   // And compiled on two threads with every function in its own batch, so every call between functions is
   // linked across batches compiled by different threads: results must not change either.
   { name: 'core (parallel)', dir: 'core', flags: ['--no-multi-memory', ...PARALLEL] },
