@@ -186,6 +186,8 @@ export function builtinThrow(state: InstanceState): number {
   if (tag === JSTag) return raiseCatchable(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
   let keep: Function[] | null = null;
   for (let k = 0, at = 0; k < params.length; k++) {
+    // 32-bit values were stored as 4 bytes: clear the slot's upper half (i32s in registers have it zero).
+    if (params[k] === ValType.I32 || params[k] === ValType.F32) words[at + 1] = 0;
     if (params[k] === ValType.FuncRef) {
       const fn = toJSValue(decode(words, at, ValType.FuncRef), ValType.FuncRef, state);
       if (typeof fn === 'function') (keep ??= []).push(fn);
