@@ -7,6 +7,8 @@
 // bin/quickbeam.js records its own marks (before any of this code is loaded) in the same global array; the
 // first copy of this module to load prints them. When the variable is not set, startupMark does nothing.
 
+import { readFileSync } from 'node:fs';
+
 type Mark = [label: string, ms: number];
 type Marks = Mark[] & { printing?: boolean };
 
@@ -27,7 +29,25 @@ if (enabled()) {
     process.once('exit', () => {
       list.push(['exit', performance.now()]);
       printStartupMarks(list);
+      const l = lazyCompileTotals;
+      if (l.functions > 0) {
+        process.stderr.write(`quickbeam startup: lazily compiled ${l.functions} functions (${(l.bytes / 1024).toFixed(0)} KiB of wasm) in ${l.ms.toFixed(1)} ms (${l.cpuMs.toFixed(1)} ms on this thread's CPU)\n`);
+      }
     });
+  }
+}
+
+/** Lazy compilation in this thread, summed (counted only when tracing: see lazyCompileTraced). */
+export const lazyCompileTotals = { functions: 0, bytes: 0, ms: 0, cpuMs: 0 };
+/** Whether lazy compiles should be timed into lazyCompileTotals. */
+export const lazyCompileTraced = enabled();
+
+/** CPU time of the calling thread in ms (Linux; 0 elsewhere): unlike wall time it ignores waits for a core. */
+export function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return 0;
   }
 }
 

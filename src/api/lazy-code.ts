@@ -10,6 +10,7 @@ import { CompiledModule } from '../compile/module-compiler.js';
 import { LazyCompiler } from '../compile/lazy-compiler.js';
 import { CodeArena } from '../runtime/code-arena.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
+import { lazyCompileTotals, lazyCompileTraced, threadCpuMs } from '../startup-trace.js';
 
 /**
  * One installed function: its address, index, code length, entry offset and source map: (code offset, wasm
@@ -58,6 +59,8 @@ export class LazyCode {
   compile(f: number): void {
     if (this.slot(f) !== this.thunkBase + this.c.lazyThunkOffsets[f]) return;
     this.compiler ??= new LazyCompiler(this.c);
+    const t0 = lazyCompileTraced ? performance.now() : 0;
+    const c0 = lazyCompileTraced ? threadCpuMs() : 0;
     const out = this.compiler.compile(f);
     const addr = this.arena.add(out.code);
     const fn: Installed = {
@@ -67,6 +70,12 @@ export class LazyCode {
     this.installed.push(fn);
     this.setSlot(f, addr + out.entry);
     this.compiledCount++;
+    if (lazyCompileTraced) {
+      lazyCompileTotals.functions++;
+      lazyCompileTotals.bytes += this.c.bodyEnds[f] - this.c.bodyStarts[f];
+      lazyCompileTotals.ms += performance.now() - t0;
+      lazyCompileTotals.cpuMs += threadCpuMs() - c0;
+    }
     if (perfMapEnabled()) perfMapAdd([[addr, out.code.length, `wasm:${this.c.info.funcNames.get(f) ?? `f${f}`}`]]);
   }
 
