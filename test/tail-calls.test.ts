@@ -6,7 +6,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { qb, outcome, showOutcome } from './helpers/engines.js';
+import { moduleInternals } from '../src/api/module.js';
 
 const require = createRequire(import.meta.url);
 const wabt = await (require('wabt') as () => Promise<any>)();
@@ -217,6 +223,43 @@ for (const [name, options] of CONFIGS) {
     assert.is(a.count(5n), 42n, 'the instance stays usable');
   });
 }
+
+test('code-cache hit from another process: tail-call frames work (the code holds no process-specific address)', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const dir = mkdtempSync(path.join(tmpdir(), 'qb-tail-'));
+  try {
+    const file = path.join(dir, 'b.wasm');
+    writeFileSync(file, B);
+    const cache = path.join(dir, 'cache');
+    // Another process compiles B and stores it; its runtime code (the tail-call return stub) lies elsewhere.
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { readFileSync } from 'node:fs';
+      const qb = (await import(${JSON.stringify(path.join(root, 'dist/src/index.js'))})).default;
+      const { moduleInternals } = await import(${JSON.stringify(path.join(root, 'dist/src/api/module.js'))});
+      for (const lazy of [false, true]) {
+        const m = new qb.Module(readFileSync(${JSON.stringify(file)}), { cache: ${JSON.stringify(cache)}, lazy });
+        // a lazy entry holds the functions that ran: run the chain once
+        const b = new qb.Instance(m, {}).exports;
+        b.tab.set(1, b.bdec);
+        b.tab.set(2, b.bdec);
+        b.bdec(5n);
+        console.log(moduleInternals(m).cacheStatus);
+      }`], { encoding: 'utf8' });
+    assert.is(child.stdout.trim(), 'absent\nabsent', child.stderr);
+    for (const lazy of [false, true]) {
+      const m = new qb.Module(B, { cache, lazy });
+      assert.is(moduleInternals(m).cacheStatus, 'hit', lazy ? 'lazy' : 'eager');
+      const b = new qb.Instance(m, {}).exports as Record<string, any>;
+      const a = new qb.Instance(new qb.Module(A), { env: { js: (x: bigint) => x }, b: { pong: b.pong, memByte: b.memByte, tab: b.tab } }).exports as Record<string, any>;
+      b.tab.set(1, a.tloop);
+      b.tab.set(2, a.ping);
+      // B's bdec -> A's tloop (another instance: a tail-call frame) -> B's bdec through B's table ...
+      assert.is(b.bdec(BigInt(DEEP)), 99n, lazy ? 'lazy' : 'eager');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('fuel and interrupts stop an infinite tail-recursive loop', () => {
   for (const options of [{ fuel: true }, { fuel: true, lazy: true }]) {

@@ -9,7 +9,7 @@ import { cacheKey, LazyFunctions, loadCached, storeCached, storeLazyCached } fro
 import { Features, resolveFeatures } from '../decode/features.js';
 import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
-import { allocateCode, CodeBlock } from '../runtime/code-memory.js';
+import { allocateCode, CodeBlock, CodeReservation, reserveCode } from '../runtime/code-memory.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 import { startupMark } from '../startup-trace.js';
 
@@ -189,6 +189,9 @@ function kindName(k: ExternKind): string {
   return KIND_NAMES[k] ?? 'unknown';
 }
 
+/** The features of a module that asks for none (shared: never modified). */
+let defaultFeatures: Features | null = null;
+
 export class Module {
   [INTERNAL]: ModuleInternals;
 
@@ -196,7 +199,7 @@ export class Module {
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
     const src = toBytes(bytes);
     options = withModuleDefaults(options);
-    const features = resolveFeatures(options?.features);
+    const features = options?.features === undefined ? (defaultFeatures ??= resolveFeatures()) : resolveFeatures(options.features);
     const compileOptions: CompileOptions = {
       boundsChecks: options?.boundsChecks,
       interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
@@ -211,6 +214,7 @@ export class Module {
     let cacheReason: string | undefined;
     let cacheKeyOfCode = '';
     let lazyFunctions: LazyFunctions | undefined;
+    let reservation: CodeReservation | null = null;
     if (options?.cache !== undefined) {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
@@ -233,6 +237,9 @@ export class Module {
       const copy = copyBytes(src);
       startupMark('module: bytes copied');
       try {
+        // Linked straight into code memory (cacheKey below ignores codeBuffer); for the code cache into a
+        // page-padded buffer of its own, which the entry stores as it is.
+        if (options?.cache === undefined) compileOptions.codeBuffer = (size) => (reservation = reserveCode(size)).view;
         compiled = compileModule(copy, features, compileOptions);
       } catch (e) {
         if (e instanceof CompileError) throw e;
@@ -256,7 +263,13 @@ export class Module {
     }
     const c = compiled;
     const gcOwned = code === null;
-    code ??= allocateCode(c.code);
+    if (code === null) {
+      // (TypeScript cannot see the assignment in codeBuffer.)
+      const r = reservation as CodeReservation | null;
+      code = r !== null ? r.commit() : allocateCode(c.code);
+      // (c.code was the block's writable alias, or a copy: not kept. The code is read from code memory from now on.)
+      c.code = new Uint8Array(0);
+    }
     let codeSlots = 0;
     let slots: Uint32Array | null = null;
     if (compiled.lazy) {

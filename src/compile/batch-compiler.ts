@@ -34,8 +34,9 @@ export interface BatchMode {
  * Batch boundaries over the defined functions: batch k is functions [b[k], b[k+1]). A batch closes once it
  * holds `batchBytes` of bodies (so a big function is a batch of its own).
  */
-export function planBatches(numImported: number, bodyStarts: Int32Array, bodyEnds: Int32Array, batchBytes = BATCH_BYTES): Int32Array {
-  const n = bodyStarts.length;
+export function planBatches(
+  numImported: number, bodyStarts: Int32Array, bodyEnds: Int32Array, batchBytes = BATCH_BYTES, n = bodyStarts.length,
+): Int32Array {
   const bounds: number[] = [numImported];
   let bytes = 0;
   for (let f = numImported; f < n; f++) {
@@ -126,8 +127,12 @@ export class BatchCompiler {
     ({ asm: this.asm, m: this.m, fc: this.fc } = sharedContext(this, info, features, options, validateOnly));
   }
 
-  /** Compile functions [first, end) (bodies at bodyStarts/bodyEnds). Throws CompileError for an invalid one. */
-  compile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array): BatchCode {
+  /**
+   * Compile functions [first, end) (bodies at bodyStarts/bodyEnds). Throws CompileError for an invalid one.
+   * With `inPlace`, the batch's code is a view of this thread's assembler (no copy): valid only until the
+   * next compile on this thread.
+   */
+  compile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array, inPlace = false): BatchCode {
     sharedContext(this, this.info, this.features, this.options, this.validateOnly);
     const { asm, m } = this;
     if (this.validateOnly) {
@@ -158,7 +163,7 @@ export class BatchCompiler {
         entries[2 * (f - first) + 1] = asm.labelOffset(m.directLabels[f]);
       }
       return {
-        code: asm.bytes(), entries, pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets),
+        code: inPlace ? asm.view() : asm.bytes(), entries, pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets),
         callRelocs: Int32Array.from(m.callRelocs),
       };
     } finally {
@@ -167,9 +172,9 @@ export class BatchCompiler {
   }
 
   /** compile(), with an invalid function reported as a value (for workers, which cannot throw across threads). */
-  tryCompile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array): BatchCode | BatchFailure {
+  tryCompile(first: number, end: number, bodyStarts: Int32Array, bodyEnds: Int32Array, inPlace = false): BatchCode | BatchFailure {
     try {
-      return this.compile(first, end, bodyStarts, bodyEnds);
+      return this.compile(first, end, bodyStarts, bodyEnds, inPlace);
     } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       return { funcIndex: this.fc.funcIndex, message: rawMessage(e), offset: e.offset };

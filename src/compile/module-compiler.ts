@@ -82,7 +82,16 @@ export interface CompileOptions {
   threads?: number;
   /** Wasm bytes per compile batch (default BATCH_BYTES; tests use small values to link more). */
   batchBytes?: number;
+  /**
+   * Where to link the code: a buffer of exactly `size` bytes (e.g. straight into code memory, see
+   * code-memory.ts reserveCode). Default: a new buffer with room for zeros up to the next page boundary.
+   */
+  codeBuffer?: (size: number) => Uint8Array;
 }
+
+// The stubs' assembler, reused by every compile on this thread (compiles never overlap: they run to the end
+// without calling out), so that a tiny module does not allocate a 4 KiB buffer and label tables.
+let stubsAssembler: Assembler | null = null;
 
 export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
   const t0 = nowMs();
@@ -122,9 +131,16 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   // Link: the batches in order, then the stubs.
   const funcOffsets = new Int32Array(n);
   const directOffsets = new Int32Array(n);
-  const pcOffsets: number[] = [], wasmOffsets: number[] = [], callRelocs: number[] = [];
+  // The source map: one batch's own arrays (its base is 0), else the batches' joined.
+  let sites = 0;
+  for (const b of batches) sites += b.pcOffsets.length;
+  const one = batches.length === 1;
+  const pcOffsets = one ? batches[0].pcOffsets : new Int32Array(sites);
+  const wasmOffsets = one ? batches[0].wasmOffsets : new Int32Array(sites);
+  const callRelocs: number[] = [];
   let size = 0;
   let f = info.numImportedFuncs;
+  let site = 0;
   const bases: number[] = [];
   for (const b of batches) {
     const base = align64(size);
@@ -133,15 +149,18 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
       funcOffsets[f] = base + b.entries[k];
       directOffsets[f] = base + b.entries[k + 1];
     }
-    for (let k = 0; k < b.pcOffsets.length; k++) {
-      pcOffsets.push(base + b.pcOffsets[k]);
-      wasmOffsets.push(b.wasmOffsets[k]);
+    if (!one) {
+      for (let k = 0; k < b.pcOffsets.length; k++, site++) {
+        pcOffsets[site] = base + b.pcOffsets[k];
+        wasmOffsets[site] = b.wasmOffsets[k];
+      }
     }
     for (let k = 0; k < b.callRelocs.length; k += 2) callRelocs.push(base + b.callRelocs[k], b.callRelocs[k + 1]);
     size = base + b.code.length;
   }
   const stubsBase = align64(size);
-  const stubs = new Assembler(4096);
+  const stubs = (stubsAssembler ??= new Assembler(4096));
+  stubs.reset();
   const lazyThunkOffsets = new Int32Array(lazy ? n : 0);
   if (lazy) emitLazyStubs(stubs, info, funcOffsets, lazyThunkOffsets);
   for (let i = 0; i < info.numImportedFuncs; i++) {
@@ -162,25 +181,30 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   for (let i = 0; i < info.numImportedFuncs; i++) funcOffsets[i] += stubsBase;
 
   // (Room for zeros up to the next page boundary: the code cache stores the code page-padded without a copy.)
-  const code = new Uint8Array((stubsBase + stubs.offset + 4095) & ~4095).subarray(0, stubsBase + stubs.offset);
-  batches.forEach((b, k) => code.set(b.code, bases[k]));
+  const codeSize = stubsBase + stubs.offset;
+  const code = options.codeBuffer !== undefined ? options.codeBuffer(codeSize) : new Uint8Array((codeSize + 4095) & ~4095).subarray(0, codeSize);
+  for (let k = 0; k < batches.length; k++) code.set(batches[k].code, bases[k]);
   code.set(stubs.view(), stubsBase);
-  const dv = new DataView(code.buffer);
-  for (let k = 0; k < callRelocs.length; k += 2) dv.setInt32(callRelocs[k], directOffsets[callRelocs[k + 1]] - (callRelocs[k] + 4), true);
+  if (callRelocs.length > 0) {
+    const dv = new DataView(code.buffer, code.byteOffset, code.length);
+    for (let k = 0; k < callRelocs.length; k += 2) dv.setInt32(callRelocs[k], directOffsets[callRelocs[k + 1]] - (callRelocs[k] + 4), true);
+  }
   const sigIds = info.types.map((t) => signatureId(t));
 
   return {
     info,
     features,
-    ...codegen,
+    boundsChecks: codegen.boundsChecks,
+    interruptible: codegen.interruptible,
+    fuel: codegen.fuel,
     layout: moduleVmctxLayout(info),
     code,
     codeSize: code.length,
     funcOffsets,
     entryStubOffsets,
     sigIds,
-    pcOffsets: Int32Array.from(pcOffsets),
-    wasmOffsets: Int32Array.from(wasmOffsets),
+    pcOffsets,
+    wasmOffsets,
     lazy,
     lazyThunkOffsets,
     bodyStarts,
@@ -202,7 +226,7 @@ function compileBodies(
   info: ModuleInfo, bytes: Uint8Array, features: Features, codegen: CodegenOptions,
   bodyStarts: Int32Array, bodyEnds: Int32Array, end: number, options: CompileOptions,
 ): BatchCode[] {
-  const plan = planBatches(info.numImportedFuncs, bodyStarts.subarray(0, end), bodyEnds.subarray(0, end), options.batchBytes);
+  const plan = planBatches(info.numImportedFuncs, bodyStarts, bodyEnds, options.batchBytes, end);
   const threads = options.threads;
   const numBatches = Math.max(0, plan.length - 1);
   const useThreads = parallelThreads(threads, numBatches, bodyEnds, bodyStarts, info.numImportedFuncs, end);
@@ -214,7 +238,8 @@ function compileBodies(
     const bc = new BatchCompiler(info, features, codegen, bytes, validateOnly);
     results = [];
     for (let k = 0; k < numBatches; k++) {
-      const r = bc.tryCompile(plan[k], plan[k + 1], bodyStarts, bodyEnds);
+      // (The last batch's code stays in the assembler: it is linked before anything else is compiled here.)
+      const r = bc.tryCompile(plan[k], plan[k + 1], bodyStarts, bodyEnds, k === numBatches - 1);
       results.push(r);
       if (isBatchFailure(r)) break; // later batches cannot hold an earlier error
     }

@@ -5,16 +5,20 @@
 
 import { ConstExpr, ConstOp, SegmentMode } from './types.js';
 
+// Capacity 0 until the first segment: most modules have few or none, and a tiny module's compile should not
+// pay for seven arrays (these empty ones are never written: the first add grows them).
+const NO_U8 = new Uint8Array(0), NO_U32 = new Uint32Array(0), NO_F64 = new Float64Array(0);
+
 export class DataSegments {
   count = 0;
-  private modes = new Uint8Array(16);
-  private memories = new Uint32Array(16);
-  private starts = new Uint32Array(16);
-  private lengths = new Uint32Array(16);
+  private modes = NO_U8;
+  private memories = NO_U32;
+  private starts = NO_U32;
+  private lengths = NO_U32;
   /** Offset of an active segment given by one i32.const (as int32) or non-negative i64.const; NaN: see exprs. */
-  private constOffsets = new Float64Array(16);
-  private readonly exprs = new Map<number, ConstExpr>();
-  private constOps = new Uint8Array(16);
+  private constOffsets = NO_F64;
+  private exprs: Map<number, ConstExpr> | null = null;
+  private constOps = NO_U8;
 
   constructor(private readonly moduleBytes: Uint8Array) {}
 
@@ -38,7 +42,7 @@ export class DataSegments {
   }
 
   setOffsetExpr(i: number, e: ConstExpr): void {
-    this.exprs.set(i, e);
+    (this.exprs ??= new Map()).set(i, e);
   }
 
   mode(i: number): SegmentMode {
@@ -68,13 +72,13 @@ export class DataSegments {
   /** The offset expression of an active segment (null for passive and declarative ones). */
   offsetExpr(i: number): ConstExpr | null {
     const v = this.constOffsets[i];
-    if (Number.isNaN(v)) return this.exprs.get(i) ?? null;
+    if (Number.isNaN(v)) return this.exprs?.get(i) ?? null;
     const op = this.constOps[i] as ConstOp;
     return [{ op, value: op === ConstOp.I64Const ? BigInt(v) : v }];
   }
 
   private grow(): void {
-    const n = this.modes.length * 2;
+    const n = Math.max(16, this.modes.length * 2);
     const modes = new Uint8Array(n), memories = new Uint32Array(n), starts = new Uint32Array(n);
     const lengths = new Uint32Array(n), constOffsets = new Float64Array(n), constOps = new Uint8Array(n);
     modes.set(this.modes);

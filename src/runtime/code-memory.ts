@@ -1,26 +1,34 @@
-// Executable memory, W^X (no page is ever writable and executable at once), freed by V8's GC.
+// Executable memory, W^X (no page is ever writable and executable at the same address), freed by V8's GC.
 //
 // Code lives in page-aligned reservations that V8 makes and frees itself: the backing store of a resizable
 // ArrayBuffer (`new ArrayBuffer(n, { maxByteLength: n })`), which V8 allocates with its page allocator
-// (mmap, committed read+write) and unmaps when the buffer is collected, by the GC itself: no finalizer, so a
-// loop that compiles modules without ever yielding frees them as it goes (measured on Node 20, 24 and 26:
-// the mapping is gone right after `gc()`). Pages that hold code are made read+execute here; nothing else
-// touches them: the buffers never leave this file (a JS write through a view would fault on them), are
-// never resized (a resize is the only operation in which V8 changes their pages' protection or writes to
-// them), and V8 never reads or writes a backing store's contents on its own. Once V8 unmaps a buffer its
-// addresses are the kernel's again, and whatever is mapped there next gets fresh pages and protections.
+// (mmap) and unmaps (munmap of the whole range) when the buffer is collected, by the GC itself: no
+// finalizer, so a loop that compiles modules without ever yielding frees them as it goes (measured on Node
+// 20, 24 and 26: the mapping is gone right after `gc()`). The buffers never leave this file, are never
+// resized (a resize is the only operation in which V8 changes their pages' protection or touches them), and
+// V8 never reads or writes a backing store's contents on its own. Once V8 unmaps a buffer its addresses are
+// the kernel's again: whatever is mapped there next gets fresh pages and protections.
+//
+// A chunk's reservation is twice its size, and holds a dual mapping of one memfd: read+execute in the first
+// half (where code runs), read+write in the second (where it is written, through a typed array over the
+// buffer), both put over V8's pages with MAP_FIXED, so that V8's munmap takes both. Installing code is then
+// a plain copy: no system call per block (an mprotect costs 1-16 us here, several per module with two
+// cores shared and V8's threads to shoot TLBs down on). Where memfd or executable shared mappings are
+// refused, the buffer's own pages are used, made writable just for each copy (mprotect).
 //
 // A block's `owner` is what keeps its memory alive: whoever runs the code holds it (a module holds its
-// code's blocks, an instance its module). Small blocks share 64 KiB chunks (one buffer costs ~15-20 us to
-// create, a block a copy and one or two mprotects), so a chunk is freed after its last block's owner; big
-// blocks get a buffer of their own. `free()` releases a block at once (explicit disposal): its pages are
-// replaced by inaccessible ones as soon as nothing else lives on them.
+// code's blocks, an instance its module). Small blocks share 64 KiB chunks (a chunk costs ~30-50 us to set
+// up), so a chunk is freed after its last block's owner; big blocks get a chunk of their own. `free()`
+// releases a block at once (explicit disposal): a chunk's pages are replaced by inaccessible ones as soon as
+// no live block is left on it.
 //
 // Where resizable ArrayBuffers are unavailable or not page-aligned, chunks are plain mappings unmapped by a
 // FinalizationRegistry callback on the owner (which waits for the event loop).
 
+import fs from 'node:fs';
 import {
-  MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, addressOf, alignUp, bytesAt, mmapAnon, mmapFixed, mprotect, munmap,
+  MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MFD_CLOEXEC, PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, addressOf,
+  alignUp, bytesAt, memfdCreate, mmapAnon, mmapFixed, mprotect, munmap,
 } from './native.js';
 
 export interface CodeBlock {
@@ -46,6 +54,8 @@ interface Chunk {
   /** A view for copying code in (dropped once the chunk is full). */
   bytes: Uint8Array | null;
   used: number;
+  /** Whether `bytes` is a separate read+write alias (else the pages themselves, see install). */
+  dual: boolean;
   /** Offset below which the pages are read+execute (above: still read+write, never executed). */
   execEnd: number;
   /** Blocks not released by free(). */
@@ -69,6 +79,7 @@ const unmapLater = new FinalizationRegistry<{ addr: number; size: number }>((m) 
 });
 
 let resizableWorks: boolean | null = null;
+let dualWorks: boolean | null = null;
 
 /** A V8 page-allocator reservation of `size` bytes (a multiple of the page size), or null. */
 function v8Pages(size: number): { buf: ArrayBuffer; addr: number } | null {
@@ -86,16 +97,44 @@ function v8Pages(size: number): { buf: ArrayBuffer; addr: number } | null {
   return resizableWorks ? { buf, addr } : null;
 }
 
+/** Put a memfd of `size` bytes at [addr, addr + size) read+execute and at [addr + size, addr + 2 size) read+write. */
+function mapDualAt(addr: number, size: number): boolean {
+  const fd = memfdCreate('quickbeam-code', MFD_CLOEXEC);
+  if (fd < 0) return false;
+  try {
+    fs.ftruncateSync(fd, size);
+    return mmapFixed(addr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0) && mmapFixed(addr + size, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd); // the mappings keep the file
+  }
+}
+
 function newChunk(size: number): Chunk {
-  const pages = v8Pages(size);
-  let chunk: Chunk;
-  if (pages !== null) {
-    chunk = { owner: pages.buf, addr: pages.addr, size, bytes: new Uint8Array(pages.buf), used: 0, execEnd: 0, live: 0, counted: size };
-  } else {
-    const addr = mmapAnon(size, PROT_READ | PROT_WRITE);
-    const owner = {};
-    unmapLater.register(owner, { addr, size });
-    chunk = { owner, addr, size, bytes: bytesAt(addr, size), used: 0, execEnd: 0, live: 0, counted: size };
+  let chunk: Chunk | null = null;
+  if (dualWorks !== false) {
+    const pages = v8Pages(2 * size);
+    if (pages !== null) {
+      if (mapDualAt(pages.addr, size)) {
+        dualWorks = true;
+        const bytes = new Uint8Array(pages.buf, size, size);
+        chunk = { owner: pages.buf, addr: pages.addr, size, bytes, dual: true, used: 0, execEnd: 0, live: 0, counted: size };
+      } else {
+        dualWorks = false; // (this buffer is left to the GC: part of it may be a mapping of the memfd now)
+      }
+    }
+  }
+  if (chunk === null) {
+    const pages = v8Pages(size);
+    if (pages !== null) {
+      chunk = { owner: pages.buf, addr: pages.addr, size, bytes: new Uint8Array(pages.buf), dual: false, used: 0, execEnd: 0, live: 0, counted: size };
+    } else {
+      const addr = mmapAnon(size, PROT_READ | PROT_WRITE);
+      const owner = {};
+      unmapLater.register(owner, { addr, size });
+      chunk = { owner, addr, size, bytes: bytesAt(addr, size), dual: false, used: 0, execEnd: 0, live: 0, counted: size };
+    }
   }
   mappedBytes += size;
   uncount.register(chunk.owner, chunk);
@@ -106,8 +145,12 @@ function protect(addr: number, size: number, prot: number): void {
   if (!mprotect(addr, size, prot)) throw new Error('mprotect of code memory failed');
 }
 
-/** Copy `bytes` to offset `at` of the chunk and make the pages they touch read+execute. */
+/** Copy `bytes` to offset `at` of the chunk, where they are read+execute. */
 function install(c: Chunk, at: number, bytes: Uint8Array): void {
+  if (c.dual) {
+    c.bytes!.set(bytes, at);
+    return;
+  }
   const first = Math.floor(at / PAGE_SIZE) * PAGE_SIZE;
   // The first page may hold earlier blocks' code (read+execute): writable just for the copy. Nothing runs
   // meanwhile: this thread is here, and no other thread runs this isolate's code.
@@ -121,7 +164,7 @@ function install(c: Chunk, at: number, bytes: Uint8Array): void {
 /** Replace a chunk's pages by inaccessible ones (its reservation stays V8's, freed when the owner is collected). */
 function decommit(c: Chunk): void {
   if (c.counted === 0) return;
-  mmapFixed(c.addr, c.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  mmapFixed(c.addr, c.dual ? 2 * c.size : c.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   mappedBytes -= c.counted;
   c.counted = 0;
   c.bytes = null;
@@ -142,17 +185,12 @@ function blockOf(c: Chunk, addr: number, size: number): CodeBlock {
   };
 }
 
-/**
- * Copy machine code into fresh executable memory (read+execute), owned by the GC: keep `owner` (or the
- * block) for as long as the code may run.
- */
-export function allocateCode(bytes: Uint8Array): CodeBlock {
-  const len = Math.max(1, bytes.length);
+/** Room for `len` bytes of code: the chunk and offset. */
+function place(len: number): { c: Chunk; at: number; size: number } {
   if (len > SMALL_LIMIT) {
     const c = newChunk(alignUp(len, PAGE_SIZE));
-    install(c, 0, bytes);
-    c.bytes = null;
-    return blockOf(c, c.addr, c.size);
+    c.used = c.size;
+    return { c, at: 0, size: c.size };
   }
   const size = alignUp(len, BLOCK_ALIGN);
   if (current === null || current.used + size > CHUNK_SIZE) {
@@ -165,9 +203,52 @@ export function allocateCode(bytes: Uint8Array): CodeBlock {
   }
   const c = current;
   const at = c.used;
-  install(c, at, bytes);
   c.used = at + size;
-  return blockOf(c, c.addr + at, size);
+  return { c, at, size };
+}
+
+/** The end of an install into a chunk of its own: no more writes. */
+function sealed(c: Chunk): void {
+  if (c !== current) c.bytes = null;
+}
+
+/**
+ * Copy machine code into fresh executable memory (read+execute), owned by the GC: keep `owner` (or the
+ * block) for as long as the code may run.
+ */
+export function allocateCode(bytes: Uint8Array): CodeBlock {
+  const { c, at, size } = place(Math.max(1, bytes.length));
+  install(c, at, bytes);
+  const block = blockOf(c, c.addr + at, size);
+  sealed(c);
+  return block;
+}
+
+/** Code being written in place (see reserveCode). */
+export interface CodeReservation {
+  /** Where to write the code (exactly the size asked for). Do not keep it after commit(). */
+  readonly view: Uint8Array;
+  /** The code is written: make it a block (read+execute). */
+  commit(): CodeBlock;
+}
+
+/**
+ * Room for `len` bytes of code, written through `view` and then committed: with dual-mapped chunks the view
+ * is the block's writable alias, so the code is linked in place with no copy (a tiny module otherwise pays
+ * for a buffer of its own, off-heap: 1-3 us to allocate and collect).
+ */
+export function reserveCode(len: number): CodeReservation {
+  const { c, at, size } = place(Math.max(1, len));
+  const block = blockOf(c, c.addr + at, size);
+  const view = c.dual ? c.bytes!.subarray(at, at + len) : new Uint8Array(len);
+  return {
+    view,
+    commit() {
+      if (!c.dual) install(c, at, view);
+      sealed(c);
+      return block;
+    },
+  };
 }
 
 /** Bytes of executable memory mapped by allocateCode and not yet freed (diagnostics: as reported by the GC). */
