@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { qb } from './helpers/engines.js';
+import { exnrefCount } from '../src/api/exception.js';
 
 const require = createRequire(import.meta.url);
 const wabt = await (require('wabt') as () => Promise<any>)();
@@ -429,6 +430,20 @@ test('handler tables survive the code cache (eager and lazy entries)', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('exnref ids die with the outermost call while no instance can store exnrefs', () => {
+  const e = inst(CORE);
+  assert.equal(e.rethrowChain(1000), [7, 1000]);
+  assert.is(exnrefCount(), 0);
+  // a module with an exnref global keeps them from then on (it could hold one across calls)
+  const keeper = inst(wat(`(module (tag $t) (global $g (mut exnref) (ref.null exn))
+    (func (export "keep")
+      (global.set $g (block $h (result exnref) (try_table (catch_all_ref $h) (throw $t)) (unreachable))))
+    (func (export "again") (throw_ref (global.get $g))))`));
+  keeper.keep();
+  assert.ok(exnrefCount() > 0);
+  assert.throws(() => keeper.again(), (x: unknown) => x instanceof qb.Exception);
 });
 
 test('exceptions are a feature: with it off, exception opcodes and the tag section are rejected', () => {

@@ -3,13 +3,14 @@
 //
 // A thrown value is either an Exception (thrown by wasm `throw`, or made in JS) or any other JS value (thrown by
 // JS: an imported function, a JSTag exception). An Exception keeps its payload as the raw 8-byte slots the args
-// buffer uses (16 bytes for v128), so it goes back into wasm bit for bit. An exnref is the externref handle id of
-// the Exception, or of a box holding a JS value (so that `throw null` caught by catch_all_ref is a non-null
-// exnref, and throw_ref throws the very same value again).
+// buffer uses (16 bytes for v128), so it goes back into wasm bit for bit. An exnref is an id of the Exception,
+// or of a box holding a JS value (so that `throw null` caught by catch_all_ref is a non-null exnref, and
+// throw_ref throws the very same value again).
 
 import { ValType } from '../decode/types.js';
 import { argsU32 } from '../runtime/exec-state.js';
 import { externToId, idToExtern } from '../runtime/refs.js';
+import { releaseWhenIdle } from '../runtime/lifetime.js';
 import { RawValue, toJSValue, toWebAssemblyValue } from '../runtime/js-values.js';
 import { raiseCatchable } from '../runtime/host-calls.js';
 import { setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
@@ -149,28 +150,50 @@ function makeException(tag: Tag, words: Uint32Array, keep: Function[] | null): E
 
 // ---------------------------------------------------------------------------------------------------------
 // exnref values
+//
+// An exnref is an index into `exnValues` (0 = null). exnrefs never reach JS (the JS API refuses the type), so
+// they live only in wasm frames, and in globals and tables of an exnref type. Until some instance has such a
+// global or table, every id is dead once the outermost call into wasm returns: the table is emptied then (a
+// release queued when its first id is handed out), so catching exceptions in a loop holds no memory. After
+// that, ids are kept for the life of the process, like externref handles.
 
 /** A JS value caught as an exnref (boxed: any value, null included, is a non-null exnref). */
 class JSValueBox {
   constructor(readonly value: unknown) {}
 }
-const boxes = new WeakMap<object, JSValueBox>();
 
-/** The exnref id of a thrown value (stable per object). */
-export function exnrefOf(value: unknown): number {
-  if (Exception.is(value)) return externToId(value);
-  if ((typeof value === 'object' && value !== null) || typeof value === 'function') {
-    let b = boxes.get(value as object);
-    if (b === undefined) boxes.set(value as object, (b = new JSValueBox(value)));
-    return externToId(b);
+const exnValues: unknown[] = [null];
+let exnStorage = false;
+
+/** An instance of this module may keep exnrefs beyond a call (a global or table of an exnref type). */
+export function noteExnrefStorage(types: readonly number[]): void {
+  for (const t of types) {
+    const heap = t & 0x2ff; // without the non-null bit; concrete types keep 0x200
+    if (heap === 0x69 || heap === 0x74) exnStorage = true;
   }
-  return externToId(new JSValueBox(value));
+}
+
+/** The exnref id of a thrown value. */
+export function exnrefOf(value: unknown): number {
+  if (exnValues.length === 1 && !exnStorage) {
+    releaseWhenIdle(() => {
+      if (!exnStorage) exnValues.length = 1;
+    });
+  }
+  exnValues.push(Exception.is(value) ? value : new JSValueBox(value));
+  return exnValues.length - 1;
 }
 
 /** The thrown value an exnref id refers to. */
 export function exnrefValue(id: number): unknown {
-  const v = idToExtern(id);
+  if (!(id > 0 && id < exnValues.length)) throw new RangeError(`invalid exnref ${id}`);
+  const v = exnValues[id];
   return v instanceof JSValueBox ? v.value : v;
+}
+
+/** Number of exnref ids held (diagnostics and tests). */
+export function exnrefCount(): number {
+  return exnValues.length - 1;
 }
 
 // ---------------------------------------------------------------------------------------------------------

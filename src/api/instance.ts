@@ -8,6 +8,7 @@
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
 import { Tag, makeTag, sameParams } from './tag.js';
+import { noteExnrefStorage } from './exception.js';
 import { LinkError } from '../errors.js';
 import {
   FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
@@ -213,6 +214,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
       }
     }
   }
+  noteExnrefStorage(info.globals.map((g) => g.type));
+  noteExnrefStorage(info.tables.map((t) => t.elemType));
   // Defined tags: new identities per instance.
   const tagTypes = info.tags ?? [];
   for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params));

@@ -126,6 +126,9 @@ export function defaultRawValue(type: ValType): RawValue {
   }
 }
 
+/** exnref and nullexnref (exception handling): internal values, never converted to or from JS. */
+const EXNREF_TYPES = [0x69 as ValType, 0x74 as ValType] as const;
+
 /** Read a global cell as a raw value of its type. */
 export function readCellRaw(cell: GlobalCell): RawValue {
   switch (cell.type) {
@@ -134,6 +137,7 @@ export function readCellRaw(cell: GlobalCell): RawValue {
     case ValType.F32: return cell.getF32();
     case ValType.F64: return cell.getF64();
     case ValType.FuncRef: case ValType.ExternRef: return cell.getRef();
+    case EXNREF_TYPES[0]: case EXNREF_TYPES[1]: return cell.getRef(); // exnref, nullexnref: initialisers only
     case ValType.V128: { // internal raw form (const expressions): the 16 bytes as an unsigned little-endian bigint
       const b = cell.getV128();
       let v = 0n;
@@ -152,6 +156,7 @@ export function writeCellRaw(cell: GlobalCell, raw: RawValue): void {
     case ValType.F32: cell.setF32(raw as number); return;
     case ValType.F64: cell.setF64(raw as number); return;
     case ValType.FuncRef: case ValType.ExternRef: cell.setRef(raw as number); return;
+    case EXNREF_TYPES[0]: case EXNREF_TYPES[1]: cell.setRef(raw as number); return;
     case ValType.V128: {
       let v = BigInt.asUintN(128, BigInt(raw));
       const b = new Uint8Array(16);
