@@ -516,7 +516,11 @@ test('globals and constant expressions', () => {
   rejects(mod(imp(1), g(0x7f, 0, [0x23, 0])), 'constant expression required', 23);
   rejects(mod(imp(0), g(0x7e, 0, [0x23, 0])), 'type mismatch', 25);
   rejects(mod(imp(0), g(0x7f, 0, [0x23, 1])), 'unknown global 1', 24);
-  rejects(mod(sec(6, [2, 0x7f, 0, 0x41, 0, END, 0x7f, 0, 0x23, 0, END])), 'unknown global 0', 19);
+  // Wasm 2.0 (no typed function references): not even an earlier defined global; 3.0: earlier ones only
+  const twoGlobals = (idx: number) => mod(sec(6, [2, 0x7f, 0, 0x41, 5, END, 0x7f, 0, 0x23, idx, END]));
+  rejects(twoGlobals(0), 'unknown global 0', 19, { typedFunctionReferences: false });
+  assert.equal(decode(twoGlobals(0)).globalInits[1], [{ op: ConstOp.GlobalGet, value: 0 }]);
+  rejects(twoGlobals(1), 'unknown global 1', 19);
   // type mismatches, missing / extra values, non-constant and illegal instructions
   rejects(mod(g(0x7f, 0, [0x42, 0])), 'type mismatch', 15);
   rejects(mod(g(0x7f, 0, [])), 'type mismatch', 13);
@@ -843,7 +847,16 @@ test('mutation fuzz: only CompileErrors, and the same verdict as V8 outside bodi
     for (const c of json.commands) if (c.type === 'module' && c.filename) mods.push(new Uint8Array(readFileSync(join(dir, name, c.filename))));
   }
   // Node 20's V8 without flags: no memory64, table64, multi-memory, extended-const; SIMD on.
-  const features = resolveFeatures({ memory64: false, table64: false, multiMemory: false, extendedConst: false, simd: true });
+  // (the Wasm 2.0 + SIMD that the host's V8, Node 20's, decodes without flags)
+  const features = resolveFeatures({
+    memory64: false,
+    table64: false,
+    multiMemory: false,
+    extendedConst: false,
+    simd: true,
+    typedFunctionReferences: false,
+    exceptions: false,
+  });
   let seed = 2024;
   const rnd = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;

@@ -36,7 +36,7 @@ function rbp(disp: number): string {
 function fresh(): { a: Assembler; vs: ValueStack; code: () => string[] } {
   const a = new Assembler();
   const vs = new ValueStack(a);
-  const types = new Uint8Array([I32, I64, F64, I32, F32, I64]);
+  const types = new Int32Array([I32, I64, F64, I32, F32, I64]);
   vs.reset(types, 6, 3);
   return { a, vs, code: () => disassemble(a.bytes()) };
 }

@@ -1,5 +1,6 @@
 // Table operators: table.get/set/size inline (with bounds checks), the rest through runtime builtins.
 
+import { isSubtype } from '../decode/ref-types.js';
 import { AluOp, Cond, LoadKind, R11, R14 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
 import { TrapCode, Builtin, TABLEDESC_ELEMENTS, TABLEDESC_LENGTH } from './abi.js';
@@ -72,7 +73,7 @@ export function emitTableOp(c: FunctionCompiler, sub: number): void {
     case 12: { // table.init seg table
       const seg = readElemIndex(c);
       const t = readTableIndex(c);
-      if (info.elems[seg].elemType !== info.tables[t].elemType) c.error('type mismatch: table.init segment type');
+      if (!isSubtype(info.elems[seg].elemType, info.tables[t].elemType, info.types)) c.error('type mismatch: table.init segment type');
       c.need3(indexType(c, t), I32, I32);
       if (c.dead) return c.discard(3);
       c.storeImmArg(0, seg);
@@ -90,7 +91,7 @@ export function emitTableOp(c: FunctionCompiler, sub: number): void {
     case 14: { // table.copy dst src
       const dst = readTableIndex(c);
       const src = readTableIndex(c);
-      if (info.tables[dst].elemType !== info.tables[src].elemType) c.error('type mismatch: table.copy element types');
+      if (!isSubtype(info.tables[src].elemType, info.tables[dst].elemType, info.types)) c.error('type mismatch: table.copy element types');
       const td = indexType(c, dst), ts = indexType(c, src);
       c.need3(td, ts, td === I64 && ts === I64 ? I64 : I32);
       if (c.dead) return c.discard(3);

@@ -6,6 +6,8 @@ import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
 import { ModuleInfo, ValType, FuncType, valTypeText } from '../decode/types.js';
+import { isDefaultable, isRefType, isSubtype, readValType } from '../decode/ref-types.js';
+import { opBrOnNonNull, opBrOnNull, opCallRef, opRefAsNonNull, opRefFunc, opRefIsNull, opRefNull } from './emit-ref.js';
 import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
@@ -33,6 +35,14 @@ const SINGLE: Record<number, number[]> = {
   [ValType.ExternRef]: [ValType.ExternRef],
   [EXNREF]: [EXNREF],
 };
+
+/** The one-type result list of a block type `t` (cached: no allocation per block once seen). */
+function singleType(t: number): number[] {
+  let single = SINGLE_REF.get(t);
+  if (!single) SINGLE_REF.set(t, (single = [t]));
+  return single;
+}
+const SINGLE_REF = new Map<number, number[]>();
 
 /** Per-module state shared by every function compiled into the module's code buffer. */
 export interface ModuleCodegen {
@@ -84,7 +94,7 @@ export class FunctionCompiler {
   /** Validate only (lazy compilation's up-front pass): the whole body is treated as dead code. */
   validateOnly = false;
   numLocals = 0;
-  localTypes = new Uint8Array(64);
+  localTypes = new Int32Array(64);
   /** Largest outgoing argument area needed by a call in this function, in bytes. */
   outgoing = 0;
   private trapSites: TrapSite[] = [];
@@ -179,30 +189,69 @@ export class FunctionCompiler {
       n += count;
     }
     this.numLocals = n;
+    this.nonDefaultable = false;
+    for (let i = params.length; i < n; i++) if (!isDefaultable(this.localTypes[i])) this.nonDefaultable = true;
+    if (this.nonDefaultable) this.beginLocalInits(params.length, n);
+  }
+
+  // ---------------------------------------------------------------- initialisation of non-defaultable locals
+  //
+  // A local of a non-null reference type has no default value: local.get needs a local.set/tee before it in
+  // the same block or an enclosing one. An initialisation lasts until the end of the block it happens in, so
+  // each one is recorded on an undo list that `end` (and `else`, catch arms) roll back to the block's mark.
+  // Only functions with such locals pay for this (nonDefaultable).
+
+  nonDefaultable = false;
+  private localInit = new Uint8Array(64);
+  private initUndo = new Int32Array(64);
+  private initTop = 0;
+  private initMarks = new Int32Array(16);
+
+  private beginLocalInits(numParams: number, numLocals: number): void {
+    if (this.localInit.length < numLocals) this.localInit = new Uint8Array(Math.max(numLocals, 2 * this.localInit.length));
+    const init = this.localInit;
+    for (let i = 0; i < numLocals; i++) init[i] = i < numParams || isDefaultable(this.localTypes[i]) ? 1 : 0;
+    this.initTop = 0;
+  }
+
+  private initLocal(i: number): void {
+    this.localInit[i] = 1;
+    if (this.initTop === this.initUndo.length) {
+      const u = new Int32Array(2 * this.initUndo.length);
+      u.set(this.initUndo);
+      this.initUndo = u;
+    }
+    this.initUndo[this.initTop++] = i;
+  }
+
+  /** At a block's start (its frame just pushed): remember where its initialisations begin. */
+  markLocalInits(): void {
+    const d = this.ctl.depth - 1;
+    if (d >= this.initMarks.length) {
+      const m = new Int32Array(2 * d + 2);
+      m.set(this.initMarks);
+      this.initMarks = m;
+    }
+    this.initMarks[d] = this.initTop;
+  }
+
+  /** At the end of the top block (or the start of its next arm): forget the initialisations made inside it. */
+  resetLocalInits(): void {
+    const mark = this.initMarks[this.ctl.depth - 1];
+    while (this.initTop > mark) this.localInit[this.initUndo[--this.initTop]] = 0;
   }
 
   private ensureLocals(n: number): void {
     if (this.localTypes.length < n) {
-      const a = new Uint8Array(Math.max(n, this.localTypes.length * 2));
+      const a = new Int32Array(Math.max(n, this.localTypes.length * 2));
       a.set(this.localTypes);
       this.localTypes = a;
     }
   }
 
+  /** A value type (numeric or reference, see ref-types.ts). */
   readValType(): number {
-    const at = this.r.pos;
-    const t = this.r.u8();
-    switch (t) {
-      case ValType.I32: case ValType.I64: case ValType.F32: case ValType.F64:
-      case ValType.FuncRef: case ValType.ExternRef:
-        return t;
-      case EXNREF:
-        if (this.m.features.exceptions) return t;
-        break;
-      case ValType.V128:
-        if (this.m.features.simd) return t;
-    }
-    this.error(`malformed value type 0x${t.toString(16)}`, at);
+    return readValType(this.r, this.m.features, this.m.info.types.length);
   }
 
   // ================================================================ prologue / epilogue
@@ -267,7 +316,7 @@ export class FunctionCompiler {
   }
 
   /** Move the function's results from the top of the value stack to the return registers / area and return. */
-  private emitReturn(): void {
+  emitReturn(): void {
     const vs = this.vs;
     const results = this.funcType.results;
     const n = results.length;
@@ -349,7 +398,7 @@ export class FunctionCompiler {
       this.error('type mismatch: not enough operands');
     }
     const got = vs.type[i];
-    if (got !== t && got !== T_BOTTOM) this.typeMismatch(t, got);
+    if (got !== t && got !== T_BOTTOM && !isSubtype(got, t, this.m.info.types)) this.typeMismatch(t, got);
   }
 
   need1(t: number): void {
@@ -362,7 +411,7 @@ export class FunctionCompiler {
       this.error('type mismatch: not enough operands');
     }
     const got = vs.type[i];
-    if (got !== t && got !== T_BOTTOM) this.typeMismatch(t, got);
+    if (got !== t && got !== T_BOTTOM && !isSubtype(got, t, this.m.info.types)) this.typeMismatch(t, got);
   }
 
   need2(t1: number, t2: number): void {
@@ -433,14 +482,26 @@ export class FunctionCompiler {
   private blockResults: ArrayLike<number> = EMPTY;
 
   readBlockType(): void {
-    const at = this.r.pos;
-    const bt = this.r.s33();
+    const r = this.r;
+    const at = r.pos;
+    const first = r.bytes[at];
+    if (first === 0x63 || first === 0x64) {
+      // a reference type with a heap type: (ref null? ht)
+      this.blockParams = EMPTY;
+      this.blockResults = singleType(readValType(r, this.m.features, this.m.info.types.length));
+      return;
+    }
+    const bt = r.s33();
     if (bt === -64) {
       this.blockParams = EMPTY;
       this.blockResults = EMPTY;
     } else if (bt < 0) {
       const t = bt & 0x7f;
-      const single = SINGLE[t];
+      let single = SINGLE[t];
+      if (!single && bt >= -64) {
+        r.pos = at; // an abstract reference shorthand (enabled by the features or an error naming them)
+        single = singleType(readValType(r, this.m.features, this.m.info.types.length));
+      }
       if (!single || (t === ValType.V128 && !this.m.features.simd)) this.error('malformed block type', at);
       this.blockParams = EMPTY;
       this.blockResults = single;
@@ -472,6 +533,7 @@ export class FunctionCompiler {
     for (let k = 0; k < params.length; k++) if (this.vs.height - 1 - k >= parent.base) present++;
     if (live) this.canonicalizeTop(params.length);
     const f = this.ctl.push();
+    if (this.nonDefaultable) this.markLocalInits();
     f.kind = kind;
     f.base = this.vs.height - present;
     if (present < params.length) {
@@ -487,7 +549,7 @@ export class FunctionCompiler {
   }
 
   /** Emit a branch to frame `target` carrying the top values (caller guarantees the code is live). */
-  private emitBranchMoves(target: ControlFrame): void {
+  emitBranchMoves(target: ControlFrame): void {
     const vs = this.vs;
     const types = target.branchTypes();
     const n = types.length;
@@ -504,11 +566,11 @@ export class FunctionCompiler {
   }
 
   /** Whether a branch to `target` needs no moves once the top values are canonical. */
-  private branchIsDirect(target: ControlFrame): boolean {
+  branchIsDirect(target: ControlFrame): boolean {
     return target.base + target.branchTypes().length === this.vs.height;
   }
 
-  private readDepth(): number {
+  readDepth(): number {
     const at = this.r.pos;
     const d = this.r.u32();
     if (d >= this.ctl.depth) this.error(`unknown label ${d}`, at);
@@ -548,9 +610,12 @@ export class FunctionCompiler {
     let cond = this.takeFusedCond();
     const c = cond < 0 ? vs.popToReg() : -1;
     const n = types.length;
-    // Values carried by the branch go to their canonical slots before the test (on both paths).
-    // (Only movs are emitted here: the flags of a fused compare survive.)
-    for (let i = vs.height - n; i < vs.height; i++) vs.spill(i);
+    // Values carried by the branch go to their canonical slots before the test (on both paths), retyped to
+    // the label's types. (Only movs are emitted here: the flags of a fused compare survive.)
+    for (let i = vs.height - n, k = 0; i < vs.height; i++, k++) {
+      vs.spill(i);
+      vs.type[i] = types[k];
+    }
     if (c >= 0) {
       a.test(false, c, c);
       vs.freeGpr(c);
@@ -713,6 +778,7 @@ export class FunctionCompiler {
       f.branchedTo = true;
     }
     while (this.vs.height > f.base) this.vs.drop();
+    if (this.nonDefaultable) this.resetLocalInits();
     this.vs.clearLocalCache();
     f.unreachable = false;
   }
@@ -735,6 +801,7 @@ export class FunctionCompiler {
       f.branchedTo = true;
     }
     while (this.vs.height > f.base) this.vs.drop();
+    if (this.nonDefaultable) this.resetLocalInits();
     a.bind(f.elseLabel);
     this.vs.clearLocalCache(); // the else arm starts from the state before the then arm
     f.elseLabel = -1;
@@ -754,7 +821,7 @@ export class FunctionCompiler {
       // An if without else: the empty else arm must produce the results from the params.
       const p = f.params, res = f.results;
       let same = p.length === res.length;
-      for (let k = 0; same && k < p.length; k++) same = p[k] === res[k];
+      for (let k = 0; same && k < p.length; k++) same = isSubtype(p[k], res[k], this.m.info.types);
       if (!same) this.error('type mismatch: if without else must leave its parameters as results');
     }
     if (f.kind === F_FUNC) {
@@ -766,6 +833,7 @@ export class FunctionCompiler {
     const fallthroughLive = !this.dead;
     if (fallthroughLive) this.canonicalizeTop(f.results.length);
     while (this.vs.height > f.base) this.vs.drop();
+    if (this.nonDefaultable) this.resetLocalInits();
     if (f.kind === F_IF) a.bind(f.elseLabel);
     if (f.kind !== F_LOOP) a.bind(f.label);
     this.vs.clearLocalCache(); // branches from elsewhere merge here
@@ -813,7 +881,7 @@ export class FunctionCompiler {
     vs.spillRegs();
   }
 
-  private pushCallResults(type: FuncType): void {
+  pushCallResults(type: FuncType): void {
     const vs = this.vs;
     const res = type.results;
     if (res.length === 1) {
@@ -875,7 +943,7 @@ export class FunctionCompiler {
     const tableIndex = r.u32();
     if (tableIndex >= info.tables.length) this.error(`unknown table ${tableIndex}`, tat);
     const table = info.tables[tableIndex];
-    if (table.elemType !== ValType.FuncRef) this.error('type mismatch: call_indirect on a table of externref', tat);
+    if (!isSubtype(table.elemType, ValType.FuncRef, info.types)) this.error('type mismatch: call_indirect on a table of non-function references', tat);
     const type = info.types[typeIndex];
     this.need1(table.index64 ? ValType.I64 : ValType.I32);
     if (!this.callValidate(type, 1)) return;
@@ -963,6 +1031,7 @@ export class FunctionCompiler {
   private opLocalGet(): void {
     const i = this.readLocalIndex();
     const t = this.localTypes[i];
+    if (this.nonDefaultable && this.localInit[i] === 0) this.error(`uninitialized local ${i}`);
     if (this.dead) this.vs.pushDead(t);
     else if (!this.vs.pushCachedLocal(t, i)) this.vs.pushLocal(t, i);
   }
@@ -971,6 +1040,7 @@ export class FunctionCompiler {
     const i = this.readLocalIndex();
     const t = this.localTypes[i];
     this.need1(t);
+    if (this.nonDefaultable && this.localInit[i] === 0) this.initLocal(i);
     const vs = this.vs;
     if (this.dead) {
       if (!tee) this.discard(1);
@@ -982,6 +1052,7 @@ export class FunctionCompiler {
     }
     vs.materializeLocal(i);
     const top = vs.height - 1;
+    if (tee) vs.type[top] = t; // local.tee leaves the local's type (a supertype of the operand's)
     const disp = vs.localDisp[i];
     const k = vs.kind[top];
     if (k === K_CONST) {
@@ -1130,6 +1201,10 @@ export class FunctionCompiler {
       case 0x13:
         opReturnCallIndirect(this);
         return;
+      case 0x14: // call_ref
+        if (!this.m.features.typedFunctionReferences) break;
+        opCallRef(this);
+        return;
       case 0x06: // try (legacy exceptions)
         this.exceptionsOn();
         this.exc.opTry();
@@ -1182,7 +1257,7 @@ export class FunctionCompiler {
           const t2 = this.peekType(2);
           if (t1 !== T_BOTTOM && t2 !== T_BOTTOM && t1 !== t2) this.typeMismatch(t1, t2);
           t = t1 === T_BOTTOM ? t2 : t1;
-          if (t === ValType.FuncRef || t === ValType.ExternRef) this.error('type mismatch: select without type on reference types');
+          if (isRefType(t)) this.error('type mismatch: select without type on reference types');
         }
         if (this.dead) {
           this.discard(3);
@@ -1259,41 +1334,27 @@ export class FunctionCompiler {
     const vs = this.vs;
     const a = this.asm;
     switch (op) {
-      case 0xd0: { // ref.null t
-        const at = this.r.pos;
-        const t = this.r.u8();
-        if (t !== ValType.FuncRef && t !== ValType.ExternRef) this.error('malformed reference type', at);
-        if (this.dead) vs.pushDead(t);
-        else vs.pushConst(t, 0, 0);
+      case 0xd0: // ref.null ht
+        opRefNull(this);
         return;
-      }
-      case 0xd1: { // ref.is_null
-        const t = this.peekType(0);
-        if (t !== T_BOTTOM && t !== ValType.FuncRef && t !== ValType.ExternRef) this.typeMismatch(ValType.FuncRef, t);
-        if (this.dead) {
-          this.discard(1);
-          vs.pushDead(ValType.I32);
-          return;
-        }
-        const r = vs.popToReg();
-        a.test(true, r, r);
-        a.setcc(Cond.E, r);
-        a.movzxRR(1, r, r);
-        vs.pushReg(ValType.I32, r);
+      case 0xd1:
+        opRefIsNull(this);
         return;
-      }
-      case 0xd2: { // ref.func
-        const f = this.readFuncIndex();
-        if (!this.m.info.declaredFuncRefs.has(f)) this.error(`undeclared function reference ${f}`);
-        if (this.dead) {
-          vs.pushDead(ValType.FuncRef);
-          return;
-        }
-        const r = vs.allocGpr();
-        a.load(LoadKind.I64, r, R14, -1, 1, this.m.layout.func(f));
-        vs.pushReg(ValType.FuncRef, r);
+      case 0xd2:
+        opRefFunc(this, this.readFuncIndex());
         return;
-      }
+      case 0xd4:
+        if (!this.m.features.typedFunctionReferences) break;
+        opRefAsNonNull(this);
+        return;
+      case 0xd5:
+        if (!this.m.features.typedFunctionReferences) break;
+        opBrOnNull(this);
+        return;
+      case 0xd6:
+        if (!this.m.features.typedFunctionReferences) break;
+        opBrOnNonNull(this);
+        return;
       case 0xfd:
         if (!this.m.features.simd) break;
         emitSimd(this, this.r.u32());

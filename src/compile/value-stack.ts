@@ -51,7 +51,8 @@ export class ValueStack {
   height = 0;
   maxHeight = 0;
   kind: Uint8Array;
-  type: Uint8Array;
+  /** Operand types (numbers as in ref-types.ts: reference types do not fit a byte). */
+  type: Int32Array;
   /** Register number (K_REG), local index (K_LOCAL). */
   reg: Int32Array;
   /** Constant value: low and high 32 bits (i32/f32 use lo only; f32/f64 hold raw bits). */
@@ -87,7 +88,7 @@ export class ValueStack {
   declaredBytes = 0;
   /** rbp-relative displacement of each local. */
   localDisp: Int32Array = new Int32Array(0);
-  localType: Uint8Array = new Uint8Array(0);
+  localType: Int32Array = new Int32Array(0);
 
   /** Length of the per-entry arrays (a field: a typed array's length is a getter call before V8 optimises). */
   private capacity: number;
@@ -95,7 +96,7 @@ export class ValueStack {
   constructor(private readonly asm: Assembler, capacity = 1024) {
     this.capacity = capacity;
     this.kind = new Uint8Array(capacity);
-    this.type = new Uint8Array(capacity);
+    this.type = new Int32Array(capacity);
     this.reg = new Int32Array(capacity);
     this.lo = new Int32Array(capacity);
     this.hi = new Int32Array(capacity);
@@ -105,7 +106,7 @@ export class ValueStack {
   }
 
   /** Start a new function whose locals have the given types (params first); `numParams` of them are params. */
-  reset(localTypes: Uint8Array, numLocals: number, numParams: number): void {
+  reset(localTypes: Int32Array, numLocals: number, numParams: number): void {
     this.height = 0;
     this.maxHeight = 0;
     this.maxDepth = 0;
@@ -159,7 +160,7 @@ export class ValueStack {
     const n = this.capacity * 2;
     this.capacity = n;
     const k = new Uint8Array(n); k.set(this.kind); this.kind = k;
-    const t = new Uint8Array(n); t.set(this.type); this.type = t;
+    const t = new Int32Array(n); t.set(this.type); this.type = t;
     const r = new Int32Array(n); r.set(this.reg); this.reg = r;
     const l = new Int32Array(n); l.set(this.lo); this.lo = l;
     const h = new Int32Array(n); h.set(this.hi); this.hi = h;

@@ -12,6 +12,8 @@ export interface Features {
   satFloatToInt: boolean;
   simd: boolean;
   extendedConst: boolean;
+  /** Typed function references: (ref null? ht) types, call_ref, ref.as_non_null, br_on_null/non_null. */
+  typedFunctionReferences: boolean;
   /** Exception handling: tags (section 13, import/export kind 4), throw, throw_ref, try_table, legacy try. */
   exceptions: boolean;
   /**
@@ -33,6 +35,7 @@ export const DEFAULT_FEATURES: Features = Object.freeze({
   satFloatToInt: true,
   simd: true,
   extendedConst: true,
+  typedFunctionReferences: true,
   exceptions: true,
   memoryU64Leb: false,
 });

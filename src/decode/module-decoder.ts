@@ -9,6 +9,7 @@ import { ByteReader, decodeUtf8 } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
 import { unknownKindMessage, unknownSectionMessage } from './unsupported.js';
+import { MAX_TYPES, concreteHeap, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
 import {
   ValType,
   ExternKind,
@@ -73,8 +74,6 @@ const enum Sec {
   Tag = 13,
 }
 
-const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
 
 const MEM32_MAX_PAGES = 65536;
 
@@ -236,44 +235,22 @@ class ModuleDecoder {
   // ---------------------------------------------------------------------------------------------------------
   // Types
 
+  /** A value type (numeric or reference; see ref-types.ts) whose concrete type indices must be declared. */
   private valType(): ValType {
-    const r = this.r;
-    const pos = r.pos;
-    const b = r.u8();
-    switch (b) {
-      case ValType.I32:
-      case ValType.I64:
-      case ValType.F32:
-      case ValType.F64:
-        return b;
-      case ValType.FuncRef:
-        return b;
-      case ValType.ExternRef:
-        if (this.features.referenceTypes) return b;
-        break;
-      case 0x69: // exnref (exception handling)
-        if (this.features.exceptions) return b as ValType;
-        break;
-      case ValType.V128:
-        if (this.features.simd) return b;
-        break;
-    }
-    // The reference interpreter reads value types as 7-bit signed LEBs: a continuation bit means "too long".
-    return r.error(b & 0x80 ? 'integer representation too long' : 'malformed value type', pos);
+    return readValType(this.r, this.features, this.info.types.length) as ValType;
   }
 
+  /** A table's or element segment's reference type. */
   private refType(): ValType {
-    const r = this.r;
-    const pos = r.pos;
-    const b = r.u8();
-    if (b === ValType.FuncRef || (b === ValType.ExternRef && this.features.referenceTypes)) return b;
-    return r.error(b & 0x80 ? 'integer representation too long' : 'malformed reference type', pos);
+    return readValType(this.r, this.features, this.info.types.length, true) as ValType;
   }
 
   private typeSection(): void {
     const r = this.r;
     const types = this.info.types;
+    const countPos = r.pos;
     const count = r.u32();
+    if (count > MAX_TYPES) r.error(`${count} types, more than the limit of ${MAX_TYPES}`, countPos);
     for (let i = 0; i < count; i++) {
       const formPos = r.pos;
       const form = r.u8();
@@ -285,10 +262,11 @@ class ModuleDecoder {
       if (np > MAX_FUNCTION_PARAMS) r.error(`function type has ${np} parameters, more than the limit of ${MAX_FUNCTION_PARAMS}`, npPos);
       const params: ValType[] = [];
       let key = '';
+      // a type may refer to itself (its own recursion group) and to the types before it
       for (let k = 0; k < np; k++) {
-        const t = this.valType();
+        const t = readValType(r, this.features, i + 1) as ValType;
         params.push(t);
-        key += HEX[t];
+        key += typeKey(t, types, i);
       }
       key += ':';
       const nrPos = r.pos;
@@ -296,9 +274,9 @@ class ModuleDecoder {
       if (nr > MAX_FUNCTION_RESULTS) r.error(`function type has ${nr} results, more than the limit of ${MAX_FUNCTION_RESULTS}`, nrPos);
       const results: ValType[] = [];
       for (let k = 0; k < nr; k++) {
-        const t = this.valType();
+        const t = readValType(r, this.features, i + 1) as ValType;
         results.push(t);
-        key += HEX[t];
+        key += typeKey(t, types, i);
       }
       if (nr > 1 && !this.features.multiValue) r.error('invalid result arity', nrPos);
       const ft: FuncType = { params, results, key };
@@ -611,7 +589,7 @@ class ModuleDecoder {
           if (r.u8() !== 0x00) r.error('malformed element kind', kindPos);
         }
       }
-      if (mode === SegmentMode.Active && info.tables[table]!.elemType !== elemType) r.error('type mismatch', tablePos);
+      if (mode === SegmentMode.Active && !isSubtype(elemType, info.tables[table]!.elemType, info.types)) r.error('type mismatch', tablePos);
       const n = r.u32();
       const items: ConstExpr[] = [];
       if (usesExprs) {
@@ -730,7 +708,7 @@ class ModuleDecoder {
       switch (op) {
         case 0x0b: {
           // end
-          if (stack.length !== 1 || stack[0] !== expected) r.error('type mismatch', opPos);
+          if (stack.length !== 1 || !isSubtype(stack[0]!, expected, info.types)) r.error('type mismatch', opPos);
           return out;
         }
         case ConstOp.I32Const:
@@ -754,8 +732,10 @@ class ModuleDecoder {
         case ConstOp.GlobalGet: {
           const idxPos = r.pos;
           const idx = r.u32();
-          // Wasm 2.0: constant expressions may only read imported globals.
-          if (idx >= info.numImportedGlobals) r.error(`unknown global ${idx}`, idxPos);
+          // Wasm 2.0: constant expressions may only read imported globals; Wasm 3.0: any immutable global
+          // defined before (a global's initialiser) or any at all (segment offsets, table initialisers).
+          const visible = features.typedFunctionReferences ? info.globals.length : info.numImportedGlobals;
+          if (idx >= visible) r.error(`unknown global ${idx}`, idxPos);
           const g = info.globals[idx]!;
           if (g.mutable) r.error('constant expression required', opPos);
           out.push({ op, value: idx });
@@ -764,7 +744,8 @@ class ModuleDecoder {
         }
         case ConstOp.RefNull: {
           if (!features.referenceTypes) r.error('constant expression required', opPos);
-          const t = this.refType();
+          // a heap type; Wasm 2.0's funcref/externref bytes are the shorthands of func/extern
+          const t = readHeapType(r, features, info.types.length);
           out.push({ op, value: t });
           stack.push(t);
           break;
@@ -776,7 +757,8 @@ class ModuleDecoder {
           if (idx >= info.funcTypes.length) r.error(`unknown function ${idx}`, idxPos);
           info.declaredFuncRefs.add(idx);
           out.push({ op, value: idx });
-          stack.push(ValType.FuncRef);
+          // (ref $t) of the function's type: a subtype of funcref
+          stack.push(features.typedFunctionReferences ? refType(concreteHeap(info.funcTypes[idx]!), false) : ValType.FuncRef);
           break;
         }
         case ConstOp.I32Add:

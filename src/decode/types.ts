@@ -2,8 +2,12 @@
 // Function bodies are not stored here: the decoder hands each body's byte range to the compiler as it goes.
 
 import type { DataSegments } from './data-segments.js';
+import { isRefType, refTypeText } from './ref-types.js';
 
-/** Value types, by their binary encoding. */
+/**
+ * Value types, by their binary encoding. Reference types other than these two shorthands are numbers too
+ * (ref-types.ts): a ValType variable may hold any of them.
+ */
 export const enum ValType {
   I32 = 0x7f,
   I64 = 0x7e,
@@ -163,7 +167,7 @@ export interface ModuleInfo {
   numImportedTags?: number;
 }
 
-/** The text-format name of a value type ("i32", ..., "funcref"). */
+/** The text-format name of a value type ("i32", ..., "funcref", "(ref null 3)"). */
 export function valTypeText(t: number): string {
   switch (t) {
     case ValType.I32: return 'i32';
@@ -171,8 +175,7 @@ export function valTypeText(t: number): string {
     case ValType.F32: return 'f32';
     case ValType.F64: return 'f64';
     case ValType.V128: return 'v128';
-    case ValType.FuncRef: return 'funcref';
-    case ValType.ExternRef: return 'externref';
   }
+  if (isRefType(t)) return refTypeText(t);
   return `<type 0x${t.toString(16)}>`;
 }
