@@ -33,6 +33,14 @@ import type { FunctionCompiler } from './function-compiler.js';
 /** exnref (0x69): an id of the exception object in the externref handle table; 0 = null. */
 export const EXNREF = 0x69;
 
+/** The non-null bit of reference types (decode/ref-types.ts): `(ref exn)` is EXNREF | NON_NULL. */
+const NON_NULL = 0x100;
+
+/** a <: b for what catch clauses carry: equal types, or a non-null reference where the nullable one is wanted. */
+function subtype(a: number, b: number): boolean {
+  return a === b || (b & NON_NULL) === 0 && (a & ~NON_NULL) === b;
+}
+
 const TYPES_EXN = [EXNREF];
 const EMPTY: number[] = [];
 
@@ -252,8 +260,8 @@ export class ExceptionEmitter {
     const want = target.branchTypes();
     const n = carried.length + (ref ? 1 : 0);
     let ok = want.length === n;
-    for (let k = 0; ok && k < carried.length; k++) ok = want[k] === carried[k];
-    if (ok && ref) ok = want[n - 1] === EXNREF;
+    for (let k = 0; ok && k < carried.length; k++) ok = subtype(carried[k], want[k]);
+    if (ok && ref) ok = subtype(EXNREF | NON_NULL, want[n - 1]);
     if (!ok) this.fc.error('type mismatch: catch clause does not match its label');
   }
 
