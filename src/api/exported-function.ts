@@ -108,7 +108,8 @@ function* reachableStates(roots: readonly unknown[]): Generator<InstanceState> {
 // what they keep alive (their calls reached it through imports, tables, globals and funcrefs), so each pc
 // is named by the first such module whose code holds it; the innermost running instance's module first.
 setTraceSymbolizer((trace) => {
-  const modules: ModuleInternals[] = [];
+  // (Usually every frame is the innermost running instance's: no search.)
+  const modules: ModuleInternals[] = running.length > 0 ? [running[running.length - 1].module] : [];
   let states: Generator<InstanceState> | null = null;
   const names: Array<string | null> = [];
   for (const pc of trace) {

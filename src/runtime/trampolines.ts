@@ -307,7 +307,8 @@ export function formatWasmFrames(trace: readonly number[]): string[] {
   if (trace.length === 0) return lines;
   let names: Array<string | null>;
   try {
-    names = traceSymbolizer(trace);
+    // (Return addresses in the runtime's own code, e.g. the entry trampoline, are nobody's frames.)
+    names = traceSymbolizer(trace.filter((pc) => pc < runtimeCodeStart || pc >= runtimeCodeEnd));
   } catch {
     return lines;
   }
@@ -351,16 +352,43 @@ function addOuterWasmFrames(value: unknown, trace: readonly number[]): void {
  */
 export function trapError(code: number, skipFrames?: Function, trace?: readonly number[]): Error {
   const message = trapMessage(code);
-  const err = code === TrapCode.StackOverflow ? new RangeError(message) : new RuntimeError(message);
+  const make = (): Error => (code === TrapCode.StackOverflow ? new RangeError(message) : new RuntimeError(message));
+  if (typeof Error.captureStackTrace !== 'function') {
+    const e = make();
+    markUncatchable(e);
+    return e;
+  }
+  // The stack is formatted when `stack` is first read, not now: formatting costs several times the trap
+  // itself, and a loop that catches traps seldom reads it. The JS frames are captured once, into a holder
+  // (the error itself is made with none), and the wasm frames are named now, while their modules are known.
+  const limit = Error.stackTraceLimit;
+  let err: Error;
+  Error.stackTraceLimit = 0;
+  try {
+    err = make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, skipFrames ?? trapError);
   markUncatchable(err); // traps are never caught by wasm, even when JS rethrows them into wasm
   const frames = trace === undefined ? [] : formatWasmFrames(trace);
-  if (skipFrames !== undefined && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(err, skipFrames);
-  if (frames.length > 0 && typeof err.stack === 'string') {
-    const stack = err.stack;
-    const header = `${err.name}: ${message}`;
-    const rest = stack.startsWith(header) ? stack.slice(header.length) : stack.slice(stack.indexOf('\n') >>> 0);
-    err.stack = `${header}\n${frames.join('\n')}${rest}`;
-  }
+  let stack: string | undefined;
+  Object.defineProperty(err, 'stack', {
+    configurable: true,
+    enumerable: false,
+    get(): string {
+      if (stack === undefined) {
+        const js = typeof holder.stack === 'string' ? holder.stack : '';
+        const nl = js.indexOf('\n');
+        stack = `${err.name}: ${err.message}${frames.length > 0 ? `\n${frames.join('\n')}` : ''}${nl >= 0 ? js.slice(nl) : ''}`;
+      }
+      return stack;
+    },
+    set(value: unknown): void {
+      Object.defineProperty(err, 'stack', { value, writable: true, configurable: true, enumerable: false });
+    },
+  });
   return err;
 }
 
