@@ -7,7 +7,8 @@
 // also by a grow of 0 pages) and a new one is returned, exactly as in V8. Larger memory64 memories are
 // reservations of Quickbeam's own: their `buffer` (while they are at most 4 GiB) is a view that is never
 // detached and keeps its first `oldLength` bytes valid; above 4 GiB there is none (RangeError): use the
-// read/write windows. Shared memories are not supported.
+// read/write windows. A shared memory (`{ shared: true }`, memory32) is V8's own shared memory: its `buffer`
+// is a SharedArrayBuffer, which grow does not detach; modules cannot import one yet (threads).
 //
 // `[Symbol.dispose]()` (explicit resource management) releases the memory once no instance holds it any
 // more; the Memory object then throws a TypeError on every use.
@@ -123,10 +124,10 @@ export class Memory extends Presented {
     }
     if (shared) {
       if (maximum === null) throw new TypeError(`${CTX}: If shared is true, maximum property should be defined.`);
-      throw new TypeError(`${CTX}: shared memories are not supported by quickbeam`);
+      if (index64) throw new TypeError(`${CTX}: shared memory64 is not supported by quickbeam yet`);
     }
     try {
-      return new LinearMemory({ initial, maximum, index64 });
+      return new LinearMemory({ initial, maximum, index64, shared });
     } catch (e) {
       if (e instanceof RangeError) throw new RangeError(`${CTX}: could not allocate memory`);
       throw e;
@@ -182,7 +183,7 @@ export class Memory extends Presented {
     const mem = this.#live();
     const t: { minimum: number | bigint; maximum?: number | bigint; shared: boolean; index: 'i32' | 'i64' } = {
       minimum: u64ToAddressValue(mem.pages, mem.index64),
-      shared: false,
+      shared: mem.shared,
       index: mem.index64 ? 'i64' : 'i32',
     };
     if (mem.maximum !== null) t.maximum = u64ToAddressValue(mem.maximum, mem.index64);

@@ -138,6 +138,12 @@ export interface LinearMemoryOptions {
   index64: boolean;
   /** Holders the memory starts with (default 1: its creator). See `addHolder`. */
   holders?: number;
+  /**
+   * A shared memory (V8's own, its buffer a SharedArrayBuffer; memory32 with a maximum). Only created from
+   * JS for now (modules cannot declare or import one until threads land): glue such as pyodide's makes one
+   * for Atomics.wait.
+   */
+  shared?: boolean;
 }
 
 /** The error for any use of a released memory. */
@@ -157,6 +163,8 @@ export class LinearMemory {
   readonly maximum: number | null;
   /** The declared minimum (pages), for type reflection / import matching. */
   readonly initial: number;
+  /** A shared memory (see LinearMemoryOptions.shared). */
+  readonly shared: boolean;
 
   private _pages: number;
   /** The V8 memory behind this one (null for an own reservation, and once released). */
@@ -190,10 +198,13 @@ export class LinearMemory {
     this.initial = initial;
     this._pages = initial;
     this.holders = opts.holders ?? 1;
+    this.shared = opts.shared === true;
+    if (this.shared && (index64 || maximum === null)) throw new TypeError('a shared memory must be a memory32 with a maximum');
 
     // V8-owned when V8 can hold it: every memory32, and memory64 whose maximum fits a memory32.
     const v8Pages = !index64 ? (maximum ?? V8_MEMORY_MAX_PAGES) : maximum !== null && maximum <= V8_MEMORY_MAX_PAGES ? maximum : -1;
-    const v8 = v8Backing && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum) : null;
+    const v8 = (v8Backing || this.shared) && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum, this.shared) : null;
+    if (v8 === null && this.shared) throw new RangeError(`could not allocate a shared memory of ${initial} pages`);
     if (v8 !== null) {
       this.v8 = v8;
       this.base = backingAddress(v8Buffer(v8));

@@ -17,7 +17,7 @@ interface V8MemoryLike {
   grow(delta: number): number;
 }
 
-type V8MemoryCtor = new (descriptor: { initial: number; maximum?: number }) => V8MemoryLike;
+type V8MemoryCtor = new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => V8MemoryLike;
 
 function captureEngineMemory(): V8MemoryCtor | null {
   const wa = (globalThis as { WebAssembly?: { Memory?: unknown } }).WebAssembly;
@@ -61,10 +61,11 @@ export function engineMemoryConstructor(): Function | null {
  * A new V8 memory of `initial` pages growing up to `maximum` pages (null: V8's own limit, 65536), or null
  * when V8 cannot allocate it (address space exhausted even after V8's own garbage collections).
  */
-export function tryCreateV8Memory(initial: number, maximum: number | null): V8MemoryLike | null {
+export function tryCreateV8Memory(initial: number, maximum: number | null, shared = false): V8MemoryLike | null {
   if (V8Memory === null) return null;
   try {
-    return new V8Memory(maximum === null ? { initial } : { initial, maximum });
+    // (A shared memory, whose buffer is a SharedArrayBuffer, always has a maximum.)
+    return new V8Memory(shared ? { initial, maximum: maximum!, shared: true } : maximum === null ? { initial } : { initial, maximum });
   } catch (e) {
     if (e instanceof RangeError) return null;
     throw e;
