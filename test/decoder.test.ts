@@ -332,7 +332,12 @@ test('header', () => {
 });
 
 test('section ids, order, sizes', () => {
-  rejects(mod([0x0d, 0x00]), 'malformed section id', 8);
+  // the tag section (13, exceptions; between memory and global): an unknown id without the feature
+  rejects(mod([0x0d, 0x00]), 'malformed section id', 8, { exceptions: false });
+  rejects(mod([0x0d, 0x00]), 'unexpected end of section or function', 10);
+  assert.equal(decode(mod(TYPE_VOID, [0x0d, 0x03, 0x01, 0x00, 0x00])).tags, [0]);
+  rejects(mod(TYPE_VOID, [0x0d, 0x03, 0x01, 0x01, 0x00]), 'malformed tag attribute', 17);
+  rejects(mod(TYPE_VOID, [0x0d, 0x03, 0x01, 0x00, 0x00], [0x05, 0x01, 0x00]), 'unexpected content after last section', 19);
   rejects(mod([0x7f, 0x00]), 'malformed section id', 8);
   rejects(mod(sec(3, [0]), TYPE_VOID), 'unexpected content after last section', 11);
   rejects(mod(TYPE_VOID, TYPE_VOID), 'unexpected content after last section', 14);
@@ -399,7 +404,9 @@ test('import section: all four kinds', () => {
   assert.is(info.imports[2]!.name, 'mem');
   // errors: type index, import kind, mutability; offsets
   rejects(mod(TYPE_VOID, sec(2, [1, ...str('m'), ...str('f'), 0x00, 1])), 'unknown type 1', 22);
-  rejects(mod(TYPE_VOID, sec(2, [1, ...str('m'), ...str('f'), 0x04, 0])), 'malformed import kind', 21);
+  rejects(mod(TYPE_VOID, sec(2, [1, ...str('m'), ...str('f'), 0x05, 0])), 'malformed import kind', 21);
+  rejects(mod(TYPE_VOID, sec(2, [1, ...str('m'), ...str('f'), 0x04, 0, 0])), 'malformed import kind', 21, { exceptions: false });
+  assert.equal(decode(mod(TYPE_VOID, sec(2, [1, ...str('m'), ...str('f'), 0x04, 0, 0]))).numImportedTags, 1);
   rejects(mod(sec(2, [1, ...str('m'), ...str('g'), 0x03, 0x7f, 0x02])), 'malformed mutability', 17);
   rejects(mod(sec(2, [1, ...str('m'), ...str('t'), 0x01, 0x7f, 0x00, 0])), 'malformed reference type', 16);
   rejects(mod(sec(2, [1, 1, 0xff, ...str('f'), 0x00, 0])), 'malformed UTF-8 encoding', 12);
@@ -561,7 +568,9 @@ test('exports', () => {
   rejects(mod(sec(7, [1, ...str('a'), 1, 0])), 'unknown table 0', 14);
   rejects(mod(sec(7, [1, ...str('a'), 2, 0])), 'unknown memory 0', 14);
   rejects(mod(sec(7, [1, ...str('a'), 3, 0])), 'unknown global 0', 14);
-  rejects(mod(sec(7, [1, ...str('a'), 4, 0])), 'malformed export kind', 13);
+  rejects(mod(sec(7, [1, ...str('a'), 4, 0])), 'unknown tag 0', 14);
+  rejects(mod(sec(7, [1, ...str('a'), 4, 0])), 'malformed export kind', 13, { exceptions: false });
+  rejects(mod(sec(7, [1, ...str('a'), 5, 0])), 'malformed export kind', 13);
   // names differing only in normalisation are distinct
   decode(mod(TYPE_VOID, FUNC1, sec(7, [2, ...str('\u00e9'), 0, 0, ...str('e\u0301'), 0, 0]), CODE1));
 });
