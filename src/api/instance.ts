@@ -23,7 +23,9 @@ import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { jsToFuncRecord, externToId } from '../runtime/refs.js';
-import { readCellRaw, writeCellRaw, RawValue } from '../runtime/js-values.js';
+import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runtime/js-values.js';
+import { isRefType, isSubtype } from '../decode/ref-types.js';
+import { canonicalType } from '../compile/signatures.js';
 import { Module, moduleInternals, ModuleInternals } from './module.js';
 import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
@@ -161,7 +163,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         if (!(v instanceof Table)) throw new LinkError(`${where}: table import requires a WebAssembly.Table`);
         const t = getTableStorage(v);
         const tt = imp.table!;
-        if (t.elemType !== tt.elemType || t.index64 !== tt.index64 || !limitsMatch(t.length, t.maximum, tt.min, tt.max)) {
+        // element types must be equal (tables are read and written): compared as process-wide type numbers
+        if (t.elemType !== canonicalType(tt.elemType, info.types) || t.index64 !== tt.index64 || !limitsMatch(t.length, t.maximum, tt.min, tt.max)) {
           throw new LinkError(`${where}: table import has an incompatible type or size`);
         }
         put(L.table(tableIdx++), t.desc);
@@ -190,7 +193,10 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         let cell: GlobalCell;
         if (v instanceof Global) {
           cell = getGlobalCell(v);
-          if (cell.type !== gt.type || cell.mutable !== gt.mutable) throw new LinkError(`${where}: imported global does not match the expected type`);
+          // a mutable global's type must be equal, an immutable one's a subtype (process-wide type numbers)
+          const want = canonicalType(gt.type, info.types);
+          const typeOk = gt.mutable ? cell.type === want : isSubtype(cell.type, want, null);
+          if (!typeOk || cell.mutable !== gt.mutable) throw new LinkError(`${where}: imported global does not match the expected type`);
           state.keepAlive.push(v);
         } else {
           if (gt.mutable) throw new LinkError(`${where}: imported mutable global must be a WebAssembly.Global object`);
@@ -199,7 +205,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
             throw new LinkError(`${where}: global import must be a number`);
           }
           if (gt.type === ValType.V128) throw new LinkError(`${where}: v128 globals cannot be imported from JS`);
-          cell = GlobalCell.allocate(gt.type, false);
+          cell = GlobalCell.allocate(canonicalType(gt.type, info.types), false);
           writeCellRaw(cell, jsToRaw(v, gt.type, where));
           cell.keep(v); // a funcref's instance lives as long as the cell that holds its record
         }
@@ -241,14 +247,16 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   }
   for (let i = info.numImportedTables; i < info.tables.length; i++) {
     const tt = info.tables[i];
-    const t = new TableStorage({ elemType: tt.elemType, initial: tt.min, maximum: tt.max, index64: tt.index64 });
+    // Wasm 3.0 initialisers may read imported globals and take function references (both set up by now).
+    const init = tt.init ? Number(evalConst(state, tt.init, tt.elemType)) : undefined;
+    const t = new TableStorage({ elemType: canonicalType(tt.elemType, info.types), initial: tt.min, maximum: tt.max, index64: tt.index64, init });
     put(L.table(i), t.desc);
     state.tables.push(t);
   }
   // Defined globals (initialisers may read earlier globals and take function references).
   for (let i = info.numImportedGlobals; i < info.globals.length; i++) {
     const gt = info.globals[i];
-    const cell = GlobalCell.allocate(gt.type, gt.mutable);
+    const cell = GlobalCell.allocate(canonicalType(gt.type, info.types), gt.mutable);
     writeCellRaw(cell, evalConst(state, info.globalInits[i - info.numImportedGlobals], gt.type));
     put(L.global(i), cell.addr);
     state.globals.push(cell);
@@ -278,6 +286,14 @@ function jsToRaw(v: unknown, t: ValType, where: string): RawValue {
       const rec = jsToFuncRecord(v);
       if (rec === undefined) throw new LinkError(`${where}: funcref global import must be a wasm function or null`);
       return rec;
+    }
+  }
+  if (isRefType(t)) {
+    try {
+      return toWebAssemblyValue(v, t);
+    } catch (e) {
+      if (e instanceof TypeError) throw new LinkError(`${where}: global import does not fit its reference type: ${e.message}`);
+      throw e;
     }
   }
   throw new LinkError(`${where}: unsupported global type`);

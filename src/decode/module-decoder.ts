@@ -9,7 +9,7 @@ import { ByteReader, decodeUtf8 } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
 import { unknownKindMessage, unknownSectionMessage } from './unsupported.js';
-import { MAX_TYPES, concreteHeap, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
+import { Heap, MAX_TYPES, concreteHeap, isDefaultable, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
 import {
   ValType,
   ExternKind,
@@ -461,7 +461,18 @@ class ModuleDecoder {
     const count = r.u32();
     for (let i = 0; i < count; i++) {
       const pos = r.pos;
-      this.addTable(this.tableType(), pos);
+      // Wasm 3.0: 0x40 0x00 tabletype expr, a table whose entries start as the expression's value
+      const withInit = this.features.typedFunctionReferences && r.bytes[pos] === 0x40;
+      if (withInit) {
+        r.pos++;
+        const zeroPos = r.pos;
+        if (r.u8() !== 0x00) r.error('malformed table', zeroPos);
+      }
+      const typePos = r.pos;
+      const tt = this.tableType();
+      if (withInit) tt.init = this.constExpr(tt.elemType);
+      else if (!isDefaultable(tt.elemType)) r.error('type mismatch: a table of non-nullable references needs an initialiser', typePos);
+      this.addTable(tt, pos);
     }
   }
 
@@ -578,8 +589,9 @@ class ModuleDecoder {
         if (table >= info.tables.length) r.error(`unknown table ${table}`, tablePos);
         offset = this.constExpr(info.tables[table]!.index64 ? ValType.I64 : ValType.I32);
       }
-      let elemType: ValType = ValType.FuncRef;
       const usesExprs = (flags & 4) !== 0;
+      // function indices: funcref in Wasm 2.0, (ref func) in 3.0 (so that they fit a table of (ref func))
+      let elemType: ValType = !usesExprs && this.features.typedFunctionReferences ? refType(Heap.Func, false) : ValType.FuncRef;
       if (flags & 3) {
         // Explicit element kind (indices) or reference type (expressions).
         if (usesExprs) {

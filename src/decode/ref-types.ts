@@ -92,6 +92,16 @@ export function topHeap(heap: number): number {
   }
 }
 
+/** A reference type's family at the JS boundary and in storage: funcref, externref, exnref or anyref. */
+export function refTop(t: number): number {
+  return topHeap(t & ~REF_NON_NULL);
+}
+
+/** Whether the heap type is the bottom of its hierarchy (only null is a value of (ref null none-like)). */
+export function isBottomHeap(heap: number): boolean {
+  return heap === Heap.NoFunc || heap === Heap.NoExtern || heap === Heap.NoExn || heap === Heap.None;
+}
+
 /** The bottom of the heap type's hierarchy: nofunc, noextern, noexn or none (the type of ref.null). */
 export function bottomHeap(heap: number): number {
   switch (topHeap(heap)) {
@@ -106,11 +116,15 @@ export function bottomHeap(heap: number): number {
   }
 }
 
-/** Heap subtyping: a <: b. `types` are the module's types (concrete types compare by canonical key). */
-export function isSubHeap(a: number, b: number, types: readonly FuncType[]): boolean {
+/**
+ * Heap subtyping: a <: b. `types` are the module's types (concrete types compare by canonical key); null for
+ * canonical (process-wide, see compile/signatures.ts canonicalType) type numbers, which are equal when the
+ * types are.
+ */
+export function isSubHeap(a: number, b: number, types: readonly FuncType[] | null): boolean {
   if (a === b) return true;
   if (a & REF_CONCRETE) {
-    if (b & REF_CONCRETE) return types[a >>> CONCRETE_SHIFT].key === types[b >>> CONCRETE_SHIFT].key;
+    if (b & REF_CONCRETE) return types !== null && types[a >>> CONCRETE_SHIFT].key === types[b >>> CONCRETE_SHIFT].key;
     return b === Heap.Func;
   }
   switch (a) {
@@ -136,7 +150,7 @@ export function isSubHeap(a: number, b: number, types: readonly FuncType[]): boo
  * Value subtyping: a <: b. Equal types always are; a reference type is a subtype of another when its heap
  * type is and it is not nullable where the other is not. Numeric types only match themselves.
  */
-export function isSubtype(a: number, b: number, types: readonly FuncType[]): boolean {
+export function isSubtype(a: number, b: number, types: readonly FuncType[] | null): boolean {
   if (a === b) return true;
   if (!isRefType(a) || !isRefType(b)) return false;
   if ((a & REF_NON_NULL) === 0 && (b & REF_NON_NULL) !== 0) return false;
@@ -144,7 +158,7 @@ export function isSubtype(a: number, b: number, types: readonly FuncType[]): boo
 }
 
 /** Types equal up to canonicalisation (concrete types with the same structure are the same type). */
-export function typesEqual(a: number, b: number, types: readonly FuncType[]): boolean {
+export function typesEqual(a: number, b: number, types: readonly FuncType[] | null): boolean {
   return a === b || (isSubtype(a, b, types) && isSubtype(b, a, types));
 }
 

@@ -41,7 +41,10 @@ export interface MemoryType extends Limits {
 }
 
 export interface TableType extends Limits {
-  elemType: ValType; // FuncRef or ExternRef
+  /** A reference type (ref-types.ts). */
+  elemType: ValType;
+  /** Wasm 3.0: the initial value of every entry (a defined table's initialiser); absent: null. */
+  init?: ConstExpr;
 }
 
 export interface GlobalType {

@@ -5,6 +5,7 @@
 // f32), f64 -> number, funcref -> FuncRecord address (0 = null), externref -> handle id (0 = null).
 
 import { ValType } from '../decode/types.js';
+import { Heap, REF_NON_NULL, isBottomHeap, isRefType, refTop } from '../decode/ref-types.js';
 import type { GlobalCell } from './global-cell.js';
 import { externToId, funcRecordToJs, idToExtern, jsToFuncRecord } from './refs.js';
 
@@ -24,6 +25,7 @@ export function valTypeName(t: ValType): string {
     case ValType.FuncRef: return 'anyfunc';
     case ValType.ExternRef: return 'externref';
   }
+  if (isRefType(t)) return refTop(t) === Heap.Func ? 'anyfunc' : refTop(t) === Heap.Extern ? 'externref' : 'exnref';
   return `<type 0x${(t as number).toString(16)}>`;
 }
 
@@ -97,7 +99,25 @@ export function toWebAssemblyValue(v: unknown, type: ValType): RawValue {
     }
     case ValType.V128: throw new TypeError('type incompatibility when transforming from/to JS: v128');
   }
+  if (isRefType(type)) return typedRefToWasm(v, type);
   throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
+}
+
+/**
+ * ToWebAssemblyValue for the reference types other than funcref and externref: a non-null type refuses null,
+ * a bottom type (nullfuncref, ...) accepts only null. A concrete function type accepts any wasm function
+ * (its signature is not checked here: the type index belongs to a module this function does not see).
+ */
+function typedRefToWasm(v: unknown, type: number): RawValue {
+  const top = refTop(type);
+  if (v === null) {
+    if (type & REF_NON_NULL) throw new TypeError('type incompatibility when transforming from/to JS: null for a non-nullable reference');
+    if (top === Heap.Func || top === Heap.Extern) return top === Heap.Extern ? externToId(null) : 0;
+  } else if (!isBottomHeap(type & ~REF_NON_NULL)) {
+    if (top === Heap.Func) return toWebAssemblyValue(v, ValType.FuncRef);
+    if (top === Heap.Extern) return externToId(v);
+  }
+  throw new TypeError('type incompatibility when transforming from/to JS');
 }
 
 /**
@@ -113,6 +133,11 @@ export function toJSValue(raw: RawValue, type: ValType, hint?: unknown): unknown
     case ValType.ExternRef: return idToExtern(raw as number);
     case ValType.FuncRef: return funcRecordToJs(raw as number, hint);
     case ValType.V128: throw new TypeError('type incompatibility when transforming from/to JS: v128');
+  }
+  if (isRefType(type)) {
+    const top = refTop(type);
+    if (top === Heap.Func) return funcRecordToJs(raw as number, hint);
+    if (top === Heap.Extern) return idToExtern(raw as number);
   }
   throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
 }
@@ -131,6 +156,7 @@ const EXNREF_TYPES = [0x69 as ValType, 0x74 as ValType] as const;
 
 /** Read a global cell as a raw value of its type. */
 export function readCellRaw(cell: GlobalCell): RawValue {
+  if (isRefType(cell.type)) return cell.getRef();
   switch (cell.type) {
     case ValType.I32: return cell.getI32();
     case ValType.I64: return cell.getI64();
@@ -150,6 +176,10 @@ export function readCellRaw(cell: GlobalCell): RawValue {
 
 /** Write a raw value of the cell's type. */
 export function writeCellRaw(cell: GlobalCell, raw: RawValue): void {
+  if (isRefType(cell.type)) {
+    cell.setRef(raw as number);
+    return;
+  }
   switch (cell.type) {
     case ValType.I32: cell.setI32(raw as number); return;
     case ValType.I64: cell.setI64(typeof raw === 'bigint' ? raw : BigInt(raw)); return;
