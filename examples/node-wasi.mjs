@@ -3,7 +3,8 @@
 //   node examples/node-wasi.mjs [--qb-wasi] [--dir HOST::GUEST]... [--env NAME=VALUE]... FILE.wasm [ARGS...]
 //
 // By default it uses node:wasi; with --qb-wasi it uses Quickbeam's WASI implementation (dist/src/wasi, run
-// `npx tsc -p .` first) on Node's engine. Exits with the program's exit code.
+// `npx tsc -p .` first) on Node's engine. Exits with the program's exit code. Unmodified, it runs on Quickbeam
+// with `node --import quickbeam/register examples/node-wasi.mjs FILE.wasm` (node:wasi takes Quickbeam's instance).
 
 import { readFileSync } from 'node:fs';
 

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -126,6 +126,25 @@ test('module options from the environment: cache, features, bad values', () => {
   const badLazy = node(['--import', 'quickbeam/register', app], { QUICKBEAM_LAZY: 'yes' });
   assert.is(badLazy.status, 9);
   assert.match(badLazy.stderr, /QUICKBEAM_LAZY="yes": expected 1 or 0/);
+});
+
+test("README.md's register example commands work as written", () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const commands = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+    .flatMap((m) => m[1].split('\n'))
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l.includes('--import quickbeam/register') && /\.(m?js|wasm)\b/.test(l) && !l.includes('app.js'));
+  assert.ok(commands.length >= 1, 'no example command found in README.md');
+  for (const command of commands) {
+    const cache = mkdtempSync(path.join(dir, 'cache-'));
+    const text = command.replaceAll('/tmp/qb-cache', cache);
+    for (let run = 0; run < 2; run++) {
+      const r = spawnSync('sh', ['-c', text], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: '' } });
+      assert.is(r.status, 0, `${command}: ${r.stderr}`);
+      assert.match(r.stdout, /Hello from Quickbeam!/, command);
+    }
+    if (command.includes('/tmp/qb-cache')) assert.is(readdirSync(cache).filter((f) => f.endsWith('.qbc')).length, 1, command);
+  }
 });
 
 test.run();

@@ -27,6 +27,7 @@
 
 import fs from 'node:fs';
 import {
+  closeFd,
   MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MFD_CLOEXEC, PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, addressOf,
   alignUp, bytesAt, memfdCreate, mmapAnon, mmapFixed, mprotect, munmap,
 } from './native.js';
@@ -60,17 +61,18 @@ interface Chunk {
   execEnd: number;
   /** Blocks not released by free(). */
   live: number;
-  /** Bytes still counted in `mappedBytes` (0 once decommitted). */
-  counted: number;
+  /** Bytes still counted in `mappedBytes` (0 once decommitted or collected; not the chunk: see uncount). */
+  counted: { bytes: number };
 }
 
 let current: Chunk | null = null;
 let mappedBytes = 0;
 
 // Diagnostics only (the memory is freed by V8 whether or not this runs): uncount a chunk when it is collected.
-const uncount = new FinalizationRegistry<{ counted: number }>((c) => {
-  mappedBytes -= c.counted;
-  c.counted = 0;
+// (The held value must not refer to the chunk's owner, or the registry would keep it alive.)
+const uncount = new FinalizationRegistry<{ bytes: number }>((counted) => {
+  mappedBytes -= counted.bytes;
+  counted.bytes = 0;
 });
 
 // Fallback owners: plain mappings unmapped when their token is collected.
@@ -107,7 +109,7 @@ function mapDualAt(addr: number, size: number): boolean {
   } catch {
     return false;
   } finally {
-    fs.closeSync(fd); // the mappings keep the file
+    closeFd(fd); // the mappings keep the file (native close: Node did not open it, and warns in workers)
   }
 }
 
@@ -119,7 +121,7 @@ function newChunk(size: number): Chunk {
       if (mapDualAt(pages.addr, size)) {
         dualWorks = true;
         const bytes = new Uint8Array(pages.buf, size, size);
-        chunk = { owner: pages.buf, addr: pages.addr, size, bytes, dual: true, used: 0, execEnd: 0, live: 0, counted: size };
+        chunk = { owner: pages.buf, addr: pages.addr, size, bytes, dual: true, used: 0, execEnd: 0, live: 0, counted: { bytes: size } };
       } else {
         dualWorks = false; // (this buffer is left to the GC: part of it may be a mapping of the memfd now)
       }
@@ -128,16 +130,16 @@ function newChunk(size: number): Chunk {
   if (chunk === null) {
     const pages = v8Pages(size);
     if (pages !== null) {
-      chunk = { owner: pages.buf, addr: pages.addr, size, bytes: new Uint8Array(pages.buf), dual: false, used: 0, execEnd: 0, live: 0, counted: size };
+      chunk = { owner: pages.buf, addr: pages.addr, size, bytes: new Uint8Array(pages.buf), dual: false, used: 0, execEnd: 0, live: 0, counted: { bytes: size } };
     } else {
       const addr = mmapAnon(size, PROT_READ | PROT_WRITE);
       const owner = {};
       unmapLater.register(owner, { addr, size });
-      chunk = { owner, addr, size, bytes: bytesAt(addr, size), dual: false, used: 0, execEnd: 0, live: 0, counted: size };
+      chunk = { owner, addr, size, bytes: bytesAt(addr, size), dual: false, used: 0, execEnd: 0, live: 0, counted: { bytes: size } };
     }
   }
   mappedBytes += size;
-  uncount.register(chunk.owner, chunk);
+  uncount.register(chunk.owner, chunk.counted);
   return chunk;
 }
 
@@ -163,10 +165,10 @@ function install(c: Chunk, at: number, bytes: Uint8Array): void {
 
 /** Replace a chunk's pages by inaccessible ones (its reservation stays V8's, freed when the owner is collected). */
 function decommit(c: Chunk): void {
-  if (c.counted === 0) return;
+  if (c.counted.bytes === 0) return;
   mmapFixed(c.addr, c.dual ? 2 * c.size : c.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  mappedBytes -= c.counted;
-  c.counted = 0;
+  mappedBytes -= c.counted.bytes;
+  c.counted.bytes = 0;
   c.bytes = null;
 }
 
