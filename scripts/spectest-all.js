@@ -28,7 +28,6 @@ const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
 //   type-equivalence, type-rec, type-subtyping; table_init and table_init64 (one module each uses a GC array)
 // - exceptions: tag, try_table (typed (ref exn) labels, rec types)
 // - tail calls: return_call_ref
-// - typed function references: ref_null (its first module uses anyref, a GC type)
 const WASM3_FILES = [
   'address', 'address0', 'address1', 'address64', 'align', 'align0', 'align64', 'annotations', 'binary',
   'binary-leb128', 'binary0', 'binary_leb128_64', 'block', 'br', 'br_if', 'br_on_non_null', 'br_on_null', 'br_table',
@@ -44,9 +43,9 @@ const WASM3_FILES = [
   'memory_grow', 'memory_grow64', 'memory_init', 'memory_init0', 'memory_init64', 'memory_redundancy',
   'memory_redundancy64', 'memory_size', 'memory_size0', 'memory_size1', 'memory_size2', 'memory_size3',
   'memory_size_import', 'memory_trap', 'memory_trap0', 'memory_trap1', 'memory_trap64', 'names', 'nop',
-  'obsolete-keywords', 'ref', 'ref_as_non_null', 'ref_func', 'ref_is_null', 'return', 'select', 'simd_address',
-  'simd_align', 'simd_bit_shift', 'simd_bitwise', 'simd_boolean', 'simd_const', 'simd_conversions', 'simd_f32x4',
-  'simd_f32x4_arith', 'simd_f32x4_cmp', 'simd_f32x4_pmin_pmax', 'simd_f32x4_rounding', 'simd_f64x2',
+  'obsolete-keywords', 'ref', 'ref_as_non_null', 'ref_func', 'ref_is_null', 'ref_null', 'return', 'select',
+  'simd_address', 'simd_align', 'simd_bit_shift', 'simd_bitwise', 'simd_boolean', 'simd_const', 'simd_conversions',
+  'simd_f32x4', 'simd_f32x4_arith', 'simd_f32x4_cmp', 'simd_f32x4_pmin_pmax', 'simd_f32x4_rounding', 'simd_f64x2',
   'simd_f64x2_arith', 'simd_f64x2_cmp', 'simd_f64x2_pmin_pmax', 'simd_f64x2_rounding', 'simd_i16x8_arith',
   'simd_i16x8_arith2', 'simd_i16x8_cmp', 'simd_i16x8_extadd_pairwise_i8x16', 'simd_i16x8_extmul_i8x16',
   'simd_i16x8_q15mulr_sat_s', 'simd_i16x8_sat_arith', 'simd_i32x4_arith', 'simd_i32x4_arith2', 'simd_i32x4_cmp',

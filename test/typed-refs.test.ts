@@ -83,8 +83,9 @@ test('binary decoding: shorthands, 0x63/0x64 with abstract and multi-byte concre
   assert.is(decode([0x64, 0x81, 0x01], 200), concreteHeap(129) | REF_NON_NULL, 'type index as an s33 LEB');
   assert.is(decode([0x69]), Heap.Exn);
   assert.match(String(decode([0x63, 0x03])), 'unknown type 3');
-  assert.match(String(decode([0x6e])), 'garbage collection (any) is not supported yet');
-  assert.match(String(decode([0x64, 0x6b])), 'garbage collection (struct) is not supported yet');
+  assert.is(decode([0x6e]), Heap.Any, "GC's abstract heap types are types (GC's instructions are not supported)");
+  assert.is(decode([0x64, 0x6b]), Heap.Struct | REF_NON_NULL);
+  assert.match(String(decode([0x6e], 3, resolveFeatures({ typedFunctionReferences: false }))), 'malformed value type');
   assert.match(String(decode([0x63, 0x40])), 'malformed heap type');
   const off = resolveFeatures({ typedFunctionReferences: false });
   assert.match(String(decode([0x63, 0x00], 3, off)), 'malformed value type');

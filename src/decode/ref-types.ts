@@ -237,7 +237,9 @@ function abstractHeap(r: TypeReader, code: number, features: Features, pos: numb
       if (features.exceptions) return code;
       break;
     default:
-      if (gcHeap(code)) r.error(`garbage collection (${HEAP_NAMES[code]}) is not supported yet`, pos);
+      // GC's abstract heap types are types here (their nulls flow through any code; a non-null anyref is a
+      // host value from JS); GC's instructions and struct/array type definitions are not supported yet.
+      if (gcHeap(code) && features.typedFunctionReferences) return code;
   }
   return r.error(`malformed ${what}`, pos);
 }

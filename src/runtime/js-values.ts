@@ -113,9 +113,13 @@ function typedRefToWasm(v: unknown, type: number): RawValue {
   if (v === null) {
     if (type & REF_NON_NULL) throw new TypeError('type incompatibility when transforming from/to JS: null for a non-nullable reference');
     if (top === Heap.Func || top === Heap.Extern) return top === Heap.Extern ? externToId(null) : 0;
+    if (top === Heap.Any) return 0;
   } else if (!isBottomHeap(type & ~REF_NON_NULL)) {
     if (top === Heap.Func) return toWebAssemblyValue(v, ValType.FuncRef);
     if (top === Heap.Extern) return externToId(v);
+    // anyref: the JS value itself, as a host reference (without GC there are no wasm objects to convert to;
+    // eqref, i31ref, structref and arrayref refuse non-null values for the same reason)
+    if ((type & ~REF_NON_NULL) === Heap.Any) return externToId(v);
   }
   throw new TypeError('type incompatibility when transforming from/to JS');
 }
@@ -137,7 +141,7 @@ export function toJSValue(raw: RawValue, type: ValType, hint?: unknown): unknown
   if (isRefType(type)) {
     const top = refTop(type);
     if (top === Heap.Func) return funcRecordToJs(raw as number, hint);
-    if (top === Heap.Extern) return idToExtern(raw as number);
+    if (top === Heap.Extern || top === Heap.Any) return idToExtern(raw as number);
   }
   throw new TypeError(`unsupported value type 0x${(type as number).toString(16)}`);
 }
