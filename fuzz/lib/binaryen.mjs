@@ -12,6 +12,7 @@ export const BASE_FEATURES = ['--mvp-features', '--enable-sign-ext', '--enable-n
 export const REFTYPES = '--enable-reference-types';
 export const MEMORY64 = '--enable-memory64';
 export const SIMD = '--enable-simd';
+export const TAIL_CALL = '--enable-tail-call';
 
 let scratch = null;
 function tmp() {
