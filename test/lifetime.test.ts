@@ -299,6 +299,133 @@ test('host calls and funcrefs of instances reachable only through tables, global
   assert.equal(out, [1001, 1002, true, 1003, 1007, 1004, 1020, 0, 1030]);
 });
 
+/** A module whose code is bigger than a shared code chunk's blocks (so it has its pages to itself). */
+function bigCodeModule(): Uint8Array {
+  const b = new ModuleBuilder();
+  b.func([T.i32], [T.i32], (c) => {
+    c.local_get(0);
+    for (let k = 0; k < 6000; k++) c.i32_const(k).op(0x6a); // x + 0 + 1 + ... + 5999 = x + 17997000
+    return c.end();
+  }, { export: 'f' });
+  return b.build();
+}
+
+/** Script text: `perms(addr)`, the permissions of the mapping holding addr ('unmapped' when none). */
+const MAPS = `
+  const { readFileSync: readMaps } = await import('node:fs');
+  const perms = (addr) => {
+    for (const line of readMaps('/proc/self/maps', 'utf8').split('\\n')) {
+      const [range, p] = line.split(' ');
+      if (!range) continue;
+      const [lo, hi] = range.split('-').map((x) => parseInt(x, 16));
+      if (addr >= lo && addr < hi) return p.slice(0, 3); // (r-x: code; ---: released)
+    }
+    return 'unmapped';
+  };
+`;
+
+test('module code is freed by the GC with the module, with no event-loop turn', () => {
+  const out = child(`
+    import { moduleInternals } from ${dist('api/module.js')};
+    ${MAPS}
+    const bytes = b64(${b64(bigCodeModule())});
+    let m = new qb.Module(bytes);
+    let i = new qb.Instance(m);
+    const addr = moduleInternals(m).code.addr;
+    const r = [i.exports.f(1), perms(addr)];
+    m = null;
+    i = null;
+    // Synchronous: no finalizer can run before the check. V8 frees dead ArrayBuffers' memory on a background
+    // thread after a GC, or at the next GC at the latest.
+    globalThis.gc();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    globalThis.gc();
+    r.push(perms(addr));
+    // Many modules in a synchronous loop: the code memory mapped stays bounded.
+    const { codeMemoryMapped } = await import(${dist('runtime/code-memory.js')});
+    let peak = 0;
+    for (let k = 0; k < 3000; k++) {
+      new qb.Instance(new qb.Module(bytes)).exports.f(k);
+      if (k % 100 === 0) { globalThis.gc(); peak = Math.max(peak, process.memoryUsage.rss()); }
+    }
+    r.push(peak < 512 * 2 ** 20);
+    console.log(JSON.stringify(r));
+  `, ['--expose-gc']);
+  assert.equal(out, [17997001, 'r-x', 'unmapped', true]);
+});
+
+test('module[Symbol.dispose]: clean errors after, code kept while an instance uses it, released with the last one', () => {
+  const out = child(`
+    import { moduleInternals } from ${dist('api/module.js')};
+    ${MAPS}
+    const m = new qb.Module(b64(${b64(bigCodeModule())}));
+    const addr = moduleInternals(m).code.addr;
+    const a = new qb.Instance(m);
+    const b = new qb.Instance(m);
+    const fa = a.exports.f;
+    m[DISPOSE]();
+    m[DISPOSE](); // idempotent
+    const r = [outcome(() => new qb.Instance(m)).error, outcome(() => qb.Module.exports(m)).error, outcome(() => qb.Module.imports(m)).error];
+    // Its instances keep the code and keep working.
+    r.push(fa(2), b.exports.f(3), perms(addr));
+    a[DISPOSE]();
+    r.push(outcome(() => fa(2)).error, b.exports.f(4), perms(addr));
+    // The last holder goes: the pages are released now, and nothing can run them.
+    b[DISPOSE]();
+    r.push(perms(addr), outcome(() => b.exports.f(5)).error, outcome(() => fa(2)).error);
+    // Disposing every instance first, then the module: released at the module's dispose.
+    const m2 = new qb.Module(b64(${b64(bigCodeModule())}));
+    const addr2 = moduleInternals(m2).code.addr;
+    const c = new qb.Instance(m2);
+    c[DISPOSE]();
+    r.push(perms(addr2));
+    m2[DISPOSE]();
+    r.push(perms(addr2));
+    // instantiate() of a disposed module rejects with the same TypeError.
+    r.push(await qb.instantiate(m2).then(() => 'ok', (e) => e.name));
+    console.log(JSON.stringify(r));
+  `);
+  assert.equal(out, [
+    'TypeError', 'TypeError', 'TypeError',
+    17997002, 17997003, 'r-x',
+    'RuntimeError', 17997004, 'r-x',
+    '---', 'RuntimeError', 'RuntimeError',
+    'r-x', '---',
+    'TypeError',
+  ]);
+});
+
+test('instance[Symbol.dispose] while another instance imports its table: the importer keeps the table', () => {
+  const lib = new ModuleBuilder();
+  lib.table(T.funcref, { min: 2 }, 'tab');
+  const f = lib.func([], [T.i32], (c) => c.i32_const(42).end(), { export: 'f' });
+  lib.elem({ mode: 'active', offset: new Code().i32_const(0), funcs: [f] });
+  const user = new ModuleBuilder();
+  user.importTable('lib', 'tab', T.funcref, { min: 2 });
+  const ty = user.type([], [T.i32]);
+  const mine = user.func([], [T.i32], (c) => c.i32_const(7).end(), { export: 'mine' });
+  user.func([T.i32], [T.i32], (c) => c.local_get(0).call_indirect(ty).end(), { export: 'callAt' });
+  user.func([], [], (c) => c.i32_const(1).ref_func(mine).table_set(0).end(), { export: 'setMine' });
+  user.func([], [T.i32], (c) => c.table_size(0).end(), { export: 'size' });
+  const out = child(`
+    const L = new qb.Module(b64(${b64(lib.build())}));
+    const U = new qb.Module(b64(${b64(user.build())}));
+    const libI = new qb.Instance(L);
+    const tab = libI.exports.tab;
+    const u = new qb.Instance(U, { lib: { tab } }).exports;
+    const r = [u.callAt(0)];
+    libI[DISPOSE]();
+    // The table lives on for the importer: lib's function in it throws, the importer's own entries work.
+    r.push(outcome(() => u.callAt(0)).error, u.size());
+    u.setMine();
+    r.push(u.callAt(1), tab.get(1)(), tab.length, outcome(() => tab.get(0)()).error);
+    tab.grow(1);
+    r.push(u.size());
+    console.log(JSON.stringify(r));
+  `);
+  assert.equal(out, [42, 'RuntimeError', 2, 7, 7, 2, 'RuntimeError', 3]);
+});
+
 test('soak: 50,000 instances in an await loop (microtasks only) and 50,000 trapping ones in a sync loop, bounded RSS', () => {
   const trap = new ModuleBuilder();
   trap.memory({ min: 1 });

@@ -26,7 +26,7 @@ import { jsToFuncRecord, externToId } from '../runtime/refs.js';
 import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runtime/js-values.js';
 import { isRefType, isSubtype } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
-import { Module, moduleInternals, ModuleInternals } from './module.js';
+import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
 import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
@@ -43,6 +43,7 @@ export class Instance {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
     const m = moduleInternals(module);
     const state = link(m, importObject);
+    holdModule(m); // (until disposed: see dropModuleHold)
     this.exports = buildExports(state);
     // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
     (this as unknown as { [STATE]: InstanceState })[STATE] = state;
@@ -83,6 +84,7 @@ function disposeInstance(state: InstanceState): void {
   const memories = state.memories;
   releaseWhenIdle(() => {
     for (const mem of memories) mem.dropHolder();
+    dropModuleHold(state.module);
     // What only this instance used becomes garbage now, even while the state stays referenced.
     state.memories = [];
     state.tables = [];

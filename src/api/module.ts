@@ -11,6 +11,7 @@ import { ExternKind, ModuleInfo, ValType } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { allocateCode, CodeBlock, CodeReservation, reserveCode } from '../runtime/code-memory.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
+import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { startupMark } from '../startup-trace.js';
 
 export interface ModuleOptions {
@@ -56,6 +57,7 @@ export interface ModuleOptions {
 export const LAZY_THRESHOLD = 4 * 1024 * 1024;
 
 const INTERNAL = Symbol('quickbeam.module');
+const DISPOSED = Symbol('quickbeam.module.disposed');
 
 /** Options every Module gets unless it passes its own (quickbeam/register sets them from the environment). */
 let moduleDefaults: ModuleOptions | null = null;
@@ -99,6 +101,11 @@ export interface ModuleInternals {
   /** The module's code and code slots (see moduleRegistry for the few that need a finalizer). */
   native: NativeParts;
   info: ModuleInfo;
+  /**
+   * Holds on the code: the Module object until it is disposed, and each instance until it is. The code is
+   * released when the last one goes (dropModuleHold); a holder merely dropped keeps it until the GC.
+   */
+  holds: number;
 }
 
 /** A module's native resources: the code, the lazily compiled code, the slot table. */
@@ -286,7 +293,9 @@ export class Module {
     const lazy = c.lazy ? new LazyCode(c, slots!, code.addr) : null;
     if (lazy !== null && lazyFunctions !== undefined) lazy.preinstall(lazyFunctions.fns);
     const native: NativeParts = { code, slots, lazy };
-    const internals: ModuleInternals = { compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native };
+    const internals: ModuleInternals = {
+      compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native, holds: 1,
+    };
     this[INTERNAL] = internals;
     const cacheDir = lazy !== null ? options?.cache : undefined;
     if (!gcOwned || cacheDir !== undefined) moduleRegistry.register(internals, native);
@@ -300,6 +309,18 @@ export class Module {
     }
     if (perfMapEnabled()) perfMapModule(internals);
     startupMark('module: created');
+  }
+
+  /**
+   * Deterministic release (explicit resource management: `using module = ...`): the Module can no longer be
+   * instantiated or inspected (TypeError), and its code is released as soon as every instance made from it
+   * has been disposed too (until then they keep it, and keep working). Idempotent.
+   */
+  [DISPOSE](): void {
+    const self = this as unknown as { [DISPOSED]?: boolean };
+    if (self[DISPOSED] === true) return;
+    self[DISPOSED] = true;
+    dropModuleHold(this[INTERNAL]);
   }
 
   static imports(module: Module): Array<{ module: string; name: string; kind: string }> {
@@ -331,7 +352,35 @@ Object.defineProperty(Module.prototype, Symbol.toStringTag, { value: 'WebAssembl
 export function moduleInternals(m: unknown, caller?: string): ModuleInternals {
   const i = (m as Module | null)?.[INTERNAL];
   if (i === undefined) throw new TypeError(`${caller === undefined ? '' : `${caller}: `}Argument 0 must be a WebAssembly.Module`);
+  if ((m as { [DISPOSED]?: boolean })[DISPOSED] === true) {
+    throw new TypeError(`${caller === undefined ? '' : `${caller}: `}the WebAssembly.Module has been disposed`);
+  }
   return i;
+}
+
+/** An instance made from the module holds its code until disposed (see ModuleInternals.holds). */
+export function holdModule(m: ModuleInternals): void {
+  m.holds++;
+}
+
+/**
+ * A holder lets go of the module's code; the last one releases it, once no wasm code runs: no instance can
+ * reach it any more (a disposed instance's FuncRecords all lead to the runtime's stub, and the Module
+ * cannot be instantiated), so its pages can go now rather than when the GC gets to them.
+ */
+export function dropModuleHold(m: ModuleInternals): void {
+  if (m.holds <= 0 || --m.holds > 0) return;
+  releaseWhenIdle(() => {
+    const p = m.native;
+    if (p.cache !== undefined) {
+      // (A lazily compiled module's cache entry is copied from its code: written first.)
+      storeLazyModule(p);
+      lazyCached.delete(p);
+      p.cache = undefined;
+    }
+    p.lazy?.free();
+    p.code.free();
+  });
 }
 
 /**
