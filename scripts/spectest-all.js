@@ -27,7 +27,6 @@ const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
 // - GC: array*, binary-gc, br_on_cast*, extern, i31, ref_cast, ref_eq, ref_test, struct, type-canon,
 //   type-equivalence, type-rec, type-subtyping; table_init and table_init64 (one module each uses a GC array)
 // - exceptions: tag, try_table (typed (ref exn) labels, rec types)
-// - tail calls: return_call_ref
 const WASM3_FILES = [
   'address', 'address0', 'address1', 'address64', 'align', 'align0', 'align64', 'annotations', 'binary',
   'binary-leb128', 'binary0', 'binary_leb128_64', 'block', 'br', 'br_if', 'br_on_non_null', 'br_on_null', 'br_table',
@@ -64,7 +63,7 @@ const WASM3_FILES = [
 ];
 // Tail calls and relaxed SIMD (issue 14).
 WASM3_FILES.push(
-  'return_call', 'return_call_indirect',
+  'return_call', 'return_call_indirect', 'return_call_ref',
   'i16x8_relaxed_q15mulr_s', 'i32x4_relaxed_trunc', 'i8x16_relaxed_swizzle', 'relaxed_dot_product',
   'relaxed_laneselect', 'relaxed_madd_nmadd', 'relaxed_min_max',
 );

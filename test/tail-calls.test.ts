@@ -11,8 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { qb, outcome, showOutcome } from './helpers/engines.js';
 import { moduleInternals } from '../src/api/module.js';
+
+// Node 20's V8 has typed function references (return_call_ref's oracle) behind a flag.
+if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-typed-funcref');
 
 const require = createRequire(import.meta.url);
 const wabt = await (require('wabt') as () => Promise<any>)();
@@ -291,6 +295,67 @@ test('validation: a tail call must return the caller\'s results', () => {
     assert.throws(() => new WebAssembly.Module(bin as BufferSource), undefined, `V8 rejects it too: ${source}`);
   }
 });
+
+// return_call_ref (wabt cannot write it: the module is assembled by hand).
+//   type 0 (func (param i64) (result i64)), 1 (func (param i64 x6) (result i64)), 2 (func (result i64))
+//   import "o" "f" (type 0)                                             ;; func 0
+//   func 1 "countRef": n == 0 ? 9 : return_call_ref 1 (n-1, 1, 2, 3, 4, 5, ref.func 2)
+//   func 2: checks its arguments 1..5 sum to 15, then return_call_ref 0 (a0, ref.func 1)
+//   func 3 "nullRef": return_call_ref 0 (1, ref.null 0): traps
+//   func 4 "viaImport": return_call_ref 0 (n, ref.func 0), the import (another instance's countRef)
+function returnCallRefModule(): Uint8Array {
+  const vec = (items: number[][]) => [items.length, ...items.flat()];
+  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+  const str = (x: string) => [x.length, ...Array.from(x, (ch) => ch.charCodeAt(0))];
+  const body = (code: number[]) => [...uleb(code.length + 1), 0, ...code];
+  const I64 = 0x7e;
+  const types = vec([[0x60, 1, I64, 1, I64], [0x60, 6, I64, I64, I64, I64, I64, I64, 1, I64], [0x60, 0, 1, I64]]);
+  const imports = vec([[...str('o'), ...str('f'), 0x00, 0]]);
+  const funcs = vec([[0], [1], [2], [0]]);
+  const exports = vec([[...str('countRef'), 0, 1], [...str('nullRef'), 0, 3], [...str('viaImport'), 0, 4]]);
+  const elems = vec([[0x03, 0x00, ...vec([[0], [1], [2]])]]); // declarative: ref.func 0, 1, 2
+  const code = vec([
+    body([0x20, 0, 0x50, 0x04, I64, 0x42, 9, 0x05, 0x20, 0, 0x42, 1, 0x7d, 0x42, 1, 0x42, 2, 0x42, 3, 0x42, 4,
+      0x42, 5, 0xd2, 2, 0x15, 1, 0x0b, 0x0b]),
+    body([0x20, 1, 0x20, 2, 0x7c, 0x20, 3, 0x7c, 0x20, 4, 0x7c, 0x20, 5, 0x7c, 0x42, 15, 0x52, 0x04, 0x40, 0x00, 0x0b,
+      0x20, 0, 0xd2, 1, 0x15, 0, 0x0b]),
+    body([0x42, 1, 0xd0, 0, 0x15, 0, 0x0b]),
+    body([0x20, 0, 0xd2, 0, 0x15, 0, 0x0b]),
+  ]);
+  return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, types), ...section(2, imports),
+    ...section(3, funcs), ...section(7, exports), ...section(9, elems), ...section(10, code)]);
+}
+
+function uleb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+for (const [name, options] of CONFIGS) {
+  test(`${name}: return_call_ref in constant stack, growing the argument area, across instances; null traps`, () => {
+    const bytes = returnCallRefModule();
+    const run = (engine: any) => {
+      const mk = () => (options === undefined || engine === WebAssembly ? new engine.Module(bytes) : new engine.Module(bytes, options));
+      const first = new engine.Instance(mk(), { o: { f: (x: bigint) => x } }).exports;
+      return new engine.Instance(mk(), { o: { f: first.countRef } }).exports;
+    };
+    const q = run(qb), v = run(WebAssembly);
+    for (const n of [0n, 1n, 2n, 7n, BigInt(DEEP)]) {
+      assert.is(q.countRef(n), v.countRef(n), `countRef(${n})`);
+      assert.is(q.viaImport(n), v.viaImport(n), `viaImport(${n})`);
+    }
+    assert.is(q.viaImport(10_000_000n), 9n, '10 million mutual tail calls through references');
+    const o = outcome(() => q.nullRef());
+    assert.is(o.kind, 'RuntimeError', showOutcome(o));
+    assert.is(o.message, outcome(() => v.nullRef()).message);
+  });
+}
 
 /** `wasm-function[N]:0xOFF` of each wasm frame of a stack string (V8 or Quickbeam format). */
 function wasmFrames(stack: string): string[] {

@@ -1,4 +1,4 @@
-// Tail calls: return_call, return_call_indirect (and return_call_ref). The caller's frame is replaced by the
+// Tail calls: return_call, return_call_indirect, return_call_ref. The caller's frame is replaced by the
 // callee's, so a chain of tail calls runs in constant stack. See docs/ARCHITECTURE.md, "Tail calls".
 //
 // The wasm calling convention has the caller reserve the argument area in its own frame (it never pops), so
@@ -22,6 +22,7 @@
 
 import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RDX, RSP, R11, R14 } from '../x64/registers.js';
 import { ValType, FuncType } from '../decode/types.js';
+import { concreteHeap, isSubtype, refType } from '../decode/ref-types.js';
 import { slotSize } from './value-stack.js';
 import { TrapCode, VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
 import type { FunctionCompiler } from './function-compiler.js';
@@ -36,12 +37,13 @@ function typesBytes(types: ArrayLike<number>): number {
   return n;
 }
 
-/** Validate that the callee's results match the caller's (a tail call returns them as the caller's). */
+/** Validate that the callee's results fit the caller's (a tail call returns them as the caller's). */
 function checkResults(fc: FunctionCompiler, callee: FuncType): void {
   const own = fc.funcType.results;
   const res = callee.results;
+  const types = fc.m.info.types;
   let ok = own.length === res.length;
-  for (let k = 0; ok && k < res.length; k++) ok = own[k] === res[k];
+  for (let k = 0; ok && k < res.length; k++) ok = isSubtype(res[k], own[k], types);
   if (!ok) fc.error('type mismatch: tail call results do not match the function results');
 }
 
@@ -78,7 +80,7 @@ export function opReturnCallIndirect(fc: FunctionCompiler): void {
   const tableIndex = r.u32();
   if (tableIndex >= info.tables.length) fc.error(`unknown table ${tableIndex}`, tat);
   const table = info.tables[tableIndex];
-  if (table.elemType !== ValType.FuncRef) fc.error('type mismatch: call_indirect on a table of externref', tat);
+  if (!isSubtype(table.elemType, ValType.FuncRef, info.types)) fc.error('type mismatch: call_indirect on a table of non-function references', tat);
   const type = info.types[typeIndex];
   fc.need1(table.index64 ? ValType.I64 : ValType.I32);
   checkResults(fc, type);
@@ -105,13 +107,28 @@ export function opReturnCallIndirect(fc: FunctionCompiler): void {
   fc.setUnreachable();
 }
 
-/**
- * The tail of return_call_ref: validation, the arguments in the outgoing area and the callee's non-null
- * FuncRecord in rax are the caller's job (typed function references).
- */
-export function emitReturnCallThroughRecord(fc: FunctionCompiler, type: FuncType): void {
+/** return_call_ref $t: the callee is a (ref null $t) on top of the arguments; null traps. */
+export function opReturnCallRef(fc: FunctionCompiler): void {
+  const r = fc.r;
+  const info = fc.m.info;
+  const at = r.pos;
+  const typeIndex = r.u32();
+  if (typeIndex >= info.types.length) fc.error(`unknown type ${typeIndex}`, at);
+  const type = info.types[typeIndex];
+  fc.need1(refType(concreteHeap(typeIndex), true));
   checkResults(fc, type);
-  emitFrameReplacement(fc, type, Target.Record, -1);
+  if (fc.callValidate(type, 1)) {
+    const vs = fc.vs;
+    const a = fc.asm;
+    const ref = vs.popToReg();
+    fc.emitCallArgs(type);
+    a.test(true, ref, ref);
+    a.jcc(Cond.E, fc.trapLabel(TrapCode.NullReference));
+    if (ref !== RAX) a.movRR(true, RAX, ref);
+    vs.freeGpr(ref);
+    emitFrameReplacement(fc, type, Target.Record, -1);
+  }
+  fc.setUnreachable();
 }
 
 /**

@@ -19,7 +19,7 @@ import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } f
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
-import { opReturnCall, opReturnCallIndirect } from './emit-tail-call.js';
+import { opReturnCall, opReturnCallIndirect, opReturnCallRef } from './emit-tail-call.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -1200,6 +1200,10 @@ export class FunctionCompiler {
         return;
       case 0x13:
         opReturnCallIndirect(this);
+        return;
+      case 0x15: // return_call_ref
+        if (!this.m.features.typedFunctionReferences) break;
+        opReturnCallRef(this);
         return;
       case 0x14: // call_ref
         if (!this.m.features.typedFunctionReferences) break;
