@@ -171,6 +171,9 @@ const CORE = wat(`(module
           (catch $e (drop) (i32.const -2))))
       (catch $e (i32.const 1000) (i32.add))))
 
+  (func (export "throwRefNull")
+    (block $h (try_table (catch_all $h) (throw_ref (ref.null exn)))))
+
   ;; traps are never caught
   (func (export "trapInTry") (result i32)
     (block $h (try_table (catch_all $h) (unreachable)))
@@ -229,6 +232,10 @@ for (const [mode, options] of MODES) {
     assert.is(e.legacy(5), 105);
     assert.is(e.legacyRethrow(8), 8);
     assert.is(e.legacyDelegate(), 1009);
+  });
+
+  test(`${mode}: throw_ref of a null exnref traps (V8's message)`, () => {
+    assert.throws(() => e.throwRefNull(), (x: unknown) => x instanceof qb.RuntimeError && (x as Error).message === 'rethrowing null value');
   });
 
   test(`${mode}: traps are not caught`, () => {

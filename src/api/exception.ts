@@ -223,7 +223,7 @@ export function builtinThrow(state: InstanceState): number {
 /** `throw_ref` / `rethrow` (exnref id in args slot 0): raise that exception again; null traps. */
 export function builtinThrowRef(): number {
   const id = argsU32[0] + argsU32[1] * TWO32;
-  if (id === 0) return TrapCode.NullReference;
+  if (id === 0) return TrapCode.NullExnRef;
   return raiseCatchable(exnrefValue(id));
 }
 

@@ -65,10 +65,12 @@ export const enum TrapCode {
   Interrupted = 17,
   /** Fuel metering: the fuel counter ran out. */
   OutOfFuel = 18,
+  /** throw_ref (or rethrow) of a null exnref. */
+  NullExnRef = 19,
 }
 
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
-export const TRAP_CODE_COUNT = 19;
+export const TRAP_CODE_COUNT = 20;
 
 /** Error messages, as V8 words them. Index = TrapCode. */
 export const TRAP_MESSAGES: readonly string[] = [
@@ -91,6 +93,7 @@ export const TRAP_MESSAGES: readonly string[] = [
   'table index is out of bounds',
   'execution interrupted',
   'all fuel consumed',
+  'rethrowing null value',
 ];
 
 /**
@@ -116,6 +119,7 @@ export const TRAP_SPEC_TEXT: readonly string[] = [
   'undefined element',
   'interrupted',
   'all fuel consumed',
+  'null exception reference',
 ];
 
 /** The message of a trap code (with a fallback for unknown codes). */
