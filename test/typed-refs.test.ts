@@ -241,4 +241,34 @@ test('non-defaultable locals: set before get in the same or an enclosing block; 
   assert.match(String(outcome(() => qbInstance(arms)).message), 'uninitialized local 1');
 });
 
+test('JS boundary: a (ref null $t) parameter takes wasm functions of type $t only, (ref $t) refuses null (as V8 24)', () => {
+  const NULLABLE = [0x63, 0x00], NONNULL = [0x64, 0x00];
+  const types = [
+    [1, I32, 1, I32], // 0: (i32) -> i32
+    [0, 0], // 1: () -> ()
+    [1, ...NULLABLE, 1, I32], // 2: ((ref null 0)) -> i32
+    [1, ...NONNULL, 1, I32], // 3: ((ref 0)) -> i32
+  ];
+  const bytes = module(types, [
+    { type: 0, export: 'inc', body: [0x20, 0, 0x41, 1, 0x6a] },
+    { type: 1, export: 'nop', body: [] },
+    { type: 2, export: 'callit', body: [0x41, 7, 0x20, 0, 0x14, 0x00] },
+    { type: 3, export: 'nn', body: [0x41, 7, 0x20, 0, 0x14, 0x00] },
+  ]);
+  const e = qbInstance(bytes);
+  assert.is(e.callit(e.inc), 8);
+  assert.is(e.nn(e.inc), 8);
+  const wrongSig = outcome(() => e.callit(e.nop));
+  assert.is(wrongSig.kind, 'TypeError');
+  assert.is(wrongSig.message, 'type incompatibility when transforming from/to JS');
+  assert.is(outcome(() => e.callit(() => 1)).kind, 'TypeError', 'a JS function is not a wasm function of type 0');
+  assert.is(outcome(() => e.nn(null)).message, 'type incompatibility when transforming from/to JS');
+  const o = outcome(() => e.callit(null));
+  assert.is(o.kind, 'RuntimeError');
+  assert.is(o.message, 'dereferencing a null pointer');
+  // another instance's function of an equivalent type is accepted
+  const other = qbInstance(bytes);
+  assert.is(e.callit(other.inc), 8);
+});
+
 test.run();

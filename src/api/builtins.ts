@@ -9,7 +9,8 @@ import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Builtin } from '../compile/abi.js';
 import { ValType } from '../decode/types.js';
-import { computeHasV128, keepFuncref, readSlot, writeSlot } from './exported-function.js';
+import { computeHasV128, funcRecordSignature, keepFuncref, readSlot, writeSlot } from './exported-function.js';
+import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { compileLazy } from './module.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
 import type { InstanceState } from './instance.js';
@@ -62,7 +63,8 @@ function callImport(state: InstanceState, index: number): number {
   const results = type.results;
   if (results.length === 1) {
     const raw = toWebAssemblyValue(result, results[0]);
-    if (results[0] === ValType.FuncRef) keepFuncref(state, result);
+    checkFuncSignature(raw as number, results[0], state.module.compiled.sigIds, funcRecordSignature);
+    if (isFuncFamily(results[0])) keepFuncref(state, result);
     writeSlot(0, results[0], raw);
   } else if (results.length > 1) {
     if (result === null || typeof result !== 'object' || typeof (result as Iterable<unknown>)[Symbol.iterator] !== 'function') {
@@ -71,7 +73,8 @@ function callImport(state: InstanceState, index: number): number {
     const values = Array.from(result as Iterable<unknown>);
     if (values.length !== results.length) throw new TypeError(`multi-value host function returned ${values.length} values, expected ${results.length}`);
     const raws: RawValue[] = values.map((v, k) => toWebAssemblyValue(v, results[k]));
-    for (let k = 0; k < raws.length; k++) if (results[k] === ValType.FuncRef) keepFuncref(state, values[k]);
+    for (let k = 0; k < raws.length; k++) checkFuncSignature(raws[k] as number, results[k], state.module.compiled.sigIds, funcRecordSignature);
+    for (let k = 0; k < raws.length; k++) if (isFuncFamily(results[k])) keepFuncref(state, values[k]);
     for (let k = 0; k < raws.length; k++) writeSlot(k, results[k], raws[k]);
   }
   return 0;

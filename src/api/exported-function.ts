@@ -18,6 +18,8 @@ import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
+import { concreteIndex } from '../decode/ref-types.js';
+import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import { RuntimeError } from '../errors.js';
@@ -220,10 +222,13 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   // Parameters that take a JS number directly (no BigInt, no reference): the fast path writes them as is.
   let numeric = true;
   let funcrefParams = false;
+  let typedParams = false; // (ref null? $t): the argument's signature is checked
   for (const t of params) {
     if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
-    if (t === ValType.FuncRef) funcrefParams = true;
+    if (isFuncFamily(t)) funcrefParams = true;
+    if (concreteIndex(t) >= 0) typedParams = true;
   }
+  const sigIds = m.compiled.sigIds;
   const single = results.length === 1 ? results[0] : -1;
   const enter = (): void => {
     depth++;
@@ -253,7 +258,8 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
       // Convert everything first: a valueOf may itself call into wasm and reuse the args buffer.
       const raws: RawValue[] = new Array(np);
       for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
-      if (funcrefParams) for (let k = 0; k < np; k++) if (params[k] === ValType.FuncRef) keepFuncref(state, args[k]);
+      if (typedParams) for (let k = 0; k < np; k++) checkFuncSignature(raws[k] as number, params[k], sigIds, funcRecordSignature);
+      if (funcrefParams) for (let k = 0; k < np; k++) if (isFuncFamily(params[k])) keepFuncref(state, args[k]);
       // A valueOf may have disposed the instance.
       if (state.disposed) throw disposedError();
       writeArgs(params, raws);

@@ -111,7 +111,7 @@ export function toWebAssemblyValue(v: unknown, type: ValType): RawValue {
 function typedRefToWasm(v: unknown, type: number): RawValue {
   const top = refTop(type);
   if (v === null) {
-    if (type & REF_NON_NULL) throw new TypeError('type incompatibility when transforming from/to JS: null for a non-nullable reference');
+    if (type & REF_NON_NULL) throw new TypeError('type incompatibility when transforming from/to JS');
     if (top === Heap.Func || top === Heap.Extern) return top === Heap.Extern ? externToId(null) : 0;
     if (top === Heap.Any) return 0;
   } else if (!isBottomHeap(type & ~REF_NON_NULL)) {
