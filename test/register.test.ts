@@ -94,6 +94,8 @@ test('instanceof through the global for every class, the namespace shape, quickb
       errorOf(() => new W.Instance(new W.Module(new Uint8Array([0,97,115,109,1,0,0,0,1,4,1,96,0,0,2,7,1,1,109,1,102,0,0])), { m: { f: 1 } })) instanceof W.LinkError,
       errorOf(() => e.f()) instanceof W.RuntimeError, errorOf(() => e.f()) instanceof Error,
       (await W.instantiate(bytes)).instance instanceof W.Instance, (await W.compile(bytes)) instanceof W.Module,
+      new W.Tag({ parameters: ['i32'] }) instanceof W.Tag, new W.Exception(new W.Tag({ parameters: ['i32'] }), [1]) instanceof W.Exception,
+      W.JSTag instanceof W.Tag,
     ];
     out.same = [W.Module === qb.Module, W.Memory === qb.Memory, W.RuntimeError === qb.RuntimeError, WASI === qb.WASI, typeof qb.default.WASI];
     out.shape = [Object.prototype.toString.call(W), Object.keys(W).length, W.validate(bytes), W.validate(new Uint8Array(4))];
