@@ -11,11 +11,12 @@
 //   the CPU has FMA, which the spec permits (it is fixed for a given machine and code-cache key). A NaN
 //   result is the hardware's quieted propagation of an operand's NaN; with several NaN operands which one
 //   wins may differ from V8 (its operand order depends on its register allocation: Node 24 and 26 differ).
-// - relaxed_laneselect: with AVX, vpblendvb / vblendvps / vblendvpd (V8's choice: the top bit of each
-//   byte / 32-bit / 64-bit lane of the mask selects, which for i8x16, i32x4 and i64x2 is the spec's
-//   "top bit of the lane" option); i16x8, and every width without AVX (the SSE4.1 forms need the mask in
-//   xmm0), is the bit-wise select pxor/pand/pxor, which is always allowed. (V8 blends i16x8 by the top bit
-//   of each byte, which for a mask lane like 0x8000 is neither option; we differ from it there.)
+// - relaxed_laneselect: the spec's choice (R_laneselect) is one for all lane widths. With AVX, the top bit
+//   of each mask lane selects the whole lane: vpblendvb / vblendvps / vblendvpd for 8/32/64-bit lanes (V8's
+//   instructions), and for 16-bit lanes psraw 15 to spread the top bit, then vpblendvb (V8 blends 16-bit
+//   lanes by the top bit of each byte, which for a mask lane like 0x8000 is neither of the spec's options;
+//   we differ from it there). Without AVX (the SSE4.1 blends need the mask in xmm0) every width is the
+//   bit-wise select pxor/pand/pxor, the spec's other option.
 // - relaxed_min / relaxed_max: minps/maxps (minpd/maxpd) a, b: the second operand when either is NaN or
 //   both are zeros (V8 too), no canonicalisation.
 // - i16x8.relaxed_q15mulr_s: pmulhrsw alone (0x8000 * 0x8000 gives 0x8000, V8 too).
@@ -26,7 +27,7 @@
 import type { Assembler } from '../x64/assembler.js';
 import type { FunctionCompiler } from './function-compiler.js';
 import { ValType } from '../decode/types.js';
-import { V, vv, vl } from '../x64/assembler-simd.js';
+import { V, vv, vl, vshiftImm, ShiftImm } from '../x64/assembler-simd.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
 import { bin, free, pop, push, splat16, truncSatF32, truncSatF64, un } from './emit-simd.js';
 
@@ -92,14 +93,15 @@ function madd(c: FunctionCompiler, isDouble: boolean, negate: boolean): void {
   }
 }
 
-/** relaxed_laneselect a b m: lanes of a where m is set, of b elsewhere. blend: a VEX blend, or -1. */
-function laneselect(c: FunctionCompiler, blend: number): void {
+/** relaxed_laneselect a b m: lanes of a where m is set, of b elsewhere. blend: the VEX blend for the width. */
+function laneselect(c: FunctionCompiler, blend: number, words: boolean): void {
   if (!ternary(c)) return;
   const a = c.asm;
   const m = pop(c);
   const y = pop(c);
   const x = pop(c);
-  if (blend >= 0 && cpuFeatures().avx) {
+  if (cpuFeatures().avx) {
+    if (words) vshiftImm(a, V.SHIFT_W, ShiftImm.SRA, m, 15); // each word's top bit into both of its bytes
     vex(a, MAP_0F3A, 0, blend, x, y, x, m); // x = top bits of m ? x : y
   } else {
     vv(a, V.PXOR, x, y);
@@ -147,10 +149,10 @@ export function emitRelaxedSimd(c: FunctionCompiler, sub: number): void {
     case 0x106: return madd(c, false, true);
     case 0x107: return madd(c, true, false);
     case 0x108: return madd(c, true, true);
-    case 0x109: return laneselect(c, VPBLENDVB);
-    case 0x10a: return laneselect(c, -1);
-    case 0x10b: return laneselect(c, VBLENDVPS);
-    case 0x10c: return laneselect(c, VBLENDVPD);
+    case 0x109: return laneselect(c, VPBLENDVB, false);
+    case 0x10a: return laneselect(c, VPBLENDVB, true);
+    case 0x10b: return laneselect(c, VBLENDVPS, false);
+    case 0x10c: return laneselect(c, VBLENDVPD, false);
     case 0x10d: return bin(c, V.MINPS);
     case 0x10e: return bin(c, V.MAXPS);
     case 0x10f: return bin(c, V.MINPD);
