@@ -271,4 +271,33 @@ test('JS boundary: a (ref null $t) parameter takes wasm functions of type $t onl
   assert.is(e.callit(other.inc), 8);
 });
 
+test('JS API objects of typed references: global and table values keep their type (TypeErrors where V8 24 has them)', () => {
+  // type 0 (i32)->i32, type 1 ()->(); global 0 (mut (ref null 0)); table 0: 1 (ref null 0); table 1: 1 (ref 0)
+  // initialised with ref.func 0 (0x40 0x00 tabletype expr); exports g, t, tn, inc (type 0), nop (type 1)
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  out.push(...section(1, vec([[0x60, 1, I32, 1, I32], [0x60, 0, 0]])));
+  out.push(...section(3, vec([[0], [1]])));
+  out.push(...section(4, vec([[0x63, 0, 0, 1], [0x40, 0, 0x64, 0, 0, 1, 0xd2, 0, 0x0b]])));
+  out.push(...section(6, vec([[0x63, 0, 1, 0xd0, 0, 0x0b]])));
+  const exp = (name: string, kind: number, idx: number) => [...str(name), kind, idx];
+  out.push(...section(7, vec([exp('g', 3, 0), exp('t', 1, 0), exp('tn', 1, 1), exp('inc', 0, 0), exp('nop', 0, 1)])));
+  out.push(...section(9, vec([[0x03, 0x00, ...vec([[0], [1]])]])));
+  out.push(...section(10, vec([[7, 0, 0x20, 0, 0x41, 1, 0x6a, 0x0b], [2, 0, 0x0b]])));
+  const e = qbInstance(Uint8Array.from(out));
+  const kind = (f: () => unknown) => outcome(f).kind;
+  e.g.value = e.inc;
+  assert.is(e.g.value, e.inc);
+  assert.is(kind(() => (e.g.value = e.nop)), 'TypeError');
+  e.g.value = null;
+  assert.is(e.g.value, null);
+  assert.is(kind(() => e.t.set(0, e.nop)), 'TypeError');
+  e.t.set(0, e.inc);
+  assert.is(e.t.get(0), e.inc);
+  assert.is(e.tn.get(0)(4), 5, 'the initialiser filled the table');
+  assert.is(kind(() => e.tn.grow(1)), 'TypeError', 'a non-nullable table needs a value to grow');
+  assert.is(kind(() => e.tn.set(0, null)), 'TypeError');
+  assert.is(e.tn.grow(1, e.inc), 1);
+  assert.is(e.tn.get(1)(1), 2);
+});
+
 test.run();

@@ -1,6 +1,7 @@
 // WebAssembly.Global, backed by a runtime GlobalCell (a native 16-byte cell whose address the Instance puts
 // in its vmctx).
 
+import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import {
@@ -58,7 +59,7 @@ export class Global {
     const cell = this.#cell;
     if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot write a v128 global from JS');
     if (!cell.mutable) throw new TypeError("WebAssembly.Global.value: Can't set the value of an immutable global.");
-    writeCellRaw(cell, toWebAssemblyValue(v, cell.type));
+    writeCellRaw(cell, toCanonicalValue(v, cell.type));
     cell.keep(v);
   }
 

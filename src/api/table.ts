@@ -1,6 +1,7 @@
 // WebAssembly.Table, backed by a runtime TableStorage. Entries are funcref (FuncRecord addresses, exposed as
 // the registered Exported Functions) or externref (handle ids, exposed as the original JS values).
 
+import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
 import { RUNTIME, addressValueToU64, defaultRawValue, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue } from '../runtime/js-values.js';
 import { TABLE_MAX_ELEMENTS } from '../runtime/layout.js';
@@ -69,7 +70,7 @@ export class Table {
     const t = this.#table;
     const d = addressValueToU64(delta, t.index64, 'WebAssembly.Table.grow(): Argument 0');
     const value = rest[0];
-    const raw = value === undefined ? defaultRawValue(t.elemType) : toWebAssemblyValue(value, t.elemType);
+    const raw = value === undefined ? defaultRawValue(t.elemType) : toCanonicalValue(value, t.elemType);
     const r = t.grow(d, raw as number);
     if (r >= 0) t.keep(value);
     if (r < 0) throw new RangeError(`WebAssembly.Table.grow(): failed to grow table by ${d}`);
@@ -87,7 +88,7 @@ export class Table {
     const t = this.#table;
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.set(): Argument 0');
     const value = rest[0];
-    const raw = value === undefined ? defaultRawValue(t.elemType) : toWebAssemblyValue(value, t.elemType);
+    const raw = value === undefined ? defaultRawValue(t.elemType) : toCanonicalValue(value, t.elemType);
     if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${t.elemType === ValType.FuncRef ? 'funcref' : 'externref'} table of size ${t.length}`);
     t.set(i, raw as number);
     t.keep(value);

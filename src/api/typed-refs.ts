@@ -3,10 +3,26 @@
 // funcref. Types here are the module's own (type indices into its type section).
 
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
+import { toWebAssemblyValue, type RawValue } from '../runtime/js-values.js';
+import { readU32 } from '../runtime/native.js';
+import { FUNCREC_SIG } from '../runtime/layout.js';
 
 /** Whether values of type t are FuncRecord addresses (funcref, (ref func), (ref $t), nullfuncref). */
 export function isFuncFamily(t: number): boolean {
   return isRefType(t) && refTop(t) === Heap.Func;
+}
+
+/**
+ * ToWebAssemblyValue for a runtime object's (global cell's, table's) type, a process-wide type number (see
+ * compile/signatures.ts canonicalType): a concrete function type's index is the signature id itself.
+ */
+export function toCanonicalValue(v: unknown, t: number): RawValue {
+  const raw = toWebAssemblyValue(v, t);
+  const sig = concreteIndex(t);
+  if (sig >= 0 && raw !== 0 && readU32((raw as number) + FUNCREC_SIG) !== sig) {
+    throw new TypeError('type incompatibility when transforming from/to JS');
+  }
+  return raw;
 }
 
 /**

@@ -148,6 +148,8 @@ export function toJSValue(raw: RawValue, type: ValType, hint?: unknown): unknown
 
 /** The default value of a type when a JS API call omits it (externref: undefined; others: zero / null). */
 export function defaultRawValue(type: ValType): RawValue {
+  // a non-nullable reference has no default: the value must be given
+  if (type & REF_NON_NULL) throw new TypeError('type incompatibility when transforming from/to JS');
   switch (type) {
     case ValType.I64: return 0n;
     case ValType.ExternRef: return externToId(undefined);
