@@ -1,25 +1,20 @@
 // The error classes of the JS API. Shared by every layer so that `instanceof` works across them.
 
 export class CompileError extends Error {
-  /** Byte offset in the module where the problem was found (-1 when unknown). */
-  readonly offset: number;
+  /** Byte offset in the module where the problem was found (-1 when unknown). Not enumerable (V8's errors have no own data). */
+  declare readonly offset: number;
   constructor(message: string, offset = -1) {
     super(offset >= 0 ? `${message} (at byte offset ${offset})` : message);
-    this.name = 'CompileError';
-    this.offset = offset;
+    Object.defineProperty(this, 'offset', { value: offset, configurable: true, writable: false, enumerable: false });
   }
 }
 
-export class LinkError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LinkError';
-  }
-}
+export class LinkError extends Error {}
 
-export class RuntimeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RuntimeError';
-  }
+export class RuntimeError extends Error {}
+
+// As V8's: `name` and an empty `message` on the prototypes, not on each error (JSON.stringify(error) is "{}").
+for (const [cls, name] of [[CompileError, 'CompileError'], [LinkError, 'LinkError'], [RuntimeError, 'RuntimeError']] as const) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, enumerable: false, configurable: true });
+  Object.defineProperty(cls.prototype, 'message', { value: '', writable: true, enumerable: false, configurable: true });
 }
