@@ -336,6 +336,30 @@ test('a wasm exception reaches JS as a WebAssembly.Exception; imported and expor
   assert.throws(() => inst(JSIMPORT, { m: { tag: {}, js: () => {} } }), (x: unknown) => x instanceof qb.LinkError);
 });
 
+test('tag imports link by canonical type: concrete reference parameters compare by structure, not index', () => {
+  // (wabt has no text syntax for (ref null $t): the binaries by hand)
+  const H = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  // types: 0 (func (param f64)), 1 (func (param i32)), 2 (func (param (ref null 1))); tag 0 of type 2, exported "t"
+  const a = inst(new Uint8Array([...H, 0x01, 0x0e, 0x03, 0x60, 0x01, 0x7c, 0x00, 0x60, 0x01, 0x7f, 0x00, 0x60, 0x01, 0x63, 0x01, 0x00,
+    0x0d, 0x03, 0x01, 0x00, 0x02, 0x07, 0x05, 0x01, 0x01, 0x74, 0x04, 0x00]));
+  // types: 0 (func (param i32)), 1 (func (param (ref null 0))); imports "a" "t" as a tag of type 1: the same type
+  const same = new Uint8Array([...H, 0x01, 0x0a, 0x02, 0x60, 0x01, 0x7f, 0x00, 0x60, 0x01, 0x63, 0x00, 0x00,
+    0x02, 0x08, 0x01, 0x01, 0x61, 0x01, 0x74, 0x04, 0x00, 0x01]);
+  // types: 0 (func (param f64)), 1 (func (param i32 i32)), 2 (func (param (ref null 1))): same indices, other type
+  const other = new Uint8Array([...H, 0x01, 0x0f, 0x03, 0x60, 0x01, 0x7c, 0x00, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x60, 0x01, 0x63, 0x01, 0x00,
+    0x02, 0x08, 0x01, 0x01, 0x61, 0x01, 0x74, 0x04, 0x00, 0x02]);
+  inst(same, { a });
+  assert.throws(() => inst(other, { a }), (x: unknown) => x instanceof qb.LinkError);
+  assert.throws(() => inst(same, { a: { t: new qb.Tag({ parameters: ['anyfunc'] }) } }), (x: unknown) => x instanceof qb.LinkError);
+  const v8a = v8(new Uint8Array([...H, 0x01, 0x0e, 0x03, 0x60, 0x01, 0x7c, 0x00, 0x60, 0x01, 0x7f, 0x00, 0x60, 0x01, 0x63, 0x01, 0x00,
+    0x0d, 0x03, 0x01, 0x00, 0x02, 0x07, 0x05, 0x01, 0x01, 0x74, 0x04, 0x00]));
+  if (v8a !== null) {
+    // the engine agrees (when it has typed function references)
+    new WebAssembly.Instance(new WebAssembly.Module(same as BufferSource), { a: v8a });
+    assert.throws(() => new WebAssembly.Instance(new WebAssembly.Module(other as BufferSource), { a: v8a }), (x: unknown) => x instanceof WebAssembly.LinkError);
+  }
+});
+
 test('JS exceptions crossing wasm frames: catch_all, catch of a JS-made Exception, identity when not caught', () => {
   const tag = new qb.Tag({ parameters: ['i32'] });
   const err = new Error('from JS');

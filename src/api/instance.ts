@@ -7,7 +7,7 @@
 // their instance through what holds it (exported-function.ts).
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
-import { Tag, makeTag, sameParams } from './tag.js';
+import { Tag, makeTag } from './tag.js';
 import { noteExnrefStorage } from './exception.js';
 import { LinkError } from '../errors.js';
 import {
@@ -217,7 +217,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
       }
       case ExternKind.Tag: {
         if (!Tag.is(v)) throw new LinkError(`${where}: tag import requires a WebAssembly.Tag`);
-        if (!sameParams(Tag.params(v), info.types[imp.typeIndex].params)) throw new LinkError(`${where}: imported tag does not match the expected type`);
+        if (Tag.key(v) !== info.types[imp.typeIndex].key) throw new LinkError(`${where}: imported tag does not match the expected type`);
         state.tags.push(v);
         break;
       }
@@ -227,7 +227,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   noteExnrefStorage(info.tables.map((t) => t.elemType));
   // Defined tags: new identities per instance.
   const tagTypes = info.tags ?? [];
-  for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params));
+  for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params, info.types[tagTypes[i]].key));
   // Defined functions.
   for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
     const r = L.record(f);

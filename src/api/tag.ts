@@ -4,18 +4,23 @@
 
 import { ValType } from '../decode/types.js';
 import { parseValType, toDOMString } from '../runtime/js-values.js';
+import { typeKey } from '../decode/ref-types.js';
 
 const CTX = 'WebAssembly.Tag()';
 const INTERNAL: unique symbol = Symbol('internal');
 let pendingParams: readonly ValType[] | null = null;
+let pendingKey = '';
 
 export class Tag {
   readonly #params: readonly ValType[];
+  /** The canonical key of the tag's function type (decode: FuncType.key), compared when linking. */
+  readonly #key: string;
 
   constructor(descriptor: unknown) {
     if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
     if ((descriptor as unknown) === INTERNAL && pendingParams !== null) {
       this.#params = pendingParams;
+      this.#key = pendingKey;
       pendingParams = null;
       return;
     }
@@ -33,6 +38,14 @@ export class Tag {
       params.push(t);
     }
     this.#params = params;
+    let key = '';
+    for (const t of params) key += typeKey(t, [], -1);
+    this.#key = key + ':';
+  }
+
+  /** The canonical key of the tag's type (equal for tags of equal types, across modules). */
+  static key(t: Tag): string {
+    return t.#key;
   }
 
   /** The payload types of a tag (a TypeError for anything else). */
@@ -48,18 +61,12 @@ export class Tag {
 
 Object.defineProperty(Tag.prototype, Symbol.toStringTag, { value: 'WebAssembly.Tag', configurable: true });
 
-/** A new tag with the given payload types (a module's defined tag, per instance). */
-export function makeTag(params: readonly ValType[]): Tag {
+/** A new tag of a function type (a module's defined tag, per instance): its payload types and canonical key. */
+export function makeTag(params: readonly ValType[], key: string): Tag {
   pendingParams = params;
+  pendingKey = key;
   return new Tag(INTERNAL);
 }
 
 /** The tag of JavaScript exceptions: a `catch` of it receives the thrown JS value as an externref. */
-export const JSTag: Tag = makeTag([ValType.ExternRef]);
-
-/** Whether two payload type lists are equal (import linking). */
-export function sameParams(a: readonly ValType[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
-}
+export const JSTag: Tag = makeTag([ValType.ExternRef], typeKey(ValType.ExternRef, [], -1) + ':');
