@@ -23,7 +23,7 @@
 import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RDX, RSP, R11, R14 } from '../x64/registers.js';
 import { ValType, FuncType } from '../decode/types.js';
 import { concreteHeap, isSubtype, refType } from '../decode/ref-types.js';
-import { slotSize } from './value-stack.js';
+import { K_LOCAL, slotSize } from './value-stack.js';
 import { TrapCode, VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
 import type { FunctionCompiler } from './function-compiler.js';
 import type { Assembler } from '../x64/assembler.js';
@@ -57,7 +57,53 @@ export function opReturnCall(fc: FunctionCompiler): void {
   const type = info.types[info.funcTypes[f]];
   checkResults(fc, type);
   if (fc.callValidate(type, 0)) {
-    fc.emitCallArgs(type);
+    if (f >= info.numImportedFuncs && calleeNeed(type) <= ownNeed(fc)) {
+      // The common case (self and mutual recursion in one module): no checks, arguments straight into place.
+      emitArgsInPlace(fc, type);
+      fc.asm.movRR(true, RSP, RBP);
+      fc.asm.pop(RBP);
+      emitJump(fc, Target.Direct, f);
+    } else {
+      emitOutgoingTailCall(fc, type, f);
+    }
+  }
+  fc.setUnreachable();
+}
+
+function ownNeed(fc: FunctionCompiler): number {
+  const own = fc.funcType;
+  return Math.max(typesBytes(own.params), typesBytes(own.results));
+}
+
+function calleeNeed(type: FuncType): number {
+  return Math.max(typesBytes(type.params), typesBytes(type.results));
+}
+
+/**
+ * Write the arguments straight into this function's incoming area (the callee's need fits it). A pending
+ * local.get of a parameter whose slot another argument overwrites is read into its value-stack slot first;
+ * one that is already in place (the same parameter position) costs nothing.
+ */
+function emitArgsInPlace(fc: FunctionCompiler, type: FuncType): void {
+  const vs = fc.vs;
+  const params = type.params;
+  const np = params.length;
+  const first = vs.height - np;
+  for (let k = 0, off = 16; k < np; off += slotSize(params[k]), k++) {
+    const i = first + k;
+    if (vs.kind[i] !== K_LOCAL) continue;
+    const src = vs.localDisp[vs.reg[i]];
+    if (src > 0 && src !== off) vs.spill(i); // a parameter slot (positive offset), not this argument's own
+  }
+  for (let k = 0, off = 16; k < np; off += slotSize(params[k]), k++) vs.storeEntryTo(first + k, RBP, off);
+  for (let k = 0; k < np; k++) vs.drop();
+}
+
+/** A tail call whose arguments go through the outgoing area first (see emitFrameReplacement). */
+function emitOutgoingTailCall(fc: FunctionCompiler, type: FuncType, f: number): void {
+  const info = fc.m.info;
+  fc.emitCallArgs(type);
+  {
     const a = fc.asm;
     if (f < info.numImportedFuncs) {
       a.load(LoadKind.I64, RAX, R14, -1, 1, fc.m.layout.func(f));
@@ -66,7 +112,6 @@ export function opReturnCall(fc: FunctionCompiler): void {
       emitFrameReplacement(fc, type, Target.Direct, f);
     }
   }
-  fc.setUnreachable();
 }
 
 /** return_call_indirect type table */
