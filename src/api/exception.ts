@@ -21,7 +21,9 @@ import type { InstanceState } from './instance-state.js';
 
 const CTX = 'WebAssembly.Exception()';
 const INTERNAL: unique symbol = Symbol('internal');
-let pending: { tag: Tag; words: Uint32Array; keep: Function[] | null } | null = null;
+/** Payload words: a plain array (allocating a typed array costs more than the whole rest of a throw). */
+type Words = number[];
+let pending: { tag: Tag; words: Words; keep: Function[] | null } | null = null;
 
 const scratch = new ArrayBuffer(8);
 const sI32 = new Int32Array(scratch);
@@ -38,7 +40,7 @@ export function payloadWords(types: readonly ValType[]): number {
   return n;
 }
 
-function encode(raw: RawValue, t: ValType, out: Uint32Array, at: number): void {
+function encode(raw: RawValue, t: ValType, out: Words, at: number): void {
   switch (t) {
     case ValType.I32: sI32[0] = raw as number; sU32[1] = 0; break;
     case ValType.I64: sI64[0] = BigInt.asIntN(64, raw as bigint); break;
@@ -50,7 +52,7 @@ function encode(raw: RawValue, t: ValType, out: Uint32Array, at: number): void {
   out[at + 1] = sU32[1];
 }
 
-function decode(words: Uint32Array, at: number, t: ValType): RawValue {
+function decode(words: Words, at: number, t: ValType): RawValue {
   sU32[0] = words[at];
   sU32[1] = words[at + 1];
   switch (t) {
@@ -64,7 +66,7 @@ function decode(words: Uint32Array, at: number, t: ValType): RawValue {
 
 export class Exception {
   readonly #tag: Tag;
-  readonly #words: Uint32Array;
+  readonly #words: Words;
   /** Funcref payloads' JS functions: they keep the records' instances alive. */
   readonly #keep: Function[] | null;
 
@@ -85,7 +87,7 @@ export class Exception {
     const values = Array.from(payload as Iterable<unknown>);
     const params = Tag.params(tag);
     if (values.length !== params.length) throw new TypeError(`${CTX}: Number of exception values does not match signature length`);
-    const words = new Uint32Array(payloadWords(params));
+    const words: Words = new Array<number>(payloadWords(params)).fill(0);
     let keep: Function[] | null = null;
     for (let k = 0, at = 0; k < params.length; k++) {
       const t = params[k];
@@ -125,7 +127,7 @@ export class Exception {
     return e.#tag;
   }
 
-  static wordsOf(e: Exception): Uint32Array {
+  static wordsOf(e: Exception): Words {
     return e.#words;
   }
 
@@ -143,7 +145,7 @@ Object.defineProperty(Exception.prototype, Symbol.toStringTag, { value: 'WebAsse
 // As in V8: an enumerable `stack` getter on the prototype (undefined); `traceStack: true` adds an own one.
 Object.defineProperty(Exception.prototype, 'stack', { get: () => undefined, enumerable: true, configurable: true });
 
-function makeException(tag: Tag, words: Uint32Array, keep: Function[] | null): Exception {
+function makeException(tag: Tag, words: Words, keep: Function[] | null): Exception {
   pending = { tag, words, keep };
   return new Exception(INTERNAL, undefined);
 }
@@ -205,7 +207,8 @@ export function builtinThrow(state: InstanceState): number {
   const tag = state.tags[tagIndex];
   const params = Tag.params(tag);
   const n = payloadWords(params);
-  const words = argsU32.slice(2, 2 + n);
+  const words: Words = new Array<number>(n);
+  for (let k = 0; k < n; k++) words[k] = argsU32[2 + k];
   if (tag === JSTag) return raiseCatchable(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
   let keep: Function[] | null = null;
   for (let k = 0, at = 0; k < params.length; k++) {

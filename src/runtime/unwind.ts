@@ -12,7 +12,7 @@
 // the exec state, and the trap handler jumps to the pad with that rbp; the pad restores rsp, r14, r15 and r13.
 // Without a match the trap handler unwinds to the entry as before and the exception reaches JS.
 
-import { koffi, readI32, view } from './native.js';
+import { koffi, mappingContaining, readI32, view } from './native.js';
 import { savedRsp, writeExec64 } from './exec-state.js';
 import { EXEC_CATCH_PC, EXEC_CATCH_RBP, HANDLER_CLAUSE_REF as HF_REF } from './layout.js';
 import { peekCatchable, takePendingException } from './host-calls.js';
@@ -124,6 +124,28 @@ function findInFunction(hs: Handler[], off: number, value: unknown, vmctx: numbe
 
 const TWO32 = 4294967296;
 
+// One view over the whole stack mapping the frames are on (koffi's stack: made once; a view per throw would
+// cost more than the rest of the search).
+let stackBase = 0;
+let stackEnd = 0;
+let stackView: Uint32Array | null = null;
+
+/** u32 words of native memory covering [lo, hi) of the stack; index = (address - stackBase) / 4. */
+function stackWords(lo: number, hi: number): Uint32Array {
+  if (stackView === null || lo < stackBase || hi > stackEnd) {
+    const m = mappingContaining(lo);
+    if (m !== null && hi <= m.end && m.end - m.start <= 256 * 1024 * 1024) {
+      stackBase = m.start;
+      stackEnd = m.end;
+    } else {
+      stackBase = lo & ~7;
+      stackEnd = hi;
+    }
+    stackView = new Uint32Array(view(stackBase, stackEnd - stackBase));
+  }
+  return stackView;
+}
+
 /**
  * The callback: search the frames of the innermost entry for a handler of the pending exception, starting at
  * frame `rbp` with return address `pc`. Returns 1 (catch rbp and pad in the exec state, payload in the args
@@ -138,8 +160,8 @@ function findCatch(rbpIn: number | bigint, pcIn: number | bigint): number {
     let pc = Number(pcIn);
     const top = savedRsp();
     if (!(fp > 0 && fp < top) || (fp & 7) !== 0) return 0;
-    const base = fp - 8;
-    const words = new Uint32Array(view(base, top - base + 24));
+    const words = stackWords(fp - 8, top + 24);
+    const base = stackBase;
     const rd = (addr: number): number => {
       const i = (addr - base) >>> 2;
       return words[i] + words[i + 1] * TWO32;
