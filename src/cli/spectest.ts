@@ -16,6 +16,7 @@ import type { WorkerOptions } from './spectest-worker.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./spectest-worker.js', import.meta.url));
 const DEFAULT_TIMEOUT_S = 120;
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 type FeatureName = keyof Features;
 
@@ -45,7 +46,7 @@ for them. Each file runs in its own process; a crash or hang fails that file and
 
 Options:
   --engine quickbeam|v8  engine under test (default quickbeam); v8 = this Node's own WebAssembly,
-                         started with --experimental-wasm-memory64 unless --no-memory64
+                         started with --experimental-wasm-memory64 (before Node 24) unless --no-memory64
   --lazy, --eager        compile every module lazily (functions on first call) or eagerly
   --compile-threads N    threads for eager compiles (default: by module size)
   --batch-bytes N        wasm bytes per compile batch (testing: 1 puts every function in its own batch,
@@ -254,7 +255,8 @@ function runFileOnce(abs: string, o: SpectestOptions, table64: boolean): Promise
     debugHangOn: o.debugHangOn,
   };
   const nodeFlags: string[] = [];
-  if (o.engine === 'v8' && o.features.memory64 !== false) nodeFlags.push('--experimental-wasm-memory64');
+  // memory64 ships in Node 24's V8, which no longer knows the flag (and refuses to start with it)
+  if (o.engine === 'v8' && o.features.memory64 !== false && NODE_MAJOR < 24) nodeFlags.push('--experimental-wasm-memory64');
 
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeFlags, WORKER_PATH, JSON.stringify(wopts)], {
