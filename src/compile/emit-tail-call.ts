@@ -6,8 +6,9 @@
 // B's own need S_B = max(bytes of params, bytes of results). B tail-calls C (need N_C) by:
 //
 // - plain: when N_C fits the area and C runs with B's vmctx (or will return into a tail-call frame, which
-//   restores it), copy the outgoing arguments into B's incoming area, `mov rsp, rbp; pop rbp; jmp C`. C then
-//   returns straight to A.
+//   restores it), the arguments go into B's incoming area (stored there directly for a return_call within
+//   the module, else copied from the outgoing area), `mov rsp, rbp; pop rbp; jmp C`. C then returns straight
+//   to A.
 // - through a tail-call frame: when C needs more than B can be sure of, or C belongs to another instance (A,
 //   if it called B directly, expects its own vmctx in r14 after the call), B turns its frame header
 //   (return address to A, A's rbp, B's vmctx) into a *tail-call frame*: below the header word [H-16] =
@@ -103,14 +104,11 @@ function emitArgsInPlace(fc: FunctionCompiler, type: FuncType): void {
 function emitOutgoingTailCall(fc: FunctionCompiler, type: FuncType, f: number): void {
   const info = fc.m.info;
   fc.emitCallArgs(type);
-  {
-    const a = fc.asm;
-    if (f < info.numImportedFuncs) {
-      a.load(LoadKind.I64, RAX, R14, -1, 1, fc.m.layout.func(f));
-      emitFrameReplacement(fc, type, Target.Record, f);
-    } else {
-      emitFrameReplacement(fc, type, Target.Direct, f);
-    }
+  if (f < info.numImportedFuncs) {
+    fc.asm.load(LoadKind.I64, RAX, R14, -1, 1, fc.m.layout.func(f));
+    emitFrameReplacement(fc, type, Target.Record, f);
+  } else {
+    emitFrameReplacement(fc, type, Target.Direct, f);
   }
 }
 
