@@ -69,7 +69,7 @@ WASM3_FILES.push(
 );
 
 // Exception handling (issue 14).
-WASM3_FILES.push('throw', 'throw_ref');
+WASM3_FILES.push('throw', 'throw_ref', 'try_table');
 
 const WASM3 = ['--memory-u64-leb'];
 const WASM2 = ['--no-multi-memory', '--no-typed-function-references'];
