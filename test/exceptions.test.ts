@@ -308,6 +308,25 @@ test('Tag and Exception: construction, is, getArg, brand checks', () => {
   assert.ok(qb.JSTag instanceof qb.Tag);
 });
 
+test('Exception argument checks as V8 (Node 24): [EnforceRange] index, receivers, iterables, traceStack', () => {
+  const t = new qb.Tag({ parameters: ['i32', 'i64'] });
+  const x = new qb.Exception(t, [7, 8n]);
+  const fails = (f: () => unknown, cls: Function, msg: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof cls && msg.test((e as Error).message));
+  assert.is(x.getArg(t, 1.5), 8n);
+  assert.is(x.getArg(t, '1'), 8n);
+  fails(() => x.getArg(t, -1), TypeError, /Index must be non-negative/);
+  fails(() => x.getArg(t, undefined), TypeError, /Index must be convertible to a valid number/);
+  fails(() => x.getArg(t, 2 ** 32), TypeError, /unsigned long range/);
+  fails(() => x.getArg(t, 2), RangeError, /Index out of range/);
+  fails(() => new qb.Exception(t, 5 as unknown as unknown[]), TypeError, /Exception values must be an iterable object/);
+  fails(() => qb.Exception.prototype.is.call({}, t), TypeError, /Receiver is not a WebAssembly.Exception/);
+  fails(() => qb.Exception.prototype.getArg.call({}, t, 0), TypeError, /Receiver is not a WebAssembly.Exception/);
+  assert.type((new qb.Exception(t, [1, 2n], { traceStack: 1 } as unknown as { traceStack: boolean }) as unknown as { stack: unknown }).stack, 'string');
+  assert.is(qb.Exception.length, 2);
+  assert.is(qb.Tag.length, 1);
+});
+
 test('a wasm exception reaches JS as a WebAssembly.Exception; imported and exported tags keep their identity', () => {
   const tag = new qb.Tag({ parameters: ['i32'] });
   const e = inst(JSIMPORT, { m: { tag, js: () => {} } });

@@ -70,7 +70,8 @@ export class Exception {
   /** Funcref payloads' JS functions: they keep the records' instances alive. */
   readonly #keep: Function[] | null;
 
-  constructor(tag: unknown, payload: unknown, options?: unknown) {
+  constructor(tag: unknown, payload: unknown, ...rest: unknown[]) {
+    const options = rest[0];
     if (new.target === undefined) throw new TypeError(`${CTX} must be invoked with 'new'`);
     if (tag === INTERNAL && pending !== null) {
       this.#tag = pending.tag;
@@ -82,7 +83,7 @@ export class Exception {
     if (!Tag.is(tag)) throw new TypeError(`${CTX}: Argument 0 must be a WebAssembly tag`);
     if (tag === JSTag) throw new TypeError(`${CTX}: Argument 0 cannot be WebAssembly.JSTag`);
     if (payload === null || typeof payload !== 'object' || typeof (payload as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`${CTX}: Argument 1 must be an iterable object`);
+      throw new TypeError(`${CTX}: Exception values must be an iterable object`);
     }
     const values = Array.from(payload as Iterable<unknown>);
     const params = Tag.params(tag);
@@ -99,11 +100,12 @@ export class Exception {
     this.#words = words;
     this.#keep = keep;
     const trace = options !== undefined && options !== null && typeof options === 'object' && (options as { traceStack?: unknown }).traceStack;
-    if (trace === true && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(this, Exception);
+    if (trace && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(this, Exception);
   }
 
   /** Whether this exception's tag is `tag`. */
   is(tag: unknown): boolean {
+    if (!Exception.is(this)) throw new TypeError('WebAssembly.Exception.is(): Receiver is not a WebAssembly.Exception');
     if (!Tag.is(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly tag');
     return this.#tag === tag;
   }
@@ -111,12 +113,17 @@ export class Exception {
   /** Payload value `index`, as JS sees it (a TypeError for v128). */
   getArg(tag: unknown, index: unknown): unknown {
     const C = 'WebAssembly.Exception.getArg()';
+    if (!Exception.is(this)) throw new TypeError(`${C}: Receiver is not a WebAssembly.Exception`);
     if (!Tag.is(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly tag`);
     if (tag !== this.#tag) throw new TypeError(`${C}: First argument does not match the exception tag`);
+    // [EnforceRange] unsigned long, with V8's messages
     const n = Number(index);
-    const i = Number.isNaN(n) ? 0 : Math.trunc(n);
+    if (!Number.isFinite(n)) throw new TypeError(`${C}: Index must be convertible to a valid number`);
+    const i = Math.trunc(n);
+    if (i < 0) throw new TypeError(`${C}: Index must be non-negative`);
+    if (i > 0xffffffff) throw new TypeError(`${C}: Index must be in the unsigned long range`);
     const params = Tag.params(tag);
-    if (!(i >= 0 && i < params.length) || !Number.isFinite(n)) throw new RangeError(`${C}: Index out of range`);
+    if (i >= params.length) throw new RangeError(`${C}: Index out of range`);
     let at = 0;
     for (let k = 0; k < i; k++) at += params[k] === ValType.V128 ? 4 : 2;
     const t = params[i];
