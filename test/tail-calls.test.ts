@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 const wabt = await (require('wabt') as () => Promise<any>)();
 
 function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('tail.wat', source, { tail_call: true, multi_value: true, reference_types: true });
+  const m = wabt.parseWat('tail.wat', source, { tail_call: true, multi_value: true, reference_types: true, simd: true });
   try {
     return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
   } finally {
@@ -264,6 +264,37 @@ test('code-cache hit from another process: tail-call frames work (the code holds
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Arguments stored in place over the caller's parameters: permutations, a parameter in its own position,
+// f32/f64 and v128 (16-byte slots) parameters, declared locals, constants.
+const PERMUTE = wat(`(module
+  (func $rot (export "rot") (param i64 i64 i64 i32) (result i64)
+    (if (result i64) (i32.eqz (local.get 3))
+      (then (i64.add (i64.mul (local.get 0) (i64.const 1000000)) (i64.add (i64.mul (local.get 1) (i64.const 1000)) (local.get 2))))
+      (else (return_call $rot (local.get 1) (local.get 2) (local.get 0) (i32.sub (local.get 3) (i32.const 1))))))
+  (func $mix (export "mix") (param f32 f64 i32) (result f64)
+    (local i32)
+    (local.set 3 (i32.sub (local.get 2) (i32.const 1)))
+    (if (result f64) (i32.eqz (local.get 2))
+      (then (f64.add (f64.promote_f32 (local.get 0)) (local.get 1)))
+      (else (return_call $mix (f32.add (local.get 0) (f32.const 1)) (f64.mul (local.get 1) (f64.const 1.5)) (local.get 3)))))
+  (func (export "v") (param i32) (result i32) (return_call $vv (v128.const i32x4 1 2 3 4) (local.get 0) (v128.const i32x4 10 20 30 40)))
+  (func $vv (param v128 i32 v128) (result i32)
+    (if (result i32) (i32.eqz (local.get 1))
+      (then (i32.add (i32x4.extract_lane 3 (local.get 0)) (i32x4.extract_lane 0 (local.get 2))))
+      (else (return_call $vv (local.get 2) (i32.sub (local.get 1) (i32.const 1)) (local.get 0))))))`);
+
+for (const [name, options] of CONFIGS) {
+  test(`${name}: arguments permuted in place over the caller's parameters`, () => {
+    const q = (options ? new qb.Instance(new qb.Module(PERMUTE, options)) : new qb.Instance(new qb.Module(PERMUTE))).exports as Record<string, any>;
+    const v = new WebAssembly.Instance(new WebAssembly.Module(PERMUTE as BufferSource)).exports as Record<string, any>;
+    for (const n of [0, 1, 2, 3, 4, 5, 99, 1_000_001]) {
+      assert.is(q.rot(1n, 2n, 3n, n), v.rot(1n, 2n, 3n, n), `rot ${n}`);
+      assert.is(q.mix(1.5, 0.25, n % 500), v.mix(1.5, 0.25, n % 500), `mix ${n}`);
+      assert.is(q.v(n), v.v(n), `v ${n}`);
+    }
+  });
+}
 
 test('fuel and interrupts stop an infinite tail-recursive loop', () => {
   for (const options of [{ fuel: true }, { fuel: true, lazy: true }]) {
