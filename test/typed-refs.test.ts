@@ -241,6 +241,21 @@ test('non-defaultable locals: set before get in the same or an enclosing block; 
   assert.match(String(outcome(() => qbInstance(arms)).message), 'uninitialized local 1');
 });
 
+test('block params take the block type: a (ref $t) entering a block as funcref cannot be call_ref-ed inside (as V8 24)', () => {
+  const types = [
+    [1, I32, 1, I32],
+    [1, I32, 1, I32],
+    [2, I32, 0x70, 1, I32], // 2: (i32 funcref) -> i32
+    [2, I32, 0x63, 0, 1, I32], // 3: (i32 (ref null 0)) -> i32
+  ];
+  const body = (bt: number) => [0x20, 0, 0xd2, 0, 0x02, bt, 0x14, 0x00, 0x0b];
+  const inc = { type: 0, body: [0x20, 0, 0x41, 1, 0x6a] };
+  const bad = outcome(() => qbInstance(module(types, [inc, { type: 1, export: 'f', body: body(2) }])));
+  assert.is(bad.kind, 'CompileError');
+  assert.match(String(bad.message), 'type mismatch');
+  assert.is(qbInstance(module(types, [inc, { type: 1, export: 'f', body: body(3) }])).f(4), 5);
+});
+
 test('JS boundary: a (ref null $t) parameter takes wasm functions of type $t only, (ref $t) refuses null (as V8 24)', () => {
   const NULLABLE = [0x63, 0x00], NONNULL = [0x64, 0x00];
   const types = [

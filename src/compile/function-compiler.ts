@@ -532,6 +532,8 @@ export class FunctionCompiler {
     let present = 0;
     for (let k = 0; k < params.length; k++) if (this.vs.height - 1 - k >= parent.base) present++;
     if (live) this.canonicalizeTop(params.length);
+    // Inside the block its params have the block type's types (supertypes of the operands' types).
+    for (let k = 0; k < present; k++) this.vs.type[this.vs.height - present + k] = params[params.length - present + k];
     const f = this.ctl.push();
     if (this.nonDefaultable) this.markLocalInits();
     f.kind = kind;
