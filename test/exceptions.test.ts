@@ -443,6 +443,16 @@ test('a trap in a wasm callee reached through JS is not caught by catch_all, eve
   assert.throws(() => e.catchAllJs(0), (x: unknown) => x === rethrown && x instanceof qb.RuntimeError);
 });
 
+test('a JS stack overflow in an import is not caught by catch_all (as in V8)', () => {
+  const tag = new qb.Tag({ parameters: ['i32'] });
+  const rec = (): never => rec();
+  const e = inst(JSIMPORT, { m: { tag, js: rec } });
+  assert.throws(() => e.catchAllJs(0), (x: unknown) => x instanceof RangeError && /call stack/.test((x as Error).message));
+  // a RangeError of the program's own is an ordinary exception
+  const mine = inst(JSIMPORT, { m: { tag, js: () => { throw new RangeError('mine'); } } });
+  assert.is(mine.catchAllJs(0), 1);
+});
+
 test('JS -> wasm -> JS -> wasm -> throw across instances, caught in the first instance', () => {
   const tag = new qb.Tag({ parameters: ['i32'] });
   const deep = inst(JSIMPORT, { m: { tag, js: () => {} } });

@@ -41,9 +41,14 @@ export function markUncatchable(e: unknown): void {
   if (typeof e === 'object' && e !== null) uncatchable.add(e);
 }
 
-/** Whether wasm handlers may catch `e` (everything but traps). */
+/**
+ * Whether wasm handlers may catch `e`: everything but traps and, as in V8 (which marks the error it makes for a
+ * stack overflow), JS stack overflows (recognised by class and message: the engine's own error has no other mark).
+ */
 export function isCatchable(e: unknown): boolean {
-  return !(typeof e === 'object' && e !== null && uncatchable.has(e));
+  if (typeof e !== 'object' || e === null) return true;
+  if (uncatchable.has(e)) return false;
+  return !(e instanceof RangeError && e.message === 'Maximum call stack size exceeded');
 }
 
 /** Raise `value` as a catchable exception (the throw builtins): returns the HostException code to hand back. */
