@@ -492,6 +492,41 @@ test('handler tables survive the code cache (eager and lazy entries)', () => {
   }
 });
 
+test('exnref and funcref payloads survive the outermost call: rethrown by JS into wasm later, they still work', () => {
+  const bytes = wat(`(module
+    (import "m" "rethrow" (func $rethrowJs (param externref)))
+    (tag $inner (export "inner") (param i32))
+    (tag $outer (export "outer") (param exnref funcref))
+    (func $seven (result i32) (i32.const 7))
+    (elem declare func $seven)
+    (func (export "make")
+      (throw $outer
+        (block $h (result exnref) (try_table (catch_all_ref $h) (throw $inner (i32.const 42))) (unreachable))
+        (ref.func $seven)))
+    (func (export "use") (param externref) (result i32 i32)
+      (local $e exnref) (local $f funcref)
+      (block $h (result exnref funcref)
+        (try_table (catch $outer $h) (call $rethrowJs (local.get 0)))
+        (unreachable))
+      (local.set $f)
+      (local.set $e)
+      (table.set (i32.const 0) (local.get $f))
+      (call_indirect (result i32) (i32.const 0))
+      (block $h2 (result i32) (try_table (catch $inner $h2) (throw_ref (local.get $e))) (i32.const -1)))
+    (table 1 funcref))`);
+  let saved: unknown;
+  const e = inst(bytes, { m: { rethrow: (x: unknown) => { throw x; } } });
+  try {
+    e.make();
+  } catch (x) {
+    saved = x;
+  }
+  assert.instance(saved, qb.Exception);
+  assert.is((saved as any).getArg(e.outer, 1)(), 7);
+  assert.is(exnrefCount(), 0); // the call is over: its ids are gone (no instance so far has exnref storage)
+  assert.equal(e.use(saved), [7, 42]);
+});
+
 test('exnref ids die with the outermost call while no instance can store exnrefs', () => {
   const e = inst(CORE);
   assert.equal(e.rethrowChain(1000), [7, 1000]);

@@ -15,6 +15,7 @@ import { RawValue, toJSValue, toWebAssemblyValue } from '../runtime/js-values.js
 import { raiseCatchable } from '../runtime/host-calls.js';
 import { setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
 import { TrapCode } from '../runtime/layout.js';
+import { Heap, heapOf, isRefType, topHeap } from '../decode/ref-types.js';
 import { Tag, JSTag } from './tag.js';
 import { findState, keepFuncref } from './exported-function.js';
 import type { InstanceState } from './instance-state.js';
@@ -23,7 +24,20 @@ const CTX = 'WebAssembly.Exception()';
 const INTERNAL: unique symbol = Symbol('internal');
 /** Payload words: a plain array (allocating a typed array costs more than the whole rest of a throw). */
 type Words = number[];
-let pending: { tag: Tag; words: Words; keep: Function[] | null } | null = null;
+/**
+ * References a payload holds beyond its raw words: the JS function of each funcref (it keeps the record's
+ * instance alive) and the thrown value of each exnref (ids die with the outermost call: see exnrefOf), by
+ * payload index; null when the payload has neither.
+ */
+type Held = unknown[] | null;
+let pending: { tag: Tag; words: Words; held: Held } | null = null;
+
+/** 1: a function reference (a FuncRecord address), 2: an exnref, 0: anything else. */
+function refKind(t: number): number {
+  if (!isRefType(t)) return 0;
+  const top = topHeap(heapOf(t));
+  return top === Heap.Func ? 1 : top === Heap.Exn ? 2 : 0;
+}
 
 const scratch = new ArrayBuffer(8);
 const sI32 = new Int32Array(scratch);
@@ -67,8 +81,7 @@ function decode(words: Words, at: number, t: ValType): RawValue {
 export class Exception {
   readonly #tag: Tag;
   readonly #words: Words;
-  /** Funcref payloads' JS functions: they keep the records' instances alive. */
-  readonly #keep: Function[] | null;
+  readonly #held: Held;
 
   constructor(tag: unknown, payload: unknown, ...rest: unknown[]) {
     const options = rest[0];
@@ -76,7 +89,7 @@ export class Exception {
     if (tag === INTERNAL && pending !== null) {
       this.#tag = pending.tag;
       this.#words = pending.words;
-      this.#keep = pending.keep;
+      this.#held = pending.held;
       pending = null;
       return;
     }
@@ -89,16 +102,16 @@ export class Exception {
     const params = Tag.params(tag);
     if (values.length !== params.length) throw new TypeError(`${CTX}: Number of exception values does not match signature length`);
     const words: Words = new Array<number>(payloadWords(params)).fill(0);
-    let keep: Function[] | null = null;
+    let held: Held = null;
     for (let k = 0, at = 0; k < params.length; k++) {
       const t = params[k];
       encode(toWebAssemblyValue(values[k], t), t, words, at);
-      if (t === ValType.FuncRef && typeof values[k] === 'function') (keep ??= []).push(values[k] as Function);
+      if (refKind(t) === 1 && typeof values[k] === 'function') (held ??= [])[k] = values[k];
       at += t === ValType.V128 ? 4 : 2;
     }
     this.#tag = tag;
     this.#words = words;
-    this.#keep = keep;
+    this.#held = held;
     const trace = options !== undefined && options !== null && typeof options === 'object' && (options as { traceStack?: unknown }).traceStack;
     if (trace && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(this, Exception);
   }
@@ -127,6 +140,8 @@ export class Exception {
     let at = 0;
     for (let k = 0; k < i; k++) at += params[k] === ValType.V128 ? 4 : 2;
     const t = params[i];
+    const h = this.#held?.[i];
+    if (typeof h === 'function') return h; // a funcref thrown by wasm: its function (found where it was thrown)
     return toJSValue(decode(this.#words, at, t), t);
   }
 
@@ -138,8 +153,8 @@ export class Exception {
     return e.#words;
   }
 
-  static keepOf(e: Exception): Function[] | null {
-    return e.#keep;
+  static heldOf(e: Exception): Held {
+    return e.#held;
   }
 
   /** Whether `o` is an Exception (a private brand check: no user code runs). */
@@ -152,8 +167,8 @@ Object.defineProperty(Exception.prototype, Symbol.toStringTag, { value: 'WebAsse
 // As in V8: an enumerable `stack` getter on the prototype (undefined); `traceStack: true` adds an own one.
 Object.defineProperty(Exception.prototype, 'stack', { get: () => undefined, enumerable: true, configurable: true });
 
-function makeException(tag: Tag, words: Words, keep: Function[] | null): Exception {
-  pending = { tag, words, keep };
+function makeException(tag: Tag, words: Words, held: Held): Exception {
+  pending = { tag, words, held };
   return new Exception(INTERNAL, undefined);
 }
 
@@ -193,6 +208,26 @@ export function exnrefOf(value: unknown): number {
   return exnValues.length - 1;
 }
 
+/** What an exnref id refers to, kept by an exception's payload (ids do not outlive the outermost call). */
+interface ExnBox {
+  readonly exn: unknown;
+}
+
+function exnrefBox(id: number): ExnBox {
+  return { exn: exnValues[id] };
+}
+
+/** A fresh id for a payload's exnref (its stored entry, an Exception or a JSValueBox, as it was). */
+function exnrefOfBox(b: ExnBox): number {
+  if (exnValues.length === 1 && !exnStorage) {
+    releaseWhenIdle(() => {
+      if (!exnStorage) exnValues.length = 1;
+    });
+  }
+  exnValues.push(b.exn);
+  return exnValues.length - 1;
+}
+
 /** The thrown value an exnref id refers to. */
 export function exnrefValue(id: number): unknown {
   if (!(id > 0 && id < exnValues.length)) throw new RangeError(`invalid exnref ${id}`);
@@ -217,17 +252,20 @@ export function builtinThrow(state: InstanceState): number {
   const words: Words = new Array<number>(n);
   for (let k = 0; k < n; k++) words[k] = argsU32[2 + k];
   if (tag === JSTag) return raiseCatchable(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
-  let keep: Function[] | null = null;
+  let held: Held = null;
   for (let k = 0, at = 0; k < params.length; k++) {
+    const t = params[k];
     // 32-bit values were stored as 4 bytes: clear the slot's upper half (i32s in registers have it zero).
-    if (params[k] === ValType.I32 || params[k] === ValType.F32) words[at + 1] = 0;
-    if (params[k] === ValType.FuncRef) {
-      const fn = toJSValue(decode(words, at, ValType.FuncRef), ValType.FuncRef, state);
-      if (typeof fn === 'function') (keep ??= []).push(fn);
+    if (t === ValType.I32 || t === ValType.F32) words[at + 1] = 0;
+    const kind = refKind(t);
+    if (kind !== 0) {
+      const raw = words[at] + words[at + 1] * TWO32;
+      if (kind === 1 && raw !== 0) (held ??= [])[k] = toJSValue(raw, ValType.FuncRef, state);
+      if (kind === 2 && raw !== 0) (held ??= [])[k] = exnrefBox(raw);
     }
-    at += params[k] === ValType.V128 ? 4 : 2;
+    at += t === ValType.V128 ? 4 : 2;
   }
-  return raiseCatchable(makeException(tag, words, keep));
+  return raiseCatchable(makeException(tag, words, held));
 }
 
 /** `throw_ref` / `rethrow` (exnref id in args slot 0): raise that exception again; null traps. */
@@ -289,10 +327,24 @@ setCatchMatcher({
         const words = Exception.wordsOf(value);
         argsU32.set(words, 0);
         slot = words.length / 2;
-        const keep = Exception.keepOf(value);
-        if (keep !== null) {
+        const held = Exception.heldOf(value);
+        if (held !== null) {
+          // funcrefs: the receiving instance keeps their instances alive; exnrefs: fresh ids for this call
           const state = findState(vmctx);
-          if (state !== undefined) for (const fn of keep) keepFuncref(state, fn);
+          const params = Tag.params(Exception.tagOf(value));
+          for (let k = 0, at = 0; k < params.length; k++) {
+            const h = held[k];
+            if (h !== undefined) {
+              if (typeof h === 'function') {
+                if (state !== undefined) keepFuncref(state, h);
+              } else {
+                const id = exnrefOfBox(h as ExnBox);
+                argsU32[at] = id >>> 0;
+                argsU32[at + 1] = Math.floor(id / TWO32);
+              }
+            }
+            at += params[k] === ValType.V128 ? 4 : 2;
+          }
         }
       } else {
         const id = externToId(value);
