@@ -10,7 +10,7 @@ import { Global } from './api/global.js';
 import { Tag, JSTag } from './api/tag.js';
 import { Exception } from './api/exception.js';
 import { CompileError, LinkError, RuntimeError } from './errors.js';
-import { compileModule } from './compile/module-compiler.js';
+import { validateModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
@@ -28,11 +28,12 @@ function bytesOf(source: unknown): Uint8Array {
   throw new TypeError('WebAssembly.validate(): Argument 0 must be a buffer source');
 }
 
-/** Whether the bytes are a valid module (decoded, validated and compiled: nothing is executed). */
+/** Whether the bytes are a valid module (decoded and validated, as a lazy compile does: nothing is compiled). */
 export function validate(bytes: unknown, options?: ModuleOptions): boolean {
   const b = bytesOf(bytes);
   try {
-    compileModule(b, resolveFeatures(withModuleDefaults(options)?.features));
+    const o = withModuleDefaults(options);
+    validateModule(b, resolveFeatures(o?.features), { threads: o?.threads });
     return true;
   } catch (e) {
     if (e instanceof CompileError) return false;

@@ -14,6 +14,7 @@ import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CompileError } from '../errors.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
 import { emitTrapStubs } from './stubs.js';
+import { BodyValidator, FAST_VALIDATION, validatorStats } from './validate-body.js';
 
 /** Wasm body bytes per batch: big enough that per-batch costs vanish, small enough to spread over threads. */
 export const BATCH_BYTES = 64 * 1024;
@@ -119,10 +120,13 @@ export class BatchCompiler {
   private readonly asm: Assembler;
   private readonly m: ModuleCodegen;
   private readonly fc: FunctionCompiler;
+  private bodyValidator: BodyValidator | null = null;
 
   constructor(
     private readonly info: ModuleInfo, private readonly features: Features, private readonly options: CodegenOptions,
     private readonly bytes: Uint8Array, private readonly validateOnly = false,
+    /** Validate-only batches try BodyValidator first (tests turn it off to run the function compiler alone). */
+    private readonly fastValidation = FAST_VALIDATION,
   ) {
     ({ asm: this.asm, m: this.m, fc: this.fc } = sharedContext(this, info, features, options, validateOnly));
   }
@@ -136,7 +140,11 @@ export class BatchCompiler {
     sharedContext(this, this.info, this.features, this.options, this.validateOnly);
     const { asm, m } = this;
     if (this.validateOnly) {
+      // The fast validator first; the function compiler decides what it declines (and gives exact errors).
+      const v = this.fastValidation ? (this.bodyValidator ??= new BodyValidator(this.info, this.features)) : null;
       for (let f = first; f < end; f++) {
+        if (v !== null && v.validate(f, this.bytes, bodyStarts[f], bodyEnds[f])) continue;
+        validatorStats.declined++;
         asm.reset(); // nothing is emitted, but labels are still made
         this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);
       }

@@ -93,10 +93,26 @@ export interface CompileOptions {
 // without calling out), so that a tiny module does not allocate a 4 KiB buffer and label tables.
 let stubsAssembler: Assembler | null = null;
 
-export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
-  const t0 = nowMs();
+/**
+ * Validate a module without compiling it (`WebAssembly.validate`): decoding and the validate-only pass of a lazy
+ * compile. Throws the CompileError a compile would throw.
+ */
+export function validateModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): void {
+  decodeAndCompileBodies(bytes, features, { ...options, lazy: true });
+}
+
+interface DecodedBodies {
+  info: ModuleInfo;
+  bodyStarts: Int32Array;
+  bodyEnds: Int32Array;
+  /** The compiled batches (validate-only, empty, when lazy). */
+  compiled: BatchCode[];
+  codegen: CodegenOptions;
+}
+
+/** Decode the module and compile (or, lazily, validate) every body. */
+function decodeAndCompileBodies(bytes: Uint8Array, features: Features, options: CompileOptions): DecodedBodies {
   startCompileWorkersFor(bytes.length, options.threads);
-  const lazy = options.lazy === true;
   const codegen: CodegenOptions = { boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true };
   let seen: ModuleInfo | null = null;
   let bodyStarts = new Int32Array(0), bodyEnds = new Int32Array(0);
@@ -126,6 +142,14 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   const n = info.funcTypes.length;
   // Lazy: the bodies are validated now (errors stay eager and exact) and compiled on first call.
   const compiled = compileBodies(info, bytes, features, codegen, bodyStarts, bodyEnds, n, options);
+  return { info, bodyStarts, bodyEnds, compiled, codegen };
+}
+
+export function compileModule(bytes: Uint8Array, features: Features, options: CompileOptions = {}): CompiledModule {
+  const t0 = nowMs();
+  const lazy = options.lazy === true;
+  const { info, bodyStarts, bodyEnds, compiled, codegen } = decodeAndCompileBodies(bytes, features, options);
+  const n = info.funcTypes.length;
   const batches = lazy ? [] : compiled;
 
   // Link: the batches in order, then the stubs.

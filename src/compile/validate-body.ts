@@ -1,0 +1,623 @@
+// A validator for function bodies that emits nothing: lazy compilation's up-front pass (every body must be
+// validated before the Module exists) runs this instead of the full function compiler in validate-only mode,
+// which pays for the code generator's bookkeeping on every operator.
+//
+// It is an accelerator, not a second source of truth: `validateBody` returns true only for a body it has
+// fully checked and found valid, and false for anything else: an invalid body, or one using an operator,
+// type or immediate outside the common subset it knows (SIMD, tables, exceptions, typed references, ...).
+// On false the caller validates that body with the function compiler, which gives the exact CompileError
+// (or accepts). So the one rule that matters: it must never accept a body the function compiler rejects.
+// Where that would take care (non-defaultable locals, subtyping), it declines instead. Types are compared
+// for equality only, which is stricter than subtyping.
+
+import { ByteReader } from '../decode/reader.js';
+import { type FuncType, type ModuleInfo, ValType } from '../decode/types.js';
+import type { Features } from '../decode/features.js';
+
+/** Bottom type of unreachable code (matches anything), as in the function compiler. */
+const BOTTOM = 0;
+
+const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64, V128 = ValType.V128;
+const FUNCREF = ValType.FuncRef, EXTERNREF = ValType.ExternRef;
+
+// Block kinds
+const K_BLOCK = 0, K_LOOP = 1, K_IF = 2, K_ELSE = 3, K_FUNC = 4;
+/** Block type of `block` with no params and no results (s33 -64). */
+const BT_EMPTY = -64;
+
+const MAX_LOCALS = 50000; // the function compiler's limit
+const MAX_BR_TABLE = 1_000_000; // likewise
+
+// Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
+const NUM_IN = new Uint8Array(256);
+const NUM_OUT = new Uint8Array(256);
+const NUM_ARITY = new Uint8Array(256);
+function num(from: number, to: number, arity: number, tin: number, tout: number): void {
+  for (let op = from; op <= to; op++) {
+    NUM_IN[op] = tin;
+    NUM_OUT[op] = tout;
+    NUM_ARITY[op] = arity;
+  }
+}
+num(0x45, 0x45, 1, I32, I32); // i32.eqz
+num(0x46, 0x4f, 2, I32, I32); // i32 compares
+num(0x50, 0x50, 1, I64, I32); // i64.eqz
+num(0x51, 0x5a, 2, I64, I32); // i64 compares
+num(0x5b, 0x60, 2, F32, I32); // f32 compares
+num(0x61, 0x66, 2, F64, I32); // f64 compares
+num(0x67, 0x69, 1, I32, I32); // i32 clz ctz popcnt
+num(0x6a, 0x78, 2, I32, I32); // i32 add .. rotr
+num(0x79, 0x7b, 1, I64, I64);
+num(0x7c, 0x8a, 2, I64, I64);
+num(0x8b, 0x91, 1, F32, F32); // f32 abs .. sqrt
+num(0x92, 0x98, 2, F32, F32); // f32 add .. copysign
+num(0x99, 0x9f, 1, F64, F64);
+num(0xa0, 0xa6, 2, F64, F64);
+num(0xa7, 0xa7, 1, I64, I32); // i32.wrap_i64
+num(0xa8, 0xa9, 1, F32, I32); // i32.trunc_f32_s/u
+num(0xaa, 0xab, 1, F64, I32);
+num(0xac, 0xad, 1, I32, I64); // i64.extend_i32_s/u
+num(0xae, 0xaf, 1, F32, I64);
+num(0xb0, 0xb1, 1, F64, I64);
+num(0xb2, 0xb3, 1, I32, F32); // f32.convert_i32_s/u
+num(0xb4, 0xb5, 1, I64, F32);
+num(0xb6, 0xb6, 1, F64, F32); // f32.demote_f64
+num(0xb7, 0xb8, 1, I32, F64);
+num(0xb9, 0xba, 1, I64, F64);
+num(0xbb, 0xbb, 1, F32, F64); // f64.promote_f32
+num(0xbc, 0xbc, 1, F32, I32); // reinterprets
+num(0xbd, 0xbd, 1, F64, I64);
+num(0xbe, 0xbe, 1, I32, F32);
+num(0xbf, 0xbf, 1, I64, F64);
+// 0xc0..0xc4 (sign extension) are added per feature set: see SIGN_EXT below.
+const SIGN_EXT_FIRST = 0xc0, SIGN_EXT_LAST = 0xc4;
+
+// Loads 0x28..0x35 and stores 0x36..0x3e: value type and access size in bytes.
+const MEM_TYPE = new Uint8Array(0x3f);
+const MEM_SIZE = new Uint8Array(0x3f);
+function mem(op: number, t: number, size: number): void {
+  MEM_TYPE[op] = t;
+  MEM_SIZE[op] = size;
+}
+mem(0x28, I32, 4); mem(0x29, I64, 8); mem(0x2a, F32, 4); mem(0x2b, F64, 8);
+mem(0x2c, I32, 1); mem(0x2d, I32, 1); mem(0x2e, I32, 2); mem(0x2f, I32, 2);
+mem(0x30, I64, 1); mem(0x31, I64, 1); mem(0x32, I64, 2); mem(0x33, I64, 2); mem(0x34, I64, 4); mem(0x35, I64, 4);
+mem(0x36, I32, 4); mem(0x37, I64, 8); mem(0x38, F32, 4); mem(0x39, F64, 8);
+mem(0x3a, I32, 1); mem(0x3b, I32, 2); mem(0x3c, I64, 1); mem(0x3d, I64, 2); mem(0x3e, I64, 4);
+
+// 0xfc 0..7 (saturating truncation): operand and result types.
+const SAT_IN = [F32, F32, F64, F64, F32, F32, F64, F64];
+const SAT_OUT = [I32, I32, I32, I32, I64, I64, I64, I64];
+
+/** One value type as a one-element list (block results), by type byte. */
+const SINGLE: number[][] = [];
+for (const t of [I32, I64, F32, F64, V128, FUNCREF, EXTERNREF]) SINGLE[t] = [t];
+const EMPTY: number[] = [];
+
+function isPlainType(t: number, simd: boolean): boolean {
+  return t === I32 || t === I64 || t === F32 || t === F64 || t === FUNCREF || t === EXTERNREF || (t === V128 && simd);
+}
+
+/** Validates bodies of one module; reusable across bodies, allocation-free once its arrays have grown. */
+export class BodyValidator {
+  private stack = new Uint8Array(256);
+  private sp = 0;
+  // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, block type.
+  private fKind = new Uint8Array(64);
+  private fHeight = new Int32Array(64);
+  private fDead = new Uint8Array(64);
+  private fType = new Int32Array(64);
+  private depth = 0;
+  private locals = new Uint8Array(64);
+  private numLocals = 0;
+  private depths = new Int32Array(64);
+  private readonly r = new ByteReader(new Uint8Array(0));
+  private readonly numIn: Uint8Array;
+  private readonly globalTypes: Uint8Array;
+  private readonly globalMutable: Uint8Array;
+  private readonly mem64: Uint8Array;
+  private readonly types: FuncType[];
+  /** Per type index: 1 when every param and result is a plain type (the others are declined). */
+  private readonly typePlain: Uint8Array;
+  private funcType!: FuncType;
+
+  constructor(private readonly info: ModuleInfo, private readonly features: Features) {
+    this.types = info.types;
+    this.numIn = NUM_IN.slice();
+    if (!features.signExt) for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = 0;
+    else {
+      for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = op <= 0xc1 ? I32 : I64;
+    }
+    // Globals of other types (typed references) get 0: global.get of one declines.
+    const n = info.globals.length;
+    this.globalTypes = new Uint8Array(n);
+    this.globalMutable = new Uint8Array(n);
+    for (let g = 0; g < n; g++) {
+      const t = info.globals[g].type;
+      this.globalTypes[g] = isPlainType(t, features.simd) ? t : 0;
+      this.globalMutable[g] = info.globals[g].mutable ? 1 : 0;
+    }
+    this.typePlain = new Uint8Array(this.types.length);
+    for (let i = 0; i < this.types.length; i++) {
+      const { params, results } = this.types[i];
+      this.typePlain[i] = params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd)) ? 1 : 0;
+    }
+    this.mem64 = new Uint8Array(info.memories.length);
+    for (let i = 0; i < info.memories.length; i++) this.mem64[i] = info.memories[i].index64 ? 1 : 0;
+  }
+
+  /**
+   * Validate the body of function f at bytes[start, end) (start: after the size field). True: valid. False:
+   * invalid or not in this validator's subset; the function compiler must decide.
+   */
+  validate(f: number, bytes: Uint8Array, start: number, end: number): boolean {
+    const r = this.r;
+    r.bytes = bytes;
+    r.pos = start;
+    r.end = end;
+    try {
+      return this.body(f);
+    } catch {
+      return false; // a malformed immediate (the reader throws): the function compiler reports it
+    }
+  }
+
+  private body(f: number): boolean {
+    const info = this.info;
+    const ti = info.funcTypes[f];
+    if (this.typePlain[ti] === 0) return false;
+    const ft = (this.funcType = this.types[ti]);
+    if (!this.readLocals(ft)) return false;
+    this.sp = 0;
+    this.depth = 0;
+    this.pushFrame(K_FUNC, -1);
+    return this.operators();
+  }
+
+  private readLocals(ft: FuncType): boolean {
+    const r = this.r;
+    const params = ft.params;
+    let n = params.length;
+    this.ensureLocals(n);
+    for (let i = 0; i < n; i++) this.locals[i] = params[i]; // (plain: see typePlain)
+    const simd = this.features.simd;
+    const groups = r.u32();
+    for (let g = 0; g < groups; g++) {
+      const count = r.u32();
+      const t = r.u8();
+      // Declared locals must be defaultable: only plain types here (a non-nullable reference local needs the
+      // function compiler's initialisation tracking).
+      if (!isPlainType(t, simd)) return false;
+      if (n + count > MAX_LOCALS) return false;
+      this.ensureLocals(n + count);
+      this.locals.fill(t, n, n + count);
+      n += count;
+    }
+    this.numLocals = n;
+    return true;
+  }
+
+  private ensureLocals(n: number): void {
+    if (this.locals.length < n) {
+      const a = new Uint8Array(Math.max(n, 2 * this.locals.length));
+      a.set(this.locals);
+      this.locals = a;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Operand stack (types), with the polymorphic bottom of unreachable code
+
+  private push(t: number): void {
+    if (this.sp === this.stack.length) {
+      const a = new Uint8Array(2 * this.stack.length);
+      a.set(this.stack);
+      this.stack = a;
+    }
+    this.stack[this.sp++] = t;
+  }
+
+  /** Pop an operand of type t (BOTTOM-typed operands and an empty unreachable frame match). */
+  private pop(t: number): boolean {
+    const d = this.depth - 1;
+    if (this.sp === this.fHeight[d]) return this.fDead[d] === 1;
+    const got = this.stack[--this.sp];
+    return got === t || got === BOTTOM;
+  }
+
+  /** Pop any operand: its type, BOTTOM in unreachable code, -1 when there is none. */
+  private popAny(): number {
+    const d = this.depth - 1;
+    if (this.sp === this.fHeight[d]) return this.fDead[d] === 1 ? BOTTOM : -1;
+    return this.stack[--this.sp];
+  }
+
+  /** Pop the given types (last one first). */
+  private popTypes(types: readonly number[]): boolean {
+    for (let i = types.length - 1; i >= 0; i--) if (!this.pop(types[i])) return false;
+    return true;
+  }
+
+  private pushTypes(types: readonly number[]): void {
+    for (let i = 0; i < types.length; i++) this.push(types[i]);
+  }
+
+  /** Whether the top of the stack holds the given types (without popping; BOTTOM matches in unreachable code). */
+  private hasTypes(types: readonly number[]): boolean {
+    const d = this.depth - 1;
+    const base = this.fHeight[d];
+    let p = this.sp;
+    for (let i = types.length - 1; i >= 0; i--) {
+      if (p === base) return this.fDead[d] === 1;
+      const got = this.stack[--p];
+      if (got !== types[i] && got !== BOTTOM) return false;
+    }
+    return true;
+  }
+
+  private setUnreachable(): void {
+    const d = this.depth - 1;
+    this.sp = this.fHeight[d];
+    this.fDead[d] = 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Control frames
+
+  private pushFrame(kind: number, bt: number): void {
+    const d = this.depth;
+    if (d === this.fKind.length) {
+      const n = 2 * d;
+      const k = new Uint8Array(n); k.set(this.fKind); this.fKind = k;
+      const h = new Int32Array(n); h.set(this.fHeight); this.fHeight = h;
+      const x = new Uint8Array(n); x.set(this.fDead); this.fDead = x;
+      const t = new Int32Array(n); t.set(this.fType); this.fType = t;
+    }
+    this.fKind[d] = kind;
+    this.fHeight[d] = this.sp;
+    this.fDead[d] = 0;
+    this.fType[d] = bt;
+    this.depth = d + 1;
+  }
+
+  private params(bt: number): readonly number[] {
+    return bt >= 0 ? this.types[bt].params : EMPTY;
+  }
+
+  private results(d: number): readonly number[] {
+    if (this.fKind[d] === K_FUNC) return this.funcType.results;
+    const bt = this.fType[d];
+    if (bt >= 0) return this.types[bt].results;
+    return bt === BT_EMPTY ? EMPTY : SINGLE[-bt];
+  }
+
+  /** Types a branch to frame d carries: a loop's params, any other block's results. */
+  private labelTypes(d: number): readonly number[] {
+    return this.fKind[d] === K_LOOP ? this.params(this.fType[d]) : this.results(d);
+  }
+
+  /** Block type immediate: BT_EMPTY, -(value type) or a type index; NaN when this validator declines it. */
+  private blockType(): number {
+    const bt = this.r.s33();
+    if (bt === BT_EMPTY) return bt;
+    if (bt < 0) {
+      const t = bt & 0x7f;
+      return isPlainType(t, this.features.simd) && SINGLE[t] !== undefined ? -t : NaN;
+    }
+    return bt < this.types.length && this.typePlain[bt] === 1 ? bt : NaN;
+  }
+
+  /** Label depth immediate -> frame index, or -1 when out of range. */
+  private label(): number {
+    const l = this.r.u32();
+    return l < this.depth ? this.depth - 1 - l : -1;
+  }
+
+  /** `end` and `else`: the frame's results must be exactly what is on the stack above its height. */
+  private checkFrameEnd(d: number): boolean {
+    if (!this.popTypes(this.results(d))) return false;
+    return this.sp === this.fHeight[d];
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Immediates
+
+  /** memarg of an access of `size` bytes; returns its memory's address type, or 0 when declined/invalid. */
+  private memarg(size: number): number {
+    const r = this.r;
+    let flags = r.u32();
+    let m = 0;
+    if (flags & 0x40) {
+      if (!this.features.multiMemory) return 0;
+      flags &= ~0x40;
+      m = r.u32();
+    }
+    if (flags >= 32 || 2 ** flags > size) return 0;
+    if (m >= this.mem64.length) return 0;
+    if (this.mem64[m] === 1) {
+      r.u64();
+      return I64;
+    }
+    if (this.features.memoryU64Leb) {
+      r.u64();
+      return r.hi === 0 ? I32 : 0;
+    }
+    r.u32();
+    return I32;
+  }
+
+  /** Memory index of memory.size/grow/copy/fill; its address type, or 0 when invalid. */
+  private memIndex(): number {
+    const r = this.r;
+    const m = this.features.multiMemory ? r.u32() : r.u8();
+    if (m >= this.mem64.length || (m !== 0 && !this.features.multiMemory)) return 0;
+    return this.mem64[m] === 1 ? I64 : I32;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The operator loop
+
+  private operators(): boolean {
+    const r = this.r;
+    const code = r.bytes;
+    const info = this.info;
+    const numIn = this.numIn;
+    while (this.depth > 0) {
+      const p = r.pos;
+      if (p >= r.end) return false;
+      const op = code[p];
+      r.pos = p + 1;
+      if (op >= 0x45 && op <= 0xc4) {
+        const tin = numIn[op];
+        if (tin === 0) return false;
+        if (NUM_ARITY[op] === 2 && !this.pop(tin)) return false;
+        if (!this.pop(tin)) return false;
+        this.push(op >= SIGN_EXT_FIRST ? tin : NUM_OUT[op]);
+        continue;
+      }
+      if (op >= 0x28 && op <= 0x3e) {
+        const t = MEM_TYPE[op];
+        const at = this.memarg(MEM_SIZE[op]);
+        if (at === 0) return false;
+        if (op >= 0x36) {
+          if (!this.pop(t) || !this.pop(at)) return false;
+        } else {
+          if (!this.pop(at)) return false;
+          this.push(t);
+        }
+        continue;
+      }
+      switch (op) {
+        case 0x02: // block
+        case 0x03: // loop
+        case 0x04: { // if
+          const bt = this.blockType();
+          if (bt !== bt) return false;
+          if (op === 0x04 && !this.pop(I32)) return false;
+          const params = this.params(bt);
+          if (!this.popTypes(params)) return false;
+          this.pushFrame(op === 0x02 ? K_BLOCK : op === 0x03 ? K_LOOP : K_IF, bt);
+          this.pushTypes(params);
+          break;
+        }
+        case 0x0b: { // end
+          const d = this.depth - 1;
+          if (!this.checkFrameEnd(d)) return false;
+          if (this.fKind[d] === K_IF) {
+            // No else: the params pass through the implicit else, so they must be the results.
+            const ps = this.params(this.fType[d]), rs = this.results(d);
+            if (ps.length !== rs.length) return false;
+            for (let i = 0; i < ps.length; i++) if (ps[i] !== rs[i]) return false;
+          }
+          const results = this.results(d);
+          this.depth = d;
+          if (d > 0) this.pushTypes(results);
+          break;
+        }
+        case 0x0c: { // br
+          const d = this.label();
+          if (d < 0 || !this.popTypes(this.labelTypes(d))) return false;
+          this.setUnreachable();
+          break;
+        }
+        case 0x0d: { // br_if
+          const d = this.label();
+          if (d < 0 || !this.pop(I32)) return false;
+          const types = this.labelTypes(d);
+          if (!this.popTypes(types)) return false;
+          this.pushTypes(types);
+          break;
+        }
+        case 0x0f: // return
+          if (!this.popTypes(this.funcType.results)) return false;
+          this.setUnreachable();
+          break;
+        case 0x10: { // call
+          const f = r.u32();
+          if (f >= info.funcTypes.length || this.typePlain[info.funcTypes[f]] === 0) return false;
+          const ft = this.types[info.funcTypes[f]];
+          if (!this.popTypes(ft.params)) return false;
+          this.pushTypes(ft.results);
+          break;
+        }
+        case 0x1a: // drop
+          if (this.popAny() < 0) return false;
+          break;
+        case 0x20: { // local.get
+          const i = r.u32();
+          if (i >= this.numLocals) return false;
+          const t = this.locals[i];
+          if (t === 0) return false; // a parameter of a type outside the subset
+          this.push(t);
+          break;
+        }
+        case 0x21: // local.set
+        case 0x22: { // local.tee
+          const i = r.u32();
+          if (i >= this.numLocals) return false;
+          const t = this.locals[i];
+          if (t === 0 || !this.pop(t)) return false;
+          if (op === 0x22) this.push(t);
+          break;
+        }
+        case 0x23: { // global.get
+          const g = r.u32();
+          if (g >= this.globalTypes.length || this.globalTypes[g] === 0) return false;
+          this.push(this.globalTypes[g]);
+          break;
+        }
+        case 0x24: { // global.set
+          const g = r.u32();
+          if (g >= this.globalTypes.length || this.globalTypes[g] === 0 || this.globalMutable[g] === 0) return false;
+          if (!this.pop(this.globalTypes[g])) return false;
+          break;
+        }
+        case 0x41: // i32.const
+          r.s32();
+          this.push(I32);
+          break;
+        case 0x42: // i64.const
+          r.s64();
+          this.push(I64);
+          break;
+        case 0x43: // f32.const
+          if (r.end - r.pos < 4) return false;
+          r.pos += 4;
+          this.push(F32);
+          break;
+        case 0x44: // f64.const
+          if (r.end - r.pos < 8) return false;
+          r.pos += 8;
+          this.push(F64);
+          break;
+        default:
+          if (!this.rareOperator(op)) return false;
+      }
+    }
+    return r.pos === r.end;
+  }
+
+  /** Operators outside the hot loop (kept out of it so that V8 optimises the loop sooner and keeps it optimised). */
+  private rareOperator(op: number): boolean {
+    const r = this.r;
+    const info = this.info;
+    const features = this.features;
+    switch (op) {
+      case 0x00: // unreachable
+        this.setUnreachable();
+        break;
+      case 0x01: // nop
+        break;
+      case 0x05: { // else
+        const d = this.depth - 1;
+        if (this.fKind[d] !== K_IF) return false;
+        if (!this.checkFrameEnd(d)) return false;
+        this.fKind[d] = K_ELSE;
+        this.fDead[d] = 0;
+        this.pushTypes(this.params(this.fType[d]));
+        break;
+      }
+      case 0x0e: { // br_table
+        const count = r.u32();
+        if (count > MAX_BR_TABLE) return false;
+        if (this.depths.length < count + 1) this.depths = new Int32Array(Math.max(count + 1, 2 * this.depths.length));
+        const depths = this.depths;
+        for (let i = 0; i <= count; i++) {
+          const d = this.label();
+          if (d < 0) return false;
+          depths[i] = d;
+        }
+        if (!this.pop(I32)) return false;
+        const arity = this.labelTypes(depths[count]).length;
+        for (let i = 0; i <= count; i++) {
+          const types = this.labelTypes(depths[i]);
+          if (types.length !== arity || !this.hasTypes(types)) return false;
+        }
+        this.setUnreachable();
+        break;
+      }
+      case 0x11: { // call_indirect
+        const ti = r.u32();
+        const table = r.u32();
+        if (ti >= this.types.length || this.typePlain[ti] === 0 || table >= info.tables.length) return false;
+        const tt = info.tables[table];
+        if (tt.elemType !== FUNCREF) return false;
+        if (!this.pop(tt.index64 ? I64 : I32)) return false;
+        const ft = this.types[ti];
+        if (!this.popTypes(ft.params)) return false;
+        this.pushTypes(ft.results);
+        break;
+      }
+      case 0x1b: { // select
+        if (!this.pop(I32)) return false;
+        const t1 = this.popAny(), t2 = this.popAny();
+        if (t1 < 0 || t2 < 0) return false;
+        // Untyped select: numeric or vector operands of one type.
+        if (t1 === FUNCREF || t1 === EXTERNREF || t2 === FUNCREF || t2 === EXTERNREF) return false;
+        if (t1 !== BOTTOM && t2 !== BOTTOM && t1 !== t2) return false;
+        if ((t1 !== BOTTOM && !isPlainType(t1, features.simd)) || (t2 !== BOTTOM && !isPlainType(t2, features.simd))) return false;
+        this.push(t1 === BOTTOM ? t2 : t1);
+        break;
+      }
+      case 0x3f: { // memory.size
+        const at = this.memIndex();
+        if (at === 0) return false;
+        this.push(at);
+        break;
+      }
+      case 0x40: { // memory.grow
+        const at = this.memIndex();
+        if (at === 0 || !this.pop(at)) return false;
+        this.push(at);
+        break;
+      }
+      case 0xd0: { // ref.null (abstract func / extern only)
+        const t = r.u8();
+        if ((t !== FUNCREF && t !== EXTERNREF) || !features.referenceTypes) return false;
+        this.push(t);
+        break;
+      }
+      case 0xd1: { // ref.is_null
+        const t = this.popAny();
+        if (t !== FUNCREF && t !== EXTERNREF && t !== BOTTOM) return false;
+        this.push(I32);
+        break;
+      }
+      case 0xd2: { // ref.func
+        const f = r.u32();
+        if (f >= info.funcTypes.length || !info.declaredFuncRefs.has(f) || !features.referenceTypes) return false;
+        this.push(FUNCREF);
+        break;
+      }
+      case 0xfc: {
+        const sub = r.u32();
+        if (sub <= 7) {
+          if (!features.satFloatToInt || !this.pop(SAT_IN[sub])) return false;
+          this.push(SAT_OUT[sub]);
+        } else if (sub === 10) { // memory.copy dst src
+          if (!features.bulkMemory) return false;
+          const td = this.memIndex(), ts = this.memIndex();
+          if (td === 0 || ts === 0) return false;
+          if (!this.pop(td === I64 && ts === I64 ? I64 : I32) || !this.pop(ts) || !this.pop(td)) return false;
+        } else if (sub === 11) { // memory.fill
+          if (!features.bulkMemory) return false;
+          const t = this.memIndex();
+          if (t === 0 || !this.pop(t) || !this.pop(I32) || !this.pop(t)) return false;
+        } else return false;
+        break;
+      }
+      default:
+        return false; // everything else: the function compiler validates
+    }
+    return true;
+  }
+}
+
+/**
+ * Lazy compilation's up-front validation uses BodyValidator unless QUICKBEAM_FAST_VALIDATION=0 (for comparing
+ * and for testing the function compiler's own validation).
+ */
+export const FAST_VALIDATION = process.env.QUICKBEAM_FAST_VALIDATION !== '0';
+
+/** Bodies the fast validator declined in this thread (handed to the function compiler), for tests and benchmarks. */
+export const validatorStats = { declined: 0 };

@@ -1,0 +1,178 @@
+// The fast body validator (lazy compilation's up-front pass) must never accept a body the function compiler
+// rejects: checked on every function of the spec suites' modules, on mutations of them (random bytes and
+// likely opcodes written into bodies), and with features turned off. It must also accept most valid code,
+// or it is not doing its job.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeModule } from '../src/decode/module-decoder.js';
+import { type Features, resolveFeatures } from '../src/decode/features.js';
+import type { ModuleInfo } from '../src/decode/types.js';
+import { BatchCompiler } from '../src/compile/batch-compiler.js';
+import { BodyValidator } from '../src/compile/validate-body.js';
+import { CompileError } from '../src/errors.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/wasm-testsuite/json');
+const OPTIONS = { boundsChecks: true, interruptible: false, fuel: false };
+
+function wasmFiles(): string[] {
+  const out: string[] = [path.join(root, 'examples/hello.wasm')];
+  for (const group of ['core', 'simd', 'memory64-wasm3']) {
+    const dir = path.join(suite, group);
+    if (!fs.existsSync(dir)) continue;
+    for (const sub of fs.readdirSync(dir).sort()) {
+      const d = path.join(dir, sub);
+      if (!fs.statSync(d).isDirectory()) continue;
+      for (const f of fs.readdirSync(d).sort()) if (f.endsWith('.wasm')) out.push(path.join(d, f));
+    }
+  }
+  return out;
+}
+
+interface Decoded {
+  bytes: Uint8Array;
+  info: ModuleInfo;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+function decode(bytes: Uint8Array, features: Features): Decoded | null {
+  const starts: number[] = [], ends: number[] = [];
+  try {
+    const info = decodeModule(bytes, features, (f, s, e) => {
+      starts[f] = s;
+      ends[f] = e;
+    });
+    return { bytes, info, starts: Int32Array.from(starts, (x) => x ?? 0), ends: Int32Array.from(ends, (x) => x ?? 0) };
+  } catch (e) {
+    if (e instanceof CompileError) return null;
+    throw e;
+  }
+}
+
+/** Whether the function compiler (validating only, without the fast validator) accepts body f. */
+function compilerAccepts(d: Decoded, features: Features, f: number): boolean {
+  try {
+    new BatchCompiler(d.info, features, OPTIONS, d.bytes, true, false).compile(f, f + 1, d.starts, d.ends);
+    return true;
+  } catch (e) {
+    if (e instanceof CompileError) return false;
+    throw e;
+  }
+}
+
+/** A deterministic PRNG (xorshift32). */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+// Opcodes a mutation writes: control and stack-shape operators, where validators most often go wrong.
+const LIKELY = [0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x1a, 0x1b, 0x1c, 0x20, 0x21,
+  0x22, 0x23, 0x24, 0x28, 0x36, 0x3f, 0x40, 0x41, 0x42, 0x45, 0x50, 0x6a, 0x7c, 0xa7, 0xc0, 0xd0, 0xd1, 0xd2, 0xfc, 0x40,
+  0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f, 0x80, 0xff];
+
+interface Tally {
+  bodies: number;
+  compilerValid: number;
+  fastAccepted: number;
+  mutants: number;
+  mutantsInvalid: number;
+}
+
+function check(features: Features, mutationsPerModule: number, seed: number): Tally {
+  const t: Tally = { bodies: 0, compilerValid: 0, fastAccepted: 0, mutants: 0, mutantsInvalid: 0 };
+  const next = rng(seed);
+  for (const file of wasmFiles()) {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const d = decode(bytes, features);
+    if (d === null) continue;
+    const v = new BodyValidator(d.info, features);
+    const first = d.info.numImportedFuncs, n = d.info.funcTypes.length;
+    for (let f = first; f < n; f++) {
+      t.bodies++;
+      const fast = v.validate(f, d.bytes, d.starts[f], d.ends[f]);
+      const full = compilerAccepts(d, features, f);
+      if (full) t.compilerValid++;
+      if (fast) {
+        t.fastAccepted++;
+        assert.ok(full, `${path.relative(suite, file)} function ${f}: accepted by the fast validator only`);
+      }
+    }
+    if (n === first) continue;
+    for (let k = 0; k < mutationsPerModule; k++) {
+      const f = first + (next() % (n - first));
+      const s = d.starts[f], e = d.ends[f];
+      if (e - s < 2) continue;
+      const copy = d.bytes.slice();
+      const at = s + (next() % (e - s));
+      const kind = next() % 3;
+      if (kind === 0) copy[at] = next() & 0xff;
+      else if (kind === 1) copy[at] = LIKELY[next() % LIKELY.length];
+      else if (at + 1 < e) [copy[at], copy[at + 1]] = [copy[at + 1], copy[at]];
+      const m: Decoded = { ...d, bytes: copy };
+      t.mutants++;
+      const fast = new BodyValidator(d.info, features).validate(f, copy, s, e);
+      const full = compilerAccepts(m, features, f);
+      if (!full) t.mutantsInvalid++;
+      if (fast) assert.ok(full, `${path.relative(suite, file)} function ${f} mutated at ${at}: accepted by the fast validator only`);
+    }
+  }
+  return t;
+}
+
+test('never accepts what the function compiler rejects; accepts most valid bodies (all features)', () => {
+  const t = check(resolveFeatures(), 6, 0x9e3779b9);
+  if (process.env.QUICKBEAM_TEST_VERBOSE) console.log(t);
+  // Coverage: most valid bodies of the 2.0 + SIMD + memory64 suites are within the fast subset or declined
+  // only for SIMD; without the corpus (no ../shared) only hello.wasm runs.
+  assert.ok(t.compilerValid > 0);
+  assert.ok(t.fastAccepted / t.compilerValid > 0.5, `fast validator accepted ${t.fastAccepted} of ${t.compilerValid} valid bodies`);
+  if (t.mutants > 1000) assert.ok(t.mutantsInvalid > t.mutants / 4, `mutations made ${t.mutantsInvalid} of ${t.mutants} bodies invalid`);
+});
+
+test('features turned off are respected (2.0 extensions and multi-memory off)', () => {
+  const features = resolveFeatures({
+    signExt: false, satFloatToInt: false, bulkMemory: false, referenceTypes: false, multiMemory: false, simd: false,
+    memory64: false,
+  });
+  check(features, 3, 12345);
+});
+
+test('hello.wasm (wasi-libc C) is validated entirely by the fast validator', () => {
+  const features = resolveFeatures();
+  const d = decode(new Uint8Array(fs.readFileSync(path.join(root, 'examples/hello.wasm'))), features)!;
+  const v = new BodyValidator(d.info, features);
+  for (let f = d.info.numImportedFuncs; f < d.info.funcTypes.length; f++) {
+    assert.ok(v.validate(f, d.bytes, d.starts[f], d.ends[f]), `function ${f} declined`);
+  }
+});
+
+test('an invalid body is declined, and the module still fails with the function compiler\'s exact error', async () => {
+  const { Module, CompileError: QbCompileError } = await import('../src/index.js');
+  // (func (result i32) i64.const 0): type mismatch at the end
+  const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 10, 6, 1, 4, 0, 66, 0, 11]);
+  for (const lazy of [true, false]) {
+    try {
+      new Module(bytes, { lazy });
+      assert.unreachable('compiled an invalid module');
+    } catch (e) {
+      assert.instance(e, QbCompileError);
+      assert.match(String((e as Error).message), /type mismatch/);
+      assert.match(String((e as Error).message), /at byte offset 26/); // the `end` where i64 is found
+    }
+  }
+});
+
+test.run();
