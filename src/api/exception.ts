@@ -13,8 +13,8 @@ import { externToId, idToExtern } from '../runtime/refs.js';
 import { releaseWhenIdle } from '../runtime/lifetime.js';
 import { RawValue, toJSValue, toWebAssemblyValue } from '../runtime/js-values.js';
 import { raiseCatchable } from '../runtime/host-calls.js';
-import { setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
-import { TrapCode } from '../runtime/layout.js';
+import { searchFromThrow, setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
+import { CAUGHT_CODE, TrapCode } from '../runtime/layout.js';
 import { Heap, heapOf, isRefType, topHeap } from '../decode/ref-types.js';
 import { Tag, JSTag } from './tag.js';
 import { findState, keepFuncref } from './exported-function.js';
@@ -251,7 +251,7 @@ export function builtinThrow(state: InstanceState): number {
   const n = payloadWords(params);
   const words: Words = new Array<number>(n);
   for (let k = 0; k < n; k++) words[k] = argsU32[2 + k];
-  if (tag === JSTag) return raiseCatchable(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
+  if (tag === JSTag) return raise(idToExtern(words[0] + words[1] * TWO32)); // the JS value itself
   let held: Held = null;
   for (let k = 0, at = 0; k < params.length; k++) {
     const t = params[k];
@@ -265,14 +265,20 @@ export function builtinThrow(state: InstanceState): number {
     }
     at += t === ValType.V128 ? 4 : 2;
   }
-  return raiseCatchable(makeException(tag, words, held));
+  return raise(makeException(tag, words, held));
+}
+
+/** Raise a thrown value from a throw builtin, searching for its handler at once (see runtime/unwind.ts). */
+function raise(value: unknown): number {
+  const code = raiseCatchable(value);
+  return searchFromThrow() ? CAUGHT_CODE : code;
 }
 
 /** `throw_ref` / `rethrow` (exnref id in args slot 0): raise that exception again; null traps. */
 export function builtinThrowRef(): number {
   const id = argsU32[0] + argsU32[1] * TWO32;
   if (id === 0) return TrapCode.NullExnRef;
-  return raiseCatchable(exnrefValue(id));
+  return raise(exnrefValue(id));
 }
 
 // ---------------------------------------------------------------------------------------------------------

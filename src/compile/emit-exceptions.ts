@@ -27,7 +27,7 @@ import { ValType } from '../decode/types.js';
 import { F_FUNC, F_LOOP, F_BLOCK, F_TRY, F_CATCH, ControlFrame } from './control.js';
 import { slotSize, isXmmType } from './value-stack.js';
 import { Builtin, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
-import { HANDLER_CLAUSE_REF as HF_REF } from '../runtime/layout.js';
+import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC } from '../runtime/layout.js';
 import type { FunctionCompiler } from './function-compiler.js';
 
 /** exnref (0x69): an id of the exception object in the externref handle table; 0 = null. */
@@ -139,11 +139,19 @@ export class ExceptionEmitter {
     const fc = this.fc;
     const a = fc.asm;
     fc.vs.spillRegs();
+    // The frame and a pc inside the try ranges, so that the builtin can search for the handler itself.
+    const here = a.newLabel();
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    a.store(8, RBP, R11, -1, 1, EXEC_THROW_RBP);
+    a.leaLabel(RAX, here);
+    a.bind(here);
+    a.store(8, RAX, R11, -1, 1, EXEC_THROW_PC);
     a.movRR(true, RDI, R14);
     a.movImm32(RSI, id);
     a.callMem(R14, VMCTX_HOSTCALL);
-    // eax = HostException (or a trap code): trap stub 0 takes the code from eax. The call is inline so that its
-    // return address lies in the enclosing try ranges.
+    // eax = CAUGHT_CODE (the builtin found the handler), HostException (none in this entry's frames) or a trap
+    // code: trap stub 0 takes the code from eax. The call is inline so that its return address lies in the
+    // enclosing try ranges.
     a.call(fc.m.trapStubs[0]);
     fc.recordPc();
   }

@@ -26,6 +26,11 @@ export const EXEC_TAIL_CALL_RETURN = 1048;
 /** Exception handling (runtime/unwind.ts): the catching frame's rbp and its landing pad, set by the unwinder. */
 export const EXEC_CATCH_RBP = 1056;
 export const EXEC_CATCH_PC = 1064;
+/** The throw builtins (compile/emit-exceptions.ts): the throwing frame's rbp and a pc of the throw, for the search. */
+export const EXEC_THROW_RBP = 1072;
+export const EXEC_THROW_PC = 1080;
+/** Returned by a throw builtin that found the handler itself (catch rbp and pad set): the trap handler jumps. */
+export const CAUGHT_CODE = 0x7fffff00;
 /** Handler-table clause flag (compile/emit-exceptions.ts): the landing pad takes the exnref too. */
 export const HANDLER_CLAUSE_REF = 1;
 /** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */

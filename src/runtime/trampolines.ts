@@ -24,7 +24,7 @@ import { allocateCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
-  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
+  EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, CAUGHT_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
   EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES,
   trapMessage,
 } from './layout.js';
@@ -166,6 +166,10 @@ function emitRuntime(): {
   // Exception handling (runtime/unwind.ts): a HostException may be caught by a wasm handler of this entry's
   // frames. findCatch(rbp, pc) returns 1 with the catching frame's rbp and its landing pad in the exec state.
   const noCatch = a.newLabel();
+  const toPad = a.newLabel();
+  // A throw builtin that already found the handler (runtime/unwind.ts searchFromThrow) returns CAUGHT_CODE.
+  a.aluImm(AluOp.CMP, false, RDI, CAUGHT_CODE);
+  a.jcc(Cond.E, toPad);
   a.aluImm(AluOp.CMP, false, RDI, TrapCode.HostException);
   a.jcc(Cond.NE, noCatch);
   a.push(RDI); // rsp is now 16-byte aligned for the callback
@@ -176,6 +180,7 @@ function emitRuntime(): {
   a.pop(RDI);
   a.test(false, RAX, RAX);
   a.jcc(Cond.E, noCatch);
+  a.bind(toPad);
   movAddr(a, R11, EXEC);
   a.load(LoadKind.I64, RBP, R11, -1, 1, EXEC_CATCH_RBP);
   a.jmpMem(R11, EXEC_CATCH_PC);

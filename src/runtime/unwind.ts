@@ -11,10 +11,13 @@
 // match the payload (and the exnref id) go to the args buffer, the frame's rbp and the landing pad's address to
 // the exec state, and the trap handler jumps to the pad with that rbp; the pad restores rsp, r14, r15 and r13.
 // Without a match the trap handler unwinds to the entry as before and the exception reaches JS.
+// A wasm `throw`/`throw_ref`/`rethrow` saves the callback: its code stores the frame's rbp and a pc of the throw
+// in the exec state, the builtin searches at once (searchFromThrow) and returns CAUGHT_CODE when a handler takes
+// the exception, on which the trap handler jumps straight to the pad.
 
 import { koffi, mappingContaining, readI32, view } from './native.js';
-import { savedRsp, writeExec64 } from './exec-state.js';
-import { EXEC_CATCH_PC, EXEC_CATCH_RBP, HANDLER_CLAUSE_REF as HF_REF } from './layout.js';
+import { readExec64, savedRsp, writeExec64 } from './exec-state.js';
+import { EXEC_CATCH_PC, EXEC_CATCH_RBP, EXEC_THROW_PC, EXEC_THROW_RBP, HANDLER_CLAUSE_REF as HF_REF } from './layout.js';
 import { peekCatchable, takePendingException } from './host-calls.js';
 
 /** One handler (a try / try_table / legacy try ... delegate), with code offsets relative to its function's entry. */
@@ -152,6 +155,27 @@ function stackWords(lo: number, hi: number): Uint32Array {
  * buffer, the exception taken) or 0 (no handler: the exception stays pending and unwinds to JS).
  */
 function findCatch(rbpIn: number | bigint, pcIn: number | bigint): number {
+  if (searched) {
+    searched = false; // the throw builtin searched these frames already, in vain
+    return 0;
+  }
+  return search(rbpIn, pcIn);
+}
+
+let searched = false;
+
+/**
+ * For the throw builtins: search from the throwing frame they were given (EXEC_THROW_RBP/PC) while still in
+ * the builtin, which saves the trap handler's callback. True when a handler takes the exception (catch rbp and
+ * pad set: the builtin returns CAUGHT_CODE); false leaves it pending and marks these frames searched.
+ */
+export function searchFromThrow(): boolean {
+  if (search(readExec64(EXEC_THROW_RBP), readExec64(EXEC_THROW_PC)) === 1) return true;
+  searched = true;
+  return false;
+}
+
+function search(rbpIn: number | bigint, pcIn: number | bigint): number {
   try {
     const pending = peekCatchable();
     const m = matcher;
