@@ -6,7 +6,7 @@
 //
 // N defaults to 1,000,000 for the loops (--quick: 20,000). A loop whose process passes --rss-cap (default
 // 4096 MB) is stopped there and reported as such, so that a leak cannot take the machine down. Needs
-// `npm run build` first (it imports ../dist/src). Loops:
+// `npm run build` first (it imports ../dist/src, or $QB_DIST: another build's dist/src/index.js). Loops:
 //   sync          new Module(34-byte module) + new Instance + one call, in a synchronous loop
 //   async         `await instantiate(bytes)` of a module with a 1-page memory + one call (only microtasks
 //                 between iterations)
@@ -15,6 +15,9 @@
 //   trap          new Instance of a 1-page-memory module whose call traps (caught), synchronous
 //   cycle         two instances per iteration sharing a table, a global and funcrefs that point both ways
 //   memory64      new Instance of a module with an i64 memory (1 page, maximum 16), synchronous
+//   lazy          sync, with lazily compiled modules (Quickbeam `{ lazy: true }`; V8 compiles lazily anyway)
+//   cached        sync, through Quickbeam's code cache (`{ cache: dir }`: every module after the first is a
+//                 hit); V8: plain compile (it has no such option)
 // and the microbenchmarks
 //   compile       new Module(34-byte module): microseconds per compile (best of 5 rounds of N/20, at most 10,000)
 //   instantiate   new Instance of a compiled module with a 1-page memory: microseconds each (same rounds)
@@ -51,13 +54,13 @@ const MODULES = {
     1, 38, 0, 210, 0, 36, 0, 65, 0, 17, 0, 0, 11],
 };
 
-const LOOPS = ['sync', 'async', 'async-yield', 'async-inst', 'trap', 'cycle', 'memory64'];
+const LOOPS = ['sync', 'async', 'async-yield', 'async-inst', 'trap', 'cycle', 'memory64', 'lazy', 'cached'];
 const MICRO = ['compile', 'instantiate'];
 
 // ------------------------------------------------------------------------------------------------ child
 
 async function child(engineName, loop, n, capMb) {
-  const W = engineName === 'quickbeam' ? (await import('../dist/src/index.js')).default : WebAssembly;
+  const W = engineName === 'quickbeam' ? (await import(process.env.QB_DIST ?? '../dist/src/index.js')).default : WebAssembly;
   const bytes = Object.fromEntries(Object.entries(MODULES).map(([k, v]) => [k, new Uint8Array(v)]));
   let i = 0;
   let sum = 0;
@@ -78,6 +81,16 @@ async function child(engineName, loop, n, capMb) {
       case 'sync':
         for (; i < n; i++) sum += (i & 1023) === 0 && cap() ? 0 : new W.Instance(new W.Module(bytes.tiny)).exports.f();
         break;
+      case 'lazy':
+      case 'cached': {
+        const fs = await import('node:fs');
+        const os = await import('node:os');
+        const options = engineName !== 'quickbeam' ? undefined
+          : loop === 'lazy' ? { lazy: true } : { cache: fs.mkdtempSync(path.join(os.tmpdir(), 'qb-lifetime-cache-')) };
+        for (; i < n; i++) sum += (i & 1023) === 0 && cap() ? 0 : new W.Instance(new W.Module(bytes.tiny, options)).exports.f();
+        if (options?.cache !== undefined) fs.rmSync(options.cache, { recursive: true, force: true });
+        break;
+      }
       case 'async':
       case 'async-yield': {
         const yieldEvery = loop === 'async-yield' ? 2000 : 0;

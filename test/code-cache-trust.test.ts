@@ -14,11 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import qb from '../src/index.js';
 import { moduleInternals } from '../src/api/module.js';
-import { rekeyEntry } from '../src/compile/code-cache.js';
+import { rekeyEntry, setMappedCodeMin } from '../src/compile/code-cache.js';
 import { readTrusted, trustedDir, writeTrusted } from '../src/trusted-file.cjs';
 import { inIsolatedChild, isolated } from './helpers/isolate.js';
 
 const t = isolated(import.meta.url, { name: 'code-cache-trust' });
+// Hits of these small modules map their code, as big ones do (small ones are read by default): what the trust
+// checks protect is what gets mapped and executed.
+setMappedCodeMin(0);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'quickbeam.js');
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import qb from '../src/index.js';
 import { moduleInternals } from '../src/api/module.js';
-import { entryLayout } from '../src/compile/code-cache.js';
+import { entryLayout, setMappedCodeMin } from '../src/compile/code-cache.js';
 import { keptBytes, snapshotInfo, restoreInfo } from '../src/compile/info-snapshot.js';
 import { decodeModule } from '../src/decode/module-decoder.js';
 import { resolveFeatures } from '../src/decode/features.js';
@@ -113,11 +113,18 @@ t('a second compile of the same module is a cache hit with identical behaviour',
   assert.throws(() => b.apply(2, 1), /table index is out of bounds/);
 });
 
-t('a hit maps the code from the entry file (read+execute, private, no copy)', () => {
+t('a hit maps big code from the entry file (read+execute, private, no copy); small code is read into GC-owned memory', () => {
   const dir = tempDir();
   load(dir);
   const file = entryPath(dir);
+  const small = load(dir);
+  assert.is(small.status, 'hit');
+  const smallMap = mappingOf(moduleInternals(small.m).code.addr);
+  assert.ok(smallMap !== null && smallMap.perms.startsWith('r-x') && smallMap.file !== realpathSync(file), JSON.stringify(smallMap));
+  assert.is(small.apply(1, 7), 49);
+  setMappedCodeMin(0); // (this module's code is a page: map it as a big one would be)
   const { m, apply, status } = load(dir);
+  setMappedCodeMin(1024 * 1024);
   assert.is(status, 'hit');
   const addr = moduleInternals(m).code.addr;
   const map = mappingOf(addr);
@@ -296,6 +303,7 @@ t('where executable file mappings are refused (noexec), a hit reads the code int
     import { readFileSync } from 'node:fs';
     const qb = (await import(${JSON.stringify(path.join(root, 'dist/src/index.js'))})).default;
     const { moduleInternals } = await import(${JSON.stringify(path.join(root, 'dist/src/api/module.js'))});
+    (await import(${JSON.stringify(path.join(root, 'dist/src/compile/code-cache.js'))})).setMappedCodeMin(0); // (a small module, mapped)
     const bytes = Uint8Array.from(${JSON.stringify([...MODULE])});
     const out = [];
     for (let k = 0; k < 2; k++) {

@@ -222,6 +222,7 @@ export class Module {
     let cacheKeyOfCode = '';
     let lazyFunctions: LazyFunctions | undefined;
     let reservation: CodeReservation | null = null;
+    let gcOwned = true;
     if (options?.cache !== undefined) {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
@@ -231,6 +232,7 @@ export class Module {
       if ('compiled' in hit) {
         compiled = hit.compiled;
         code = hit.code;
+        gcOwned = hit.code.gcOwned === true;
         lazyFunctions = hit.lazyFunctions;
         cacheKeyOfCode = key;
         cacheStatus = 'hit';
@@ -269,7 +271,6 @@ export class Module {
       }
     }
     const c = compiled;
-    const gcOwned = code === null;
     if (code === null) {
       // (TypeScript cannot see the assignment in codeBuffer.)
       const r = reservation as CodeReservation | null;

@@ -35,7 +35,7 @@ import { Features } from '../decode/features.js';
 import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
-import { mapCodeFile, readCodeFile } from '../runtime/mapped-code.js';
+import { mapCodeFile, readCodeBlock, readCodeFile } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { keptBytes, RawArrays, restoreInfo, snapshotInfo } from './info-snapshot.js';
 import type { PlacedFunction } from '../api/lazy-code.js';
@@ -347,8 +347,16 @@ export function entryLayout(data: Uint8Array): { metaEnd: number; srcMapOffset: 
   };
 }
 
+/** Code of at least this many bytes is mapped from a cache entry; smaller code is read (see loadCached). */
+let mappedCodeMin = 1024 * 1024;
+
+/** Testing: map entries' code from this size on (0: always). */
+export function setMappedCodeMin(bytes: number): void {
+  mappedCodeMin = bytes;
+}
+
 export type CacheLookup =
-  | { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions?: LazyFunctions }
+  | { compiled: CompiledModule; code: CodeBlock & { gcOwned?: boolean }; mapped: boolean; lazyFunctions?: LazyFunctions }
   | { miss: 'absent' | 'corrupt' | 'stale' }
   | { miss: 'untrusted'; reason: string };
 
@@ -366,7 +374,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
   if (!file.ok) return file.missing ? { miss: 'absent' } : { miss: 'untrusted', reason: `entry ${file.reason}` };
   const t0 = nowMs();
   startupMark('cache: entry opened and checked (trust)');
-  let code: (CodeBlock & { mapped: boolean }) | null = null;
+  let code: (CodeBlock & { mapped: boolean; gcOwned?: boolean }) | null = null;
   let srcMap = 0;
   let srcMapSize = 0;
   try {
@@ -375,14 +383,17 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     const { header, blobs } = r;
     startupMark(`cache: ${(blobs[2].length / 1e6).toFixed(2)} MB of declarations and offsets read and checked`);
     // The code: mapped from the checked descriptor (or read, where executable mappings are refused), then
-    // checksummed where it is, before anything can run it.
-    code = mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readCodeFile(file.fd, header.codeOffset, header.codeRegion);
+    // checksummed where it is, before anything can run it. Small entries are read into GC-owned code memory
+    // instead, so that the module needs no finalizer (a loop of cache hits frees them as it goes).
+    code = header.codeRegion < mappedCodeMin
+      ? readCodeBlock(file.fd, header.codeOffset, header.codeRegion)
+      : mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readCodeFile(file.fd, header.codeOffset, header.codeRegion);
     startupMark(`cache: ${(header.codeRegion / 1e6).toFixed(1)} MB of code ${code.mapped ? 'mapped' : 'read'}`);
     if (checksumAt(code.addr, header.codeRegion) !== header.codeChecksum) return { miss: 'corrupt' };
     startupMark('cache: code checksummed');
     // The source map is only needed for backtraces: mapped now (no page is read until then), checked when used.
     srcMapSize = header.srcMapRegion;
-    srcMap = tryMmapFile(srcMapSize, PROT_READ, MAP_PRIVATE, file.fd, header.srcMapOffset);
+    srcMap = code.gcOwned ? 0 : tryMmapFile(srcMapSize, PROT_READ, MAP_PRIVATE, file.fd, header.srcMapOffset);
     const srcMapBytes = srcMap === 0 ? readRegion(file.fd, header.srcMapOffset, srcMapSize) : null;
     // The module itself was validated when the entry was made (same bytes, same features), and its
     // declarations were recorded then.
@@ -452,8 +463,8 @@ export interface LazyFunctions {
  * (a damaged one gives no source positions: backtraces lose their offsets, nothing else depends on it).
  */
 function withSourceMap(
-  code: CodeBlock & { mapped: boolean }, c: CompiledModule, header: Header, srcMap: number, srcMapBytes: Uint8Array | null,
-): CodeBlock & { mapped: boolean } {
+  code: CodeBlock & { mapped: boolean; gcOwned?: boolean }, c: CompiledModule, header: Header, srcMap: number, srcMapBytes: Uint8Array | null,
+): CodeBlock & { mapped: boolean; gcOwned?: boolean } {
   let maps: [Int32Array, Int32Array] | null = null;
   let freed = false;
   const load = (): [Int32Array, Int32Array] => {
@@ -471,6 +482,7 @@ function withSourceMap(
     addr: code.addr,
     size: code.size,
     mapped: code.mapped,
+    gcOwned: code.gcOwned,
     owner: code.owner,
     free() {
       if (freed) return;
@@ -487,7 +499,7 @@ function int32s(b: Uint8Array): Int32Array {
 
 /** The hit of a lazy entry: a lazily compiled module, its stubs, and the functions to preinstall. */
 function lazyHit(
-  header: Header, blobs: Uint8Array[], info: ModuleInfo, raw: RawArrays, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean },
+  header: Header, blobs: Uint8Array[], info: ModuleInfo, raw: RawArrays, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean; gcOwned?: boolean },
   srcMap: number, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
 ): { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions: LazyFunctions } {
   const n = info.funcTypes.length;

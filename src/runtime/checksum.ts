@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, R10, R11, R8, R9, RAX, RBX, RCX, RDI, RDX, RSI, UnaryOp } from '../x64/registers.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
-import { allocateCode, CodeBlock } from './code-memory.js';
+import { allocatePermanentCode } from './code-memory.js';
 import { bytesAt, koffi, nativeAlloc } from './native.js';
 
 /** Checksummed regions are a multiple of this many bytes (four quarters of 16-byte steps). */
@@ -66,16 +66,13 @@ function emitCrc(a: Assembler): void {
   a.ret();
 }
 
-let crcBlock: CodeBlock | null = null;
-
 function crc(): CrcFn {
   if (crcFn === null) {
     const a = new Assembler(256);
     emitCrc(a);
     a.finish();
-    crcBlock = allocateCode(a.bytes()); // held for the life of the process (its memory is the GC's)
     // `void *` accepts both an address (Number) and a Uint8Array, whose data koffi passes directly.
-    crcFn = koffi.decode(crcBlock.addr, koffi.proto('void (void *, intptr_t, intptr_t)')) as CrcFn;
+    crcFn = koffi.decode(allocatePermanentCode(a.bytes()).addr, koffi.proto('void (void *, intptr_t, intptr_t)')) as CrcFn;
     outAddr = nativeAlloc(16);
     outView = new Uint32Array(bytesAt(outAddr, 16).buffer);
   }

@@ -226,6 +226,18 @@ export function allocateCode(bytes: Uint8Array): CodeBlock {
   return block;
 }
 
+// Code that lives as long as the process (the runtime's entry and trap code, helpers) is held here. (A
+// module-level `const` is not enough: V8 keeps top-level bindings that no function uses on the module body's
+// stack, and collects what they hold once the body has run.)
+const permanent: CodeBlock[] = [];
+
+/** allocateCode for code that is never freed: held for the life of the process. */
+export function allocatePermanentCode(bytes: Uint8Array): CodeBlock {
+  const b = allocateCode(bytes);
+  permanent.push(b);
+  return b;
+}
+
 /** Code being written in place (see reserveCode). */
 export interface CodeReservation {
   /** Where to write the code (exactly the size asked for). Do not keep it after commit(). */

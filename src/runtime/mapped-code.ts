@@ -9,7 +9,7 @@
 // Both return a CodeBlock that is not the GC's: the module's finalizer frees it (free()).
 
 import fs from 'node:fs';
-import { CodeBlock } from './code-memory.js';
+import { CodeBlock, reserveCode } from './code-memory.js';
 import {
   MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, alignUp, bytesAt, mmapAnon, mprotect, munmap, tryMmapFile,
 } from './native.js';
@@ -68,4 +68,21 @@ export function readCodeFile(fd: number, offset: number, len: number): CodeBlock
     throw e;
   }
   return block(addr, size, false);
+}
+
+/**
+ * Read `len` bytes of file `fd` at `offset` into GC-owned code memory (code-memory.ts: freed by the GC with
+ * whoever holds the block, no finalizer needed), straight into the block where code memory is dual-mapped.
+ * Throws on I/O errors.
+ */
+export function readCodeBlock(fd: number, offset: number, len: number): CodeBlock & { mapped: boolean; gcOwned: boolean } {
+  const r = reserveCode(Math.max(1, len));
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, r.view, done, len - done, offset + done);
+    if (n <= 0) throw new Error('code cache entry ended early');
+    done += n;
+  }
+  const b = r.commit();
+  return { addr: b.addr, size: b.size, owner: b.owner, free: () => b.free(), mapped: false, gcOwned: true };
 }

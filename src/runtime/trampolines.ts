@@ -20,7 +20,7 @@ import { clearInterrupt } from './interrupts.js';
 import { RuntimeError } from '../errors.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
-import { allocateCode } from './code-memory.js';
+import { allocateCode, allocatePermanentCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
@@ -260,7 +260,7 @@ function emitRuntime(): {
 }
 
 const runtime = emitRuntime();
-const runtimeBlock = allocateCode(runtime.code); // never freed
+const runtimeBlock = allocatePermanentCode(runtime.code);
 
 /** Address of `int32 enter(int64 vmctx, int64 entryStub, int64 code)`. */
 export const enterAddr: number = runtimeBlock.addr + runtime.enter;
