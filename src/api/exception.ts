@@ -296,10 +296,14 @@ setCatchMatcher({
     if (state === undefined) return null;
     const m = state.module;
     const c = m.compiled;
-    let entry = 0;
+    let entry = 0, start = 0, end = 0;
     if (c.lazy) {
       const fn = m.native.lazy?.functionAt(pc);
-      if (fn !== undefined) entry = fn.addr + fn.entry;
+      if (fn !== undefined) {
+        entry = fn.addr + fn.entry;
+        start = fn.addr;
+        end = fn.addr + fn.length;
+      }
     } else {
       const base = m.code.addr;
       const off = pc - base;
@@ -313,11 +317,13 @@ setCatchMatcher({
         } else hi = mid - 1;
       }
       if (f >= 0) entry = base + c.funcOffsets[f];
+      start = base;
+      end = base + c.codeSize;
     }
     if (entry === 0) return null;
     let cache = handlerCaches.get(m);
     if (cache === undefined) handlerCaches.set(m, (cache = new Map()));
-    return { entry, cache };
+    return { entry, start, end, cache };
   },
 
   matches(value: unknown, vmctx: number, tagIndex: number): boolean {

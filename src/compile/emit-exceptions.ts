@@ -9,7 +9,7 @@
 //                  (every function has this word, so the unwinder can read any wasm function's)
 //   entry          the function
 //   ...            trap sites, SIMD constants, try_table landing pads
-//   table          i32 count, i32 words, then per handler: start, end (code offsets from the entry; the range
+//   table          i32 'QBEH', i32 count, i32 words, then per handler: start, end (code offsets from the entry; the range
 //                  holds return addresses start < pc <= end), parent handler (-1 none), delegate target (-2: not
 //                  a delegate; -1: the caller), clause count, and per clause: tag index (-1 catch_all), flags
 //                  (HF_REF: the pad takes the exnref), pad offset from the entry
@@ -27,7 +27,7 @@ import { ValType } from '../decode/types.js';
 import { F_FUNC, F_LOOP, F_BLOCK, F_TRY, F_CATCH, ControlFrame } from './control.js';
 import { slotSize, isXmmType } from './value-stack.js';
 import { Builtin, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
-import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC } from '../runtime/layout.js';
+import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC, HANDLER_TABLE_MAGIC } from '../runtime/layout.js';
 import type { FunctionCompiler } from './function-compiler.js';
 
 /** exnref (0x69): an id of the exception object in the externref handle table; 0 = null. */
@@ -438,6 +438,7 @@ export class ExceptionEmitter {
     const table = a.offset;
     let words = 0;
     for (let i = 0; i < this.count; i++) words += 5 + this.hClauses[i].length;
+    a.int32(HANDLER_TABLE_MAGIC);
     a.int32(this.count);
     a.int32(words);
     for (let i = 0; i < this.count; i++) {

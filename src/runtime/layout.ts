@@ -33,6 +33,8 @@ export const EXEC_THROW_PC = 1080;
 export const CAUGHT_CODE = 0x7fffff00;
 /** Handler-table clause flag (compile/emit-exceptions.ts): the landing pad takes the exnref too. */
 export const HANDLER_CLAUSE_REF = 1;
+/** First word of a handler table: 'QBEH' (the unwinder checks it). */
+export const HANDLER_TABLE_MAGIC = 0x48454251;
 /** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */
 export const EXEC_ARGS = 4096;
 export const EXEC_ARGS_SIZE = 16384;

@@ -17,7 +17,7 @@
 
 import { koffi, mappingContaining, readI32, view } from './native.js';
 import { readExec64, savedRsp, writeExec64 } from './exec-state.js';
-import { EXEC_CATCH_PC, EXEC_CATCH_RBP, EXEC_THROW_PC, EXEC_THROW_RBP, HANDLER_CLAUSE_REF as HF_REF } from './layout.js';
+import { EXEC_CATCH_PC, EXEC_CATCH_RBP, EXEC_THROW_PC, EXEC_THROW_RBP, HANDLER_CLAUSE_REF as HF_REF, HANDLER_TABLE_MAGIC } from './layout.js';
 import { peekCatchable, takePendingException } from './host-calls.js';
 
 /** One handler (a try / try_table / legacy try ... delegate), with code offsets relative to its function's entry. */
@@ -39,8 +39,12 @@ export type HandlerCache = Map<number, Handler[] | null>;
 /** What the code-range registry tells about a return address: its function's entry and the range's cache. */
 export interface CodeLocation {
   entry: number;
+  /** The code region holding the function (the table must lie inside it). */
+  start: number;
+  end: number;
   cache: HandlerCache;
 }
+
 
 /** Matches thrown values against tags and delivers payloads (installed by the JS API: api/exception.ts). */
 export interface CatchMatcher {
@@ -66,12 +70,19 @@ export function setCatchMatcher(m: CatchMatcher): void {
 }
 
 /** Parse the handler table of the function entered at `entry` (see emit-exceptions.ts for the layout). */
-function readHandlers(entry: number): Handler[] | null {
+// Checked against the function's code region and the magic word, so that code without a table (or damaged)
+// can never make the unwinder read outside the code or jump anywhere.
+function readHandlers(loc: CodeLocation): Handler[] | null {
+  const entry = loc.entry;
+  if (entry - 4 < loc.start || entry > loc.end) return null;
   const rel = readI32(entry - 4);
-  if (rel <= 0) return null;
+  if (rel <= 0 || entry + rel + 12 > loc.end) return null;
   const at = entry + rel;
-  const count = readI32(at);
-  const words = new Int32Array(view(at + 4, 4 * readI32(at + 4) + 4).slice(0));
+  if (readI32(at) !== HANDLER_TABLE_MAGIC) return null;
+  const count = readI32(at + 4);
+  const nwords = readI32(at + 8);
+  if (count < 0 || nwords < 5 * count || at + 12 + 4 * nwords > loc.end) return null;
+  const words = new Int32Array(view(at + 8, 4 * nwords + 4).slice(0));
   // words[0] = number of words that follow
   const out: Handler[] = [];
   let p = 1;
@@ -89,7 +100,7 @@ function readHandlers(entry: number): Handler[] | null {
 function handlersOf(loc: CodeLocation): Handler[] | null {
   let t = loc.cache.get(loc.entry);
   if (t === undefined) {
-    t = readHandlers(loc.entry);
+    t = readHandlers(loc);
     loc.cache.set(loc.entry, t);
   }
   return t;
