@@ -3,7 +3,7 @@
 
 import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
-import { RUNTIME, addressValueToU64, defaultRawValue, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue } from '../runtime/js-values.js';
+import { RUNTIME, addressValueToU64, defaultRawValue, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue, valTypeName } from '../runtime/js-values.js';
 import { TABLE_MAX_ELEMENTS } from '../runtime/layout.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { readAddressType } from './memory.js';
@@ -14,6 +14,11 @@ const INTERNAL: unique symbol = Symbol('internal');
 let pendingRuntime: TableStorage | null = null;
 
 const cache = new WeakMap<TableStorage, Table>();
+
+/** A table's element type in error messages: funcref or externref (the family of a typed reference). */
+function elementName(t: number): string {
+  return valTypeName(t) === 'anyfunc' ? 'funcref' : valTypeName(t);
+}
 
 function parseElementType(v: unknown): ValType.FuncRef | ValType.ExternRef {
   const s = toDOMString(v);
@@ -80,7 +85,7 @@ export class Table {
   get(index: unknown): unknown {
     const t = this.#table;
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.get(): Argument 0');
-    if (i >= t.length) throw new RangeError(`WebAssembly.Table.get(): invalid address ${i} in ${t.elemType === ValType.FuncRef ? 'funcref' : 'externref'} table of size ${t.length}`);
+    if (i >= t.length) throw new RangeError(`WebAssembly.Table.get(): invalid address ${i} in ${elementName(t.elemType)} table of size ${t.length}`);
     return toJSValue(t.get(i), t.elemType, t);
   }
 
@@ -89,7 +94,7 @@ export class Table {
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.set(): Argument 0');
     const value = rest[0];
     const raw = value === undefined ? defaultRawValue(t.elemType) : toCanonicalValue(value, t.elemType);
-    if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${t.elemType === ValType.FuncRef ? 'funcref' : 'externref'} table of size ${t.length}`);
+    if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${elementName(t.elemType)} table of size ${t.length}`);
     t.set(i, raw as number);
     t.keep(value);
   }
@@ -98,7 +103,7 @@ export class Table {
   type(): { element: string; minimum: number | bigint; maximum?: number | bigint; index: 'i32' | 'i64' } {
     const t = this.#table;
     const r: { element: string; minimum: number | bigint; maximum?: number | bigint; index: 'i32' | 'i64' } = {
-      element: t.elemType === ValType.FuncRef ? 'anyfunc' : 'externref',
+      element: valTypeName(t.elemType), // 'anyfunc' for every function reference type (V8's name)
       minimum: u64ToAddressValue(t.length, t.index64),
       index: t.index64 ? 'i64' : 'i32',
     };
