@@ -37,14 +37,19 @@ import { makeHostHandler, SegmentState } from './builtins.js';
 export { InstanceState };
 
 export class Instance {
-  readonly exports: Record<string, unknown>;
+  readonly #exports: Record<string, unknown>;
+
+  /** As in V8, a getter on the prototype (an instance has no own properties). */
+  get exports(): Record<string, unknown> {
+    return this.#exports;
+  }
 
   constructor(module: Module, importObject?: unknown) {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
     const m = moduleInternals(module);
     const state = link(m, importObject);
     holdModule(m); // (until disposed: see dropModuleHold)
-    this.exports = buildExports(state);
+    this.#exports = buildExports(state);
     // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
     (this as unknown as { [STATE]: InstanceState })[STATE] = state;
     initialize(state);
@@ -64,6 +69,7 @@ export class Instance {
 const STATE = Symbol('quickbeam.instance');
 
 Object.defineProperty(Instance.prototype, Symbol.toStringTag, { value: 'WebAssembly.Instance', configurable: true });
+Object.defineProperty(Instance.prototype, 'exports', { enumerable: true }); // (V8's accessor is enumerable)
 
 /** The state behind an Instance (internal; tests). */
 export function instanceState(instance: Instance): InstanceState {
