@@ -1,6 +1,6 @@
 // Compiles single functions of a lazily compiled module on their first call. One LazyCompiler per module,
-// made on the first lazy compile and reused for every later one: its assembler, function compiler (value
-// stack, control stack) and label tables are allocated once, so a lazy compile costs what the same function
+// made on the first lazy compile and reused for every later one: its function compiler (value stack,
+// control stack) and label tables are allocated once (the assembler is shared by all modules), so a lazy compile costs what the same function
 // costs in the eager pass. Calls between functions go through the code-slot table, so each function's code
 // stands alone: it starts with its own trap stubs and needs no linking.
 
@@ -19,8 +19,13 @@ export interface LazyFunctionCode {
   wasmOffsets: Int32Array;
 }
 
+// The assembler is this thread's, shared by every module's LazyCompiler (lazy compiles never overlap: one runs
+// to the end, and its code is copied out, before anything else compiles), so that a loop of small lazy
+// modules does not allocate a 64 KiB buffer per module.
+let sharedAssembler: Assembler | null = null;
+
 export class LazyCompiler {
-  private readonly asm = new Assembler(64 * 1024);
+  private readonly asm = (sharedAssembler ??= new Assembler(64 * 1024));
   private readonly m: ModuleCodegen;
   private readonly fc: FunctionCompiler;
 
