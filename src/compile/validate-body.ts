@@ -11,7 +11,7 @@
 // for equality only, which is stricter than subtyping.
 
 import { ByteReader } from '../decode/reader.js';
-import { type FuncType, type ModuleInfo, ValType } from '../decode/types.js';
+import { type ModuleInfo, ValType } from '../decode/types.js';
 import type { Features } from '../decode/features.js';
 
 /** Bottom type of unreachable code (matches anything), as in the function compiler. */
@@ -26,6 +26,8 @@ const K_BLOCK = 0, K_LOOP = 1, K_IF = 2, K_ELSE = 3, K_FUNC = 4;
 const BT_EMPTY = -64;
 
 const MAX_LOCALS = 50000; // the function compiler's limit
+const MAX_STACK = 4096; // operand stack and control depth handled here (deeper bodies: declined)
+const MAX_DEPTH = 1024;
 const MAX_BR_TABLE = 1_000_000; // likewise
 
 // Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
@@ -89,26 +91,33 @@ mem(0x3a, I32, 1); mem(0x3b, I32, 2); mem(0x3c, I64, 1); mem(0x3d, I64, 2); mem(
 const SAT_IN = [F32, F32, F64, F64, F32, F32, F64, F64];
 const SAT_OUT = [I32, I32, I32, I32, I64, I64, I64, I64];
 
-/** One value type as a one-element list (block results), by type byte. */
-const SINGLE: number[][] = [];
-for (const t of [I32, I64, F32, F64, V128, FUNCREF, EXTERNREF]) SINGLE[t] = [t];
+/** The value types this validator handles (v128 only with SIMD on). */
+const PLAIN_TYPES = [I32, I64, F32, F64, V128, FUNCREF, EXTERNREF];
 const EMPTY: number[] = [];
 
 function isPlainType(t: number, simd: boolean): boolean {
   return t === I32 || t === I64 || t === F32 || t === F64 || t === FUNCREF || t === EXTERNREF || (t === V128 && simd);
 }
 
-/** Validates bodies of one module; reusable across bodies, allocation-free once its arrays have grown. */
+/**
+ * Validates bodies of one module; reusable across bodies, allocation-free once its arrays have grown. Types
+ * lists (params and results of each function type, block results) are flattened into typed arrays, so the
+ * hot loop reads no module objects (and V8's optimised code does not depend on their shapes).
+ */
 export class BodyValidator {
-  private stack = new Uint8Array(256);
+  // Fixed capacities: a body that needs more is declined (the function compiler validates it). Growth code in
+  // the hot loop would cost a deoptimisation the first time it ran.
+  private readonly stack = new Uint8Array(MAX_STACK);
   private sp = 0;
-  // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, block type.
-  private fKind = new Uint8Array(64);
-  private fHeight = new Int32Array(64);
-  private fDead = new Uint8Array(64);
-  private fType = new Int32Array(64);
+  // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, and
+  // the type lists of its params and results.
+  private readonly fKind = new Uint8Array(MAX_DEPTH);
+  private readonly fHeight = new Int32Array(MAX_DEPTH);
+  private readonly fDead = new Uint8Array(MAX_DEPTH);
+  private readonly fParams = new Int32Array(MAX_DEPTH);
+  private readonly fResults = new Int32Array(MAX_DEPTH);
   private depth = 0;
-  private locals = new Uint8Array(64);
+  private readonly locals = new Uint8Array(MAX_LOCALS);
   private numLocals = 0;
   private depths = new Int32Array(64);
   private readonly r = new ByteReader(new Uint8Array(0));
@@ -116,13 +125,19 @@ export class BodyValidator {
   private readonly globalTypes: Uint8Array;
   private readonly globalMutable: Uint8Array;
   private readonly mem64: Uint8Array;
-  private readonly types: FuncType[];
+  private readonly funcTypes: Int32Array;
+  private readonly numTypes: number;
   /** Per type index: 1 when every param and result is a plain type (the others are declined). */
   private readonly typePlain: Uint8Array;
-  private funcType!: FuncType;
+  // Type lists: list 2t = params of type t, 2t + 1 = its results; EMPTY_LIST; then one list per plain type.
+  private readonly listStart: Int32Array;
+  private readonly listLen: Int32Array;
+  private readonly listTypes: Uint8Array;
+  private readonly emptyList: number;
+  /** Block type -(value type) -> its one-element list. */
+  private readonly singleList = new Int32Array(256);
 
   constructor(private readonly info: ModuleInfo, private readonly features: Features) {
-    this.types = info.types;
     this.numIn = NUM_IN.slice();
     if (!features.signExt) for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = 0;
     else {
@@ -137,10 +152,38 @@ export class BodyValidator {
       this.globalTypes[g] = isPlainType(t, features.simd) ? t : 0;
       this.globalMutable[g] = info.globals[g].mutable ? 1 : 0;
     }
-    this.typePlain = new Uint8Array(this.types.length);
-    for (let i = 0; i < this.types.length; i++) {
-      const { params, results } = this.types[i];
-      this.typePlain[i] = params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd)) ? 1 : 0;
+    this.funcTypes = Int32Array.from(info.funcTypes);
+    const types = info.types;
+    const nt = (this.numTypes = types.length);
+    this.typePlain = new Uint8Array(nt);
+    let total = PLAIN_TYPES.length;
+    for (let i = 0; i < nt; i++) {
+      const { params, results } = types[i];
+      const plain = params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd));
+      this.typePlain[i] = plain ? 1 : 0;
+      if (plain) total += params.length + results.length;
+    }
+    const lists = 2 * nt + 1 + PLAIN_TYPES.length;
+    this.listStart = new Int32Array(lists);
+    this.listLen = new Int32Array(lists);
+    this.listTypes = new Uint8Array(total);
+    let at = 0;
+    const add = (id: number, list: readonly number[]): void => {
+      this.listStart[id] = at;
+      this.listLen[id] = list.length;
+      for (const t of list) this.listTypes[at++] = t;
+    };
+    for (let i = 0; i < nt; i++) {
+      if (this.typePlain[i] === 0) continue; // (declined before use)
+      add(2 * i, types[i].params);
+      add(2 * i + 1, types[i].results);
+    }
+    this.emptyList = 2 * nt;
+    add(this.emptyList, EMPTY);
+    for (let k = 0; k < PLAIN_TYPES.length; k++) {
+      const t = PLAIN_TYPES[k];
+      this.singleList[t] = 2 * nt + 1 + k;
+      add(2 * nt + 1 + k, [t]);
     }
     this.mem64 = new Uint8Array(info.memories.length);
     for (let i = 0; i < info.memories.length; i++) this.mem64[i] = info.memories[i].index64 ? 1 : 0;
@@ -163,23 +206,21 @@ export class BodyValidator {
   }
 
   private body(f: number): boolean {
-    const info = this.info;
-    const ti = info.funcTypes[f];
+    const ti = this.funcTypes[f];
     if (this.typePlain[ti] === 0) return false;
-    const ft = (this.funcType = this.types[ti]);
-    if (!this.readLocals(ft)) return false;
+    if (!this.readLocals(2 * ti)) return false;
     this.sp = 0;
     this.depth = 0;
-    this.pushFrame(K_FUNC, -1);
+    this.pushFrame(K_FUNC, this.emptyList, 2 * ti + 1); // (depth 0: fits)
     return this.operators();
   }
 
-  private readLocals(ft: FuncType): boolean {
+  /** Locals: the params (list `params`), then the declared ones. */
+  private readLocals(params: number): boolean {
     const r = this.r;
-    const params = ft.params;
-    let n = params.length;
-    this.ensureLocals(n);
-    for (let i = 0; i < n; i++) this.locals[i] = params[i]; // (plain: see typePlain)
+    let n = this.listLen[params];
+    const types = this.listTypes;
+    for (let i = 0, s = this.listStart[params]; i < n; i++) this.locals[i] = types[s + i];
     const simd = this.features.simd;
     const groups = r.u32();
     for (let g = 0; g < groups; g++) {
@@ -189,7 +230,6 @@ export class BodyValidator {
       // function compiler's initialisation tracking).
       if (!isPlainType(t, simd)) return false;
       if (n + count > MAX_LOCALS) return false;
-      this.ensureLocals(n + count);
       this.locals.fill(t, n, n + count);
       n += count;
     }
@@ -197,23 +237,13 @@ export class BodyValidator {
     return true;
   }
 
-  private ensureLocals(n: number): void {
-    if (this.locals.length < n) {
-      const a = new Uint8Array(Math.max(n, 2 * this.locals.length));
-      a.set(this.locals);
-      this.locals = a;
-    }
-  }
+
 
   // ---------------------------------------------------------------------------------------------------------
   // Operand stack (types), with the polymorphic bottom of unreachable code
 
+  /** Push a type (the operator loop keeps room for one: see its check). */
   private push(t: number): void {
-    if (this.sp === this.stack.length) {
-      const a = new Uint8Array(2 * this.stack.length);
-      a.set(this.stack);
-      this.stack = a;
-    }
     this.stack[this.sp++] = t;
   }
 
@@ -232,26 +262,41 @@ export class BodyValidator {
     return this.stack[--this.sp];
   }
 
-  /** Pop the given types (last one first). */
-  private popTypes(types: readonly number[]): boolean {
-    for (let i = types.length - 1; i >= 0; i--) if (!this.pop(types[i])) return false;
+  /** Pop the types of list `l` (last one first). */
+  private popTypes(l: number): boolean {
+    const types = this.listTypes, s = this.listStart[l];
+    for (let i = this.listLen[l] - 1; i >= 0; i--) if (!this.pop(types[s + i])) return false;
     return true;
   }
 
-  private pushTypes(types: readonly number[]): void {
-    for (let i = 0; i < types.length; i++) this.push(types[i]);
+  /** Push list l's types; false when they do not fit (the body is declined). */
+  private pushTypes(l: number): boolean {
+    const types = this.listTypes, s = this.listStart[l], n = this.listLen[l];
+    if (this.sp + n >= MAX_STACK) return false;
+    for (let i = 0; i < n; i++) this.push(types[s + i]);
+    return true;
   }
 
-  /** Whether the top of the stack holds the given types (without popping; BOTTOM matches in unreachable code). */
-  private hasTypes(types: readonly number[]): boolean {
+  /** Whether the top of the stack holds list l's types (without popping; BOTTOM matches in unreachable code). */
+  private hasTypes(l: number): boolean {
     const d = this.depth - 1;
     const base = this.fHeight[d];
+    const types = this.listTypes, s = this.listStart[l];
     let p = this.sp;
-    for (let i = types.length - 1; i >= 0; i--) {
+    for (let i = this.listLen[l] - 1; i >= 0; i--) {
       if (p === base) return this.fDead[d] === 1;
       const got = this.stack[--p];
-      if (got !== types[i] && got !== BOTTOM) return false;
+      if (got !== types[s + i] && got !== BOTTOM) return false;
     }
+    return true;
+  }
+
+  /** Whether lists a and b hold the same types. */
+  private sameTypes(a: number, b: number): boolean {
+    const n = this.listLen[a];
+    if (this.listLen[b] !== n) return false;
+    const types = this.listTypes, sa = this.listStart[a], sb = this.listStart[b];
+    for (let i = 0; i < n; i++) if (types[sa + i] !== types[sb + i]) return false;
     return true;
   }
 
@@ -264,48 +309,48 @@ export class BodyValidator {
   // ---------------------------------------------------------------------------------------------------------
   // Control frames
 
-  private pushFrame(kind: number, bt: number): void {
+  /** Open a control frame; false when too deep (the body is declined). */
+  private pushFrame(kind: number, params: number, results: number): boolean {
     const d = this.depth;
-    if (d === this.fKind.length) {
-      const n = 2 * d;
-      const k = new Uint8Array(n); k.set(this.fKind); this.fKind = k;
-      const h = new Int32Array(n); h.set(this.fHeight); this.fHeight = h;
-      const x = new Uint8Array(n); x.set(this.fDead); this.fDead = x;
-      const t = new Int32Array(n); t.set(this.fType); this.fType = t;
-    }
+    if (d === MAX_DEPTH) return false;
     this.fKind[d] = kind;
     this.fHeight[d] = this.sp;
     this.fDead[d] = 0;
-    this.fType[d] = bt;
+    this.fParams[d] = params;
+    this.fResults[d] = results;
     this.depth = d + 1;
+    return true;
   }
 
-  private params(bt: number): readonly number[] {
-    return bt >= 0 ? this.types[bt].params : EMPTY;
+  /** Types a branch to frame d carries (a list): a loop's params, any other block's results. */
+  private labelTypes(d: number): number {
+    return this.fKind[d] === K_LOOP ? this.fParams[d] : this.fResults[d];
   }
 
-  private results(d: number): readonly number[] {
-    if (this.fKind[d] === K_FUNC) return this.funcType.results;
-    const bt = this.fType[d];
-    if (bt >= 0) return this.types[bt].results;
-    return bt === BT_EMPTY ? EMPTY : SINGLE[-bt];
-  }
-
-  /** Types a branch to frame d carries: a loop's params, any other block's results. */
-  private labelTypes(d: number): readonly number[] {
-    return this.fKind[d] === K_LOOP ? this.params(this.fType[d]) : this.results(d);
-  }
-
-  /** Block type immediate: BT_EMPTY, -(value type) or a type index; NaN when this validator declines it. */
-  private blockType(): number {
+  /**
+   * Block type immediate: sets blockParams / blockResults (type lists); false when this validator declines
+   * it (a reference type beyond funcref/externref, a type with such types, an unknown type: the compiler decides).
+   */
+  private blockType(): boolean {
     const bt = this.r.s33();
-    if (bt === BT_EMPTY) return bt;
+    if (bt === BT_EMPTY) {
+      this.blockParams = this.blockResults = this.emptyList;
+      return true;
+    }
     if (bt < 0) {
       const t = bt & 0x7f;
-      return isPlainType(t, this.features.simd) && SINGLE[t] !== undefined ? -t : NaN;
+      if (!isPlainType(t, this.features.simd)) return false;
+      this.blockParams = this.emptyList;
+      this.blockResults = this.singleList[t];
+      return true;
     }
-    return bt < this.types.length && this.typePlain[bt] === 1 ? bt : NaN;
+    if (bt >= this.numTypes || this.typePlain[bt] === 0) return false;
+    this.blockParams = 2 * bt;
+    this.blockResults = 2 * bt + 1;
+    return true;
   }
+  private blockParams = 0;
+  private blockResults = 0;
 
   /** Label depth immediate -> frame index, or -1 when out of range. */
   private label(): number {
@@ -315,7 +360,7 @@ export class BodyValidator {
 
   /** `end` and `else`: the frame's results must be exactly what is on the stack above its height. */
   private checkFrameEnd(d: number): boolean {
-    if (!this.popTypes(this.results(d))) return false;
+    if (!this.popTypes(this.fResults[d])) return false;
     return this.sp === this.fHeight[d];
   }
 
@@ -364,7 +409,8 @@ export class BodyValidator {
     const numIn = this.numIn;
     while (this.depth > 0) {
       const p = r.pos;
-      if (p >= r.end) return false;
+      // (Room for the one value a single operator pushes; pushTypes checks its own.)
+      if (p >= r.end || this.sp >= MAX_STACK - 1) return false;
       const op = code[p];
       r.pos = p + 1;
       if (op >= 0x45 && op <= 0xc4) {
@@ -391,27 +437,22 @@ export class BodyValidator {
         case 0x02: // block
         case 0x03: // loop
         case 0x04: { // if
-          const bt = this.blockType();
-          if (bt !== bt) return false;
+          if (!this.blockType()) return false;
           if (op === 0x04 && !this.pop(I32)) return false;
-          const params = this.params(bt);
+          const params = this.blockParams;
           if (!this.popTypes(params)) return false;
-          this.pushFrame(op === 0x02 ? K_BLOCK : op === 0x03 ? K_LOOP : K_IF, bt);
-          this.pushTypes(params);
+          if (!this.pushFrame(op === 0x02 ? K_BLOCK : op === 0x03 ? K_LOOP : K_IF, params, this.blockResults)) return false;
+          if (!this.pushTypes(params)) return false;
           break;
         }
         case 0x0b: { // end
           const d = this.depth - 1;
           if (!this.checkFrameEnd(d)) return false;
-          if (this.fKind[d] === K_IF) {
-            // No else: the params pass through the implicit else, so they must be the results.
-            const ps = this.params(this.fType[d]), rs = this.results(d);
-            if (ps.length !== rs.length) return false;
-            for (let i = 0; i < ps.length; i++) if (ps[i] !== rs[i]) return false;
-          }
-          const results = this.results(d);
+          // An if without else: the params pass through the implicit else, so they must be the results.
+          if (this.fKind[d] === K_IF && !this.sameTypes(this.fParams[d], this.fResults[d])) return false;
+          const results = this.fResults[d];
           this.depth = d;
-          if (d > 0) this.pushTypes(results);
+          if (d > 0 && !this.pushTypes(results)) return false;
           break;
         }
         case 0x0c: { // br
@@ -424,20 +465,19 @@ export class BodyValidator {
           const d = this.label();
           if (d < 0 || !this.pop(I32)) return false;
           const types = this.labelTypes(d);
-          if (!this.popTypes(types)) return false;
-          this.pushTypes(types);
+          if (!this.popTypes(types) || !this.pushTypes(types)) return false;
           break;
         }
         case 0x0f: // return
-          if (!this.popTypes(this.funcType.results)) return false;
+          if (!this.popTypes(this.fResults[0])) return false;
           this.setUnreachable();
           break;
         case 0x10: { // call
           const f = r.u32();
-          if (f >= info.funcTypes.length || this.typePlain[info.funcTypes[f]] === 0) return false;
-          const ft = this.types[info.funcTypes[f]];
-          if (!this.popTypes(ft.params)) return false;
-          this.pushTypes(ft.results);
+          const funcTypes = this.funcTypes;
+          if (f >= funcTypes.length) return false;
+          const ti = funcTypes[f];
+          if (this.typePlain[ti] === 0 || !this.popTypes(2 * ti) || !this.pushTypes(2 * ti + 1)) return false;
           break;
         }
         case 0x1a: // drop
@@ -514,7 +554,7 @@ export class BodyValidator {
         if (!this.checkFrameEnd(d)) return false;
         this.fKind[d] = K_ELSE;
         this.fDead[d] = 0;
-        this.pushTypes(this.params(this.fType[d]));
+        if (!this.pushTypes(this.fParams[d])) return false;
         break;
       }
       case 0x0e: { // br_table
@@ -528,10 +568,10 @@ export class BodyValidator {
           depths[i] = d;
         }
         if (!this.pop(I32)) return false;
-        const arity = this.labelTypes(depths[count]).length;
+        const arity = this.listLen[this.labelTypes(depths[count])];
         for (let i = 0; i <= count; i++) {
           const types = this.labelTypes(depths[i]);
-          if (types.length !== arity || !this.hasTypes(types)) return false;
+          if (this.listLen[types] !== arity || !this.hasTypes(types)) return false;
         }
         this.setUnreachable();
         break;
@@ -539,13 +579,11 @@ export class BodyValidator {
       case 0x11: { // call_indirect
         const ti = r.u32();
         const table = r.u32();
-        if (ti >= this.types.length || this.typePlain[ti] === 0 || table >= info.tables.length) return false;
+        if (ti >= this.numTypes || this.typePlain[ti] === 0 || table >= info.tables.length) return false;
         const tt = info.tables[table];
         if (tt.elemType !== FUNCREF) return false;
         if (!this.pop(tt.index64 ? I64 : I32)) return false;
-        const ft = this.types[ti];
-        if (!this.popTypes(ft.params)) return false;
-        this.pushTypes(ft.results);
+        if (!this.popTypes(2 * ti) || !this.pushTypes(2 * ti + 1)) return false;
         break;
       }
       case 0x1b: { // select
