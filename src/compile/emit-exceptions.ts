@@ -24,8 +24,8 @@
 
 import { AluOp, LoadKind, RAX, RBP, RDI, RSI, RSP, R11, R14, XMM0, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
-import { F_FUNC, F_LOOP, F_BLOCK, F_TRY, F_CATCH, ControlFrame } from './control.js';
-import { slotSize, isXmmType } from './value-stack.js';
+import { F_FUNC, F_BLOCK, F_TRY, F_CATCH, ControlFrame } from './control.js';
+import { slotSize } from './value-stack.js';
 import { Builtin, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
 import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC, HANDLER_TABLE_MAGIC } from '../runtime/layout.js';
 import type { FunctionCompiler } from './function-compiler.js';
@@ -41,7 +41,6 @@ function subtype(a: number, b: number): boolean {
   return a === b || (b & NON_NULL) === 0 && (a & ~NON_NULL) === b;
 }
 
-const TYPES_EXN = [EXNREF];
 const EMPTY: number[] = [];
 
 /** The exception-handling state of one function compiler (reset per function; arrays reused). */
@@ -500,6 +499,3 @@ export class ExceptionEmitter {
   }
 }
 
-void TYPES_EXN;
-void F_LOOP;
-void isXmmType;
