@@ -296,6 +296,38 @@ for (const [name, options] of CONFIGS) {
   });
 }
 
+// An exception thrown at the end of a tail chain in another instance, reached through a tail-call frame, is
+// caught by the outer caller's handler, which then runs with its own instance (its memory holds 210).
+function excWat(source: string): Uint8Array {
+  const m = wabt.parseWat('exc.wat', source, { tail_call: true, exceptions: true });
+  try {
+    return m.toBinary({}).buffer as Uint8Array;
+  } finally {
+    m.destroy();
+  }
+}
+const THROWER = excWat(`(module (tag $t (param i32)) (memory 1) (data (i32.const 0) "\\63")
+  (func $thr (export "thrower") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (throw $t (i32.const 7)))
+      (else (return_call $thr (i32.sub (local.get 0) (i32.const 1)))))))`);
+const CATCHER = excWat(`(module (import "b" "thrower" (func $thr (param i32) (result i32))) (memory 1) (data (i32.const 0) "\\d2")
+  (func $hop (param i32) (result i32) (return_call $thr (local.get 0)))
+  (func (export "run") (param i32) (result i32)
+    (try (result i32) (do (call $hop (local.get 0))) (catch_all (i32.add (i32.const 1000) (i32.load8_u (i32.const 0)))))))`);
+
+for (const [name, options] of CONFIGS) {
+  test(`${name}: an exception thrown at the end of a cross-instance tail chain is caught by the outer caller`, () => {
+    const run = (engine: any, opts: object | undefined) => {
+      const mk = (bytes: Uint8Array) => (opts === undefined ? new engine.Module(bytes) : new engine.Module(bytes, opts));
+      const b = new engine.Instance(mk(THROWER), {}).exports;
+      return new engine.Instance(mk(CATCHER), { b: { thrower: b.thrower } }).exports as Record<string, any>;
+    };
+    const q = run(qb, options), v = run(WebAssembly, undefined);
+    for (const n of [0, 1, 5, 100_000]) assert.is(q.run(n), v.run(n), `run(${n})`);
+    assert.is(q.run(3), 1210);
+  });
+}
+
 test('fuel and interrupts stop an infinite tail-recursive loop', () => {
   for (const options of [{ fuel: true }, { fuel: true, lazy: true }]) {
     const { a } = instantiate(qb, options, (x) => x);
