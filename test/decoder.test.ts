@@ -600,10 +600,12 @@ test('element segments: all 8 encodings', () => {
   const info = decode(mod(...pre, elems, code));
   const e = info.elems;
   assert.is(e.length, 8);
+  // function indices: (ref func) in Wasm 3.0 (0x170: funcref's code + the non-null bit), funcref in 2.0
   assert.equal(e[0], {
-    mode: SegmentMode.Active, table: 0, offset: [{ op: ConstOp.I32Const, value: 1 }], elemType: ValType.FuncRef,
+    mode: SegmentMode.Active, table: 0, offset: [{ op: ConstOp.I32Const, value: 1 }], elemType: ValType.FuncRef | 0x100,
     items: [[{ op: ConstOp.RefFunc, value: 0 }], [{ op: ConstOp.RefFunc, value: 1 }]],
   });
+  assert.is(decode(mod(...pre, elems, code), { typedFunctionReferences: false }).elems[0]!.elemType, ValType.FuncRef);
   assert.equal([e[1]!.mode, e[1]!.offset, e[1]!.items.length], [SegmentMode.Passive, null, 1]);
   assert.equal([e[2]!.mode, e[2]!.table, e[2]!.offset], [SegmentMode.Active, 0, [{ op: ConstOp.I32Const, value: 2 }]]);
   assert.is(e[3]!.mode, SegmentMode.Declarative);
