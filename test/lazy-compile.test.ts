@@ -14,7 +14,7 @@ import { Code, ModuleBuilder, T } from './helpers/wasm-builder.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const index = path.join(root, 'dist/src/index.js');
-const arena = path.join(root, 'dist/src/runtime/code-arena.js');
+const codeMemory = path.join(root, 'dist/src/runtime/code-memory.js');
 
 function runChild(script: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 300_000 });
@@ -46,12 +46,14 @@ test('10,000 lazily compiled functions: correct through call_indirect, code memo
   const n = 10_000;
   const r = runChild(`
     import qb from ${JSON.stringify(index)};
-    import { codeArenaBytes } from ${JSON.stringify(arena)};
+    import { codeMemoryMapped } from ${JSON.stringify(codeMemory)};
     import fs from 'node:fs';
     const bytes = fs.readFileSync(${JSON.stringify(manyFunctions(n))});
     const settle = async () => { for (let k = 0; k < 6; k++) { global.gc(); await new Promise((r) => setTimeout(r, 5)); } };
     await settle();
     const rss0 = process.memoryUsage().rss;
+    const code0 = codeMemoryMapped();
+    const codeArenaBytes = () => codeMemoryMapped() - code0;
     let bad = 0, peakArena = 0, peakRss = 0;
     for (let round = 0; round < 5; round++) {
       let inst = new qb.Instance(new qb.Module(bytes, { lazy: true }), {});
@@ -73,7 +75,8 @@ test('10,000 lazily compiled functions: correct through call_indirect, code memo
   // Each function is ~100 bytes of code plus its trap stubs, 64-byte aligned: a few MiB for 10,000 of them
   // (one module at a time: each round's arena is freed before the next).
   assert.ok(out.peakArena > 0 && out.peakArena <= 8 * 1024 * 1024, `arena bytes ${out.peakArena}`);
-  assert.is(out.arenaAfter, 0, 'arena released with the module');
+  // (All but the chunk code memory is filling, which the next module's code goes into.)
+  assert.ok(out.arenaAfter <= 64 * 1024, `code memory released with the module: ${out.arenaAfter} bytes left`);
   assert.ok(out.rssGrowth < 96 * 1024 * 1024, `RSS grew by ${out.rssGrowth} bytes over 5 rounds`);
 });
 

@@ -1,7 +1,6 @@
 // Compiles single functions of a lazily compiled module on their first call. One LazyCompiler per module,
-// made on the first lazy compile and reused for every later one: its function compiler (value stack,
-// control stack) and label tables are allocated once (the assembler is shared by all modules), so a lazy compile costs what the same function
-// costs in the eager pass. Calls between functions go through the code-slot table, so each function's code
+// made on the first lazy compile; the compiling machinery is this thread's (below), allocated once, so a
+// lazy compile costs what the same function costs in the eager pass. Calls between functions go through the code-slot table, so each function's code
 // stands alone: it starts with its own trap stubs and needs no linking.
 
 import { Assembler } from '../x64/assembler.js';
@@ -19,28 +18,47 @@ export interface LazyFunctionCode {
   wasmOffsets: Int32Array;
 }
 
-// The assembler is this thread's, shared by every module's LazyCompiler (lazy compiles never overlap: one runs
-// to the end, and its code is copied out, before anything else compiles), so that a loop of small lazy
-// modules does not allocate a 64 KiB buffer per module.
-let sharedAssembler: Assembler | null = null;
+// The assembler, function compiler (value stack, control stack) and label tables are this thread's, shared by
+// every module's LazyCompiler and pointed at the module being compiled (lazy compiles never overlap: one
+// runs to the end, and its code is copied out, before anything else compiles), so that a loop of small lazy
+// modules allocates none of them per module. Label tables hold -1 between compiles.
+interface Context {
+  asm: Assembler;
+  m: ModuleCodegen;
+  fc: FunctionCompiler;
+}
+let shared: Context | null = null;
+
+function contextFor(c: CompiledModule): Context {
+  if (shared === null) {
+    const asm = new Assembler(64 * 1024);
+    const m: ModuleCodegen = {
+      asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
+      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: [], directLabels: [], trapStubs: [], pcOffsets: [],
+      wasmOffsets: [], callRelocs: [],
+    };
+    shared = { asm, m, fc: new FunctionCompiler(m) };
+  }
+  const m = shared.m;
+  m.info = c.info;
+  m.features = c.features;
+  m.boundsChecks = c.boundsChecks;
+  m.interruptible = c.interruptible;
+  m.fuel = c.fuel;
+  m.layout = c.layout;
+  for (let f = m.funcLabels.length, n = c.info.funcTypes.length; f < n; f++) {
+    m.funcLabels.push(-1);
+    m.directLabels.push(-1);
+  }
+  return shared;
+}
 
 export class LazyCompiler {
-  private readonly asm = (sharedAssembler ??= new Assembler(64 * 1024));
-  private readonly m: ModuleCodegen;
-  private readonly fc: FunctionCompiler;
-
-  constructor(private readonly c: CompiledModule) {
-    const n = c.info.funcTypes.length;
-    this.m = {
-      asm: this.asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
-      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: new Array<number>(n).fill(-1),
-      directLabels: new Array<number>(n).fill(-1), trapStubs: [], pcOffsets: [], wasmOffsets: [], callRelocs: [],
-    };
-    this.fc = new FunctionCompiler(this.m);
-  }
+  constructor(private readonly c: CompiledModule) {}
 
   compile(f: number): LazyFunctionCode {
-    const { asm, m, c } = this;
+    const c = this.c;
+    const { asm, m, fc } = contextFor(c);
     asm.reset();
     m.pcOffsets.length = 0;
     m.wasmOffsets.length = 0;
@@ -48,7 +66,7 @@ export class LazyCompiler {
     const entry = asm.newLabel();
     m.funcLabels[f] = entry;
     try {
-      this.fc.compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
+      fc.compile(f, c.bytes, c.bodyStarts[f], c.bodyEnds[f]);
       asm.finish();
     } finally {
       m.funcLabels[f] = -1;
