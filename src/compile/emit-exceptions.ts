@@ -55,8 +55,17 @@ export class ExceptionEmitter {
   private hClauses: number[][] = [];
   // try_table landing pads, emitted after the function: label, target label (-1: return), carried types, the
   // target slots' displacements, whether the exnref comes last.
-  private pads: Array<{ label: number; target: number; types: ArrayLike<number>; disps: number[] }> = [];
+  // (flat arrays reused from function to function: no allocation per try_table)
+  private padLabel: number[] = [];
+  private padTarget: number[] = [];
+  private padFirst: number[] = [];
+  private padCount: number[] = [];
+  private padTypes: number[] = [];
+  private padDisps: number[] = [];
   private numPads = 0;
+  private numPadValues = 0;
+  /** A try_table's clauses while they are read (tag, flags, label / pad label; three numbers each). */
+  private scratch: number[] = [];
   // Patches: `sub rsp, imm32` of inline pads (frame size), disp32 of exnref slot accesses (level k).
   private framePatches: number[] = [];
   private slotPatches: number[] = [];
@@ -69,6 +78,7 @@ export class ExceptionEmitter {
   begin(): void {
     this.count = 0;
     this.numPads = 0;
+    this.numPadValues = 0;
     this.framePatches.length = 0;
     this.slotPatches.length = 0;
     this.slotLevels.length = 0;
@@ -221,7 +231,8 @@ export class ExceptionEmitter {
     const n = r.u32();
     const live = !fc.dead;
     // Clauses are validated against the labels outside the try_table (read before its frame is pushed).
-    const clauses: number[] = [];
+    const clauses = this.scratch;
+    clauses.length = 0;
     for (let k = 0; k < n; k++) {
       const kindAt = r.pos;
       const kind = r.u8();
@@ -276,23 +287,24 @@ export class ExceptionEmitter {
     const fc = this.fc;
     const vs = fc.vs;
     const label = fc.asm.newLabel();
-    const types = ref ? [...Array.from(carried), EXNREF] : carried;
-    const disps: number[] = [];
-    let tl = -1;
-    if (target.kind !== F_FUNC) {
-      tl = target.label;
+    const first = this.numPadValues;
+    const n = carried.length + (ref ? 1 : 0);
+    for (let k = 0; k < n; k++) this.padTypes[first + k] = k < carried.length ? carried[k] : EXNREF;
+    const toFunc = target.kind === F_FUNC;
+    if (!toFunc) {
+      // the target's canonical slots (as a branch to it moves its values)
       let depth = vs.depthBefore(target.base);
-      for (let k = 0; k < types.length; k++) {
-        depth += slotSize(types[k]);
-        disps.push(vs.stackTop - depth);
+      for (let k = 0; k < n; k++) {
+        depth += slotSize(this.padTypes[first + k]);
+        this.padDisps[first + k] = vs.stackTop - depth;
       }
     }
-    if (this.pads.length === this.numPads) this.pads.push({ label: 0, target: 0, types: EMPTY, disps: [] });
-    const p = this.pads[this.numPads++];
-    p.label = label;
-    p.target = tl;
-    p.types = types;
-    p.disps = disps;
+    const i = this.numPads++;
+    this.padLabel[i] = label;
+    this.padTarget[i] = toFunc ? -1 : target.label;
+    this.padFirst[i] = first;
+    this.padCount[i] = n;
+    this.numPadValues = first + n;
     return label;
   }
 
@@ -430,7 +442,7 @@ export class ExceptionEmitter {
     const a = fc.asm;
     for (let i = 0; i < this.framePatches.length; i++) a.patchInt32(this.framePatches[i], frame);
     for (let i = 0; i < this.slotPatches.length; i++) a.patchInt32(this.slotPatches[i], -(slotsEnd + 8 * (this.slotLevels[i] + 1)));
-    for (let i = 0; i < this.numPads; i++) this.emitPad(this.pads[i], frame);
+    for (let i = 0; i < this.numPads; i++) this.emitPad(i, frame);
     if (this.count === 0) return;
     const entry = this.markerPos + 4;
     while ((a.offset & 3) !== 0) a.byte(0xcc);
@@ -456,34 +468,37 @@ export class ExceptionEmitter {
     a.patchInt32(this.markerPos, table - entry);
   }
 
-  private emitPad(p: { label: number; target: number; types: ArrayLike<number>; disps: number[] }, frame: number): void {
+  private emitPad(i: number, frame: number): void {
     const fc = this.fc;
     const a = fc.asm;
-    a.bind(p.label);
+    a.bind(this.padLabel[i]);
     this.emitPadPrologue(frame);
-    const types = p.types;
-    if (p.target >= 0) {
-      for (let k = 0, off = 0; k < types.length; off += slotSize(types[k]), k++) {
+    const types = this.padTypes;
+    const first = this.padFirst[i];
+    const n = this.padCount[i];
+    const target = this.padTarget[i];
+    if (target >= 0) {
+      for (let k = first, off = 0; k < first + n; off += slotSize(types[k]), k++) {
         if (types[k] === ValType.V128) {
           a.movdquLoad(XMM15, R11, -1, 1, EXEC_ARGS + off);
-          a.movdquStore(XMM15, RBP, -1, 1, p.disps[k]);
+          a.movdquStore(XMM15, RBP, -1, 1, this.padDisps[k]);
         } else {
           a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS + off);
-          a.store(8, RAX, RBP, -1, 1, p.disps[k]);
+          a.store(8, RAX, RBP, -1, 1, this.padDisps[k]);
         }
       }
-      a.jmp(p.target);
+      a.jmp(target);
       return;
     }
     // A catch to the function's label: return the carried values.
-    if (types.length === 1) {
-      const t = types[0];
+    if (n === 1) {
+      const t = types[first];
       if (t === ValType.V128) a.movdquLoad(XMM0, R11, -1, 1, EXEC_ARGS);
       else if (t === ValType.F32) a.movssLoad(XMM0, R11, -1, 1, EXEC_ARGS);
       else if (t === ValType.F64) a.movsdLoad(XMM0, R11, -1, 1, EXEC_ARGS);
       else a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_ARGS);
     } else {
-      for (let k = 0, off = 0; k < types.length; off += slotSize(types[k]), k++) {
+      for (let k = first, off = 0; k < first + n; off += slotSize(types[k]), k++) {
         if (types[k] === ValType.V128) {
           a.movdquLoad(XMM15, R11, -1, 1, EXEC_ARGS + off);
           a.movdquStore(XMM15, RBP, -1, 1, 16 + off);
