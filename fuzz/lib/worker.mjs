@@ -30,26 +30,24 @@ if (engineName === 'qb') {
 }
 
 // QUICKBEAM_FUZZ_PLANT=lazy-slots-freed-with-module (self-test of scripts/fuzz-lazy): re-creates the bug
-// fixed in 818b973 from the outside. The code-slot table of a lazily compiled module is freed when the
-// Module *object* is collected, although its instances still jump through it.
+// fixed in 818b973 from the outside. The code-slot table of a lazily compiled module is invalidated when the
+// Module *object* is collected, although its instances still jump through it. (The table is GC-owned memory
+// now, which the plant cannot free: it zeroes it instead, so a call through it jumps to address 0.)
 let onModule = null;
 let plantError = null;
 if (engineName === 'qb' && process.env.QUICKBEAM_FUZZ_PLANT === 'lazy-slots-freed-with-module') {
   try {
     const dir = path.dirname(DIST_INDEX);
     const { moduleInternals } = await import(pathToFileURL(path.join(dir, 'api', 'module.js')).href);
-    const { nativeFree } = await import(pathToFileURL(path.join(dir, 'runtime', 'native.js')).href);
-    const registry = new FinalizationRegistry((addr) => nativeFree(addr));
+    const registry = new FinalizationRegistry((slots) => slots.fill(0));
     onModule = (m) => {
       const internals = moduleInternals(m);
-      if (typeof internals?.codeSlots !== 'number' || typeof internals?.native?.codeSlots !== 'number') {
-        throw new Error('planted bug unavailable: ModuleInternals has no codeSlots / native.codeSlots (update fuzz/lib/worker.mjs)');
+      const slots = internals?.native?.slots;
+      if (typeof internals?.codeSlots !== 'number' || !(slots === null || slots instanceof Uint32Array)) {
+        throw new Error('planted bug unavailable: ModuleInternals has no codeSlots / native.slots (update fuzz/lib/worker.mjs)');
       }
-      // The plant takes the table over from its real owner (which then never frees it: no double free).
-      const addr = internals.native.codeSlots;
-      if (addr === 0) return;
-      internals.native.codeSlots = 0;
-      registry.register(m, addr);
+      if (slots === null) return;
+      registry.register(m, slots);
     };
   } catch (e) {
     plantError = `planted bug unavailable: ${e.message}`;
