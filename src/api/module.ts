@@ -42,7 +42,8 @@ export interface ModuleOptions {
   lazy?: boolean;
   /**
    * Threads for an eager compile (the calling thread included): 1 compiles on the calling thread only.
-   * Default: every available core for modules with at least PARALLEL_MIN_BYTES of code, else 1. The
+   * Default: every available core (from 4 cores up) for eager compiles of modules with at least
+   * PARALLEL_MIN_BYTES of code, else 1 (also for a lazy module's validation). The
    * machine code is the same whatever the count.
    */
   threads?: number;

@@ -50,8 +50,8 @@ Options:
   --no-cache             compile every time
   --lazy, --eager        compile functions on first call, or all up front (default: lazy for modules of
                          4 MiB or more)
-  --compile-threads N    threads for compiling (default: every core for modules with 1 MiB of code or
-                         more, else 1; the machine code is the same for any N)
+  --compile-threads N    threads for compiling (default: every core, from 4 cores up, for eager compiles
+                         of modules with 1 MiB of code or more, else 1; the code is the same for any N)
   --timeout MS           stop the guest with a trap after MS milliseconds (interrupt checks are compiled
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and

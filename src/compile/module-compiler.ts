@@ -77,7 +77,7 @@ export interface CompileOptions {
   lazy?: boolean;
   /**
    * Threads for an eager compile: 1 compiles on the calling thread only; more use compile workers too, for
-   * modules big enough to repay them. Default: every available core (at most PARALLEL_MAX_THREADS).
+   * modules big enough to repay them. Default: see threadsFor and compile-pool's defaultThreads.
    */
   threads?: number;
   /** Wasm bytes per compile batch (default BATCH_BYTES; tests use small values to link more). */
