@@ -178,12 +178,12 @@ if (opt('--bench')) {
   if (opt('--write')) {
     const file = path.join(root, 'BENCHMARKS.md');
     const text = fs.readFileSync(file, 'utf8');
-    const begin = '<!-- app-suite:begin -->';
-    const end = '<!-- app-suite:end -->';
-    const a = text.indexOf(begin);
-    const b = text.indexOf(end);
-    if (a < 0 || b < a) throw new Error('BENCHMARKS.md has no app-suite markers');
-    fs.writeFileSync(file, `${text.slice(0, a + begin.length)}\n${table}\n${text.slice(b)}`);
+    // The begin marker is a whole comment line (it may say how the section is generated).
+    const a = text.indexOf('<!-- app-suite:begin');
+    const afterBegin = a < 0 ? -1 : text.indexOf('-->', a) + 3;
+    const b = text.indexOf('<!-- app-suite:end -->');
+    if (a < 0 || afterBegin < 3 || b < afterBegin) throw new Error('BENCHMARKS.md has no app-suite markers');
+    fs.writeFileSync(file, `${text.slice(0, afterBegin)}\n${table}\n${text.slice(b)}`);
     console.log('BENCHMARKS.md updated');
   }
 }
