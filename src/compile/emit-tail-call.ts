@@ -22,7 +22,7 @@
 // does. Every callee still runs its prologue (stack check, interrupt/fuel checks).
 
 import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RDX, RSP, R11, R14 } from '../x64/registers.js';
-import { ValType, FuncType } from '../decode/types.js';
+import { FuncType } from '../decode/types.js';
 import { concreteHeap, isSubtype, refType } from '../decode/ref-types.js';
 import { K_LOCAL, slotSize } from './value-stack.js';
 import { TrapCode, VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
@@ -114,37 +114,10 @@ function emitOutgoingTailCall(fc: FunctionCompiler, type: FuncType, f: number): 
 
 /** return_call_indirect type table */
 export function opReturnCallIndirect(fc: FunctionCompiler): void {
-  const r = fc.r;
-  const info = fc.m.info;
-  const at = r.pos;
-  const typeIndex = r.u32();
-  if (typeIndex >= info.types.length) fc.error(`unknown type ${typeIndex}`, at);
-  const tat = r.pos;
-  const tableIndex = r.u32();
-  if (tableIndex >= info.tables.length) fc.error(`unknown table ${tableIndex}`, tat);
-  const table = info.tables[tableIndex];
-  if (!isSubtype(table.elemType, ValType.FuncRef, info.types)) fc.error('type mismatch: call_indirect on a table of non-function references', tat);
-  const type = info.types[typeIndex];
-  fc.need1(table.index64 ? ValType.I64 : ValType.I32);
+  const type = fc.readCallIndirect();
   checkResults(fc, type);
   if (fc.callValidate(type, 1)) {
-    const vs = fc.vs;
-    const a = fc.asm;
-    const idx = vs.popToReg();
-    if (!table.index64) a.movRR(false, idx, idx);
-    fc.emitCallArgs(type);
-    const L = fc.m.layout;
-    a.load(LoadKind.I64, R11, R14, -1, 1, L.table(tableIndex));
-    a.aluLoad(AluOp.CMP, true, idx, R11, -1, 1, 8);
-    a.jcc(Cond.AE, fc.trapLabel(TrapCode.IndirectOutOfBounds));
-    a.load(LoadKind.I64, R11, R11, -1, 1, 0);
-    a.load(LoadKind.I64, RAX, R11, idx, 8, 0);
-    vs.freeGpr(idx);
-    a.test(true, RAX, RAX);
-    a.jcc(Cond.E, fc.trapLabel(TrapCode.IndirectNull));
-    a.load(LoadKind.U32, R11, R14, -1, 1, L.sig(typeIndex));
-    a.aluStore(AluOp.CMP, false, RAX, -1, 1, 16, R11);
-    a.jcc(Cond.NE, fc.trapLabel(TrapCode.IndirectSignature));
+    fc.emitIndirectRecord(type);
     emitFrameReplacement(fc, type, Target.Record, -1);
   }
   fc.setUnreachable();

@@ -936,6 +936,28 @@ export class FunctionCompiler {
   }
 
   private opCallIndirect(): void {
+    const type = this.readCallIndirect();
+    if (!this.callValidate(type, 1)) return;
+    this.emitIndirectRecord(type);
+    const a = this.asm;
+    a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
+    a.callMem(RAX, 0);
+    this.recordPc();
+    this.vs.clearLocalCache();
+    a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
+    this.reloadMemory0(true);
+    this.pushCallResults(type);
+  }
+
+  // call_indirect's immediates, as read by readCallIndirect (for emitIndirectRecord).
+  private indirectTypeIndex = 0;
+  private indirectTableIndex = 0;
+
+  /**
+   * call_indirect / return_call_indirect: read and validate the type and table immediates and the index
+   * operand's type; returns the function type.
+   */
+  readCallIndirect(): FuncType {
     const r = this.r;
     const info = this.m.info;
     const at = r.pos;
@@ -946,14 +968,23 @@ export class FunctionCompiler {
     if (tableIndex >= info.tables.length) this.error(`unknown table ${tableIndex}`, tat);
     const table = info.tables[tableIndex];
     if (!isSubtype(table.elemType, ValType.FuncRef, info.types)) this.error('type mismatch: call_indirect on a table of non-function references', tat);
-    const type = info.types[typeIndex];
     this.need1(table.index64 ? ValType.I64 : ValType.I32);
-    if (!this.callValidate(type, 1)) return;
+    this.indirectTypeIndex = typeIndex;
+    this.indirectTableIndex = tableIndex;
+    return info.types[typeIndex];
+  }
+
+  /**
+   * After readCallIndirect: pop the table index, place the arguments, and leave in rax the FuncRecord of
+   * table[index], checked (traps: index out of bounds, null entry, signature mismatch).
+   */
+  emitIndirectRecord(type: FuncType): void {
     const vs = this.vs;
     const a = this.asm;
+    const typeIndex = this.indirectTypeIndex, tableIndex = this.indirectTableIndex;
     // The index is below nothing: it is the top operand, above the arguments.
     const idx = vs.popToReg();
-    if (!table.index64) a.movRR(false, idx, idx);
+    if (!this.m.info.tables[tableIndex].index64) a.movRR(false, idx, idx);
     this.emitCallArgs(type);
     const L = this.m.layout;
     a.load(LoadKind.I64, R11, R14, -1, 1, L.table(tableIndex));
@@ -969,13 +1000,6 @@ export class FunctionCompiler {
     a.load(LoadKind.U32, R11, R14, -1, 1, L.sig(typeIndex));
     a.aluStore(AluOp.CMP, false, RAX, -1, 1, 16, R11);
     a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
-    a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
-    a.callMem(RAX, 0);
-    this.recordPc();
-    this.vs.clearLocalCache();
-    a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
-    this.reloadMemory0(true);
-    this.pushCallResults(type);
   }
 
   /**
