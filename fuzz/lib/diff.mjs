@@ -28,8 +28,12 @@ export function makeEngines({ plantBug = null, useNode24 = false, recycle = 200,
   if (plantBug) qbEnv.QUICKBEAM_TEST_PLANT_BUG = plantBug;
   else if (process.env.QUICKBEAM_TEST_PLANT_BUG) qbEnv.QUICKBEAM_TEST_PLANT_BUG = process.env.QUICKBEAM_TEST_PLANT_BUG;
   const node24 = useNode24 ? findNode24() : null;
+  // Without node24 the oracle is the node running this script (Node 24 and later: no memory64 flag, which they
+  // refuse).
+  const major = Number(process.versions.node.split('.')[0]);
+  const newV8 = node24 !== null || major >= 24;
   const qb = new EngineProcess('qb', { env: qbEnv, recycle, label: 'quickbeam' });
-  const v8 = new EngineProcess('v8', { env, execArgv: v8ExecArgv(!!node24), recycle: recycle * 2, label: node24 ? 'v8 (node 24)' : 'v8 (node 20)' });
+  const v8 = new EngineProcess('v8', { env, execArgv: v8ExecArgv(newV8), recycle: recycle * 2, label: node24 ? 'v8 (node 24)' : `v8 (node ${major})` });
   if (node24) v8.execPath = node24;
   return { qb, v8, node24, async stop() { await Promise.all([qb.stop(), v8.stop()]); } };
 }
