@@ -527,6 +527,31 @@ test('exnref and funcref payloads survive the outermost call: rethrown by JS int
   assert.equal(e.use(saved), [7, 42]);
 });
 
+test('exnref in a signature: JS calls throw a TypeError before anything runs, both ways (fuzz-diff, as V8)', () => {
+  // Found by scripts/fuzz-diff with exceptions: an export returning exnref ran its body (logging an import
+  // call) before failing to convert the result; V8 (and the JS API) refuse the call up front.
+  const bytes = wat(`(module
+    (import "m" "f" (func $f (param exnref)))
+    (import "m" "log" (func $log (param i32)))
+    (func (export "res") (result exnref) (call $log (i32.const 1)) (ref.null exn))
+    (func (export "par") (param exnref) (call $log (i32.const 2)))
+    (func (export "callImport") (result i32)
+      (block $h (try_table (catch_all $h) (call $f (ref.null exn))) (return (i32.const 5)))
+      (i32.const 7)))`);
+  for (const [mode, options] of MODES) {
+    const log: number[] = [];
+    let called = 0;
+    const e = inst(bytes, { m: { f: () => { called++; }, log: (x: number) => log.push(x) } }, options);
+    for (const name of ['res', 'par']) {
+      assert.throws(() => e[name](null), (x: unknown) => x instanceof TypeError && (x as Error).message === 'type incompatibility when transforming from/to JS', `${mode} ${name}`);
+    }
+    // wasm calling a JS import with an exnref parameter: the TypeError is thrown into wasm (catch_all catches it)
+    assert.is(e.callImport(), 7, mode);
+    assert.equal(log, [], mode);
+    assert.is(called, 0, mode);
+  }
+});
+
 test('exnref ids die with the outermost call while no instance can store exnrefs', () => {
   const e = inst(CORE);
   assert.equal(e.rethrowChain(1000), [7, 1000]);

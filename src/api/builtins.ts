@@ -9,7 +9,7 @@ import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Builtin } from '../compile/abi.js';
 import { ValType } from '../decode/types.js';
-import { computeHasV128, funcRecordSignature, keepFuncref, readSlot, writeSlot } from './exported-function.js';
+import { computeJsIncompatible, funcRecordSignature, keepFuncref, readSlot, writeSlot } from './exported-function.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { compileLazy } from './module.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
@@ -56,7 +56,7 @@ function callImport(state: InstanceState, index: number): number {
   const fn = state.hostFuncs[index]!;
   const type = state.importTypes[index];
   const params = type.params;
-  if (type.hasV128 ?? computeHasV128(type)) throw new TypeError('type incompatibility when transforming from/to JS: v128');
+  if (type.jsIncompatible ?? computeJsIncompatible(type)) throw new TypeError('type incompatibility when transforming from/to JS');
   const args: unknown[] = new Array(params.length);
   for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k], state);
   const result = Reflect.apply(fn, undefined, args);

@@ -18,7 +18,7 @@ import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
 import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
-import { concreteIndex } from '../decode/ref-types.js';
+import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
@@ -218,7 +218,7 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   const params = type.params;
   const results = type.results;
   const np = params.length;
-  const hasV128 = type.hasV128 ?? computeHasV128(type);
+  const jsIncompatible = type.jsIncompatible ?? computeJsIncompatible(type);
   // Parameters that take a JS number directly (no BigInt, no reference): the fast path writes them as is.
   let numeric = true;
   let funcrefParams = false;
@@ -247,8 +247,8 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   };
   return (args: ArrayLike<unknown>): unknown => {
     if (state.disposed) throw disposedError();
-    // v128 cannot cross the JS boundary: calling such a function from JS throws before anything runs.
-    if (hasV128) throw new TypeError('type incompatibility when transforming from/to JS: v128');
+    // v128 and exnref cannot cross the JS boundary: calling such a function from JS throws before anything runs.
+    if (jsIncompatible) throw new TypeError('type incompatibility when transforming from/to JS');
     let fast = numeric;
     if (fast) for (let k = 0; k < np; k++) if (typeof args[k] !== 'number') fast = false;
     if (fast) {
@@ -273,12 +273,16 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   };
 }
 
-/** Whether a signature has a v128 param or result (cached on the type object). */
-export function computeHasV128(type: FuncType): boolean {
+/**
+ * Whether a signature has a param or result JS cannot pass (v128, or an exnref of either nullability): calls
+ * across the JS boundary throw a TypeError before anything runs (cached on the type object).
+ */
+export function computeJsIncompatible(type: FuncType): boolean {
+  const bad = (t: ValType): boolean => t === ValType.V128 || (isRefType(t) && refTop(t) === Heap.Exn);
   let v = false;
-  for (const t of type.params) if (t === ValType.V128) v = true;
-  for (const t of type.results) if (t === ValType.V128) v = true;
-  (type as { hasV128?: boolean }).hasV128 = v;
+  for (const t of type.params) if (bad(t)) v = true;
+  for (const t of type.results) if (bad(t)) v = true;
+  (type as { jsIncompatible?: boolean }).jsIncompatible = v;
   return v;
 }
 

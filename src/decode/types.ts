@@ -23,8 +23,8 @@ export interface FuncType {
   results: ValType[];
   /** Canonical text key, equal for structurally equal types (e.g. "7f7f:7e"). */
   key: string;
-  /** Whether a param or result is v128 (filled in lazily by the JS API, which rejects such calls). */
-  hasV128?: boolean;
+  /** Whether a param or result is v128 or exnref (filled in lazily by the JS API, which rejects such calls). */
+  jsIncompatible?: boolean;
 }
 
 export interface Limits {
