@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { runTool, which, haveBinaryen } from './util.mjs';
+import { InProcessTool, isJsTool } from './wasm-opt-inproc.mjs';
 
 /** Binaryen feature flags for the features Quickbeam supports (reference types: see generateTtf). */
 export const BASE_FEATURES = ['--mvp-features', '--enable-sign-ext', '--enable-nontrapping-float-to-int', '--enable-bulk-memory', '--enable-mutable-globals', '--enable-multivalue'];
@@ -13,6 +14,32 @@ export const REFTYPES = '--enable-reference-types';
 export const MEMORY64 = '--enable-memory64';
 export const SIMD = '--enable-simd';
 export const TAIL_CALL = '--enable-tail-call';
+/** Exceptions (try_table/throw/throw_ref/exnref; binaryen also emits the legacy try/catch/delegate). */
+export const EH = '--enable-exception-handling';
+/** For binaryen to read typed function references (call_ref, (ref $t)): they belong to its GC feature. */
+export const TYPED_REFS = '--enable-gc';
+
+let inproc = null;
+
+/**
+ * Load wasm-opt into this process when it is the JS build of npm's `binaryen` (see wasm-opt-inproc.mjs):
+ * call once before generating, and between cases (it reloads a copy that has run many times). A native
+ * wasm-opt is spawned per run as before. Resolves to 'in-process', 'spawn' or null (no binaryen).
+ */
+export async function prepareBinaryen() {
+  if (!haveBinaryen()) return null;
+  const file = which('wasm-opt');
+  if (!isJsTool(file)) return 'spawn';
+  if (!inproc) inproc = new InProcessTool(file);
+  if (!inproc.main || inproc.stale) await inproc.load();
+  return 'in-process';
+}
+
+/** Run wasm-opt with `args` (in this process when prepared, else as a command); true on success. */
+function wasmOpt(args) {
+  if (inproc?.main && !inproc.broken) return inproc.run(args).status === 0;
+  return runTool(which('wasm-opt'), args, { timeout: 60000 }).status === 0;
+}
 
 let scratch = null;
 function tmp() {
@@ -36,9 +63,9 @@ export function ttf(randomBytes, features) {
   if (!haveBinaryen()) return null;
   const inp = tmpFile('.bin'), out = tmpFile('.wasm');
   writeFileSync(inp, randomBytes);
-  const r = runTool(which('wasm-opt'), [inp, '-ttf', ...features, '-o', out], { timeout: 60000 });
+  const ok = wasmOpt([inp, '-ttf', ...features, '-o', out]);
   rmSync(inp, { force: true });
-  if (r.status !== 0 || !existsSync(out)) return null;
+  if (!ok || !existsSync(out)) return null;
   const bytes = new Uint8Array(readFileSync(out));
   rmSync(out, { force: true });
   return bytes;
@@ -49,9 +76,9 @@ export function denan(bytes, features) {
   if (!haveBinaryen()) return null;
   const inp = tmpFile('.wasm'), out = tmpFile('.wasm');
   writeFileSync(inp, bytes);
-  const r = runTool(which('wasm-opt'), [inp, '--denan', ...features, '-o', out], { timeout: 60000 });
+  const ok = wasmOpt([inp, '--denan', ...features, '-o', out]);
   rmSync(inp, { force: true });
-  if (r.status !== 0 || !existsSync(out)) return null;
+  if (!ok || !existsSync(out)) return null;
   const b = new Uint8Array(readFileSync(out));
   rmSync(out, { force: true });
   return b;
@@ -78,7 +105,8 @@ export function disassemble(file) {
  */
 export function reduce(inFile, checkCommand, testFile, workFile, features, timeoutSec = 300) {
   const wr = which('wasm-reduce');
-  if (!wr || process.env.QUICKBEAM_FUZZ_NO_BINARYEN === '1') return Promise.resolve(null);
+  // npm's JS build of wasm-reduce cannot run the test command (no processes in its runtime): native only.
+  if (!wr || isJsTool(wr) || process.env.QUICKBEAM_FUZZ_NO_BINARYEN === '1') return Promise.resolve(null);
   return new Promise((resolve) => {
     const args = [inFile, `--command=${checkCommand}`, '-t', testFile, '-w', workFile, '--timeout', '20', `--extra-flags=${features.join(' ')}`, ...features];
     const child = spawn(wr, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${path.dirname(wr)}:${process.env.PATH}` } });

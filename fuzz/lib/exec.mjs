@@ -164,17 +164,37 @@ export function makeTable(E, d) {
   throw last;
 }
 
+/** The JS exception binaryen's `fuzzing-support.throw(0)` throws (one object, so identity can be checked). */
+const JS_ERROR = new Error('fuzzing-support js exception');
+
 function buildImports(E, plan, trace, counters) {
   const obj = {};
+  // binaryen's fuzzer imports a tag "wasmtag" (i32 payload) and "jstag" (WebAssembly.JSTag); its "throw"
+  // import throws a wasm exception of wasmtag (argument non-zero) or a JS exception (zero), as its harness does.
+  let wasmTag = null;
+  const tagFor = (d) => {
+    if (d.name === 'jstag' && E.JSTag) return E.JSTag;
+    if (d.name === 'wasmtag') return (wasmTag ??= new E.Tag({ parameters: d.params }));
+    return new E.Tag({ parameters: d.params ?? [] });
+  };
+  for (const d of plan.imports) if (d.kind === 'tag' && d.name === 'wasmtag') wasmTag = tagFor(d);
+  wasmTag ??= E.Tag ? new E.Tag({ parameters: ['i32'] }) : null;
+  counters.wasmTag = wasmTag;
   for (const d of plan.imports) {
     const ns = (obj[d.module] ??= {});
     switch (d.kind) {
+      case 'tag': ns[d.name] = tagFor(d); break;
       case 'func': {
         const name = d.name;
         const params = d.params, results = d.results;
+        const throws = d.module === 'fuzzing-support' && name === 'throw' && wasmTag;
         ns[name] = (...args) => {
           counters.imports++;
           if (counters.imports <= MAX_IMPORT_EVENTS) trace.push({ ev: 'import', name, args: params.map((t, k) => encodeValue(args[k], t)) });
+          if (throws) {
+            if (args[0]) throw new E.Exception(wasmTag, [args[0] | 0]);
+            throw JS_ERROR;
+          }
           if (results.length === 0) return undefined;
           if (results.length === 1) return defaultValue(results[0]);
           return results.map(defaultValue);
@@ -194,10 +214,26 @@ function buildImports(E, plan, trace, counters) {
   return obj;
 }
 
-export function errorEvent(E, e) {
+export function errorEvent(E, e, ctx = null) {
   if (e instanceof E.RuntimeError) return { ev: 'trap', kind: trapKind(e.message), msg: String(e.message).slice(0, 200) };
   if (e instanceof RangeError && /call stack/i.test(e.message)) return { ev: 'trap', kind: 'stack-overflow', msg: e.message };
+  if (e === JS_ERROR) return { ev: 'throw', name: 'js-exception (the same object)', msg: e.message };
+  if (E.Exception && e instanceof E.Exception) return { ev: 'throw', name: `WebAssembly.Exception ${describeException(e, ctx)}`, msg: '' };
   return { ev: 'throw', name: e?.name ?? typeof e, msg: String(e?.message ?? e).slice(0, 200) };
+}
+
+/** Which tag a wasm exception reaching JS has (wasmtag or an exported one) and its payload. */
+function describeException(e, ctx) {
+  const candidates = [];
+  if (ctx?.wasmTag) candidates.push({ name: 'wasmtag', tag: ctx.wasmTag, params: ['i32'] });
+  for (const t of ctx?.plan?.tags ?? []) candidates.push({ name: t.name, tag: ctx.exports?.[t.name], params: t.params });
+  for (const c of candidates) {
+    try {
+      if (!c.tag || !e.is(c.tag)) continue;
+      return `${c.name}(${c.params.map((t, i) => { try { return encodeValue(e.getArg(c.tag, i), t); } catch (x) { return 'err:' + x?.name; } }).join(', ')})`;
+    } catch { /* not a tag */ }
+  }
+  return 'of another tag';
 }
 
 export function observe(exportsObj, plan, dump) {
@@ -288,7 +324,7 @@ export function runPlan(E, bytes, plan, options = {}) {
         : Array.from(r, (x, i) => encodeValue(x, c.results[i]));
       trace.push({ ev: 'result', values });
     } catch (e) {
-      trace.push(errorEvent(E, e));
+      trace.push(errorEvent(E, e, { wasmTag: counters.wasmTag, plan, exports: ex }));
     }
     if (counters.imports > MAX_IMPORT_EVENTS) trace.push({ ev: 'imports-truncated', count: counters.imports });
     trace.push(observe(ex, plan, Array.isArray(plan.dumpAfter) ? plan.dumpAfter.includes(k) : plan.dumpAfter === k));

@@ -46,7 +46,11 @@ export function importDescs(m) {
       case 1: return { ...base, kind: 'table', elemType: typeName(imp.elemType), index64: imp.limits.index64, min: Number(imp.limits.min), max: imp.limits.max === null ? null : Number(imp.limits.max) };
       case 2: return { ...base, kind: 'memory', index64: imp.limits.index64, min: Number(imp.limits.min), max: imp.limits.max === null ? null : Number(imp.limits.max) };
       case 3: return { ...base, kind: 'global', type: typeName(imp.valType), mutable: imp.mutable };
-      default: return { ...base, kind: 'tag' };
+      case 4: {
+        const t = m.types[imp.type] ?? { params: [] };
+        return { ...base, kind: 'tag', params: t.params.map(typeName) };
+      }
+      default: return { ...base, kind: 'unknown' };
     }
   });
 }
@@ -79,5 +83,7 @@ export function buildPlan(bytes, seed, opts = {}) {
     }
   }
   const hasReset = reset !== null && m.exports.some((e) => e.kind === 0 && e.name === reset);
-  return { imports: importDescs(m), calls, reset: hasReset ? reset : null, nanMask: true };
+  // Exported tags: an exception reaching JS is reported with the first of them it matches and its payload.
+  const tags = m.exports.filter((e) => e.kind === 4).map((e) => ({ name: e.name, params: (m.types[m.tagTypes[e.index]]?.params ?? []).map(typeName) }));
+  return { imports: importDescs(m), calls, reset: hasReset ? reset : null, nanMask: true, tags };
 }

@@ -122,6 +122,7 @@ export function parseArgs(argv, spec, usage) {
 // Tools
 
 const toolCache = new Map();
+const BINARYEN_TOOLS = new Set(['wasm-opt', 'wasm-dis', 'wasm-as']);
 
 /** Absolute path of an executable on PATH (or $QUICKBEAM_BINARYEN_BIN for binaryen tools), or null. */
 export function which(tool) {
@@ -129,6 +130,8 @@ export function which(tool) {
   let found = null;
   const dirs = [];
   if (process.env.QUICKBEAM_BINARYEN_BIN) dirs.push(process.env.QUICKBEAM_BINARYEN_BIN);
+  // The project's own binaryen (devDependency `binaryen`: a current wasm-opt, as a JS build) before PATH.
+  if (BINARYEN_TOOLS.has(tool)) dirs.push(path.join(ROOT, 'node_modules', 'binaryen', 'bin'));
   dirs.push(...(process.env.PATH || '').split(path.delimiter));
   for (const d of dirs) {
     if (!d) continue;

@@ -6,7 +6,7 @@
 export const SECTION = { custom: 0, type: 1, import: 2, func: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, elem: 9, code: 10, data: 11, datacount: 12, tag: 13 };
 
 export const T = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f };
-export const TYPE_NAME = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+export const TYPE_NAME = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref', 0x69: 'exnref' };
 
 export class DecodeError extends Error {}
 
@@ -128,7 +128,7 @@ export function parseModule(bytes) {
   const sections = readSections(bytes);
   const m = {
     sections, types: [], imports: [], funcs: [], tables: [], memories: [], globals: [], exports: [], start: null,
-    elems: [], datas: [], dataCount: null, code: [], numImportedFuncs: 0, numImportedGlobals: 0, numImportedMemories: 0, numImportedTables: 0, tags: 0,
+    elems: [], datas: [], dataCount: null, code: [], numImportedFuncs: 0, numImportedGlobals: 0, numImportedMemories: 0, numImportedTables: 0, tags: 0, tagTypes: [],
   };
   for (const s of sections) {
     const r = new Reader(bytes, s.payloadStart, s.end);
@@ -158,7 +158,7 @@ export function parseModule(bytes) {
           else if (kind === 1) { imp.elemType = readValType(r); imp.limits = readLimits(r); m.tables.push(imp); m.numImportedTables++; }
           else if (kind === 2) { imp.limits = readLimits(r); m.memories.push(imp.limits); m.numImportedMemories++; }
           else if (kind === 3) { imp.valType = readValType(r); imp.mutable = r.u8() === 1; m.globals.push({ type: imp.valType, mutable: imp.mutable }); m.numImportedGlobals++; }
-          else if (kind === 4) { r.u8(); r.u32(); m.tags++; }
+          else if (kind === 4) { r.u8(); imp.type = r.u32(); m.tagTypes.push(imp.type); m.tags++; }
           else throw new DecodeError('import kind');
           m.imports.push(imp);
         }
@@ -253,7 +253,12 @@ export function parseModule(bytes) {
         }
         break;
       }
-      case SECTION.tag: m.tags += r.u32(); break;
+      case SECTION.tag: {
+        const n = r.u32();
+        for (let i = 0; i < n; i++) { r.u8(); m.tagTypes.push(r.u32()); }
+        m.tags += n;
+        break;
+      }
       default: break;
     }
   }
@@ -380,8 +385,9 @@ export function readInstr(r) {
     case 0x43: r.bytes(4); break;
     case 0x44: r.bytes(8); break;
     case 0xd0: r.s33(); break;
-    case 0xd3: case 0xd5: ins.feature = FEATURE.typedRefs; break;
-    case 0xd4: case 0xd6: r.u32(); ins.feature = FEATURE.typedRefs; break;
+    case 0xd3: throw Object.assign(new DecodeError('gc opcode ref.eq'), { feature: FEATURE.gc });
+    case 0xd4: ins.feature = FEATURE.typedRefs; break;
+    case 0xd5: case 0xd6: ins.idxAt = r.pos; ins.idx = r.u32(); ins.feature = FEATURE.typedRefs; break;
     case 0xfb: throw Object.assign(new DecodeError('gc opcode'), { feature: FEATURE.gc });
     case 0xfc: {
       const sub = r.u32();
