@@ -71,6 +71,17 @@ function splatF32(c: FunctionCompiler, x: number): number {
   return splat32(c, f64View.getInt32(0, true));
 }
 
+/**
+ * Forget literals left pending by a function whose compile failed (a CompileError after its last operator is
+ * read skips flushSimdConsts): the shared assembler is reset for the next compile, so their labels would name
+ * other labels there. Called before each function.
+ */
+export function resetSimdConsts(): void {
+  if (poolData.length === 0) return;
+  poolLabels.clear();
+  poolData.length = 0;
+}
+
 /** Emit the pending literals (called once a function's code is complete). */
 export function flushSimdConsts(c: FunctionCompiler): void {
   if (poolData.length === 0) return; // nothing pooled (poolLabels is empty too): the common case, made cheap

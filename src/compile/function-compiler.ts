@@ -17,7 +17,7 @@ import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
-import { emitSimd, flushSimdConsts } from './emit-simd.js';
+import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
 import { opReturnCall, opReturnCallIndirect, opReturnCallRef } from './emit-tail-call.js';
 
@@ -127,6 +127,7 @@ export class FunctionCompiler {
     this.dead = this.validateOnly;
     this.outgoing = 0;
     this.numTrapSites = 0;
+    resetSimdConsts();
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
