@@ -202,9 +202,19 @@ const STRUCT_MUTATIONS = {
     const nv = rng.pick(choices);
     return spliceFixed(bytes, x.idxAt, x.idxAt + lebLength(bytes, x.idxAt), encodeU(nv));
   },
-  opcodeSwap(bytes, rng, m) {
+  opcodeSwap(bytes, rng, m, other, opts) {
     const ins = allInstructions(bytes, m);
     if (!ins.length) return null;
+    if (opts?.wasm3 && rng.bool(0.25)) {
+      // An instruction with one index immediate becomes another such (throw <-> call_ref <-> br_on_null ...):
+      // the immediate now names something of another kind.
+      const one = ins.filter((x) => ONE_INDEX_OPS.includes(x.op) && x.end - x.at >= 2);
+      if (one.length) {
+        const b = Uint8Array.from(bytes);
+        b[rng.pick(one).at] = rng.pick(ONE_INDEX_OPS);
+        return b;
+      }
+    }
     const plain = ins.filter((x) => (x.op >= 0x45 && x.op <= 0xc4) || x.op === 0x1a || x.op === 0x1b || x.op === 0x00 || x.op === 0x01 || x.op === 0x0f || x.op === 0xd1);
     const mem = ins.filter((x) => x.op >= 0x28 && x.op <= 0x3e);
     const b = Uint8Array.from(bytes);
@@ -217,6 +227,23 @@ const STRUCT_MUTATIONS = {
     const x = rng.pick(plain);
     b[x.at] = rng.bool(0.9) ? 0x45 + rng.int(0xc4 - 0x45 + 1) : rng.pick([0x00, 0x01, 0x0f, 0x1a, 0x1b, 0xd1, 0x05, 0x0b, 0xc5, 0xd3, 0xfc, 0xfd, 0xfe, 0xff]);
     return b;
+  },
+  // try_table's catch clauses (Wasm 3.0 exceptions): a kind out of range or another kind (changing whether
+  // a tag index follows), a tag or label index bumped, the clause count off by one.
+  tryTable(bytes, rng, m, other, opts) {
+    if (!opts?.wasm3) return null;
+    const tts = allInstructions(bytes, m).filter((x) => x.op === 0x1f);
+    if (!tts.length) return null;
+    const x = rng.pick(tts);
+    const n = x.catches.length;
+    const c = n ? rng.pick(x.catches) : null;
+    switch (c ? rng.int(4) : 3) {
+      case 0: { const b = Uint8Array.from(bytes); b[c.kindAt] = rng.bool(0.8) ? rng.int(4) : 4 + rng.int(252); return b; }
+      case 1: if (c.tagAt >= 0) return spliceFixed(bytes, c.tagAt, c.tagAt + lebLength(bytes, c.tagAt), encodeU(BigInt(rng.pick([0, 1, 2, m.tags, m.tags + 1, 0xffffffff]))));
+      // fall through (a catch_all has no tag)
+      case 2: return spliceFixed(bytes, c.labelAt, c.labelAt + lebLength(bytes, c.labelAt), encodeU(BigInt(rng.int(6))));
+      default: return spliceFixed(bytes, x.countAt, x.countAt + lebLength(bytes, x.countAt), encodeU(BigInt(rng.bool(0.5) ? n + 1 : Math.max(0, n - 1))));
+    }
   },
   memarg(bytes, rng, m) {
     const ins = allInstructions(bytes, m).filter((x) => x.memarg && x.op >= 0x28 && x.op <= 0x3e);
@@ -283,18 +310,30 @@ const INSERTS = [
   [0x6a], [0x7c], [0x92], [0xa0], [0xa7], [0xac], [0xad], [0xbc], [0xbf], [0xc0], [0xc4], [0xfc, 0x00], [0xfc, 0x07],
 ];
 
+// Wasm 3.0 shapes (--node24 only, see mutate()): exceptions (try_table with each catch kind, throw, throw_ref,
+// the legacy try/catch/catch_all/rethrow/delegate), tail calls, typed function references, exnref and
+// typed-reference block/select/null types.
+const INSERTS_WASM3 = [
+  [0x1f, 0x40, 0x00], [0x1f, 0x40, 0x01, 0x00, 0x00, 0x00], [0x1f, 0x40, 0x01, 0x01, 0x00, 0x00], [0x1f, 0x40, 0x01, 0x02, 0x00],
+  [0x1f, 0x40, 0x01, 0x03, 0x00], [0x1f, 0x7f, 0x02, 0x02, 0x00, 0x03, 0x01], [0x1f, 0x00, 0x00], [0x08, 0x00], [0x08, 0x01], [0x0a],
+  [0x06, 0x40], [0x07, 0x00], [0x19], [0x09, 0x00], [0x18, 0x00], [0x12, 0x00], [0x13, 0x00, 0x00], [0x14, 0x00], [0x15, 0x00],
+  [0xd4], [0xd5, 0x00], [0xd6, 0x00], [0xd0, 0x69], [0xd0, 0x74], [0xd0, 0x00], [0xd0, 0x73], [0xd2, 0x00, 0xd4],
+  [0x02, 0x64, 0x00], [0x02, 0x63, 0x00], [0x02, 0x69], [0x1c, 0x01, 0x69], [0x1c, 0x01, 0x64, 0x00], [0x1c, 0x01, 0x63, 0x70],
+];
+const ONE_INDEX_OPS = [0x08, 0x09, 0x0c, 0x0d, 0x10, 0x12, 0x14, 0x15, 0x18, 0xd2, 0xd5, 0xd6];
+
 function insBoundary(bytes, m, rng) {
   const ins = allInstructions(bytes, m, 5000);
   return ins.length ? rng.pick(ins) : null;
 }
 
 Object.assign(STRUCT_MUTATIONS, {
-  insInsert(bytes, rng, m) {
+  insInsert(bytes, rng, m, other, opts) {
     const x = insBoundary(bytes, m, rng);
     if (!x) return null;
     const n = 1 + rng.int(3);
     const parts = [];
-    for (let i = 0; i < n; i++) parts.push(Uint8Array.from(rng.pick(INSERTS)));
+    for (let i = 0; i < n; i++) parts.push(Uint8Array.from(opts?.wasm3 && rng.bool(0.5) ? rng.pick(INSERTS_WASM3) : rng.pick(INSERTS)));
     return spliceFixed(bytes, x.at, x.at, concat(parts));
   },
   insDelete(bytes, rng, m) {
@@ -326,10 +365,12 @@ const MUTATORS = [
   ['insInsert', 3], ['insDelete', 2], ['insDup', 1.5], ['insMove', 1],
 ];
 const TOTAL = MUTATORS.reduce((a, [, w]) => a + w, 0);
+const MUTATORS_WASM3 = [...MUTATORS, ['tryTable', 2]];
+const TOTAL_WASM3 = MUTATORS_WASM3.reduce((a, [, w]) => a + w, 0);
 
-function pickMutator(rng) {
-  let x = rng.float() * TOTAL;
-  for (const [name, w] of MUTATORS) {
+function pickMutator(rng, wasm3 = false) {
+  let x = rng.float() * (wasm3 ? TOTAL_WASM3 : TOTAL);
+  for (const [name, w] of wasm3 ? MUTATORS_WASM3 : MUTATORS) {
     if ((x -= w) < 0) return name;
   }
   return 'bitflip';
@@ -339,12 +380,13 @@ function pickMutator(rng) {
  * Apply 1..maxMutations mutations. `other` is a second module for transplants. Returns
  * { bytes, ops: [names] }.
  */
-export function mutate(bytes, rng, other = null, maxMutations = 3) {
+export function mutate(bytes, rng, other = null, maxMutations = 3, opts = {}) {
+  const wasm3 = !!opts.wasm3;
   const n = 1 + rng.int(maxMutations);
   let cur = bytes;
   const ops = [];
   for (let k = 0; k < n; k++) {
-    const name = pickMutator(rng);
+    const name = pickMutator(rng, wasm3);
     let next = null;
     let used = name;
     if (name in BYTE_MUTATIONS) next = BYTE_MUTATIONS[name](cur, rng);
@@ -354,10 +396,10 @@ export function mutate(bytes, rng, other = null, maxMutations = 3) {
       // A structural mutator may not apply (no code, no memory...): try a few others before a bit flip.
       for (let attempt = 0; m && !next && attempt < 4; attempt++) {
         if (attempt > 0) {
-          used = pickMutator(rng);
+          used = pickMutator(rng, wasm3);
           if (used in BYTE_MUTATIONS) { used = 'indexBump'; }
         }
-        try { next = STRUCT_MUTATIONS[used](cur, rng, m, other); } catch { next = null; }
+        try { next = STRUCT_MUTATIONS[used](cur, rng, m, other, opts); } catch { next = null; }
       }
     }
     if (!next) {

@@ -137,7 +137,11 @@ export function parseModule(bytes) {
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const form = r.u8();
-          if (form !== 0x60) throw new DecodeError(`type form 0x${form.toString(16)}`);
+          if (form !== 0x60) {
+            // rec groups, subtypes, structs and arrays are GC's
+            const gc = form === 0x4e || form === 0x4f || form === 0x50 || form === 0x5e || form === 0x5f;
+            throw Object.assign(new DecodeError(`type form 0x${form.toString(16)}`), gc ? { feature: FEATURE.gc } : {});
+          }
           const np = r.u32();
           const params = [];
           for (let k = 0; k < np; k++) params.push(readValType(r));
@@ -348,15 +352,20 @@ export function readInstr(r) {
     case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1: break;
     case 0x02: case 0x03: case 0x04: ins.idx = readBlockType(r); break;
     case 0x06: readBlockType(r); ins.feature = FEATURE.eh; break;
-    case 0x07: case 0x08: case 0x09: case 0x18: r.u32(); ins.feature = FEATURE.eh; break;
+    case 0x07: case 0x08: case 0x09: case 0x18: ins.idxAt = r.pos; ins.idx = r.u32(); ins.feature = FEATURE.eh; break;
     case 0x19: case 0x0a: ins.feature = FEATURE.eh; break;
     case 0x1f: {
       readBlockType(r);
+      ins.countAt = r.pos;
       const n = r.u32();
+      ins.catches = [];
       for (let i = 0; i < n; i++) {
+        const c = { kindAt: r.pos, tagAt: -1, labelAt: -1 };
         const k = r.u8();
-        if (k <= 1) r.u32();
+        if (k <= 1) { c.tagAt = r.pos; r.u32(); }
+        c.labelAt = r.pos;
         r.u32();
+        ins.catches.push(c);
       }
       ins.feature = FEATURE.eh;
       break;
@@ -369,9 +378,9 @@ export function readInstr(r) {
     }
     case 0x10: ins.idxAt = r.pos; ins.idx = r.u32(); break;
     case 0x11: ins.idxAt = r.pos; ins.idx = r.u32(); ins.table = r.u32(); break;
-    case 0x12: r.u32(); ins.feature = FEATURE.tail; break;
-    case 0x13: r.u32(); r.u32(); ins.feature = FEATURE.tail; break;
-    case 0x14: case 0x15: r.u32(); ins.feature = FEATURE.typedRefs; break;
+    case 0x12: ins.idxAt = r.pos; ins.idx = r.u32(); ins.feature = FEATURE.tail; break;
+    case 0x13: ins.idxAt = r.pos; ins.idx = r.u32(); ins.table = r.u32(); ins.feature = FEATURE.tail; break;
+    case 0x14: case 0x15: ins.idxAt = r.pos; ins.idx = r.u32(); ins.feature = FEATURE.typedRefs; break;
     case 0x1c: {
       const n = r.u32();
       for (let i = 0; i < n; i++) readValType(r);
@@ -452,7 +461,11 @@ export function featuresUsed(bytes) {
   }
   const vt = (t) => {
     if (t === T.v128) used.add(FEATURE.simd);
-    if (t === 0x63 || t === 0x64 || t === 0x69 || t === 0x6e || t === 0x6d || t === 0x6b || t === 0x6a || t === 0x71 || t === 0x72 || t === 0x73 || t === 0x6c) used.add(FEATURE.gc);
+    // (ref null? ht) is Wasm 3.0's typed references (the heap type is not kept here), exnref exceptions';
+    // the abstract GC heap types as value types are GC's.
+    if (t === 0x63 || t === 0x64) used.add(FEATURE.typedRefs);
+    else if (t === 0x69 || t === 0x74) used.add(FEATURE.eh);
+    else if (t === 0x6e || t === 0x6d || t === 0x6b || t === 0x6a || t === 0x71 || t === 0x72 || t === 0x73 || t === 0x6c) used.add(FEATURE.gc);
   };
   for (const t of m.types) { t.params.forEach(vt); t.results.forEach(vt); }
   for (const g of m.globals) vt(g.type);
