@@ -30,6 +30,7 @@ export function trapKind(message) {
   if (/float unrepresentable|invalid conversion/.test(m)) return 'float-conversion';
   if (/Maximum call stack|call stack exhausted|stack overflow/i.test(m)) return 'stack-overflow';
   if (/null pointer|null reference|dereferencing a null/.test(m)) return 'null-reference';
+  if (/rethrowing null value|null exnref/.test(m)) return 'null-exnref';
   return 'other:' + m;
 }
 
