@@ -3,7 +3,7 @@
 // funcref is its FuncRecord's address, an externref or exnref a handle id), so null tests are `test r, r`.
 
 import { Cond, invertCond, LoadKind, RAX, RBP, R11, R14 } from '../x64/registers.js';
-import { ValType } from '../decode/types.js';
+import { FuncType, ValType } from '../decode/types.js';
 import { REF_NON_NULL, concreteHeap, isRefType, isSubtype, readHeapType, refType } from '../decode/ref-types.js';
 import { TrapCode } from './abi.js';
 import { F_FUNC } from './control.js';
@@ -163,14 +163,38 @@ function branchIf(c: FunctionCompiler, cond: Cond, d: number): void {
  * without the signature check: validation proved the type). Null traps.
  */
 export function opCallRef(c: FunctionCompiler): void {
+  const type = readCallRef(c);
+  if (!c.callValidate(type, 1)) return;
+  emitRefRecord(c, type);
+  const a = c.asm;
+  a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
+  a.callMem(RAX, 0);
+  c.recordPc();
+  c.vs.clearLocalCache();
+  a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
+  c.reloadMemory0(true);
+  c.pushCallResults(type);
+}
+
+/**
+ * call_ref / return_call_ref: read and validate the type immediate and the reference operand's type
+ * ((ref null $t)); returns the function type.
+ */
+export function readCallRef(c: FunctionCompiler): FuncType {
   const r = c.r;
   const info = c.m.info;
   const at = r.pos;
   const typeIndex = r.u32();
   if (typeIndex >= info.types.length) c.error(`unknown type ${typeIndex}`, at);
-  const type = info.types[typeIndex];
   c.need1(refType(concreteHeap(typeIndex), true));
-  if (!c.callValidate(type, 1)) return;
+  return info.types[typeIndex];
+}
+
+/**
+ * After readCallRef: pop the reference, place the arguments, and leave in rax the FuncRecord it points to
+ * (null traps).
+ */
+export function emitRefRecord(c: FunctionCompiler, type: FuncType): void {
   const vs = c.vs;
   const a = c.asm;
   const ref = vs.popToReg();
@@ -179,11 +203,4 @@ export function opCallRef(c: FunctionCompiler): void {
   a.jcc(Cond.E, c.trapLabel(TrapCode.NullReference));
   if (ref !== RAX) a.movRR(true, RAX, ref);
   vs.freeGpr(ref);
-  a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
-  a.callMem(RAX, 0);
-  c.recordPc();
-  vs.clearLocalCache();
-  a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
-  c.reloadMemory0(true);
-  c.pushCallResults(type);
 }

@@ -23,10 +23,11 @@
 
 import { AluOp, Cond, LoadKind, RAX, RBP, RCX, RDI, RDX, RSP, R11, R14 } from '../x64/registers.js';
 import { FuncType } from '../decode/types.js';
-import { concreteHeap, isSubtype, refType } from '../decode/ref-types.js';
+import { isSubtype } from '../decode/ref-types.js';
 import { K_LOCAL, slotSize } from './value-stack.js';
-import { TrapCode, VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
+import { VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
 import type { FunctionCompiler } from './function-compiler.js';
+import { emitRefRecord, readCallRef } from './emit-ref.js';
 import type { Assembler } from '../x64/assembler.js';
 
 /** Arguments copied with straight-line moves up to this many bytes; a loop beyond. */
@@ -125,23 +126,10 @@ export function opReturnCallIndirect(fc: FunctionCompiler): void {
 
 /** return_call_ref $t: the callee is a (ref null $t) on top of the arguments; null traps. */
 export function opReturnCallRef(fc: FunctionCompiler): void {
-  const r = fc.r;
-  const info = fc.m.info;
-  const at = r.pos;
-  const typeIndex = r.u32();
-  if (typeIndex >= info.types.length) fc.error(`unknown type ${typeIndex}`, at);
-  const type = info.types[typeIndex];
-  fc.need1(refType(concreteHeap(typeIndex), true));
+  const type = readCallRef(fc);
   checkResults(fc, type);
   if (fc.callValidate(type, 1)) {
-    const vs = fc.vs;
-    const a = fc.asm;
-    const ref = vs.popToReg();
-    fc.emitCallArgs(type);
-    a.test(true, ref, ref);
-    a.jcc(Cond.E, fc.trapLabel(TrapCode.NullReference));
-    if (ref !== RAX) a.movRR(true, RAX, ref);
-    vs.freeGpr(ref);
+    emitRefRecord(fc, type);
     emitFrameReplacement(fc, type, Target.Record, -1);
   }
   fc.setUnreachable();
