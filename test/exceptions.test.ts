@@ -327,6 +327,43 @@ test('Exception argument checks as V8 (Node 24): [EnforceRange] index, receivers
   assert.is(qb.Tag.length, 1);
 });
 
+test('Tag and Exception name value types as V8 (Node 24): parameters array-like, exnref, v128, anyfunc, messages', () => {
+  const fails = (f: () => unknown, msg: string) =>
+    assert.throws(f, (e: unknown) => e instanceof TypeError && (e as Error).message === msg, msg);
+  // parameters: an array-like read by length and index (not an iterable), 'anyfunc' but not 'funcref', 'exnref'
+  assert.ok(new qb.Tag({ parameters: { length: '1', 0: 'f64' } }) instanceof qb.Tag);
+  assert.ok(new qb.Tag({ parameters: { length: 0 } }) instanceof qb.Tag);
+  fails(() => new qb.Tag({ parameters: new Set(['i32']) }), "WebAssembly.Tag(): Argument 0 contains parameters without 'length'");
+  fails(() => new qb.Tag({ parameters: 'i32' }), "WebAssembly.Tag(): Argument 0 must be a tag type with 'parameters'");
+  fails(() => new qb.Tag({ parameters: { length: 2, 0: 'i32' } }), 'WebAssembly.Tag(): Argument 0 parameter type at index #1 must be a value type');
+  fails(() => new qb.Tag({ parameters: ['funcref'] }), 'WebAssembly.Tag(): Argument 0 parameter type at index #0 must be a value type');
+  const ex = new qb.Tag({ parameters: ['i32', 'exnref'] });
+  fails(() => new qb.Exception(ex, [1, null]), 'WebAssembly.Exception(): invalid type (ref null exn)');
+  fails(() => new qb.Exception(ex, [1, {}]), 'WebAssembly.Exception(): invalid type (ref exn)');
+  fails(() => new qb.Exception(new qb.Tag({ parameters: ['v128'] }), [0]), 'WebAssembly.Exception(): Invalid type v128');
+  fails(() => new qb.Exception(new qb.Tag({ parameters: ['anyfunc'] }), [() => 1]),
+    'WebAssembly.Exception(): function-typed object must be null (if nullable) or a Wasm function object');
+  const x = new qb.Exception(new qb.Tag({ parameters: [] }), []);
+  fails(() => x.is({}), 'WebAssembly.Exception.is(): Argument 0 must be a WebAssembly.Tag');
+  fails(() => x.getArg({}, 0), 'WebAssembly.Exception.getArg(): Argument 0 must be a WebAssembly.Tag');
+  assert.equal(Object.getOwnPropertyNames(qb.Exception.prototype), ['constructor', 'getArg', 'is', 'stack']);
+  // exnref and v128 payloads thrown by wasm: getArg names the type; a JS 'exnref' tag links with a wasm one
+  const bytes = wat(`(module
+    (import "m" "t" (tag $e (param i32 exnref)))
+    (tag $v (export "v") (param v128))
+    (tag $inner)
+    (func (export "throwE")
+      (throw $e (i32.const 5) (block $h (result exnref) (try_table (catch_all_ref $h) (throw $inner)) (unreachable))))
+    (func (export "throwV") (throw $v (v128.const i32x4 1 2 3 4))))`);
+  const e = inst(bytes, { m: { t: ex } });
+  const caught = (f: () => void): any => { try { f(); } catch (err) { return err; } return null; };
+  const xe = caught(e.throwE);
+  assert.ok(xe.is(ex));
+  assert.is(xe.getArg(ex, 0), 5);
+  fails(() => xe.getArg(ex, 1), 'WebAssembly.Exception.getArg(): invalid type exnref');
+  fails(() => caught(e.throwV).getArg(e.v, 0), 'WebAssembly.Exception.getArg(): Invalid type v128');
+});
+
 test('a wasm exception reaches JS as a WebAssembly.Exception; imported and exported tags keep their identity', () => {
   const tag = new qb.Tag({ parameters: ['i32'] });
   const e = inst(JSIMPORT, { m: { tag, js: () => {} } });

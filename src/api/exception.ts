@@ -39,6 +39,22 @@ function refKind(t: number): number {
   return top === Heap.Func ? 1 : top === Heap.Exn ? 2 : 0;
 }
 
+/**
+ * ToWebAssemblyValue of a payload value given to the constructor, with V8's messages (which name the type:
+ * v128 and exnref values never come from JS; exnref's depends on whether the value is null).
+ */
+function payloadValue(v: unknown, t: ValType): RawValue {
+  if (t === ValType.V128) throw new TypeError(`${CTX}: Invalid type v128`);
+  const kind = refKind(t);
+  if (kind === 2) throw new TypeError(`${CTX}: invalid type ${v === null ? '(ref null exn)' : '(ref exn)'}`);
+  try {
+    return toWebAssemblyValue(v, t);
+  } catch (e) {
+    if (kind === 1 && e instanceof TypeError) throw new TypeError(`${CTX}: function-typed object must be null (if nullable) or a Wasm function object`);
+    throw e;
+  }
+}
+
 const scratch = new ArrayBuffer(8);
 const sI32 = new Int32Array(scratch);
 const sU32 = new Uint32Array(scratch);
@@ -105,7 +121,7 @@ export class Exception {
     let held: Held = null;
     for (let k = 0, at = 0; k < params.length; k++) {
       const t = params[k];
-      encode(toWebAssemblyValue(values[k], t), t, words, at);
+      encode(payloadValue(values[k], t), t, words, at);
       if (refKind(t) === 1 && typeof values[k] === 'function') (held ??= [])[k] = values[k];
       at += t === ValType.V128 ? 4 : 2;
     }
@@ -116,18 +132,11 @@ export class Exception {
     if (trace && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(this, Exception);
   }
 
-  /** Whether this exception's tag is `tag`. */
-  is(tag: unknown): boolean {
-    if (!Exception.is(this)) throw new TypeError('WebAssembly.Exception.is(): Receiver is not a WebAssembly.Exception');
-    if (!Tag.is(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly tag');
-    return this.#tag === tag;
-  }
-
-  /** Payload value `index`, as JS sees it (a TypeError for v128). */
+  /** Payload value `index`, as JS sees it (a TypeError for v128 and exnref, worded as V8). */
   getArg(tag: unknown, index: unknown): unknown {
     const C = 'WebAssembly.Exception.getArg()';
     if (!Exception.is(this)) throw new TypeError(`${C}: Receiver is not a WebAssembly.Exception`);
-    if (!Tag.is(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly tag`);
+    if (!Tag.is(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly.Tag`);
     if (tag !== this.#tag) throw new TypeError(`${C}: First argument does not match the exception tag`);
     // [EnforceRange] unsigned long, with V8's messages
     const n = Number(index);
@@ -140,9 +149,18 @@ export class Exception {
     let at = 0;
     for (let k = 0; k < i; k++) at += params[k] === ValType.V128 ? 4 : 2;
     const t = params[i];
+    if (t === ValType.V128) throw new TypeError(`${C}: Invalid type v128`);
+    if (refKind(t) === 2) throw new TypeError(`${C}: invalid type exnref`);
     const h = this.#held?.[i];
     if (typeof h === 'function') return h; // a funcref thrown by wasm: its function (found where it was thrown)
     return toJSValue(decode(this.#words, at, t), t);
+  }
+
+  /** Whether this exception's tag is `tag`. */
+  is(tag: unknown): boolean {
+    if (!Exception.is(this)) throw new TypeError('WebAssembly.Exception.is(): Receiver is not a WebAssembly.Exception');
+    if (!Tag.is(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly.Tag');
+    return this.#tag === tag;
   }
 
   static tagOf(e: Exception): Tag {

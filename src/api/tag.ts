@@ -4,7 +4,7 @@
 
 import { ValType } from '../decode/types.js';
 import { parseValType, toDOMString } from '../runtime/js-values.js';
-import { typeKey } from '../decode/ref-types.js';
+import { EXNREF, typeKey } from '../decode/ref-types.js';
 
 const CTX = 'WebAssembly.Tag()';
 const INTERNAL: unique symbol = Symbol('internal');
@@ -27,14 +27,18 @@ export class Tag {
     if (descriptor === null || (typeof descriptor !== 'object' && typeof descriptor !== 'function')) {
       throw new TypeError(`${CTX}: Argument 0 must be a tag type`);
     }
+    // As V8 (Node 24) reads it: `parameters` is an array-like object (its length, then its elements by index),
+    // not an iterable.
     const list = (descriptor as { parameters?: unknown }).parameters;
-    if (list === undefined || list === null || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    if (list === null || (typeof list !== 'object' && typeof list !== 'function')) {
       throw new TypeError(`${CTX}: Argument 0 must be a tag type with 'parameters'`);
     }
+    const length = Number((list as { length?: unknown }).length);
+    if (!(length >= 0 && length <= 0xffffffff)) throw new TypeError(`${CTX}: Argument 0 contains parameters without 'length'`);
     const params: ValType[] = [];
-    for (const p of list as Iterable<unknown>) {
-      const t = parseValType(toDOMString(p));
-      if (t === undefined) throw new TypeError(`${CTX}: Argument 0 parameter type at index #${params.length} must be a value type`);
+    for (let i = 0, n = Math.floor(length); i < n; i++) {
+      const t = tagParamType(toDOMString((list as ArrayLike<unknown>)[i]));
+      if (t === undefined) throw new TypeError(`${CTX}: Argument 0 parameter type at index #${i} must be a value type`);
       params.push(t);
     }
     this.#params = params;
@@ -57,6 +61,17 @@ export class Tag {
   static is(o: unknown): o is Tag {
     return typeof o === 'object' && o !== null && #params in o;
   }
+}
+
+/**
+ * A parameter type name, as V8 (Node 24) reads them for tags: the JS API's value types ('anyfunc', not
+ * 'funcref', which Global and Table accept as an alias) and 'exnref' (an exception can carry one; the JS side
+ * cannot make or read it: Exception and getArg throw a TypeError).
+ */
+function tagParamType(s: string): ValType | undefined {
+  if (s === 'exnref') return EXNREF as ValType;
+  if (s === 'funcref') return undefined;
+  return parseValType(s);
 }
 
 Object.defineProperty(Tag.prototype, Symbol.toStringTag, { value: 'WebAssembly.Tag', configurable: true });
