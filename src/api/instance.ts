@@ -245,10 +245,12 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   }
   for (let f = 0; f < state.funcRecords.length; f++) put(L.func(f), state.funcRecords[f]);
   // Defined memories and tables.
+  const exported = info.memories.length > info.numImportedMemories ? exportedMemories(m) : 0;
   for (let i = info.numImportedMemories; i < info.memories.length; i++) {
     const mt = info.memories[i];
     // Held by this instance (one holder: see LinearMemory.dropHolder).
-    const lm = new LinearMemory({ initial: mt.min, maximum: mt.max, index64: mt.index64 });
+    // A memory the module does not export is private: no JS can reach it (the cheapest kind to create).
+    const lm = new LinearMemory({ initial: mt.min, maximum: mt.max, index64: mt.index64, private: (exported & (1 << Math.min(i, 31))) === 0 });
     put(L.memBase(i), lm.base);
     put(L.memDesc(i), lm.desc);
     state.memories.push(lm);
@@ -280,6 +282,18 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Every imported memory has one more holder (linking cannot fail any more).
   for (let i = 0; i < info.numImportedMemories; i++) state.memories[i].addHolder();
   return state;
+}
+
+/**
+ * Bit i set: memory i is exported (i >= 31 share bit 31, which is then set when any of them is: a memory
+ * counted as exported is merely not private).
+ */
+function exportedMemories(m: ModuleInternals): number {
+  if (m.exportedMemories !== undefined) return m.exportedMemories;
+  let bits = 0;
+  for (const e of m.info.exports) if (e.kind === ExternKind.Memory) bits |= 1 << Math.min(e.index, 31);
+  m.exportedMemories = bits;
+  return bits;
 }
 
 function jsToRaw(v: unknown, t: ValType, where: string): RawValue {

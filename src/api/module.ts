@@ -99,6 +99,8 @@ export interface ModuleInternals {
   code: CodeBlock;
   /** Lazy modules: address of the code-slot table (else 0). */
   codeSlots: number;
+  /** Which defined memories the module exports (instance.ts: exportedMemories; computed on first use). */
+  exportedMemories?: number;
   /** The module's code and code slots (see moduleRegistry for the few that need a finalizer). */
   native: NativeParts;
   info: ModuleInfo;
