@@ -199,6 +199,9 @@ function kindName(k: ExternKind): string {
   return KIND_NAMES[k] ?? 'unknown';
 }
 
+/** (One empty array for all: V8 makes a zero-length typed array slowly, ~0.2 us.) */
+const NO_CODE = new Uint8Array(0);
+
 /** The features of a module that asks for none (shared: never modified). */
 let defaultFeatures: Features | null = null;
 
@@ -279,7 +282,7 @@ export class Module {
       const r = reservation as CodeReservation | null;
       code = r !== null ? r.commit() : allocateCode(c.code);
       // (c.code was the block's writable alias, or a copy: not kept. The code is read from code memory from now on.)
-      c.code = new Uint8Array(0);
+      c.code = NO_CODE;
     }
     let codeSlots = 0;
     let slots: Uint32Array | null = null;

@@ -48,7 +48,14 @@ export function planBatches(
     }
   }
   if (n > numImported) bounds.push(n);
-  return Int32Array.from(bounds);
+  return new Int32Array(bounds);
+}
+
+/** Shared by every empty Int32Array result: V8 makes a zero-length typed array slowly (~0.2 us, 10x a short one). */
+export const EMPTY_I32 = new Int32Array(0);
+
+function int32s(a: number[]): Int32Array {
+  return a.length === 0 ? EMPTY_I32 : new Int32Array(a);
 }
 
 /** The code of one batch. Offsets are relative to the start of `code`. */
@@ -171,8 +178,8 @@ export class BatchCompiler {
         entries[2 * (f - first) + 1] = asm.labelOffset(m.directLabels[f]);
       }
       return {
-        code: inPlace ? asm.view() : asm.bytes(), entries, pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets),
-        callRelocs: Int32Array.from(m.callRelocs),
+        code: inPlace ? asm.view() : asm.bytes(), entries, pcOffsets: int32s(m.pcOffsets), wasmOffsets: int32s(m.wasmOffsets),
+        callRelocs: int32s(m.callRelocs),
       };
     } finally {
       for (let f = first; f < end; f++) m.funcLabels[f] = m.directLabels[f] = -1;

@@ -10,7 +10,7 @@ import { Features } from '../decode/features.js';
 import { ModuleInfo } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { moduleVmctxLayout, VmctxLayout } from '../runtime/layout.js';
-import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, isBatchFailure, planBatches } from './batch-compiler.js';
+import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, EMPTY_I32, isBatchFailure, planBatches } from './batch-compiler.js';
 import { compileBatchesInParallel, parallelThreads, startCompileWorkersFor } from './compile-pool.js';
 import { emitEntryStub, emitHostThunk, emitLazyStubs } from './stubs.js';
 import { signatureId } from './signatures.js';
@@ -125,7 +125,7 @@ function decodeAndCompileBodies(bytes: Uint8Array, features: Features, options: 
   startCompileWorkersFor(bytes.length, threadsFor(options));
   const codegen: CodegenOptions = { boundsChecks: options.boundsChecks !== false, interruptible: options.interruptible === true, fuel: options.fuel === true };
   let seen: ModuleInfo | null = null;
-  let bodyStarts = new Int32Array(0), bodyEnds = new Int32Array(0);
+  let bodyStarts = EMPTY_I32, bodyEnds = EMPTY_I32;
   let bodiesEnd = 0;
   const onBody = (funcIndex: number, start: number, end: number, info: ModuleInfo): void => {
     if (seen === null) {
@@ -195,7 +195,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   const stubsBase = align64(size);
   const stubs = (stubsAssembler ??= new Assembler(4096));
   stubs.reset();
-  const lazyThunkOffsets = new Int32Array(lazy ? n : 0);
+  const lazyThunkOffsets = lazy ? new Int32Array(n) : EMPTY_I32;
   if (lazy) emitLazyStubs(stubs, info, funcOffsets, lazyThunkOffsets);
   for (let i = 0; i < info.numImportedFuncs; i++) {
     funcOffsets[i] = stubs.offset;

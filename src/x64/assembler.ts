@@ -301,6 +301,20 @@ export class Assembler {
     return l;
   }
 
+  /**
+   * Append `bytes` and one new label per entry of `at`, bound at that offset into them (code emitted earlier
+   * and replayed: e.g. the trap stubs every buffer starts with). Returns the first new label's number.
+   */
+  replay(bytes: Uint8Array, at: Int32Array): number {
+    this.need(bytes.length);
+    const start = this.pos;
+    this.buf.set(bytes, start);
+    this.pos = start + bytes.length;
+    const first = this.labelCount;
+    for (let k = 0; k < at.length; k++) this.labelPos[this.newLabel()] = start + at[k];
+    return first;
+  }
+
   private checkLabel(label: number): void {
     if (!(label >= 0 && label < this.labelCount)) throw new Error(`x64: unknown label ${label}`);
   }
