@@ -173,19 +173,26 @@ function decommit(c: Chunk): void {
   c.bytes = null;
 }
 
+// (Classes, not objects of closures: a tiny module's compile allocates one block and one reservation.)
+class Block implements CodeBlock {
+  private freed = false;
+  readonly owner: object;
+
+  constructor(private readonly c: Chunk, readonly addr: number, readonly size: number) {
+    c.live++;
+    this.owner = c.owner;
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    const c = this.c;
+    if (--c.live === 0 && c !== current) decommit(c);
+  }
+}
+
 function blockOf(c: Chunk, addr: number, size: number): CodeBlock {
-  c.live++;
-  let freed = false;
-  return {
-    addr,
-    size,
-    owner: c.owner,
-    free() {
-      if (freed) return;
-      freed = true;
-      if (--c.live === 0 && c !== current) decommit(c);
-    },
-  };
+  return new Block(c, addr, size);
 }
 
 /** Room for `len` bytes of code: the chunk and offset. */
@@ -254,16 +261,21 @@ export interface CodeReservation {
  */
 export function reserveCode(len: number): CodeReservation {
   const { c, at, size } = place(Math.max(1, len));
-  const block = blockOf(c, c.addr + at, size);
-  const view = c.dual ? c.bytes!.subarray(at, at + len) : new Uint8Array(len);
-  return {
-    view,
-    commit() {
-      if (!c.dual) install(c, at, view);
-      sealed(c);
-      return block;
-    },
-  };
+  return new Reservation(c, at, len, blockOf(c, c.addr + at, size));
+}
+
+class Reservation implements CodeReservation {
+  readonly view: Uint8Array;
+
+  constructor(private readonly c: Chunk, private readonly at: number, len: number, private readonly block: CodeBlock) {
+    this.view = c.dual ? c.bytes!.subarray(at, at + len) : new Uint8Array(len);
+  }
+
+  commit(): CodeBlock {
+    if (!this.c.dual) install(this.c, this.at, this.view);
+    sealed(this.c);
+    return this.block;
+  }
 }
 
 /** Bytes of executable memory mapped by allocateCode and not yet freed (diagnostics: as reported by the GC). */
