@@ -35,7 +35,7 @@ import { Features } from '../decode/features.js';
 import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
-import { mapCodeFile, readCodeBlock, readCodeFile } from '../runtime/mapped-code.js';
+import { mapCodeFile, mapFileOwned, readCodeBlock } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { keptBytes, RawArrays, restoreInfo, snapshotInfo } from './info-snapshot.js';
 import type { PlacedFunction } from '../api/lazy-code.js';
@@ -375,26 +375,26 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
   const t0 = nowMs();
   startupMark('cache: entry opened and checked (trust)');
   let code: (CodeBlock & { mapped: boolean; gcOwned?: boolean }) | null = null;
-  let srcMap = 0;
-  let srcMapSize = 0;
+  let srcMap: SrcMapping | null = null;
   try {
     const r = readMeta(file.fd, file.size, key);
     if ('miss' in r) return r;
     const { header, blobs } = r;
     startupMark(`cache: ${(blobs[2].length / 1e6).toFixed(2)} MB of declarations and offsets read and checked`);
     // The code: mapped from the checked descriptor (or read, where executable mappings are refused), then
-    // checksummed where it is, before anything can run it. Small entries are read into GC-owned code memory
-    // instead, so that the module needs no finalizer (a loop of cache hits frees them as it goes).
+    // checksummed where it is, before anything can run it. Small entries are read into code memory instead
+    // (a copy costs less than a mapping's system calls). Either way GC-owned: no finalizer (a loop of cache
+    // hits frees them as it goes), unless resizable ArrayBuffers are missing (see mapped-code.ts).
     code = header.codeRegion < mappedCodeMin
       ? readCodeBlock(file.fd, header.codeOffset, header.codeRegion)
-      : mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readCodeFile(file.fd, header.codeOffset, header.codeRegion);
+      : mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readCodeBlock(file.fd, header.codeOffset, header.codeRegion);
     startupMark(`cache: ${(header.codeRegion / 1e6).toFixed(1)} MB of code ${code.mapped ? 'mapped' : 'read'}`);
     if (checksumAt(code.addr, header.codeRegion) !== header.codeChecksum) return { miss: 'corrupt' };
     startupMark('cache: code checksummed');
     // The source map is only needed for backtraces: mapped now (no page is read until then), checked when used.
-    srcMapSize = header.srcMapRegion;
-    srcMap = code.gcOwned ? 0 : tryMmapFile(srcMapSize, PROT_READ, MAP_PRIVATE, file.fd, header.srcMapOffset);
-    const srcMapBytes = srcMap === 0 ? readRegion(file.fd, header.srcMapOffset, srcMapSize) : null;
+    // Read along with code that was read; mapped (owned like the code) along with mapped code.
+    srcMap = code.mapped && header.srcMapRegion > 0 ? mapSourceMap(file.fd, header.srcMapOffset, header.srcMapRegion, code.gcOwned === true) : null;
+    const srcMapBytes = srcMap === null ? readRegion(file.fd, header.srcMapOffset, header.srcMapRegion) : null;
     // The module itself was validated when the entry was made (same bytes, same features), and its
     // declarations were recorded then.
     const bytes = keptBytes(src, header.keep);
@@ -408,7 +408,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     if (header.lazy === true) {
       const hit = lazyHit(header, blobs, info, raw, bytes, features, code, srcMap, srcMapBytes, funcOffsets, entryStubOffsets);
       code = null;
-      srcMap = 0; // (read and unmapped by lazyHit)
+      srcMap = null; // (read and released by lazyHit)
       hit.compiled.compileMs = nowMs() - t0;
       return hit;
     }
@@ -434,7 +434,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
       compileMs: 0,
     };
     const block = withSourceMap(code, compiled, header, srcMap, srcMapBytes);
-    srcMap = 0;
+    srcMap = null;
     code = null;
     compiled.compileMs = nowMs() - t0;
     return { compiled, code: block, mapped: block.mapped };
@@ -443,7 +443,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     return { miss: 'corrupt' };
   } finally {
     code?.free();
-    if (srcMap !== 0) munmap(srcMap, srcMapSize);
+    srcMap?.release();
     fs.closeSync(file.fd);
   }
 }
@@ -463,7 +463,7 @@ export interface LazyFunctions {
  * (a damaged one gives no source positions: backtraces lose their offsets, nothing else depends on it).
  */
 function withSourceMap(
-  code: CodeBlock & { mapped: boolean; gcOwned?: boolean }, c: CompiledModule, header: Header, srcMap: number, srcMapBytes: Uint8Array | null,
+  code: CodeBlock & { mapped: boolean; gcOwned?: boolean }, c: CompiledModule, header: Header, srcMap: SrcMapping | null, srcMapBytes: Uint8Array | null,
 ): CodeBlock & { mapped: boolean; gcOwned?: boolean } {
   let maps: [Int32Array, Int32Array] | null = null;
   let freed = false;
@@ -472,7 +472,7 @@ function withSourceMap(
     const n = header.srcMapCount;
     const empty: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
     if (freed) return empty;
-    const region = srcMapBytes ?? (header.srcMapRegion === 0 ? new Uint8Array(0) : bytesAt(srcMap, header.srcMapRegion).slice());
+    const region = srcMapBytes ?? (srcMap === null ? new Uint8Array(0) : bytesAt(srcMap.addr, header.srcMapRegion).slice());
     if (checksumBytes(region) !== header.srcMapChecksum || 8 * n > region.length) return (maps = empty);
     return (maps = [new Int32Array(region.buffer, 0, n), new Int32Array(region.buffer, 4 * n, n)]);
   };
@@ -488,7 +488,7 @@ function withSourceMap(
       if (freed) return;
       freed = true;
       code.free();
-      if (srcMap !== 0) munmap(srcMap, header.srcMapRegion);
+      srcMap?.release();
     },
   };
 }
@@ -500,7 +500,7 @@ function int32s(b: Uint8Array): Int32Array {
 /** The hit of a lazy entry: a lazily compiled module, its stubs, and the functions to preinstall. */
 function lazyHit(
   header: Header, blobs: Uint8Array[], info: ModuleInfo, raw: RawArrays, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean; gcOwned?: boolean },
-  srcMap: number, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
+  srcMap: SrcMapping | null, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
 ): { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions: LazyFunctions } {
   const n = info.funcTypes.length;
   const bodyStarts = new Int32Array(n), bodyEnds = new Int32Array(n);
@@ -516,7 +516,7 @@ function lazyHit(
   // The functions' source maps (small: only the functions that ran) are read now; a damaged one leaves them
   // without source positions.
   const m = header.srcMapCount;
-  const region = srcMapBytes ?? (header.srcMapRegion === 0 ? new Uint8Array(0) : bytesAt(srcMap, header.srcMapRegion).slice());
+  const region = srcMapBytes ?? (srcMap === null ? new Uint8Array(0) : bytesAt(srcMap.addr, header.srcMapRegion).slice());
   const mapsOk = checksumBytes(region) === header.srcMapChecksum && 8 * m <= region.length;
   const pcs = mapsOk ? new Int32Array(region.buffer, 0, m) : new Int32Array(0);
   const wasms = mapsOk ? new Int32Array(region.buffer, 4 * m, m) : new Int32Array(0);
@@ -532,8 +532,30 @@ function lazyHit(
     const ok = mapsOk && mapStart >= 0 && mapCount >= 0 && mapStart + mapCount <= m;
     fns.push({ f, addr: code.addr + offset, length, entry, pcOffsets: pcs, wasmOffsets: wasms, mapStart: ok ? mapStart : 0, mapCount: ok ? mapCount : 0 });
   }
-  if (srcMap !== 0) munmap(srcMap, header.srcMapRegion);
+  srcMap?.release();
   return { compiled, code, mapped: code.mapped, lazyFunctions: { start: code.addr + alignUp(stubsLength, 64), end: code.addr + code.size, fns, snapshot: blobs[2].slice() } };
+}
+
+/** A cache entry's source map, mapped: `release` frees it now (else it goes with `owner`, or never: see mapSourceMap). */
+interface SrcMapping {
+  addr: number;
+  release(): void;
+}
+
+/**
+ * Map the source map read-only, not populated (backtraces read it; most modules never trap): over a GC-owned
+ * reservation when the code is GC-owned (the block, which refers to this mapping, keeps it), else plain (freed
+ * with the code by the module's finalizer). Null when it cannot be mapped: the caller reads it.
+ */
+function mapSourceMap(fd: number, offset: number, length: number, gcOwned: boolean): SrcMapping | null {
+  if (gcOwned) {
+    const m = mapFileOwned(fd, offset, length, PROT_READ, false);
+    return m === null ? null : { addr: m.addr, release: () => m.release(), owner: m.owner } as SrcMapping;
+  }
+  const addr = tryMmapFile(length, PROT_READ, MAP_PRIVATE, fd, offset);
+  if (addr === 0) return null;
+  let released = false;
+  return { addr, release: () => { if (!released) { released = true; munmap(addr, length); } } };
 }
 
 function readRegion(fd: number, offset: number, length: number): Uint8Array {

@@ -278,6 +278,17 @@ class Reservation implements CodeReservation {
   }
 }
 
+/**
+ * A GC-owned page-aligned reservation of `size` bytes (a multiple of the page size) for a mapping of its own
+ * (mapped-code.ts puts code-cache entries' pages there with MAP_FIXED): V8 unmaps the whole range when `owner`
+ * is collected. Null where resizable ArrayBuffers are missing or not page-aligned. The buffer must never be
+ * read, written or resized through JS (only its address is used).
+ */
+export function gcOwnedPages(size: number): { owner: object; addr: number } | null {
+  const p = v8Pages(size);
+  return p === null ? null : { owner: p.buf, addr: p.addr };
+}
+
 /** Bytes of executable memory mapped by allocateCode and not yet freed (diagnostics: as reported by the GC). */
 export function codeMemoryMapped(): number {
   return mappedBytes;

@@ -3,26 +3,19 @@
 // `mapCodeFile` maps a page-aligned range of a file MAP_PRIVATE with PROT_READ|PROT_EXEC: the pages are the
 // page cache's own (shared with every process that maps the same entry), never writable, and stay valid
 // when the file is replaced by a rename or deleted (cache entries are only ever replaced that way, never
-// rewritten in place). Where executable file mappings are refused (a `noexec` mount), `readCodeFile` reads
-// the range with one read() into fresh anonymous memory, then makes it read+execute (W^X).
-//
-// Both return a CodeBlock that is not the GC's: the module's finalizer frees it (free()).
+// rewritten in place). The mapping is put (MAP_FIXED) over a GC-owned reservation (code-memory.ts
+// gcOwnedPages: a resizable ArrayBuffer's pages), so V8 unmaps it when the block's owner is collected, like
+// compiled code: no finalizer. Where executable file mappings are refused (a `noexec` mount), the code is
+// read into GC-owned code memory instead (`readCodeBlock`). Only where resizable ArrayBuffers are missing is
+// the mapping a plain one, freed by the module's finalizer (`gcOwned` false).
 
 import fs from 'node:fs';
-import { CodeBlock, reserveCode } from './code-memory.js';
+import { CodeBlock, gcOwnedPages, reserveCode } from './code-memory.js';
 import {
-  MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, alignUp, bytesAt, mmapAnon, mprotect, munmap, tryMmapFile,
+  MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, PAGE_SIZE, PROT_EXEC, PROT_NONE, PROT_READ, alignUp, mmapFixed, munmap, tryMmapFile,
 } from './native.js';
 
-let mappedBytes = 0;
-
-/** Bytes of code currently mapped or read from files (diagnostics, tests). */
-export function fileCodeBytes(): number {
-  return mappedBytes;
-}
-
 function block(addr: number, size: number, mapped: boolean): CodeBlock & { mapped: boolean } {
-  mappedBytes += size;
   let freed = false;
   const b = {
     addr,
@@ -33,41 +26,69 @@ function block(addr: number, size: number, mapped: boolean): CodeBlock & { mappe
       if (freed) return;
       freed = true;
       munmap(addr, size);
-      mappedBytes -= size;
     },
   };
   return b;
 }
 
+/** A file range mapped over a GC-owned reservation (see mapFileOwned). */
+export interface OwnedMapping {
+  readonly addr: number;
+  readonly size: number;
+  /** Keeps the mapping alive: V8 unmaps it (with its reservation) when this is collected. */
+  readonly owner: object;
+  /** Replace the pages by inaccessible ones now (the reservation stays V8's until the owner is collected). */
+  release(): void;
+}
+
+/**
+ * Map `len` bytes of file `fd` at `offset` (page-aligned) MAP_PRIVATE with `prot` (populated up front unless
+ * `populate` is false: then no page is read before it is touched), over a
+ * GC-owned reservation. Null when there is no such reservation or the kernel refuses the mapping (e.g. EPERM
+ * for PROT_EXEC on a noexec mount): the reservation is then left to the GC with inaccessible pages.
+ */
+export function mapFileOwned(fd: number, offset: number, len: number, prot: number, populate = true): OwnedMapping | null {
+  if (offset % PAGE_SIZE !== 0) throw new Error(`internal: file offset ${offset} is not page-aligned`);
+  const size = alignUp(Math.max(1, len), PAGE_SIZE);
+  const pages = gcOwnedPages(size);
+  if (pages === null) return null;
+  const addr = pages.addr;
+  const inaccessible = (): void => {
+    // (Never leave a hole in V8's reservation: whatever got mapped there would go with V8's munmap.)
+    mmapFixed(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  };
+  if (!mmapFixed(addr, size, prot, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, offset)) {
+    inaccessible();
+    return null;
+  }
+  let released = false;
+  return {
+    addr,
+    size,
+    owner: pages.owner,
+    release() {
+      if (released) return;
+      released = true;
+      inaccessible();
+    },
+  };
+}
+
 /**
  * Map `len` bytes of file `fd` at `offset` (page-aligned) read+execute, populated up front (one system call
- * instead of a page fault per 64 KiB). Null when the kernel refuses (errno: e.g. EPERM on a noexec mount).
+ * instead of a page fault per 64 KiB): GC-owned (see mapFileOwned), else a plain mapping the module's
+ * finalizer frees. Null when the kernel refuses (errno: e.g. EPERM on a noexec mount).
  */
-export function mapCodeFile(fd: number, offset: number, len: number): (CodeBlock & { mapped: boolean }) | null {
+export function mapCodeFile(fd: number, offset: number, len: number): (CodeBlock & { mapped: boolean; gcOwned: boolean }) | null {
+  const owned = mapFileOwned(fd, offset, len, PROT_READ | PROT_EXEC);
+  if (owned !== null) {
+    return { addr: owned.addr, size: owned.size, owner: owned.owner, mapped: true, gcOwned: true, free: () => owned.release() };
+  }
+  // No GC-owned reservation here, or the kernel refused (then it refuses this too).
   if (offset % PAGE_SIZE !== 0) throw new Error(`internal: code offset ${offset} is not page-aligned`);
   const size = alignUp(Math.max(1, len), PAGE_SIZE);
   const addr = tryMmapFile(size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_POPULATE, fd, offset);
-  return addr === 0 ? null : block(addr, size, true);
-}
-
-/** Read `len` bytes of file `fd` at `offset` into new read+execute memory (W^X). Throws on I/O errors. */
-export function readCodeFile(fd: number, offset: number, len: number): CodeBlock & { mapped: boolean } {
-  const size = alignUp(Math.max(1, len), PAGE_SIZE);
-  const addr = mmapAnon(size, PROT_READ | PROT_WRITE);
-  try {
-    const view = bytesAt(addr, size);
-    let done = 0;
-    while (done < len) {
-      const n = fs.readSync(fd, view, done, len - done, offset + done);
-      if (n <= 0) throw new Error('code cache entry ended early');
-      done += n;
-    }
-    if (!mprotect(addr, size, PROT_READ | PROT_EXEC)) throw new Error('mprotect(R|X) of code memory failed');
-  } catch (e) {
-    munmap(addr, size);
-    throw e;
-  }
-  return block(addr, size, false);
+  return addr === 0 ? null : { ...block(addr, size, true), gcOwned: false };
 }
 
 /**
