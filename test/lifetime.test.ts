@@ -459,4 +459,80 @@ test('soak: 50,000 instances in an await loop (microtasks only) and 50,000 trapp
   assert.ok(o.growthMb < 128, `RSS grew by ${o.growthMb.toFixed(0)} MB (from ${o.warmMb.toFixed(0)} MB)`);
 });
 
+test('traps in the middle of a loop of instantiations leak nothing: start-function traps, out-of-bounds segments, trapping calls', () => {
+  // Each kind fails after its memory, table and globals exist (a trap during instantiation leaves a half-made
+  // instance that nothing refers to); a working instance follows every failure.
+  const startTrap = new ModuleBuilder();
+  startTrap.memory({ min: 1 });
+  startTrap.table(T.funcref, { min: 4 });
+  startTrap.global(T.i32, true, (c) => c.i32_const(5));
+  startTrap.start(startTrap.func([], [], (c) => c.unreachable().end()));
+  const dataTrap = new ModuleBuilder();
+  dataTrap.memory({ min: 1 }, 'mem'); // (exported: a V8 memory, the other kind)
+  dataTrap.data({ mode: 'active', offset: new Code().i32_const(65530), bytes: [1, 2, 3, 4, 5, 6, 7, 8] });
+  const elemTrap = new ModuleBuilder();
+  elemTrap.memory({ min: 1 });
+  elemTrap.table(T.funcref, { min: 1 });
+  const g = elemTrap.func([], [], (c) => c.end());
+  elemTrap.elem({ mode: 'active', offset: new Code().i32_const(1), funcs: [g] });
+  const callTrap = new ModuleBuilder();
+  callTrap.memory({ min: 1 });
+  callTrap.func([], [], (c) => c.i32_const(0).i32_const(0).op(0x6d).drop().end(), { export: 'f' }); // i32.div_s by 0
+  const out = child(`
+    const { wasmRunning, pendingReleases } = await import(${dist('runtime/lifetime.js')});
+    const { linearMemoryStats } = await import(${dist('runtime/linear-memory.js')});
+    const M = new qb.Module(b64(${b64(memModule({ min: 1, exportMem: false }))}));
+    const kinds = [${[startTrap, dataTrap, elemTrap, callTrap].map((b) => `new qb.Module(b64(${b64(b.build())}))`).join(', ')}];
+    const rss = () => process.memoryUsage.rss();
+    let traps = 0, s = 0, peak = 0, warm = 0;
+    const round = (i) => {
+      try {
+        const x = new qb.Instance(kinds[i & 3]).exports;
+        x.f();
+      } catch (e) {
+        if (!(e instanceof qb.RuntimeError)) throw e;
+        traps++;
+      }
+      const x = new qb.Instance(M).exports;
+      x.st(i & 1023, 1);
+      s += x.ld(i & 1023);
+    };
+    for (let i = 0; i < 4000; i++) round(i);
+    warm = rss();
+    peak = warm;
+    for (let i = 0; i < 40000; i++) { round(i); if ((i & 1023) === 0) peak = Math.max(peak, rss()); }
+    console.log(JSON.stringify({ traps, s, running: wasmRunning(), pending: pendingReleases(), own: linearMemoryStats().count,
+      warmMb: warm / 2 ** 20, growthMb: (peak - warm) / 2 ** 20 }));
+  `);
+  const o = out as { traps: number; s: number; running: boolean; pending: number; own: number; warmMb: number; growthMb: number };
+  assert.is(o.traps, 44000);
+  assert.is(o.s, 44000);
+  assert.is(o.running, false);
+  assert.is(o.pending, 0);
+  assert.is(o.own, 0);
+  assert.ok(o.growthMb < 64, `RSS grew by ${o.growthMb.toFixed(0)} MB (from ${o.warmMb.toFixed(0)} MB)`);
+});
+
+test('private memories (defined, not exported) are resizable buffers that grow in place; exported ones stay V8 memories', () => {
+  const out = child(`
+    const pi = new qb.Instance(new qb.Module(b64(${b64(memModule({ min: 1, max: 4, exportMem: false }))})));
+    const priv = pi.exports;
+    const st = instanceState(pi);
+    const lm = st.memories[0];
+    const base = lm.base;
+    const r = [lm.kind];
+    priv.st(65535, 9);
+    r.push(priv.grow(2), priv.grow(1), priv.grow(1), lm.base === base, lm.pages);
+    priv.st(4 * 65536 - 1, 7);
+    r.push(priv.ld(65535), priv.ld(4 * 65536 - 1), outcome(() => priv.ld(4 * 65536)).error);
+    const pub = new qb.Instance(new qb.Module(b64(${b64(memModule({ min: 1 }))}))).exports;
+    r.push(getLinearMemory(pub.mem).kind);
+    const ui = new qb.Instance(new qb.Module(b64(${b64(memModule({ min: 0, exportMem: false }))})));
+    const unbounded = ui.exports;
+    r.push(instanceState(ui).memories[0].kind, unbounded.grow(3), unbounded.grow(0), outcome(() => unbounded.ld(3 * 65536)).error);
+    console.log(JSON.stringify(r));
+  `);
+  assert.equal(out, ['private', 1, 3, -1, true, 4, 9, 7, 'RuntimeError', 'v8', 'private', 0, 3, 'RuntimeError']);
+});
+
 test.run();
