@@ -2,6 +2,7 @@
 // machine code in the same step. Shared state lives in the ValueStack (where operands are) and the
 // ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
 
+import { GC_OPCODE_MESSAGE } from '../decode/unsupported.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
@@ -1399,6 +1400,7 @@ export class FunctionCompiler {
         return;
       }
     }
+    if (op === 0xfb) this.error(GC_OPCODE_MESSAGE);
     this.error(`illegal opcode 0x${op.toString(16)}`);
   }
 

@@ -8,7 +8,7 @@
 import { ByteReader, decodeUtf8 } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
-import { unknownKindMessage, unknownSectionMessage } from './unsupported.js';
+import { GC_TYPES_MESSAGE, isGcTypeForm, unknownKindMessage, unknownSectionMessage } from './unsupported.js';
 import { Heap, MAX_TYPES, concreteHeap, isDefaultable, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
 import {
   ValType,
@@ -254,7 +254,7 @@ class ModuleDecoder {
     for (let i = 0; i < count; i++) {
       const formPos = r.pos;
       const form = r.u8();
-      if (form !== 0x60) r.error(form & 0x80 ? 'integer representation too long' : 'malformed function type', formPos);
+      if (form !== 0x60) r.error(form & 0x80 ? 'integer representation too long' : isGcTypeForm(form) ? GC_TYPES_MESSAGE : 'malformed function type', formPos);
       const npPos = r.pos;
       const np = r.u32();
       // Implementation limits (V8's too): arguments and results travel through a 16 KiB buffer at the JS
