@@ -3,6 +3,7 @@
 // A loop that fails (e.g. "could not allocate memory") shows the error and the iteration it reached.
 //
 //   node bench/lifetime.mjs [--quick] [--n N] [--only NAME,NAME] [--engines quickbeam,v8] [--rss-cap MB] [--json]
+//   node bench/lifetime.mjs --from A.json,B.json     (the table of earlier --json runs, merged)
 //
 // N defaults to 1,000,000 for the loops (--quick: 20,000). A loop whose process passes --rss-cap (default
 // 4096 MB) is stopped there and reported as such, so that a leak cannot take the machine down. Needs
@@ -20,7 +21,10 @@
 //                 hit); V8: plain compile (it has no such option)
 // and the microbenchmarks
 //   compile       new Module(34-byte module): microseconds per compile (best of 5 rounds of N/20, at most 10,000)
-//   instantiate   new Instance of a compiled module with a 1-page memory: microseconds each (same rounds)
+//   instantiate   new Instance of a compiled module with a 1-page memory (not exported): microseconds each (same
+//                 rounds)
+//   instantiate-exported  the same with the memory exported (Quickbeam: a V8 memory, not a private one)
+// Times are wall and CPU (of the whole process: the GC's threads too); on a loaded machine read the CPU.
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -35,6 +39,9 @@ const MODULES = {
   // (module (memory 1) (func (export "f") (result i32) (i32.store (i32.const 8) (i32.const 42)) (i32.load (i32.const 8))))
   mem1: [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 5, 1, 1, 102, 0, 0, 10, 16, 1, 14,
     0, 65, 8, 65, 42, 54, 2, 0, 65, 8, 40, 2, 0, 11],
+  // mem1 with (export "m" (memory 0))
+  mem1exp: [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 9, 2, 1, 102, 0, 0, 1, 109, 2, 0,
+    10, 16, 1, 14, 0, 65, 8, 65, 42, 54, 2, 0, 65, 8, 40, 2, 0, 11],
   // (module (memory 1) (func (export "f") (result i32) unreachable))
   trap: [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11],
   // (module (memory i64 1 16) (func (export "f") (result i32) (i32.store (i64.const 8) (i32.const 42)) (i32.load (i64.const 8))))
@@ -55,7 +62,7 @@ const MODULES = {
 };
 
 const LOOPS = ['sync', 'async', 'async-yield', 'async-inst', 'trap', 'cycle', 'memory64', 'lazy', 'cached'];
-const MICRO = ['compile', 'instantiate'];
+const MICRO = ['compile', 'instantiate', 'instantiate-exported'];
 
 // ------------------------------------------------------------------------------------------------ child
 
@@ -137,19 +144,24 @@ async function child(engineName, loop, n, capMb) {
         break;
       }
       case 'compile':
-      case 'instantiate': {
-        // Best of 5 rounds, in microseconds per operation.
+      case 'instantiate':
+      case 'instantiate-exported': {
+        // Best of 5 rounds, in microseconds per operation (wall, and CPU of the process).
         const per = Math.max(100, Math.min(10_000, Math.floor(n / 20)));
-        const m = new W.Module(bytes.mem1);
+        const m = new W.Module(loop === 'instantiate-exported' ? bytes.mem1exp : bytes.mem1);
         let best = Infinity;
+        let bestCpu = Infinity;
         for (let round = 0; round < 5; round++) {
           const s = performance.now();
+          const c = process.cpuUsage();
           if (loop === 'compile') for (let k = 0; k < per; k++) new W.Module(bytes.tiny);
           else for (let k = 0; k < per; k++) new W.Instance(m);
+          const cu = process.cpuUsage(c);
           best = Math.min(best, ((performance.now() - s) * 1000) / per);
+          bestCpu = Math.min(bestCpu, (cu.user + cu.system) / per);
           i += per;
         }
-        return result({ usPerOp: best });
+        return result({ usPerOp: best, cpuUsPerOp: bestCpu });
       }
       default:
         throw new Error(`unknown loop ${loop}`);
@@ -183,8 +195,8 @@ const fmtMb = (kb) => `${Math.round(kb / 1024)} MB`;
 function cell(r, micro) {
   if (r === undefined) return '-';
   if (r.error !== undefined) return `**${r.error}** (after ${r.iterations ?? '?'} iterations${r.maxRssKb ? `, ${fmtMb(r.maxRssKb)}` : ''})`;
-  if (micro) return `${r.usPerOp.toFixed(1)} us`;
-  return `${fmtMs(r.ms)}, ${fmtMb(r.maxRssKb)}`;
+  if (micro) return `${r.usPerOp.toFixed(1)} us (CPU ${r.cpuUsPerOp?.toFixed(1) ?? '?'} us)`;
+  return `${fmtMs(r.ms)} (CPU ${fmtMs(r.cpuMs)}), ${fmtMb(r.maxRssKb)}`;
 }
 
 async function main() {
@@ -204,6 +216,16 @@ async function main() {
   const json = argv.includes('--json');
   const capArg = argv.indexOf('--rss-cap');
   const capMb = capArg >= 0 ? Number(argv[capArg + 1]) : 4096;
+  const fromArg = argv.indexOf('--from');
+  if (fromArg >= 0) {
+    // Print the table of earlier --json runs (e.g. loops run in two processes side by side), merged.
+    const fs = await import('node:fs');
+    const runs = argv[fromArg + 1].split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    const merged = Object.assign({}, ...runs.map((r) => r.results));
+    const names = [...LOOPS, ...MICRO].filter((x) => merged[x] !== undefined && (only === null || only.includes(x)));
+    printTable(runs[0].n, runs[0].node, engines, names, merged);
+    return;
+  }
   const names = [...LOOPS, ...MICRO].filter((x) => only === null || only.includes(x));
   const results = {};
   for (const name of names) {
@@ -217,14 +239,19 @@ async function main() {
     console.log(JSON.stringify({ n, node: process.version, results }, null, 2));
     return;
   }
-  console.log(`\nResource lifetime, ${n.toLocaleString('en-US')} iterations per loop (Node ${process.version}; time, peak RSS of the process)\n`);
+  printTable(n, process.version, engines, names, results);
+}
+
+function printTable(n, node, engines, names, results) {
+  console.log(`\nResource lifetime, ${n.toLocaleString('en-US')} iterations per loop (Node ${node}; wall time (CPU time), peak RSS of the process)\n`);
   console.log(`| loop | ${engines.map((e) => (e === 'v8' ? 'V8 (`WebAssembly`)' : 'Quickbeam')).join(' | ')} |`);
   console.log(`|---|${engines.map(() => '---').join('|')}|`);
   for (const name of names) {
     const micro = MICRO.includes(name);
     const cells = engines.map((e) => cell(results[name][e], micro));
     if (micro && engines.length === 2 && results[name].quickbeam?.usPerOp && results[name].v8?.usPerOp) {
-      cells[engines.indexOf('quickbeam')] += ` (${(results[name].quickbeam.usPerOp / results[name].v8.usPerOp).toFixed(2)}x V8)`;
+      const q = results[name].quickbeam, v = results[name].v8;
+      cells[engines.indexOf('quickbeam')] += `: ${(q.usPerOp / v.usPerOp).toFixed(2)}x V8 (CPU ${(q.cpuUsPerOp / v.cpuUsPerOp).toFixed(2)}x)`;
     }
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }

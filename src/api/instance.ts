@@ -248,7 +248,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   }
   for (let f = 0; f < state.funcRecords.length; f++) put(L.func(f), state.funcRecords[f]);
   // Defined memories and tables.
-  const exported = info.memories.length > info.numImportedMemories ? exportedMemories(m) : 0;
+  // (Trusted mode keeps V8 memories: their guard regions make a stray access fault rather than reach other memory.)
+  const exported = info.memories.length === info.numImportedMemories ? 0 : c.boundsChecks ? exportedMemories(m) : -1;
   for (let i = info.numImportedMemories; i < info.memories.length; i++) {
     const mt = info.memories[i];
     // Held by this instance (one holder: see LinearMemory.dropHolder).

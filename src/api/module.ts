@@ -125,9 +125,10 @@ interface NativeParts {
 // holds the internals (its code runs from them and its vmctx points at the slot table), while the Module
 // object may be dropped as soon as instantiate() returns (Go's wasm_exec keeps only the instance).
 // Compiled code, lazily compiled code and the slot table are GC-owned memory (code-memory.ts): the GC frees
-// them with the internals, whatever the embedder's loop. Only two kinds of module need a finalizer: a code
-// cache hit, whose code is mapped from the entry file, and a lazily compiled module with a cache, which
-// writes its entry first. Nothing held by the finalizer may refer back to the internals.
+// them with the internals, whatever the embedder's loop; so is a code-cache hit's code, read into code memory
+// or mapped from the entry over a GC-owned reservation (runtime/mapped-code.ts). Only a lazily compiled module
+// with a cache needs a finalizer (it writes its entry first), and a mapped hit where resizable ArrayBuffers
+// are missing. Nothing held by the finalizer may refer back to the internals.
 const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
   if (p.cache !== undefined) {
     storeLazyModule(p);

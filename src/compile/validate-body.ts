@@ -104,20 +104,42 @@ function isPlainType(t: number, simd: boolean): boolean {
  * lists (params and results of each function type, block results) are flattened into typed arrays, so the
  * hot loop reads no module objects (and V8's optimised code does not depend on their shapes).
  */
+// The fixed-capacity scratch arrays (~70 KB) are this thread's, shared by every validator: validate() runs to
+// the end without calling out, so two never interleave, and a module's validator must not allocate them
+// again (a loop of small lazily compiled modules spent a third of its time there).
+interface Scratch {
+  stack: Uint8Array;
+  fKind: Uint8Array;
+  fHeight: Int32Array;
+  fDead: Uint8Array;
+  fParams: Int32Array;
+  fResults: Int32Array;
+  locals: Uint8Array;
+}
+let scratch: Scratch | null = null;
+
+function threadScratch(): Scratch {
+  return (scratch ??= {
+    stack: new Uint8Array(MAX_STACK), fKind: new Uint8Array(MAX_DEPTH), fHeight: new Int32Array(MAX_DEPTH),
+    fDead: new Uint8Array(MAX_DEPTH), fParams: new Int32Array(MAX_DEPTH), fResults: new Int32Array(MAX_DEPTH),
+    locals: new Uint8Array(MAX_LOCALS),
+  });
+}
+
 export class BodyValidator {
   // Fixed capacities: a body that needs more is declined (the function compiler validates it). Growth code in
   // the hot loop would cost a deoptimisation the first time it ran.
-  private readonly stack = new Uint8Array(MAX_STACK);
+  private readonly stack = threadScratch().stack;
   private sp = 0;
   // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, and
   // the type lists of its params and results.
-  private readonly fKind = new Uint8Array(MAX_DEPTH);
-  private readonly fHeight = new Int32Array(MAX_DEPTH);
-  private readonly fDead = new Uint8Array(MAX_DEPTH);
-  private readonly fParams = new Int32Array(MAX_DEPTH);
-  private readonly fResults = new Int32Array(MAX_DEPTH);
+  private readonly fKind = threadScratch().fKind;
+  private readonly fHeight = threadScratch().fHeight;
+  private readonly fDead = threadScratch().fDead;
+  private readonly fParams = threadScratch().fParams;
+  private readonly fResults = threadScratch().fResults;
   private depth = 0;
-  private readonly locals = new Uint8Array(MAX_LOCALS);
+  private readonly locals = threadScratch().locals;
   private numLocals = 0;
   private depths = new Int32Array(64);
   private readonly r = new ByteReader(new Uint8Array(0));
