@@ -266,8 +266,13 @@ t('an info snapshot restores exactly what decoding gives', async () => {
     const { snapshot, keep } = snapshotInfo(info, bytes);
     const copy = keptBytes(bytes, keep);
     const restored = restoreInfo(snapshot, copy);
+    // As loadCached does: custom sections (the name section among them) are read from the kept bytes.
+    for (const s of restored.customSections) copy.set(bytes.subarray(s.start, s.end), s.start);
     // Compare everything, data segments through their accessors (their contents must be views into `copy`).
-    const plain = (i: typeof info) => ({ ...i, codeOffsets: [...i.codeOffsets], codeEnds: [...(i.codeEnds ?? [])], declaredFuncRefs: [...i.declaredFuncRefs], datas: null });
+    const plain = (i: typeof info) => ({
+      ...i, codeOffsets: [...i.codeOffsets], codeEnds: [...(i.codeEnds ?? [])], declaredFuncRefs: [...i.declaredFuncRefs], datas: null,
+      funcNames: { names: i.funcNames.entries(), module: i.funcNames.moduleName },
+    });
     assert.equal(plain(restored), plain(info));
     assert.is(restored.datas.count, info.datas.count);
     for (let k = 0; k < info.datas.count; k++) {

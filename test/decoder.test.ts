@@ -683,7 +683,7 @@ test('name section: function names, module name, leniency', () => {
     ...[2, 1, 0], // local names: ignored
   ]);
   const info = decode(mod(TYPE_VOID, FUNC1, CODE1, names));
-  assert.is(info.moduleName, 'mod');
+  assert.is(info.funcNames.moduleName, 'mod');
   assert.is(info.funcNames.get(0), 'main');
   // malformed name sections are ignored
   for (const body of [

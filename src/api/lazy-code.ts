@@ -138,7 +138,7 @@ export class LazyCode {
 }
 
 /** `name (wasm-function[N]:0xOFFSET)` for a pc inside an installed function, or null where it has no source position. */
-function symbolizeInstalled(fn: Installed, names: Map<number, string>, pc: number): string | null {
+function symbolizeInstalled(fn: Installed, names: { get(f: number): string | undefined }, pc: number): string | null {
   const i = binarySearch(fn.pcOffsets, pc - fn.addr, fn.mapStart, fn.mapStart + fn.mapCount - 1);
   if (i < 0) return null;
   const where = `wasm-function[${fn.f}]:0x${fn.wasmOffsets[i].toString(16)}`;

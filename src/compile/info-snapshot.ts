@@ -15,6 +15,7 @@
 
 import { createRequire } from 'node:module';
 import { DataSegments } from '../decode/data-segments.js';
+import { FunctionNames } from '../decode/name-section.js';
 import { prefault } from '../runtime/native.js';
 import { ConstExpr, ConstOp, ElemSegment, ModuleInfo } from '../decode/types.js';
 
@@ -49,7 +50,7 @@ function unpackItems(packed: Int32Array): ConstExpr[] {
 }
 
 interface Packed {
-  info: Omit<ModuleInfo, 'funcTypes' | 'codeOffsets' | 'codeEnds' | 'declaredFuncRefs' | 'elems'>;
+  info: Omit<ModuleInfo, 'funcTypes' | 'codeOffsets' | 'codeEnds' | 'declaredFuncRefs' | 'elems' | 'funcNames'>;
   funcTypes: Int32Array;
   codeOffsets: Int32Array;
   codeEnds: Int32Array | null;
@@ -76,7 +77,8 @@ export function snapshotInfo(info: ModuleInfo, bytes: Uint8Array): { snapshot: U
     const v = info.datas.bytes(k);
     cover(v.byteOffset - bytes.byteOffset, v.length);
   }
-  const { funcTypes, codeOffsets, codeEnds, declaredFuncRefs, elems, ...rest } = info;
+  // (funcNames is not stored: the restored module parses its kept "name" section when a name is asked for.)
+  const { funcTypes, codeOffsets, codeEnds, declaredFuncRefs, elems, funcNames: _names, ...rest } = info;
   const elemItems = elems.map((e) => packItems(e.items));
   const packed: Packed = {
     info: rest,
@@ -159,7 +161,8 @@ export function restoreInfo(snapshot: Uint8Array, bytes: Uint8Array, raw?: RawAr
     const items = p.elemItems[k];
     if (items !== null) elems[k].items = unpackItems(items);
   }
-  const info = { ...p.info, funcTypes, elems } as ModuleInfo;
+  // The custom sections' bytes are copied into `bytes` by the caller (loadCached) before any name is read.
+  const info = { ...p.info, funcTypes, elems, funcNames: FunctionNames.fromSections(bytes, p.info.customSections) } as ModuleInfo;
   if (raw !== undefined) {
     raw.codeOffsets = p.codeOffsets;
     raw.codeEnds = p.codeEnds;

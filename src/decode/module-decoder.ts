@@ -5,9 +5,10 @@
 // Error messages follow the wording of the spec's reference interpreter where one exists, and every error
 // carries the byte offset where the problem was found.
 
-import { ByteReader, decodeUtf8 } from './reader.js';
+import { ByteReader } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
+import { FunctionNames } from './name-section.js';
 import { GC_TYPES_MESSAGE, isGcTypeForm, unknownKindMessage, unknownSectionMessage } from './unsupported.js';
 import { Heap, MAX_TYPES, concreteHeap, isDefaultable, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
 import {
@@ -135,8 +136,7 @@ class ModuleDecoder {
       datas: new DataSegments(bytes),
       dataCount: null,
       declaredFuncRefs: new Set<number>(),
-      funcNames: new Map<number, string>(),
-      moduleName: null,
+      funcNames: new FunctionNames(bytes, 0, 0),
       customSections: [],
       codeOffsets: [],
       codeEnds: [],
@@ -812,53 +812,12 @@ class ModuleDecoder {
     const r = this.r;
     const name = r.name();
     this.info.customSections.push({ name, start: r.pos, end });
+    // Only the first "name" section counts; it is parsed when a name is first asked for.
     if (name === 'name' && !this.sawNameSection) {
       this.sawNameSection = true;
-      this.nameSection(r.pos, end);
+      this.info.funcNames = new FunctionNames(this.bytes, r.pos, end);
     }
     r.pos = end;
-  }
-
-  /** Parses the "name" section leniently: anything malformed just stops the parse (the module stays valid). */
-  private nameSection(start: number, end: number): void {
-    const nr = new ByteReader(this.bytes, start, end);
-    const info = this.info;
-    const names = new Map<number, string>();
-    let moduleName: string | null = null;
-    try {
-      let lastId = -1;
-      while (nr.pos < end) {
-        const id = nr.u8();
-        const size = nr.u32();
-        const subStart = nr.pos;
-        if (size > end - subStart) break;
-        const subEnd = subStart + size;
-        if (id <= lastId) break; // subsections must be ordered and unique
-        lastId = id;
-        if (id === 0) {
-          nr.end = subEnd;
-          moduleName = nr.name();
-        } else if (id === 1) {
-          nr.end = subEnd;
-          const n = nr.u32();
-          for (let i = 0; i < n; i++) {
-            const idx = nr.u32();
-            const lenPos = nr.pos;
-            const len = nr.u32();
-            const p = nr.pos;
-            if (len > subEnd - p) nr.error('length out of bounds', lenPos);
-            nr.pos = p + len;
-            names.set(idx, decodeUtf8(nr, this.bytes, p, p + len));
-          }
-        }
-        nr.end = end;
-        nr.pos = subEnd;
-      }
-    } catch {
-      // Malformed name section: keep whatever was parsed before the problem.
-    }
-    info.moduleName = moduleName;
-    for (const [k, v] of names) info.funcNames.set(k, v);
   }
 }
 

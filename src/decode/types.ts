@@ -2,6 +2,7 @@
 // Function bodies are not stored here: the decoder hands each body's byte range to the compiler as it goes.
 
 import type { DataSegments } from './data-segments.js';
+import type { FunctionNames } from './name-section.js';
 import { isRefType, refTypeText } from './ref-types.js';
 
 /**
@@ -154,9 +155,8 @@ export interface ModuleInfo {
   dataCount: number | null;
   /** Functions referenced outside function bodies (exports, elems, globals): ref.func validity. */
   declaredFuncRefs: Set<number>;
-  /** From the "name" custom section, when present. */
-  funcNames: Map<number, string>;
-  moduleName: string | null;
+  /** From the "name" custom section, when present (parsed on first use; also has the module name). */
+  funcNames: FunctionNames;
   /** Every custom section in module order: its name and the byte range of its payload (after the name). */
   customSections: CustomSection[];
   /** Byte offset of each defined function body (start of its size field) and its end, for backtraces. */
