@@ -151,16 +151,7 @@ export class FunctionCompiler {
     f.results = this.funcType.results;
     f.label = this.asm.newLabel();
 
-    // The operator loop (r.u8() inlined: the end check is the one above it).
-    const ctl = this.ctl;
-    const code = r.bytes;
-    while (ctl.depth > 0) {
-      const p = r.pos;
-      if (p >= r.end) this.error('unexpected end of function body (END opcode expected)', p);
-      this.opOffset = p;
-      r.pos = p + 1;
-      this.step(code[p]);
-    }
+    this.operatorLoop(r);
     if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
     if (this.validateOnly) return;
     this.emitTrapSites();
@@ -172,6 +163,25 @@ export class FunctionCompiler {
     this.exc.finish(frame, slotsEnd);
     this.asm.patchInt32(this.frameSizePatch, frame);
     this.asm.patchInt32(this.frameCheckPatch, frame);
+  }
+
+  /**
+   * The operator loop (r.u8() inlined: the end check is the one above it). A method of its own, ending right
+   * after the loop: V8 on-stack-replaces the hot loop of the first big function while the code after it has
+   * never run, and an OSR entry into a function with cold code after the loop deoptimised once per compiled
+   * function (a deopt loop of ~1,000 deopts per MB of wasm, with the loop running in the interpreter
+   * between them).
+   */
+  private operatorLoop(r: ByteReader): void {
+    const ctl = this.ctl;
+    const code = r.bytes;
+    while (ctl.depth > 0) {
+      const p = r.pos;
+      if (p >= r.end) this.error('unexpected end of function body (END opcode expected)', p);
+      this.opOffset = p;
+      r.pos = p + 1;
+      this.step(code[p]);
+    }
   }
 
   private readLocals(): void {
