@@ -13,8 +13,11 @@ export class LinkError extends Error {}
 
 export class RuntimeError extends Error {}
 
+/** JSPI: a Suspending import was called where it cannot suspend (no promising call, or JS frames in between). */
+export class SuspendError extends Error {}
+
 // As V8's: `name` and an empty `message` on the prototypes, not on each error (JSON.stringify(error) is "{}").
-for (const [cls, name] of [[CompileError, 'CompileError'], [LinkError, 'LinkError'], [RuntimeError, 'RuntimeError']] as const) {
+for (const [cls, name] of [[CompileError, 'CompileError'], [LinkError, 'LinkError'], [RuntimeError, 'RuntimeError'], [SuspendError, 'SuspendError']] as const) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, enumerable: false, configurable: true });
   Object.defineProperty(cls.prototype, 'message', { value: '', writable: true, enumerable: false, configurable: true });
 }

@@ -9,12 +9,13 @@ import { Table } from './api/table.js';
 import { Global } from './api/global.js';
 import { Tag, JSTag } from './api/tag.js';
 import { Exception } from './api/exception.js';
-import { CompileError, LinkError, RuntimeError } from './errors.js';
+import { CompileError, LinkError, RuntimeError, SuspendError } from './errors.js';
+import { Suspending, promising } from './api/jspi.js';
 import { validateModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
-export { Tag, JSTag, Exception };
+export { Tag, JSTag, Exception, Suspending, promising, SuspendError };
 export { WASI } from './wasi/index.js';
 import { WASI } from './wasi/index.js';
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
@@ -121,6 +122,6 @@ export function install(): typeof WebAssembly {
 const quickbeam = {
   Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
   compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, WASI, install,
-  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception,
+  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending, promising, SuspendError,
 };
 export default quickbeam;

@@ -3,7 +3,8 @@
 // buffer (immediates first); results go back to slot 0. A handler returns 0 or a trap code.
 
 
-import { TrapCode, HOSTCALL_BUILTIN_BASE } from '../runtime/layout.js';
+import { TrapCode, HOSTCALL_BUILTIN_BASE, SUSPENDED_CODE } from '../runtime/layout.js';
+import { SUSPEND, setSuspensionWriter } from './jspi-suspension.js';
 import { argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
 import { copyIn, nativeFill, nativeMove } from '../runtime/native.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
@@ -60,7 +61,17 @@ function callImport(state: InstanceState, index: number): number {
   const args: unknown[] = new Array(params.length);
   for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k], state);
   const result = Reflect.apply(fn, undefined, args);
-  const results = type.results;
+  if (result === SUSPEND) {
+    // A Suspending import got a promise: its value becomes this call's result when the stack resumes.
+    setSuspensionWriter((value) => writeImportResult(state, type.results, value));
+    return SUSPENDED_CODE;
+  }
+  writeImportResult(state, type.results, result);
+  return 0;
+}
+
+/** Convert an imported function's JS result to the import's result types, into the args buffer. */
+function writeImportResult(state: InstanceState, results: readonly ValType[], result: unknown): void {
   if (results.length === 1) {
     const raw = toWebAssemblyValue(result, results[0]);
     checkFuncSignature(raw as number, results[0], state.module.compiled.sigIds, funcRecordSignature);
@@ -77,7 +88,6 @@ function callImport(state: InstanceState, index: number): number {
     for (let k = 0; k < raws.length; k++) if (isFuncFamily(results[k])) keepFuncref(state, values[k]);
     for (let k = 0; k < raws.length; k++) writeSlot(k, results[k], raws[k]);
   }
-  return 0;
 }
 
 function builtin(state: InstanceState, id: number): number {

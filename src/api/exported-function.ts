@@ -13,10 +13,14 @@ import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
 import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
-import { callWasm, setTraceSymbolizer } from '../runtime/trampolines.js';
+import { callWasm, enterStackFn, raiseEntryResult, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
+import { acquireStack, releaseStack, type SecondaryStack } from '../runtime/stack-switching.js';
+import { drainReleases, pendingReleases, wasmRunning } from '../runtime/lifetime.js';
+import { SUSPENDED_CODE } from '../runtime/layout.js';
+import { stackRunning, takeSuspension } from './jspi-suspension.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
-import { setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { raiseCatchable, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
@@ -206,6 +210,66 @@ function disposedError(): RuntimeError {
   return new RuntimeError('call to a function of a disposed instance');
 }
 
+/** What converting a call's arguments needs to know about the function's parameters (computed once per function). */
+interface ParamInfo {
+  params: readonly ValType[];
+  /** A v128 or exnref param or result: JS cannot call it. */
+  jsIncompatible: boolean;
+  /** Every parameter takes a JS number directly (no BigInt, no reference): the fast path writes them as is. */
+  numeric: boolean;
+  funcrefParams: boolean;
+  /** (ref null? $t) parameters: the argument's signature is checked. */
+  typedParams: boolean;
+  sigIds: Int32Array | number[];
+}
+
+function paramInfo(state: InstanceState, type: FuncType): ParamInfo {
+  const params = type.params;
+  let numeric = true;
+  let funcrefParams = false;
+  let typedParams = false;
+  for (const t of params) {
+    if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
+    if (isFuncFamily(t)) funcrefParams = true;
+    if (concreteIndex(t) >= 0) typedParams = true;
+  }
+  const jsIncompatible = type.jsIncompatible ?? computeJsIncompatible(type);
+  return { params, jsIncompatible, numeric, funcrefParams, typedParams, sigIds: state.module.compiled.sigIds };
+}
+
+/** Convert a call's JS arguments and write them to the args buffer (throws as V8 does before anything runs). */
+function prepareArgs(state: InstanceState, p: ParamInfo, args: ArrayLike<unknown>): void {
+  if (state.disposed) throw disposedError();
+  // v128 and exnref cannot cross the JS boundary: calling such a function from JS throws before anything runs.
+  if (p.jsIncompatible) throw new TypeError('type incompatibility when transforming from/to JS');
+  const params = p.params;
+  const np = params.length;
+  let fast = p.numeric;
+  if (fast) for (let k = 0; k < np; k++) if (typeof args[k] !== 'number') fast = false;
+  if (fast) {
+    // Primitive numbers convert without running user code, so they can go straight to the buffer.
+    for (let k = 0; k < np; k++) writeSlot(k, params[k], toWebAssemblyValue(args[k], params[k]));
+    return;
+  }
+  // Convert everything first: a valueOf may itself call into wasm and reuse the args buffer.
+  const raws: RawValue[] = new Array(np);
+  for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
+  if (p.typedParams) for (let k = 0; k < np; k++) checkFuncSignature(raws[k] as number, params[k], p.sigIds, funcRecordSignature);
+  if (p.funcrefParams) for (let k = 0; k < np; k++) if (isFuncFamily(params[k])) keepFuncref(state, args[k]);
+  // A valueOf may have disposed the instance.
+  if (state.disposed) throw disposedError();
+  writeArgs(params, raws);
+}
+
+/** The call's results from the args buffer, as JS values (undefined / value / array). */
+function collectResults(state: InstanceState, results: readonly ValType[]): unknown {
+  if (results.length === 1) return toJSValue(readSlot(0, results[0]), results[0], state);
+  if (results.length === 0) return undefined;
+  const rawOut: RawValue[] = [];
+  for (let k = 0; k < results.length; k++) rawOut.push(readSlot(k, results[k]));
+  return rawOut.map((r, k) => toJSValue(r, results[k], state));
+}
+
 /** A caller of function `funcIndex` of `state`, whose FuncRecord lives in the state's vmctx. */
 function makeCaller(state: InstanceState, funcIndex: number): Caller {
   const type = funcType(state, funcIndex);
@@ -215,21 +279,8 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   const m = state.module;
   // The code the record pointed at when the instance was created (disposal redirects the record, not this).
   const code = m.code.addr + m.compiled.funcOffsets[funcIndex];
-  const params = type.params;
+  const p = paramInfo(state, type);
   const results = type.results;
-  const np = params.length;
-  const jsIncompatible = type.jsIncompatible ?? computeJsIncompatible(type);
-  // Parameters that take a JS number directly (no BigInt, no reference): the fast path writes them as is.
-  let numeric = true;
-  let funcrefParams = false;
-  let typedParams = false; // (ref null? $t): the argument's signature is checked
-  for (const t of params) {
-    if (t !== ValType.I32 && t !== ValType.F32 && t !== ValType.F64) numeric = false;
-    if (isFuncFamily(t)) funcrefParams = true;
-    if (concreteIndex(t) >= 0) typedParams = true;
-  }
-  const sigIds = m.compiled.sigIds;
-  const single = results.length === 1 ? results[0] : -1;
   const enter = (): void => {
     depth++;
     running.push(state);
@@ -246,30 +297,90 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
     }
   };
   return (args: ArrayLike<unknown>): unknown => {
-    if (state.disposed) throw disposedError();
-    // v128 and exnref cannot cross the JS boundary: calling such a function from JS throws before anything runs.
-    if (jsIncompatible) throw new TypeError('type incompatibility when transforming from/to JS');
-    let fast = numeric;
-    if (fast) for (let k = 0; k < np; k++) if (typeof args[k] !== 'number') fast = false;
-    if (fast) {
-      // Primitive numbers convert without running user code, so they can go straight to the buffer.
-      for (let k = 0; k < np; k++) writeSlot(k, params[k], toWebAssemblyValue(args[k], params[k]));
-    } else {
-      // Convert everything first: a valueOf may itself call into wasm and reuse the args buffer.
-      const raws: RawValue[] = new Array(np);
-      for (let k = 0; k < np; k++) raws[k] = toWebAssemblyValue(args[k], params[k]);
-      if (typedParams) for (let k = 0; k < np; k++) checkFuncSignature(raws[k] as number, params[k], sigIds, funcRecordSignature);
-      if (funcrefParams) for (let k = 0; k < np; k++) if (isFuncFamily(params[k])) keepFuncref(state, args[k]);
-      // A valueOf may have disposed the instance.
-      if (state.disposed) throw disposedError();
-      writeArgs(params, raws);
-    }
+    prepareArgs(state, p, args);
     enter();
-    if (single >= 0) return toJSValue(readSlot(0, single as ValType), single as ValType, state);
-    if (results.length === 0) return undefined;
-    const rawOut: RawValue[] = [];
-    for (let k = 0; k < results.length; k++) rawOut.push(readSlot(k, results[k]));
-    return rawOut.map((r, k) => toJSValue(r, results[k], state));
+    return collectResults(state, results);
+  };
+}
+
+/**
+ * JSPI: the caller behind `WebAssembly.promising(fn)` for an Exported Function `fn` (undefined for anything
+ * else). Each call runs on a secondary stack of its own and returns a promise; while its stack is suspended
+ * (a Suspending import waits for a promise) other code runs, and the stack continues from a promise reaction.
+ */
+export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Promise<unknown>) | undefined {
+  // An Exported Function's record is one of its own instance's (wrapperOf).
+  const rec = jsToFuncRecord(fn);
+  const state = stateOfFunction(fn);
+  if (rec === undefined || state === undefined) return undefined;
+  const funcIndex = recordIndex(state, rec);
+  const type = funcType(state, funcIndex);
+  const entryStub = entryStubFor(state, funcIndex);
+  const vmctx = state.vmctx;
+  const code = state.module.code.addr + state.module.compiled.funcOffsets[funcIndex];
+  const p = paramInfo(state, type);
+  const results = type.results;
+  return (args) => {
+    let stack: SecondaryStack;
+    try {
+      prepareArgs(state, p, args);
+      stack = acquireStack();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      // One run on the stack (the first, or a resumption); settles the promise unless the stack suspends.
+      const run = (enterOrResume: () => number): void => {
+        depth++;
+        running.push(state);
+        stackRunning(1);
+        let rc: number;
+        let failure: { error: unknown } | null = null;
+        try {
+          rc = enterOrResume();
+          // A trap's error is made here, while the running instances can still name its frames.
+          if (rc !== 0 && rc !== SUSPENDED_CODE) {
+            try {
+              raiseEntryResult(rc);
+            } catch (e) {
+              failure = { error: e };
+            }
+          }
+        } finally {
+          stackRunning(-1);
+          running.pop();
+          depth--;
+          if (depth === 0 && found.size !== 0) found.clear();
+        }
+        if (rc === SUSPENDED_CODE) {
+          const { promise, write } = takeSuspension();
+          promise.then(
+            (value) => {
+              let code = 0;
+              try {
+                write(value);
+              } catch (e) {
+                code = raiseCatchable(e);
+              }
+              run(() => resumeStackFn(stack.record, code));
+            },
+            (reason) => run(() => resumeStackFn(stack.record, raiseCatchable(reason))),
+          );
+          return;
+        }
+        releaseStack(stack);
+        if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
+        if (failure !== null) reject(failure.error);
+        else {
+          try {
+            resolve(collectResults(state, results));
+          } catch (e) {
+            reject(e);
+          }
+        }
+      };
+      run(() => enterStackFn(vmctx, entryStub, code, stack.record));
+    });
   };
 }
 

@@ -15,9 +15,9 @@ import {
 } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js';
-import { disposedFuncAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
+import { disposedFuncAddr, hostcallEntryAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
+import { suspendingImport } from './jspi.js';
 import { execStateAddr } from '../runtime/exec-state.js';
-import { hostcallAddr } from '../runtime/host-calls.js';
 import { LinearMemory } from '../runtime/linear-memory.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
@@ -132,7 +132,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   const vmctx = lastBlockAddress();
   const put = (offset: number, v: number): void => putU64(words, offset, v);
   put(VMCTX_EXEC, execStateAddr);
-  put(VMCTX_HOSTCALL, hostcallAddr);
+  put(VMCTX_HOSTCALL, hostcallEntryAddr);
   put(VMCTX_TRAP_HANDLER, trapHandlerAddr);
   put(VMCTX_INTERRUPTS, interruptBlockAddr);
   put(VMCTX_CODE_SLOTS, m.codeSlots);
@@ -147,7 +147,9 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     const where = `Import #${i} "${imp.module}" "${imp.name}"`;
     switch (imp.kind) {
       case ExternKind.Func: {
-        if (typeof v !== 'function') throw new LinkError(`${where}: function import requires a callable`);
+        // A WebAssembly.Suspending (JSPI) imports as a JS function that may suspend.
+        const fn = suspendingImport(v) ?? v;
+        if (typeof fn !== 'function') throw new LinkError(`${where}: function import requires a callable`);
         const type = info.types[imp.typeIndex];
         const sig = c.sigIds[imp.typeIndex];
         const f = funcIdx++;
@@ -157,13 +159,13 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
           if (funcRecordSignature(existing) !== sig) throw new LinkError(`${where}: imported function does not match the expected type`);
           rec = existing;
           state.hostFuncs.push(undefined);
-          state.importedFuncs[f] = v;
+          state.importedFuncs[f] = fn;
         } else {
           rec = vmctx + L.record(f);
           put(L.record(f) + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
           put(L.record(f) + FUNCREC_VMCTX, vmctx);
           words[(L.record(f) + FUNCREC_SIG) >>> 2] = sig;
-          state.hostFuncs.push(v);
+          state.hostFuncs.push(fn);
         }
         state.importTypes.push(type);
         state.funcRecords.push(rec);

@@ -64,8 +64,20 @@ export function peekCatchable(): { value: unknown } | null {
   return pendingSet && pendingCatchable ? { value: pendingValue } : null;
 }
 
-function hostcall(vmctx: number | bigint, id: number): number {
+/**
+ * Whether the host call being handled may suspend (JSPI): it came straight from wasm running on a promising
+ * call's secondary stack (runtime/stack-switching-code.ts), with no JS frames in between.
+ */
+let suspendable = false;
+
+export function canSuspend(): boolean {
+  return suspendable;
+}
+
+function dispatch(vmctx: number | bigint, id: number, fromStack: boolean): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
+  const outer = suspendable;
+  suspendable = fromStack;
   try {
     if (id === HOSTCALL_DISPOSED) throw new RuntimeError('call to a function of a disposed instance');
     const h = handlers.get(key) ?? resolver?.(key);
@@ -78,7 +90,17 @@ function hostcall(vmctx: number | bigint, id: number): number {
     // Only what an imported JS function throws may be caught by wasm; builtins' failures are errors.
     pendingCatchable = id < HOSTCALL_BUILTIN_BASE && isCatchable(e);
     return TrapCode.HostException;
+  } finally {
+    suspendable = outer;
   }
+}
+
+function hostcall(vmctx: number | bigint, id: number): number {
+  return dispatch(vmctx, id, false);
+}
+
+function hostcallFromStack(vmctx: number | bigint, id: number): number {
+  return dispatch(vmctx, id, true);
 }
 
 const hostcallProto = koffi.proto('int32_t (int64_t, int32_t)');
@@ -86,6 +108,8 @@ const registered = koffi.register(hostcall, koffi.pointer(hostcallProto));
 
 /** Native address of the host-call callback (vmctx slot 8). Valid for the life of the process. */
 export const hostcallAddr: number = Number(registered);
+/** The same callback for host calls made on a promising call's secondary stack (they may suspend). */
+export const hostcallFromStackAddr: number = Number(koffi.register(hostcallFromStack, koffi.pointer(hostcallProto)));
 
 /** Route host calls made with `vmctx` to `handler` (replacing any previous handler) until unregistered. */
 export function registerHostHandler(vmctx: number, handler: HostHandler): void {

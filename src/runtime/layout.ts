@@ -29,6 +29,13 @@ export const EXEC_CATCH_PC = 1064;
 /** The throw builtins (compile/emit-exceptions.ts): the throwing frame's rbp and a pc of the throw, for the search. */
 export const EXEC_THROW_RBP = 1072;
 export const EXEC_THROW_PC = 1080;
+/**
+ * JSPI (runtime/stack-switching-code.ts): the suspender record of the promising call whose secondary stack the
+ * running wasm code is on directly (0: not on one, or JS frames in between).
+ */
+export const EXEC_SUSPENDER = 1088;
+/** Returned by the host-call callback when a Suspending import got a promise (the stack is left suspended). */
+export const SUSPENDED_CODE = 0x7fffff01;
 /** Returned by a throw builtin that found the handler itself (catch rbp and pad set): the trap handler jumps. */
 export const CAUGHT_CODE = 0x7fffff00;
 /** Handler-table clause flag (compile/emit-exceptions.ts): the landing pad takes the exnref too. */

@@ -5,14 +5,23 @@
 
 import { savedRsp } from './exec-state.js';
 
+/** Promising calls (JSPI) running or suspended on stacks of their own: set by runtime/stack-switching.ts's users. */
+let suspendedCalls = 0;
+export function setSuspendedCalls(n: number): void {
+  suspendedCalls = n;
+}
+
 /** `Symbol.dispose` (Node 20 may lack it: then the symbol Node's own polyfill uses). */
 export const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
 const pending: Array<() => void> = [];
 
-/** True while machine code runs (some entry trampoline is active). */
+/**
+ * True while machine code runs (some entry trampoline is active) or waits on a suspended stack (JSPI), whose
+ * frames still use their instances' code and memories.
+ */
 export function wasmRunning(): boolean {
-  return savedRsp() !== 0;
+  return savedRsp() !== 0 || suspendedCalls !== 0;
 }
 
 /** Run `release` now if no wasm code runs, else when the outermost call into wasm returns. */

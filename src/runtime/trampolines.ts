@@ -28,7 +28,8 @@ import {
   EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES,
   trapMessage,
 } from './layout.js';
-import { hostcallAddr, markUncatchable, takePendingException } from './host-calls.js';
+import { hostcallAddr, hostcallFromStackAddr, markUncatchable, takePendingException } from './host-calls.js';
+import { emitStackSwitching } from './stack-switching-code.js';
 import { findCatchAddr } from './unwind.js';
 import { drainReleases, pendingReleases, wasmRunning } from './lifetime.js';
 import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
@@ -85,6 +86,7 @@ export const stackFloor: number = measured.low === 0 ? 0 : measured.low + STACK_
 
 function emitRuntime(): {
   code: Uint8Array; enter: number; enter0: number; trap: number; disposed: number; tailCallReturn: number;
+  enterStack: number; resumeStack: number; hostcallShim: number;
 } {
   const EXEC = execStateAddr;
   const a = new Assembler(1024);
@@ -98,6 +100,7 @@ function emitRuntime(): {
   const walkDone = a.newLabel();
   const disposed = a.newLabel();
   const tailCallReturn = a.newLabel();
+  const findCatchShim = a.newLabel();
 
   // enter0: load the three arguments from the exec state, then fall into enter.
   a.bind(enter0);
@@ -175,8 +178,7 @@ function emitRuntime(): {
   a.push(RDI); // rsp is now 16-byte aligned for the callback
   a.movRR(true, RDI, RBP);
   a.load(LoadKind.I64, RSI, RSP, -1, 1, 8);
-  movAddr(a, R11, findCatchAddr);
-  a.callReg(R11);
+  a.call(findCatchShim); // (on M when the trap is on a promising call's stack)
   a.pop(RDI);
   a.test(false, RAX, RAX);
   a.jcc(Cond.E, noCatch);
@@ -252,10 +254,20 @@ function emitRuntime(): {
   a.pop(RBP);
   a.ret();
 
+  // JSPI: promising calls on secondary stacks, and the host-call shim every vmctx points at.
+  const jspi = emitStackSwitching(a, {
+    exec: EXEC, enter, hostcall: hostcallAddr, hostcallFromStack: hostcallFromStackAddr, findCatch: findCatchAddr,
+    stackBudget, stackFloor,
+  });
+  a.bind(findCatchShim);
+  a.jmp(jspi.findCatchShim);
+
   a.finish();
   return {
     code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap),
     disposed: a.labelOffset(disposed), tailCallReturn: a.labelOffset(tailCallReturn),
+    enterStack: a.labelOffset(jspi.enterStack), resumeStack: a.labelOffset(jspi.resumeStack),
+    hostcallShim: a.labelOffset(jspi.hostcallShim),
   };
 }
 
@@ -268,6 +280,8 @@ export const enterAddr: number = runtimeBlock.addr + runtime.enter;
 export const enter0Addr: number = runtimeBlock.addr + runtime.enter0;
 /** Address of the trap handler (vmctx slot 16). */
 export const trapHandlerAddr: number = runtimeBlock.addr + runtime.trap;
+/** The host-call entry of generated code (vmctx slot 8): the koffi callback, through the JSPI stack shim. */
+export const hostcallEntryAddr: number = runtimeBlock.addr + runtime.hostcallShim;
 /** Code address given to the FuncRecords of a disposed instance: calling one throws (see host-calls.ts). */
 export const disposedFuncAddr: number = runtimeBlock.addr + runtime.disposed;
 /** Return address below a tail-call frame (compile/emit-tail-call.ts); generated code reads it from the exec state. */
@@ -280,12 +294,18 @@ export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;
 const enterFn = koffi.decode(enterAddr, koffi.proto('int32_t (int64_t, int64_t, int64_t)')) as
   (vmctx: number, stub: number, code: number) => number;
 const enter0Fn = koffi.decode(enter0Addr, koffi.proto('int32_t ()')) as () => number;
+/** JSPI (stack-switching-code.ts): `int32 enterStack(vmctx, entryStub, code, suspender)`. */
+export const enterStackFn = koffi.decode(runtimeBlock.addr + runtime.enterStack, koffi.proto('int32_t (int64_t, int64_t, int64_t, int64_t)')) as
+  (vmctx: number, stub: number, code: number, suspender: number) => number;
+/** JSPI: `int32 resumeStack(suspender, code)`: continue a suspended stack, its host call returning `code`. */
+export const resumeStackFn = koffi.decode(runtimeBlock.addr + runtime.resumeStack, koffi.proto('int32_t (int64_t, int32_t)')) as
+  (suspender: number, code: number) => number;
 startupMark('runtime: stack measured, entry and trap code generated');
 
 /** Write the runtime fields of a vmctx header: exec state (0), host-call callback (8), trap handler (16). */
 export function initVmctxHeader(vmctx: number): void {
   writePtr(vmctx + VMCTX_EXEC, execStateAddr);
-  writePtr(vmctx + VMCTX_HOSTCALL, hostcallAddr);
+  writePtr(vmctx + VMCTX_HOSTCALL, hostcallEntryAddr);
   writePtr(vmctx + VMCTX_TRAP_HANDLER, trapHandlerAddr);
 }
 
@@ -412,6 +432,11 @@ function raise(code: number, entry: Function): never {
   const trace = readTrace();
   clearTrace();
   throw trapError(code, entry, trace);
+}
+
+/** Throw what a nonzero entry result means (a trap's error, or the pending host exception). */
+export function raiseEntryResult(code: number): never {
+  raise(code, raiseEntryResult);
 }
 
 /**

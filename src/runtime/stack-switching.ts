@@ -1,0 +1,58 @@
+// Secondary stacks for JSPI promising calls (the machine code is in stack-switching-code.ts). Each running or
+// suspended promising call owns one: a private anonymous mapping of a guard page, the stack (as much as an
+// outermost ordinary call may use: the same stack budget, so a promising call recurses as deep as a plain
+// one), and a page at the top holding the suspender record. Pages are committed only as the stack is used;
+// a finished call's stack goes back to a small pool with its used pages dropped.
+
+import { MADV_DONTNEED, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, alignUp, madvise, mmapAnon, mprotect, munmap, writePtr } from './native.js';
+import { SUSPENDER_S_TOP } from './stack-switching-code.js';
+import { stackBudget } from './trampolines.js';
+import { setSuspendedCalls } from './lifetime.js';
+
+const GUARD = PAGE_SIZE;
+/** Room below the budget for what runs on the stack besides wasm frames (shim frames, the trap handler). */
+const STACK_SIZE = alignUp(stackBudget + 128 * 1024, PAGE_SIZE);
+const MAPPING_SIZE = GUARD + STACK_SIZE + PAGE_SIZE;
+const POOL_MAX = 8;
+
+/** One secondary stack: `record` is the suspender record's address (the top page), also the stack's top. */
+export interface SecondaryStack {
+  readonly mapping: number;
+  readonly record: number;
+}
+
+const pool: SecondaryStack[] = [];
+let live = 0;
+
+/** Number of secondary stacks in use (running or suspended promising calls). */
+export function liveStacks(): number {
+  return live;
+}
+
+export function acquireStack(): SecondaryStack {
+  setSuspendedCalls(++live);
+  const pooled = pool.pop();
+  if (pooled !== undefined) return pooled;
+  let mapping: number;
+  try {
+    mapping = mmapAnon(MAPPING_SIZE, PROT_READ | PROT_WRITE, true);
+  } catch (e) {
+    setSuspendedCalls(--live);
+    throw e;
+  }
+  mprotect(mapping, GUARD, PROT_NONE);
+  const record = mapping + GUARD + STACK_SIZE;
+  writePtr(record + SUSPENDER_S_TOP, record); // the stack grows down from its record page
+  return { mapping, record };
+}
+
+/** Give a stack back once no frame on it can run again (its call returned, trapped, or was abandoned). */
+export function releaseStack(s: SecondaryStack): void {
+  setSuspendedCalls(--live);
+  if (pool.length < POOL_MAX) {
+    madvise(s.mapping + GUARD, STACK_SIZE, MADV_DONTNEED);
+    pool.push(s);
+  } else {
+    munmap(s.mapping, MAPPING_SIZE);
+  }
+}
