@@ -159,6 +159,27 @@ test('hello.wasm (wasi-libc C) is validated entirely by the fast validator', () 
   }
 });
 
+test('table.get / table.set of funcref and externref tables (wasm-bindgen\'s externref table) need no fallback', () => {
+  const features = resolveFeatures();
+  // (table $f 1 funcref) (table $e 1 externref)
+  // (func (param i32) (result funcref) (table.set $e (local.get 0) (table.get $e (local.get 0))) (table.get $f (local.get 0)))
+  const bytes = Uint8Array.from([
+    0, 97, 115, 109, 1, 0, 0, 0,
+    1, 6, 1, 96, 1, 127, 1, 112, // type: (i32) -> funcref
+    3, 2, 1, 0,
+    4, 7, 2, 112, 0, 1, 111, 0, 1, // tables: funcref 1, externref 1
+    10, 16, 1, 14, 0, 32, 0, 32, 0, 37, 1, 38, 1, 32, 0, 37, 0, 11,
+  ]);
+  const d = decode(bytes, features)!;
+  const v = new BodyValidator(d.info, features);
+  assert.ok(v.validate(0, d.bytes, d.starts[0], d.ends[0]), 'declined');
+  // table.set of the wrong reference type is declined (and the function compiler rejects it)
+  const bad = bytes.slice();
+  bad[bad.length - 6] = 0; // table.set $f (a funcref table) of an externref
+  const d2 = decode(bad, features)!;
+  assert.not.ok(new BodyValidator(d2.info, features).validate(0, d2.bytes, d2.starts[0], d2.ends[0]));
+});
+
 test('an invalid body is declined, and the module still fails with the function compiler\'s exact error', async () => {
   const { Module, CompileError: QbCompileError } = await import('../src/index.js');
   // (func (result i32) i64.const 0): type mismatch at the end

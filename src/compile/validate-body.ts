@@ -619,6 +619,19 @@ export class BodyValidator {
         this.push(t1 === BOTTOM ? t2 : t1);
         break;
       }
+      case 0x25: // table.get
+      case 0x26: { // table.set
+        // Tables of funcref / externref only (typed-reference tables need subtyping: declined).
+        const t = r.u32();
+        if (!features.referenceTypes || t >= info.tables.length) return false;
+        const tt = info.tables[t];
+        const et = tt.elemType;
+        if (et !== FUNCREF && et !== EXTERNREF) return false;
+        if (op === 0x26 && !this.pop(et)) return false;
+        if (!this.pop(tt.index64 ? I64 : I32)) return false;
+        if (op === 0x25) this.push(et);
+        break;
+      }
       case 0x3f: { // memory.size
         const at = this.memIndex();
         if (at === 0) return false;
