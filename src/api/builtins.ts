@@ -61,13 +61,18 @@ function callImport(state: InstanceState, index: number): number {
   const args: unknown[] = new Array(params.length);
   for (let k = 0; k < params.length; k++) args[k] = toJSValue(readSlot(k, params[k]), params[k], state);
   const result = Reflect.apply(fn, undefined, args);
-  if (result === SUSPEND) {
-    // A Suspending import got a promise: its value becomes this call's result when the stack resumes.
-    setSuspensionWriter((value) => writeImportResult(state, type.results, value));
-    return SUSPENDED_CODE;
-  }
+  if (result === SUSPEND) return suspendImportCall(state, type.results);
   writeImportResult(state, type.results, result);
   return 0;
+}
+
+/**
+ * A Suspending import got a promise: its value becomes the call's result when the stack resumes. (A function
+ * of its own: a closure in callImport would make every import call allocate its context.)
+ */
+function suspendImportCall(state: InstanceState, results: readonly ValType[]): number {
+  setSuspensionWriter((value) => writeImportResult(state, results, value));
+  return SUSPENDED_CODE;
 }
 
 /** Convert an imported function's JS result to the import's result types, into the args buffer. */

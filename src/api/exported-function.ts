@@ -20,7 +20,7 @@ import { SUSPENDED_CODE } from '../runtime/layout.js';
 import { stackRunning, takeSuspension } from './jspi-suspension.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
-import { raiseCatchable, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { raiseCatchable, setEntryDepthReader, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
@@ -200,8 +200,9 @@ function entryStubFor(state: InstanceState, funcIndex: number): number {
   return m.code.addr + m.compiled.entryStubOffsets[m.info.funcTypes[funcIndex]];
 }
 
-/** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one). */
+/** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one; JSPI tells host calls apart by it). */
 let depth = 0;
+setEntryDepthReader(() => depth);
 
 /** A call into one function: the record's code and vmctx are read once (records never change). */
 type Caller = (args: ArrayLike<unknown>) => unknown;

@@ -64,20 +64,8 @@ export function peekCatchable(): { value: unknown } | null {
   return pendingSet && pendingCatchable ? { value: pendingValue } : null;
 }
 
-/**
- * Whether the host call being handled may suspend (JSPI): it came straight from wasm running on a promising
- * call's secondary stack (runtime/stack-switching-code.ts), with no JS frames in between.
- */
-let suspendable = false;
-
-export function canSuspend(): boolean {
-  return suspendable;
-}
-
-function dispatch(vmctx: number | bigint, id: number, fromStack: boolean): number {
+function hostcall(vmctx: number | bigint, id: number): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
-  const outer = suspendable;
-  suspendable = fromStack;
   try {
     if (id === HOSTCALL_DISPOSED) throw new RuntimeError('call to a function of a disposed instance');
     const h = handlers.get(key) ?? resolver?.(key);
@@ -90,17 +78,34 @@ function dispatch(vmctx: number | bigint, id: number, fromStack: boolean): numbe
     // Only what an imported JS function throws may be caught by wasm; builtins' failures are errors.
     pendingCatchable = id < HOSTCALL_BUILTIN_BASE && isCatchable(e);
     return TrapCode.HostException;
-  } finally {
-    suspendable = outer;
   }
 }
 
-function hostcall(vmctx: number | bigint, id: number): number {
-  return dispatch(vmctx, id, false);
+// JSPI: a host call may suspend when it came straight from wasm running on a promising call's secondary stack
+// (runtime/stack-switching-code.ts calls hostcallFromStack then) and JS has not entered wasm again since (which
+// would run on koffi's stack and make any host call from there a plain one). Told apart by the nesting depth
+// of calls from JS into wasm, which the JS API counts, so that plain host calls pay nothing for this.
+let entryDepth: () => number = () => 0;
+let suspendableDepth = -1;
+
+/** The JS API's count of active calls from JS into wasm (exported functions and promising calls). */
+export function setEntryDepthReader(read: () => number): void {
+  entryDepth = read;
+}
+
+/** Whether the host call being handled may suspend. */
+export function canSuspend(): boolean {
+  return suspendableDepth >= 0 && suspendableDepth === entryDepth();
 }
 
 function hostcallFromStack(vmctx: number | bigint, id: number): number {
-  return dispatch(vmctx, id, true);
+  const outer = suspendableDepth;
+  suspendableDepth = entryDepth();
+  try {
+    return hostcall(vmctx, id);
+  } finally {
+    suspendableDepth = outer;
+  }
 }
 
 const hostcallProto = koffi.proto('int32_t (int64_t, int32_t)');
