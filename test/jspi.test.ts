@@ -256,6 +256,25 @@ test('disposing an instance while its call is suspended: a clean error when it r
   assert.throws(() => ex.sum(1), /disposed/);
 });
 
+test('a call suspended on a promise that never settles, then dropped: its stack is given back', async () => {
+  // In a child with --expose-gc: the registry frees the stack once the unsettled promise is collected.
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const script = `
+    const qb = (await import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)})).default;
+    const { liveStacks } = await import(${JSON.stringify(new URL('../src/runtime/stack-switching.js', import.meta.url).href)});
+    const bytes = Uint8Array.from(${JSON.stringify([...PROGRAM])});
+    const mk = () => new qb.Instance(new qb.Module(bytes), { env: { get: new qb.Suspending(() => new Promise(() => {})), fail: () => 0, viaJs: () => 0, tag: new qb.Tag({ parameters: ['i32'] }) } }).exports;
+    (() => { const ex = mk(); for (let i = 0; i < 50; i++) qb.promising(ex.sum)(3); })();
+    const before = liveStacks();
+    for (let i = 0; i < 20 && liveStacks() > 0; i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+    process.stdout.write(before + " " + liveStacks());`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: here });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), '50 0', JSON.stringify(r.stdout));
+});
+
 test('API shape: constructors, argument checks, error class', () => {
   assert.throws(() => new Q.Suspending(1), (e: any) => e instanceof TypeError && /Argument 0 must be a function/.test(e.message));
   assert.throws(() => Q.promising(() => 1), (e: any) => e instanceof TypeError && /exported function/.test(e.message));

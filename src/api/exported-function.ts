@@ -304,6 +304,9 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   };
 }
 
+/** Suspended stacks whose promise was dropped unsettled: their frames can never run again. */
+const abandonedStacks = new FinalizationRegistry<SecondaryStack>((stack) => releaseStack(stack));
+
 /**
  * JSPI: the caller behind `WebAssembly.promising(fn)` for an Exported Function `fn` (undefined for anything
  * else). Each call runs on a secondary stack of its own and returns a promise; while its stack is suspended
@@ -355,8 +358,13 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
         }
         if (rc === SUSPENDED_CODE) {
           const { promise, write } = takeSuspension();
+          // If the promise is dropped without ever settling, nothing can resume the stack: `token`, held only by
+          // the reactions, then lets the registry give the stack back.
+          const token = {};
+          abandonedStacks.register(token, stack, token);
           promise.then(
             (value) => {
+              abandonedStacks.unregister(token);
               let code = 0;
               try {
                 write(value);
@@ -365,7 +373,10 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
               }
               run(() => resumeStackFn(stack.record, code));
             },
-            (reason) => run(() => resumeStackFn(stack.record, raiseCatchable(reason))),
+            (reason) => {
+              abandonedStacks.unregister(token);
+              run(() => resumeStackFn(stack.record, raiseCatchable(reason)));
+            },
           );
           return;
         }
