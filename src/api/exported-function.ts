@@ -333,6 +333,7 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
       return Promise.reject(e);
     }
     return new Promise((resolve, reject) => {
+      let token: object | null = null;
       // One run on the stack (the first, or a resumption); settles the promise unless the stack suspends.
       const run = (enterOrResume: () => number): void => {
         depth++;
@@ -358,13 +359,15 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
         }
         if (rc === SUSPENDED_CODE) {
           const { promise, write } = takeSuspension();
-          // If the promise is dropped without ever settling, nothing can resume the stack: `token`, held only by
-          // the reactions, then lets the registry give the stack back.
-          const token = {};
-          abandonedStacks.register(token, stack, token);
+          // If the promise is dropped without ever settling, nothing can resume the stack: `token` (in this
+          // call's scope, which only the pending reactions hold) then lets the registry give the stack back.
+          // Registered once per call, at its first suspension.
+          if (token === null) {
+            token = {};
+            abandonedStacks.register(token, stack, token);
+          }
           promise.then(
             (value) => {
-              abandonedStacks.unregister(token);
               let code = 0;
               try {
                 write(value);
@@ -373,13 +376,11 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
               }
               run(() => resumeStackFn(stack.record, code));
             },
-            (reason) => {
-              abandonedStacks.unregister(token);
-              run(() => resumeStackFn(stack.record, raiseCatchable(reason)));
-            },
+            (reason) => run(() => resumeStackFn(stack.record, raiseCatchable(reason))),
           );
           return;
         }
+        if (token !== null) abandonedStacks.unregister(token);
         releaseStack(stack);
         if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
         if (failure !== null) reject(failure.error);
