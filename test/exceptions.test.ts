@@ -607,4 +607,31 @@ test('exceptions are a feature: with it off, exception opcodes and the tag secti
   assert.throws(() => new qb.Module(CORE, { features: { exceptions: false } }), (x: unknown) => x instanceof qb.CompileError);
 });
 
+test('exnref and v128 globals and exnref tables refuse JS as V8 (Node 24) does, with its messages', () => {
+  // (last in this file: an instance with exnref storage keeps exnref ids alive from then on, see above)
+  const e = inst(wat(`(module
+    (global (export "g") (mut exnref) (ref.null exn))
+    (global (export "c") exnref (ref.null exn))
+    (global (export "v") (mut v128) (v128.const i64x2 0 0))
+    (table (export "t") 2 exnref))`));
+  const fails = (f: () => unknown, cls: Function, msg: string) =>
+    assert.throws(f, (x: unknown) => x instanceof cls && (x as Error).message === msg, msg);
+  fails(() => e.g.value, TypeError, 'get WebAssembly.Global.value): invalid type exnref');
+  fails(() => e.g.valueOf(), TypeError, 'WebAssembly.Global.valueOf(): invalid type exnref');
+  fails(() => { e.g.value = null; }, TypeError, 'set WebAssembly.Global.value): invalid type (ref null exn)');
+  fails(() => { e.g.value = undefined; }, TypeError, 'set WebAssembly.Global.value): invalid type (ref exn)');
+  fails(() => { e.c.value = null; }, TypeError, "set WebAssembly.Global.value): Can't set the value of an immutable global.");
+  fails(() => e.v.value, TypeError, "get WebAssembly.Global.value): Can't get the value of s128 WebAssembly.Global");
+  fails(() => { e.v.value = 1; }, TypeError, "set WebAssembly.Global.value): Can't set the value of s128 WebAssembly.Global");
+  fails(() => e.t.get(0), TypeError, 'WebAssembly.Table.get(): invalid type exnref');
+  fails(() => e.t.get(100), RangeError, 'WebAssembly.Table.get(): invalid address 100 in exnref table of size 2');
+  fails(() => e.t.set(100, null), RangeError, 'WebAssembly.Table.set(): invalid address 100 in exnref table of size 2');
+  fails(() => e.t.set(0, null), TypeError, 'WebAssembly.Table.set(): Argument 1 is invalid for table: invalid type (ref null exn)');
+  fails(() => e.t.set(0, undefined), TypeError, 'WebAssembly.Table.set(): Argument 1 is invalid for table: invalid type (ref exn)');
+  fails(() => e.t.grow(1, 5), TypeError, 'WebAssembly.Table.grow(): Argument 1 is invalid: invalid type (ref exn)');
+  e.t.set(0); // no value: the default (null), as V8
+  assert.is(e.t.grow(1), 2);
+  assert.is(e.t.length, 3);
+});
+
 test.run();

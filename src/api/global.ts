@@ -5,7 +5,7 @@ import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import {
-  RUNTIME, defaultRawValue, parseValType, readCellRaw, toDOMString, toJSValue, toWebAssemblyValue, valTypeName,
+  RUNTIME, defaultRawValue, exnValueType, isExnType, parseValType, readCellRaw, toDOMString, toJSValue, toWebAssemblyValue, valTypeName,
   writeCellRaw,
 } from '../runtime/js-values.js';
 
@@ -50,21 +50,29 @@ export class Global {
   }
 
   get value(): unknown {
-    const cell = this.#cell;
-    if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot read a v128 global from JS');
-    return toJSValue(readCellRaw(cell), cell.type, cell);
+    return this.#read('get WebAssembly.Global.value)');
   }
 
   set value(v: unknown) {
     const cell = this.#cell;
-    if (cell.type === ValType.V128) throw new TypeError('WebAssembly.Global.value: cannot write a v128 global from JS');
-    if (!cell.mutable) throw new TypeError("WebAssembly.Global.value: Can't set the value of an immutable global.");
+    // (V8's messages, its context string and type names included: a program can see them)
+    const C = 'set WebAssembly.Global.value)';
+    if (!cell.mutable) throw new TypeError(`${C}: Can't set the value of an immutable global.`);
+    if (cell.type === ValType.V128) throw new TypeError(`${C}: Can't set the value of s128 WebAssembly.Global`);
+    if (isExnType(cell.type)) throw new TypeError(`${C}: invalid type ${exnValueType(v)}`);
     writeCellRaw(cell, toCanonicalValue(v, cell.type));
     cell.keep(v);
   }
 
   valueOf(): unknown {
-    return this.value;
+    return this.#read('WebAssembly.Global.valueOf()');
+  }
+
+  #read(context: string): unknown {
+    const cell = this.#cell;
+    if (cell.type === ValType.V128) throw new TypeError(`${context}: Can't get the value of s128 WebAssembly.Global`);
+    if (isExnType(cell.type)) throw new TypeError(`${context}: invalid type exnref`);
+    return toJSValue(readCellRaw(cell), cell.type, cell);
   }
 
   /** Type reflection: { mutable, value }. */

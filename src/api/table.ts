@@ -3,7 +3,7 @@
 
 import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
-import { RUNTIME, addressValueToU64, defaultRawValue, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue, valTypeName } from '../runtime/js-values.js';
+import { RUNTIME, addressValueToU64, defaultRawValue, exnValueType, isExnType, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue, valTypeName } from '../runtime/js-values.js';
 import { TABLE_MAX_ELEMENTS } from '../runtime/layout.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { readAddressType } from './memory.js';
@@ -75,6 +75,8 @@ export class Table {
     const t = this.#table;
     const d = addressValueToU64(delta, t.index64, 'WebAssembly.Table.grow(): Argument 0');
     const value = rest[0];
+    // exnref: JS cannot make one; an explicit argument (even undefined) is refused, as V8 does
+    if (rest.length > 0 && isExnType(t.elemType)) throw new TypeError(`WebAssembly.Table.grow(): Argument 1 is invalid: invalid type ${exnValueType(value)}`);
     const raw = value === undefined ? defaultRawValue(t.elemType) : toCanonicalValue(value, t.elemType);
     const r = t.grow(d, raw as number);
     if (r >= 0) t.keep(value);
@@ -86,6 +88,7 @@ export class Table {
     const t = this.#table;
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.get(): Argument 0');
     if (i >= t.length) throw new RangeError(`WebAssembly.Table.get(): invalid address ${i} in ${elementName(t.elemType)} table of size ${t.length}`);
+    if (isExnType(t.elemType)) throw new TypeError('WebAssembly.Table.get(): invalid type exnref');
     return toJSValue(t.get(i), t.elemType, t);
   }
 
@@ -93,6 +96,11 @@ export class Table {
     const t = this.#table;
     const i = addressValueToU64(index, t.index64, 'WebAssembly.Table.set(): Argument 0');
     const value = rest[0];
+    if (isExnType(t.elemType)) {
+      // (V8: the address is checked first here, and an explicit undefined is a value JS cannot give)
+      if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${elementName(t.elemType)} table of size ${t.length}`);
+      if (rest.length > 0) throw new TypeError(`WebAssembly.Table.set(): Argument 1 is invalid for table: invalid type ${exnValueType(value)}`);
+    }
     const raw = value === undefined ? defaultRawValue(t.elemType) : toCanonicalValue(value, t.elemType);
     if (i >= t.length) throw new RangeError(`WebAssembly.Table.set(): invalid address ${i} in ${elementName(t.elemType)} table of size ${t.length}`);
     t.set(i, raw as number);

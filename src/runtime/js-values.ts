@@ -157,6 +157,16 @@ export function defaultRawValue(type: ValType): RawValue {
   }
 }
 
+/** Whether `t` is exnref, nullexnref or a non-null (ref exn): a type JS can neither read nor write. */
+export function isExnType(t: ValType): boolean {
+  return isRefType(t) && refTop(t) === Heap.Exn;
+}
+
+/** The type V8 names when a JS value is refused for an exnref (its message depends on the value). */
+export function exnValueType(v: unknown): string {
+  return v === null ? '(ref null exn)' : '(ref exn)';
+}
+
 /** exnref and nullexnref (exception handling): internal values, never converted to or from JS. */
 const EXNREF_TYPES = [0x69 as ValType, 0x74 as ValType] as const;
 
