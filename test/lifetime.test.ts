@@ -530,9 +530,11 @@ test('private memories (defined, not exported) are resizable buffers that grow i
     const ui = new qb.Instance(new qb.Module(b64(${b64(memModule({ min: 0, exportMem: false }))})));
     const unbounded = ui.exports;
     r.push(instanceState(ui).memories[0].kind, unbounded.grow(3), unbounded.grow(0), outcome(() => unbounded.ld(3 * 65536)).error);
+    pi[DISPOSE]();
+    r.push(outcome(() => priv.ld(0)).error, lm.released, lm.byteLength);
     console.log(JSON.stringify(r));
   `);
-  assert.equal(out, ['private', 1, 3, -1, true, 4, 9, 7, 'RuntimeError', 'v8', 'private', 0, 3, 'RuntimeError']);
+  assert.equal(out, ['private', 1, 3, -1, true, 4, 9, 7, 'RuntimeError', 'v8', 'private', 0, 3, 'RuntimeError', 'RuntimeError', true, 0]);
 });
 
 test.run();
