@@ -189,7 +189,7 @@ function buildImports(E, plan, trace, counters) {
         const name = d.name;
         const params = d.params, results = d.results;
         const throws = d.module === 'fuzzing-support' && name === 'throw' && wasmTag;
-        ns[name] = (...args) => {
+        const fn = (...args) => {
           counters.imports++;
           if (counters.imports <= MAX_IMPORT_EVENTS) trace.push({ ev: 'import', name, args: params.map((t, k) => encodeValue(args[k], t)) });
           if (throws) {
@@ -200,6 +200,16 @@ function buildImports(E, plan, trace, counters) {
           if (results.length === 1) return defaultValue(results[0]);
           return results.map(defaultValue);
         };
+        // JSPI plans: this import suspends the wasm stack on a promise of its result (or of its exception).
+        const k = plan.imports.indexOf(d);
+        // (The promise is also marked handled: where the call cannot suspend, e.g. from a start function, the
+        // engine throws a SuspendError and drops it, and its rejection must not end the worker.)
+        const later = (...args) => {
+          const p = (async () => { await null; return fn(...args); })();
+          p.catch(() => {});
+          return p;
+        };
+        ns[name] = plan.jspi?.suspend?.[k] ? new E.Suspending(later) : fn;
         break;
       }
       case 'memory': ns[d.name] = makeMemory(E, d); break;
@@ -308,27 +318,55 @@ export function runPlan(E, bytes, plan, options = {}) {
   }
   const ex = instance.exports;
   const reset = plan.reset && typeof ex[plan.reset] === 'function' ? ex[plan.reset] : null;
-  for (let k = 0; k < plan.calls.length; k++) {
+  // One call: its arguments, or null when the export is missing (recorded).
+  const begin = (k) => {
     const c = plan.calls[k];
-    const f = ex[c.name];
     trace.push({ ev: 'call', name: c.name });
     counters.imports = 0;
-    if (typeof f !== 'function') {
+    if (typeof ex[c.name] !== 'function') {
       trace.push({ ev: 'throw', name: 'missing', msg: c.name });
-      continue;
+      return null;
     }
-    try {
-      if (reset) reset();
-      const args = c.params.map((t, i) => decodeValue(c.args[i], t));
-      const r = f(...args);
-      const values = c.results.length === 0 ? [] : c.results.length === 1 ? [encodeValue(r, c.results[0])]
-        : Array.from(r, (x, i) => encodeValue(x, c.results[i]));
-      trace.push({ ev: 'result', values });
-    } catch (e) {
-      trace.push(errorEvent(E, e, { wasmTag: counters.wasmTag, plan, exports: ex }));
-    }
+    if (reset) reset();
+    return c.params.map((t, i) => decodeValue(c.args[i], t));
+  };
+  const result = (k, r) => {
+    const c = plan.calls[k];
+    const values = c.results.length === 0 ? [] : c.results.length === 1 ? [encodeValue(r, c.results[0])]
+      : Array.from(r, (x, i) => encodeValue(x, c.results[i]));
+    trace.push({ ev: 'result', values });
+  };
+  const failure = (e) => trace.push(errorEvent(E, e, { wasmTag: counters.wasmTag, plan, exports: ex }));
+  const end = (k) => {
     if (counters.imports > MAX_IMPORT_EVENTS) trace.push({ ev: 'imports-truncated', count: counters.imports });
     trace.push(observe(ex, plan, Array.isArray(plan.dumpAfter) ? plan.dumpAfter.includes(k) : plan.dumpAfter === k));
+  };
+  if (plan.jspi) {
+    // JSPI plans: every export is called through WebAssembly.promising and awaited, one after another; the
+    // imports marked in plan.jspi.suspend suspend the wasm stack at each of their calls (buildImports).
+    return (async () => {
+      for (let k = 0; k < plan.calls.length; k++) {
+        try {
+          const args = begin(k);
+          if (args === null) continue;
+          result(k, await E.promising(ex[plan.calls[k].name])(...args));
+        } catch (e) {
+          failure(e);
+        }
+        end(k);
+      }
+      return trace;
+    })();
+  }
+  for (let k = 0; k < plan.calls.length; k++) {
+    try {
+      const args = begin(k);
+      if (args === null) continue;
+      result(k, ex[plan.calls[k].name](...args));
+    } catch (e) {
+      failure(e);
+    }
+    end(k);
   }
   return trace;
 }

@@ -97,7 +97,7 @@ process.on('message', async (req) => {
       case 'run': {
         const opts = engineName === 'qb' && (req.features || req.qbOptions) ? { moduleOptions: { ...(req.qbOptions ?? {}), ...(req.features ? { features: req.features } : {}) } } : {};
         if (RETAIN) opts.retain = retained;
-        result = runPlan(E, bytes, req.plan, opts);
+        result = await runPlan(E, bytes, req.plan, opts); // (a promise for JSPI plans)
         break;
       }
       case 'scenario': {
