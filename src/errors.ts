@@ -11,7 +11,23 @@ export class CompileError extends Error {
 
 export class LinkError extends Error {}
 
-export class RuntimeError extends Error {}
+/** Marks a trap's RuntimeError (never caught by wasm handlers): see runtime/host-calls.ts markUncatchable. */
+export let markTrap: (e: RuntimeError) => void;
+/** Whether `e` is a RuntimeError marked by markTrap. */
+export let isMarkedTrap: (e: object) => boolean;
+
+export class RuntimeError extends Error {
+  // A private field, part of every RuntimeError's shape from construction: marking a trap is a store (a
+  // WeakSet entry per trap cost ~5% of a trapping call, and ephemeron work for the GC).
+  #trap = false;
+
+  static {
+    markTrap = (e) => {
+      e.#trap = true;
+    };
+    isMarkedTrap = (e) => #trap in e && (e as RuntimeError).#trap;
+  }
+}
 
 /** JSPI: a Suspending import was called where it cannot suspend (no promising call, or JS frames in between). */
 export class SuspendError extends Error {}

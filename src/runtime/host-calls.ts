@@ -14,7 +14,7 @@
 
 import { HOSTCALL_BUILTIN_BASE, HOSTCALL_DISPOSED, TrapCode } from './layout.js';
 import { koffi } from './native.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, isMarkedTrap, markTrap } from '../errors.js';
 
 /** A host-call handler: returns 0 on success or a trap code. May throw (reported as HostException). */
 export type HostHandler = (id: number) => number;
@@ -38,7 +38,8 @@ const uncatchable = new WeakSet<object>();
 
 /** Mark an error (a trap's RuntimeError/RangeError) so that no wasm handler ever catches it. */
 export function markUncatchable(e: unknown): void {
-  if (typeof e === 'object' && e !== null) uncatchable.add(e);
+  if (e instanceof RuntimeError) markTrap(e);
+  else if (typeof e === 'object' && e !== null) uncatchable.add(e);
 }
 
 /**
@@ -47,7 +48,7 @@ export function markUncatchable(e: unknown): void {
  */
 export function isCatchable(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return true;
-  if (uncatchable.has(e)) return false;
+  if (isMarkedTrap(e) || uncatchable.has(e)) return false;
   return !(e instanceof RangeError && e.message === 'Maximum call stack size exceeded');
 }
 
