@@ -73,6 +73,7 @@ WASM3_FILES.push('throw', 'throw_ref', 'try_table');
 
 const WASM3 = ['--memory-u64-leb'];
 const WASM2 = ['--no-multi-memory', '--no-typed-function-references'];
+const THREADS = ['--no-multi-memory', '--no-reference-types'];
 
 const GROUPS = [
   // Wasm 2.0: one memory per module (its binary/imports/memory tests assert that a second one is invalid) and
@@ -96,6 +97,11 @@ const GROUPS = [
   { name: 'wasm3-legacy-exceptions', flags: [] },
   { name: 'wasm3-legacy-exceptions (lazy)', dir: 'wasm3-legacy-exceptions', flags: ['--lazy'] },
   { name: 'wasm3-legacy-exceptions (parallel)', dir: 'wasm3-legacy-exceptions', flags: [...PARALLEL] },
+  // threads (shared memories, atomics, wait/notify), in all three modes: it is small. Its era has neither
+  // multi-memory nor reference types (imports.wast and memory.wast assert a second memory or table invalid).
+  { name: 'threads', flags: THREADS },
+  { name: 'threads (lazy)', dir: 'threads', flags: [...THREADS, '--lazy'] },
+  { name: 'threads (parallel)', dir: 'threads', flags: [...THREADS, ...PARALLEL] },
   // And compiled on two threads with every function in its own batch, so every call between functions is
   // linked across batches compiled by different threads: results must not change either.
   { name: 'core (parallel)', dir: 'core', flags: [...WASM2, ...PARALLEL] },

@@ -487,9 +487,12 @@ test('memories: limits of both index kinds, multiple, shared', () => {
   rejects(m([0x04, 0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]), 'integer too large', 21);
   rejects(m([0x04, 0]), 'malformed limits flags', 11, { memory64: false });
   rejects(m([0x08, 0]), 'malformed limits flags', 11);
-  // shared memories (threads) are not supported
+  // shared memories (threads): a maximum is required; i64 ones too (0x07); refused without the feature
   rejects(m([0x02, 1]), 'shared memory must have maximum', 11);
-  rejects(m([0x03, 1, 2]), 'shared memories are not supported', 11);
+  rejects(m([0x06, 1]), 'shared memory must have maximum', 11);
+  assert.equal(decode(m([0x03, 1, 2])).memories[0], { min: 1, max: 2, index64: false, shared: true });
+  assert.equal(decode(m([0x07, 1, 2])).memories[0], { min: 1, max: 2, index64: true, shared: true });
+  assert.throws(() => decodeModule(m([0x03, 1, 2]), resolveFeatures({ threads: false })), /malformed limits flags/);
   // multiple memories
   const two = mod(sec(5, [2, 0, 1, 0, 1]));
   assert.is(decode(two).memories.length, 2);

@@ -251,6 +251,25 @@ test('store: widths 1/2/4/8 x every source register (byte stores of spl/bpl/sil/
   t.check();
 });
 
+test('atomics: xchg / lock xadd / lock cmpxchg with memory, widths 1/2/4/8 x every register, mfence', () => {
+  const t = new Batch();
+  for (const w of [1, 2, 4, 8] as const) {
+    for (const src of REGS) {
+      for (const [b, i, s, d] of SAMPLE) {
+        t.add(`xchg ${mem(w, b, i, s, d)},${rn(src, w * 8)}`, (a) => a.xchgMem(w, src, b, i, s, d));
+        t.add(`lock xadd ${mem(w, b, i, s, d)},${rn(src, w * 8)}`, (a) => a.lockXadd(w, src, b, i, s, d));
+        t.add(`lock cmpxchg ${mem(w, b, i, s, d)},${rn(src, w * 8)}`, (a) => a.lockCmpxchg(w, src, b, i, s, d));
+      }
+    }
+  }
+  // sil needs the empty REX (else dh); the lock prefix comes before 0x66
+  t.add('xchg BYTE PTR [rax],sil', (a) => a.xchgMem(1, RSI, RAX, -1, 1, 0), 3);
+  t.add('lock xadd WORD PTR [r15+r8*1-0x2],r9w', (a) => a.lockXadd(2, R9, R15, R8, 1, -2), 8);
+  t.add('lock cmpxchg QWORD PTR [r15+rcx*1-0x8],rdx', (a) => a.lockCmpxchg(8, RDX, R15, RCX, 1, -8), 7);
+  t.add('mfence', (a) => a.mfence(), 3);
+  t.check();
+});
+
 test('storeImm: widths 1/2/4/8, immediates at the boundaries', () => {
   const t = new Batch();
   const imms: Record<number, number[]> = {

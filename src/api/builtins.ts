@@ -14,6 +14,7 @@ import { computeJsIncompatible, funcRecordSignature, keepFuncref, readSlot, writ
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { compileLazy } from './module.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
+import { builtinNotify, builtinWait } from './atomics-wait.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
@@ -102,6 +103,12 @@ function builtin(state: InstanceState, id: number): number {
       return builtinThrow(state);
     case Builtin.ThrowRef:
       return builtinThrowRef();
+    case Builtin.AtomicWait32:
+      return builtinWait(state.memories[u32(0)], false);
+    case Builtin.AtomicWait64:
+      return builtinWait(state.memories[u32(0)], true);
+    case Builtin.AtomicNotify:
+      return builtinNotify(state.memories[u32(0)]);
     case Builtin.MemoryGrow: {
       const mem = state.memories[u32(0)];
       const delta = addr(1, mem.index64);

@@ -255,8 +255,11 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   for (let i = info.numImportedMemories; i < info.memories.length; i++) {
     const mt = info.memories[i];
     // Held by this instance (one holder: see LinearMemory.dropHolder).
-    // A memory the module does not export is private: no JS can reach it (the cheapest kind to create).
-    const lm = new LinearMemory({ initial: mt.min, maximum: mt.max, index64: mt.index64, private: (exported & (1 << Math.min(i, 31))) === 0 });
+    // A memory the module does not export is private: no JS can reach it (the cheapest kind to create); never a
+    // shared one (V8's shared memory, which other threads map).
+    const lm = new LinearMemory({
+      initial: mt.min, maximum: mt.max, index64: mt.index64, shared: mt.shared, private: (exported & (1 << Math.min(i, 31))) === 0,
+    });
     put(L.memBase(i), lm.base);
     put(L.memDesc(i), lm.desc);
     state.memories.push(lm);

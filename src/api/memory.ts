@@ -7,8 +7,8 @@
 // also by a grow of 0 pages) and a new one is returned, exactly as in V8. Larger memory64 memories are
 // reservations of Quickbeam's own: their `buffer` (while they are at most 4 GiB) is a view that is never
 // detached and keeps its first `oldLength` bytes valid; above 4 GiB there is none (RangeError): use the
-// read/write windows. A shared memory (`{ shared: true }`, memory32) is V8's own shared memory: its `buffer`
-// is a SharedArrayBuffer, which grow does not detach; modules cannot import one yet (threads).
+// read/write windows. A shared memory (`{ shared: true }`, maximum at most 65536 pages) is V8's own shared
+// memory: its `buffer` is a SharedArrayBuffer, which grow does not detach (threads, issue 15).
 //
 // `[Symbol.dispose]()` (explicit resource management) releases the memory once no instance holds it any
 // more; the Memory object then throws a TypeError on every use.
@@ -124,7 +124,6 @@ export class Memory extends Presented {
     }
     if (shared) {
       if (maximum === null) throw new TypeError(`${CTX}: If shared is true, maximum property should be defined.`);
-      if (index64) throw new TypeError(`${CTX}: shared memory64 is not supported by quickbeam yet`);
     }
     try {
       return new LinearMemory({ initial, maximum, index64, shared });

@@ -325,6 +325,8 @@ export function makeSpectest(engine: Engine, table64: boolean): SpectestModule {
         ]),
     ],
     ['memory', () => new api.Memory({ initial: 1, maximum: 2 })],
+    // threads
+    ['shared_memory', () => new api.Memory({ initial: 1, maximum: 2, shared: true })],
   ];
   if (table64) {
     entries.push([

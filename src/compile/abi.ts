@@ -25,4 +25,8 @@ export const enum Builtin {
   Throw,
   /** throw_ref / rethrow: throw again the exception whose exnref id is in args slot 0 (null traps). */
   ThrowRef,
+  /** threads (compile/emit-atomics.ts): memory index in slot 0, the checked effective address in slot 1. */
+  AtomicNotify,
+  AtomicWait32,
+  AtomicWait64,
 }

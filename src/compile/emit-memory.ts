@@ -19,6 +19,8 @@ const PLANTED_OFF_BY_ONE = process.env.QUICKBEAM_TEST_PLANT_BUG === 'bounds-off-
 
 // Decoded memarg of the current operator (module-level scratch: the compiler is single-threaded).
 export let maMem = 0;
+/** log2 of the memarg's alignment (atomics require exactly the natural one). */
+export let maAlign = 0;
 let maOffLo = 0; // uint32
 let maOffHi = 0; // uint32
 
@@ -39,6 +41,7 @@ export function readMemarg(c: FunctionCompiler, size: number): void {
     mem = r.u32();
   }
   if (flags >= 32 || 2 ** flags > size) c.error('alignment must not be larger than natural', at);
+  maAlign = flags;
   const mems = c.m.info.memories;
   if (mem >= mems.length) c.error(`unknown memory ${mem}`, at);
   maMem = mem;
@@ -63,8 +66,12 @@ export function addrType(c: FunctionCompiler, mem: number): number {
   return c.m.info.memories[mem].index64 ? I64 : I32;
 }
 
-/** Pop the address operand and emit the bounds check for an access of `size` bytes (memarg in ma*). */
-export function emitAddress(c: FunctionCompiler, size: number): void {
+/**
+ * Pop the address operand and emit the bounds check for an access of `size` bytes (memarg in ma*). Atomics
+ * pass `alignMask` = size - 1: an effective address with any of those bits set traps (before the bounds
+ * check, as the reference interpreter orders them).
+ */
+export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): void {
   const vs = c.vs, a = c.asm;
   const mem = maMem;
   const index64 = c.m.info.memories[mem].index64;
@@ -75,6 +82,7 @@ export function emitAddress(c: FunctionCompiler, size: number): void {
     const end = (vs.lo[top] >>> 0) + maOffLo + size;
     if (addrHi === 0 && end <= 0x7fffffff) {
       vs.drop();
+      if (((end - size) & alignMask) !== 0) a.jmp(c.trapLabel(TrapCode.UnalignedAccess));
       if (mem === 0) {
         a.aluImm(AluOp.CMP, true, R13, end);
       } else {
@@ -94,6 +102,16 @@ export function emitAddress(c: FunctionCompiler, size: number): void {
   }
   const t = vs.popToReg();
   if (!index64) a.movRR(false, t, t);
+  if (alignMask !== 0) {
+    // (addr + offset) & mask: only the offset's low bits matter
+    const low = maOffLo & alignMask;
+    if (low === 0) a.testImm(false, t, alignMask);
+    else {
+      a.lea(false, R11, t, -1, 1, low);
+      a.testImm(false, R11, alignMask);
+    }
+    a.jcc(Cond.NE, c.trapLabel(TrapCode.UnalignedAccess));
+  }
   if (!c.m.boundsChecks) {
     emitUncheckedAddress(c, t);
     return;

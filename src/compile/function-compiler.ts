@@ -17,6 +17,7 @@ import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCT
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
+import { emitAtomic } from './emit-atomics.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
@@ -1371,7 +1372,7 @@ export class FunctionCompiler {
     this.error(`illegal opcode 0x${op.toString(16)}`);
   }
 
-  /** Operators above 0xc4: references and the 0xfc / 0xfd prefixes. */
+  /** Operators above 0xc4: references and the 0xfc / 0xfd / 0xfe prefixes. */
   private stepHigh(op: number): void {
     const vs = this.vs;
     const a = this.asm;
@@ -1400,6 +1401,10 @@ export class FunctionCompiler {
       case 0xfd:
         if (!this.m.features.simd) break;
         emitSimd(this, this.r.u32());
+        return;
+      case 0xfe:
+        if (!this.m.features.threads) break;
+        emitAtomic(this, this.r.u32());
         return;
       case 0xfc: {
         const sub = this.r.u32();

@@ -22,6 +22,8 @@ export interface Features {
    * and 3.0's accept up to 10 bytes; the spec runner turns it on for the Wasm 3.0 suite.
    */
   memoryU64Leb: boolean;
+  /** Threads: shared memories (limits flags 0x03 / 0x07), the 0xfe atomic operators, wait and notify. */
+  threads: boolean;
 }
 
 export const DEFAULT_FEATURES: Features = Object.freeze({
@@ -38,6 +40,7 @@ export const DEFAULT_FEATURES: Features = Object.freeze({
   typedFunctionReferences: true,
   exceptions: true,
   memoryU64Leb: false,
+  threads: true,
 });
 
 /** DEFAULT_FEATURES overridden by the given fields (undefined fields keep their default). A fresh object. */

@@ -359,17 +359,18 @@ class ModuleDecoder {
     const flags = r.u8();
     // bit 0: has max; bit 1: shared; bit 2: i64 index (memory64). Anything else (e.g. custom page sizes) is malformed.
     if (flags > 7) r.error('malformed limits flags', flagsPos);
-    if (flags & 2) {
-      // Shared memories belong to the threads proposal, which Quickbeam does not implement.
+    const shared = (flags & 2) !== 0;
+    if (shared) {
+      // threads: a shared memory cannot grow past a declared maximum (its backing is reserved up front)
+      if (!this.features.threads) r.error('malformed limits flags', flagsPos);
       if (!(flags & 1)) r.error('shared memory must have maximum', flagsPos);
-      r.error('shared memories are not supported', flagsPos);
     }
     const index64 = (flags & 4) !== 0;
     if (index64 && !this.features.memory64) r.error('malformed limits flags', flagsPos);
     const l = index64
       ? this.limits(flags, true, 0x10000, 0, 'memory size must be at most 2^48 pages (256TiB)')
       : this.limits(flags, this.features.memoryU64Leb, 0, MEM32_MAX_PAGES, 'memory size must be at most 65536 pages (4GiB)');
-    return { min: l.min, max: l.max, index64, shared: false };
+    return { min: l.min, max: l.max, index64, shared };
   }
 
   private globalType(): GlobalType {

@@ -81,10 +81,12 @@ export const enum TrapCode {
   OutOfFuel = 18,
   /** throw_ref (or rethrow) of a null exnref. */
   NullExnRef = 19,
+  /** memory.atomic.wait32/64 on a memory that is not shared. */
+  WaitNotShared = 20,
 }
 
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
-export const TRAP_CODE_COUNT = 20;
+export const TRAP_CODE_COUNT = 21;
 
 /** Error messages, as V8 words them. Index = TrapCode. */
 export const TRAP_MESSAGES: readonly string[] = [
@@ -108,6 +110,7 @@ export const TRAP_MESSAGES: readonly string[] = [
   'execution interrupted',
   'all fuel consumed',
   'rethrowing null value',
+  'Atomics.wait cannot be called in this context',
 ];
 
 /**
@@ -134,6 +137,7 @@ export const TRAP_SPEC_TEXT: readonly string[] = [
   'interrupted',
   'all fuel consumed',
   'null exception reference',
+  'expected shared memory',
 ];
 
 /** The message of a trap code (with a fallback for unknown codes). */

@@ -146,9 +146,8 @@ export interface LinearMemoryOptions {
   /** Holders the memory starts with (default 1: its creator). See `addHolder`. */
   holders?: number;
   /**
-   * A shared memory (V8's own, its buffer a SharedArrayBuffer; memory32 with a maximum). Only created from
-   * JS for now (modules cannot declare or import one until threads land): glue such as pyodide's makes one
-   * for Atomics.wait.
+   * A shared memory (threads): V8's own, its buffer a SharedArrayBuffer (growable, never detached); it
+   * needs a maximum of at most 65536 pages (memory32 or memory64).
    */
   shared?: boolean;
   /**
@@ -234,7 +233,10 @@ export class LinearMemory {
     this._pages = initial;
     this.holders = opts.holders ?? 1;
     this.shared = opts.shared === true;
-    if (this.shared && (index64 || maximum === null)) throw new TypeError('a shared memory must be a memory32 with a maximum');
+    // A shared memory is V8's own (a SharedArrayBuffer that every thread can map): at most 65536 pages.
+    if (this.shared && (maximum === null || maximum > V8_MEMORY_MAX_PAGES)) {
+      throw new RangeError('a shared memory needs a maximum of at most 65536 pages (4 GiB) in quickbeam');
+    }
 
     // V8-owned when V8 can hold it: every memory32, and memory64 whose maximum fits a memory32.
     const v8Pages = !index64 ? (maximum ?? V8_MEMORY_MAX_PAGES) : maximum !== null && maximum <= V8_MEMORY_MAX_PAGES ? maximum : -1;

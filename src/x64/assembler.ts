@@ -909,6 +909,28 @@ export class Assembler {
     this.buf[this.pos++] = 0xaa;
   }
 
+  // Atomics (threads). Width-1 forms need a REX prefix for spl..dil; width 2 takes the 0x66 prefix.
+
+  /** xchg [mem], src (implicitly locked): src receives the old value (bits above `width` kept for 1 and 2). */
+  xchgMem(width: 1 | 2 | 4 | 8, src: number, base: number, index: number, scale: number, disp: number): void {
+    this.rm(width === 2 ? 0x66 : 0, width === 8 ? 1 : 0, width === 1 ? 0x86 : 0x87, src, base, index, scale, disp,
+      width === 1 && src >= 4 && src <= 7);
+  }
+
+  /** lock xadd [mem], src: src receives the old value. */
+  lockXadd(width: 1 | 2 | 4 | 8, src: number, base: number, index: number, scale: number, disp: number): void {
+    this.byte(0xf0);
+    this.rm(width === 2 ? 0x66 : 0, width === 8 ? 1 : 0, width === 1 ? 0x0fc0 : 0x0fc1, src, base, index, scale, disp,
+      width === 1 && src >= 4 && src <= 7);
+  }
+
+  /** lock cmpxchg [mem], src: compares with al/ax/eax/rax, which receives the old value on a mismatch (ZF clear). */
+  lockCmpxchg(width: 1 | 2 | 4 | 8, src: number, base: number, index: number, scale: number, disp: number): void {
+    this.byte(0xf0);
+    this.rm(width === 2 ? 0x66 : 0, width === 8 ? 1 : 0, width === 1 ? 0x0fb0 : 0x0fb1, src, base, index, scale, disp,
+      width === 1 && src >= 4 && src <= 7);
+  }
+
   mfence(): void {
     this.need(3);
     this.buf[this.pos++] = 0x0f;
