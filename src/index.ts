@@ -5,6 +5,7 @@
 import { Module, ModuleOptions, setModuleDefaults, getModuleDefaults, withModuleDefaults } from './api/module.js';
 import { Instance } from './api/instance.js';
 import { Memory } from './api/memory.js';
+import { moduleFromDescriptor, moduleToDescriptor, type ModuleDescriptor } from './api/module-transfer.js';
 import { Table } from './api/table.js';
 import { Global } from './api/global.js';
 import { Tag, JSTag } from './api/tag.js';
@@ -20,7 +21,21 @@ export { WASI } from './wasi/index.js';
 import { WASI } from './wasi/index.js';
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 import { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
-export type { Features, ModuleOptions };
+export type { Features, ModuleOptions, ModuleDescriptor };
+
+/**
+ * Threads: a structured-cloneable descriptor of a module (postMessage it to a worker_threads Worker), which
+ * `moduleFromTransferable` turns back into a Module in that thread; an eagerly compiled module crosses as its
+ * machine code, not recompiled (src/api/module-transfer.ts). A shared Memory crosses by postMessage as it is.
+ */
+export function transferableModule(module: Module): ModuleDescriptor {
+  return moduleToDescriptor(module);
+}
+
+/** The Module of a descriptor made by `transferableModule` (in any thread of this process). */
+export function moduleFromTransferable(descriptor: unknown): Module {
+  return moduleFromDescriptor(descriptor);
+}
 
 function bytesOf(source: unknown): Uint8Array {
   if (source instanceof Uint8Array) return source;
@@ -122,6 +137,7 @@ export function install(): typeof WebAssembly {
 const quickbeam = {
   Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
   compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, WASI, install,
-  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending, promising, SuspendError,
+  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending, promising, SuspendError, transferableModule,
+  moduleFromTransferable,
 };
 export default quickbeam;

@@ -27,7 +27,7 @@ import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runt
 import { isRefType, isSubtype } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
 import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
-import { getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
+import { adoptMemory, getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
 import { makeExportedFunction, funcRecordSignature, callExport } from './exported-function.js';
@@ -186,10 +186,12 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         break;
       }
       case ExternKind.Memory: {
-        if (!(v instanceof Memory)) throw new LinkError(`${where}: memory import must be a WebAssembly.Memory object`);
-        const lm = getLinearMemory(v);
+        // (an engine shared memory, e.g. one posted from another thread, becomes a Memory: adoptMemory)
+        const mv = adoptMemory(v);
+        if (mv === null) throw new LinkError(`${where}: memory import must be a WebAssembly.Memory object`);
+        const lm = getLinearMemory(mv);
         const mt = imp.memory!;
-        if (Memory.isDisposed(v)) throw new LinkError(`${where}: memory import has been disposed`);
+        if (Memory.isDisposed(mv)) throw new LinkError(`${where}: memory import has been disposed`);
         if (lm.shared !== mt.shared) throw new LinkError(`${where}: mismatch in shared state of memory declaration and import`);
         if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximum, mt.min, mt.max)) {
           throw new LinkError(`${where}: memory import has an incompatible type or size`);
@@ -198,7 +200,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         put(L.memDesc(memIdx), lm.desc);
         memIdx++;
         state.memories.push(lm);
-        state.keepAlive.push(v);
+        state.keepAlive.push(mv);
         break;
       }
       case ExternKind.Global: {

@@ -18,6 +18,7 @@
 // `Memory.SharedRegion`). See src/runtime/file-mapping.ts for the exact semantics.
 
 import { LinearMemory } from '../runtime/linear-memory.js';
+import { engineSharedMemory } from '../runtime/v8-memory.js';
 import { SharedRegion, type MapFileOptions, type MapRegionOptions, type MappingInfo } from '../runtime/file-mapping.js';
 import { MEMORY32_MAX_PAGES, MEMORY64_MAX_PAGES } from '../runtime/layout.js';
 import { RUNTIME, addressValueToU64, toDOMString, u64ToAddressValue } from '../runtime/js-values.js';
@@ -293,6 +294,17 @@ Object.defineProperty(Memory.prototype, Symbol.toStringTag, { value: 'WebAssembl
 export function getLinearMemory(m: unknown): LinearMemory {
   if (!Memory.isMemory(m)) throw new TypeError('not a WebAssembly.Memory');
   return m[RUNTIME];
+}
+
+/**
+ * A Memory for an import value: `v` itself when it is one, else a Memory over an engine (V8) shared memory
+ * (one that reached this thread by postMessage: worker threads), which becomes that Memory object (it gets
+ * Memory's prototype, as every V8-backed Memory has), else null.
+ */
+export function adoptMemory(v: unknown): Memory | null {
+  if (Memory.isMemory(v)) return v;
+  const v8 = engineSharedMemory(v);
+  return v8 === null ? null : memoryFromRuntime(LinearMemory.adopt(v8));
 }
 
 /** The unique Memory object of a LinearMemory (created on first use). */

@@ -58,6 +58,19 @@ export interface ModuleOptions {
 export const LAZY_THRESHOLD = 4 * 1024 * 1024;
 
 const INTERNAL = Symbol('quickbeam.module');
+/** `new Module(FROM_CODE, options)` with `pendingCode` set: a Module over code that exists already. */
+const FROM_CODE = Symbol('quickbeam.module.fromCode');
+let pendingCode: { compiled: CompiledModule; code: CodeBlock } | null = null;
+
+/** A Module over compiled code and its CodeBlock (module-transfer.ts: code received from another thread). */
+export function moduleFromCode(compiled: CompiledModule, code: CodeBlock, options: ModuleOptions | undefined): Module {
+  pendingCode = { compiled, code };
+  try {
+    return new Module(FROM_CODE, options);
+  } finally {
+    pendingCode = null;
+  }
+}
 const DISPOSED = Symbol('quickbeam.module.disposed');
 
 /** Options every Module gets unless it passes its own (quickbeam/register sets them from the environment). */
@@ -211,7 +224,10 @@ export class Module {
 
   constructor(bytes: unknown, options?: ModuleOptions) {
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
-    const src = toBytes(bytes);
+    // a module made from another thread's code (module-transfer.ts): nothing to compile
+    const pre = bytes === FROM_CODE ? pendingCode : null;
+    pendingCode = null;
+    const src = pre !== null ? new Uint8Array(0) : toBytes(bytes);
     options = withModuleDefaults(options);
     const features = options?.features === undefined ? (defaultFeatures ??= resolveFeatures()) : resolveFeatures(options.features);
     const compileOptions: CompileOptions = {
@@ -230,7 +246,10 @@ export class Module {
     let lazyFunctions: LazyFunctions | undefined;
     let reservation: CodeReservation | null = null;
     let gcOwned = true;
-    if (options?.cache !== undefined) {
+    if (pre !== null) {
+      compiled = pre.compiled;
+      code = pre.code;
+    } else if (options?.cache !== undefined) {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
       const key = cacheKey(src, features, compileOptions);

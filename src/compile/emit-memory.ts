@@ -1,7 +1,8 @@
 // Memory operators: loads and stores with their bounds checks, memory.size/grow and bulk memory.
 //
 // Bounds check (docs/ARCHITECTURE.md): t = addr (i32: zero-extended); t += offset + size (i64 memories:
-// a carry traps, so address + offset never wraps); t > length traps; access [base + t - size].
+// a carry traps, so address + offset never wraps); t > length traps; access [base + t - size]. Memory 0's
+// length is in r13, except for a shared memory 0, whose length other threads change: r13 = its MemoryDesc.
 
 import { AluOp, Cond, LoadKind, R11, R13, R14, R15, ShiftOp } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
@@ -62,6 +63,11 @@ export function readMemarg(c: FunctionCompiler, size: number): void {
   }
 }
 
+/** Whether memory 0 is shared: then r13 holds its MemoryDesc, not its length (see reloadMemory0). */
+function shared0(c: FunctionCompiler): boolean {
+  return c.m.info.memories[0].shared;
+}
+
 export function addrType(c: FunctionCompiler, mem: number): number {
   return c.m.info.memories[mem].index64 ? I64 : I32;
 }
@@ -83,8 +89,10 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
     if (addrHi === 0 && end <= 0x7fffffff) {
       vs.drop();
       if (((end - size) & alignMask) !== 0) a.jmp(c.trapLabel(TrapCode.UnalignedAccess));
-      if (mem === 0) {
+      if (mem === 0 && !shared0(c)) {
         a.aluImm(AluOp.CMP, true, R13, end);
+      } else if (mem === 0) {
+        a.aluMemImm(AluOp.CMP, true, R13, -1, 1, MEMDESC_LENGTH, end);
       } else {
         a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
         a.aluMemImm(AluOp.CMP, true, R11, -1, 1, MEMDESC_LENGTH, end);
@@ -133,7 +141,8 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
     a.alu(AluOp.ADD, true, t, R11);
   }
   if (index64) a.jcc(Cond.B, trap); // carry: address + offset + size wrapped past 2^64
-  if (mem === 0) a.alu(AluOp.CMP, true, t, R13);
+  if (mem === 0 && !shared0(c)) a.alu(AluOp.CMP, true, t, R13);
+  else if (mem === 0) a.aluLoad(AluOp.CMP, true, t, R13, -1, 1, MEMDESC_LENGTH);
   else {
     a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
     a.aluLoad(AluOp.CMP, true, t, R11, -1, 1, MEMDESC_LENGTH);
@@ -259,7 +268,8 @@ export function emitMemorySize(c: FunctionCompiler): void {
     return;
   }
   const r = vs.allocGpr();
-  if (mem === 0) a.movRR(true, r, R13);
+  if (mem === 0 && !shared0(c)) a.movRR(true, r, R13);
+  else if (mem === 0) a.load(LoadKind.I64, r, R13, -1, 1, MEMDESC_LENGTH);
   else {
     a.load(LoadKind.I64, r, R14, -1, 1, c.m.layout.memDesc(mem));
     a.load(LoadKind.I64, r, r, -1, 1, MEMDESC_LENGTH);

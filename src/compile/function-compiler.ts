@@ -311,14 +311,15 @@ export class FunctionCompiler {
     }
   }
 
-  /** Reload the pinned memory-0 registers from vmctx (r15 only when r14 may have changed). */
+  /** Reload the pinned memory-0 registers from vmctx (r15 only when r14 may have changed): r15 base, r13 length (shared: desc). */
   reloadMemory0(withBase: boolean): void {
     if (this.m.info.memories.length === 0) return;
     const a = this.asm;
     const L = this.m.layout;
     if (withBase) a.load(LoadKind.I64, R15, R14, -1, 1, L.memBase(0));
     a.load(LoadKind.I64, R13, R14, -1, 1, L.memDesc(0));
-    a.load(LoadKind.I64, R13, R13, -1, 1, 8);
+    // a shared memory's length may change under us (other threads grow it): r13 keeps its MemoryDesc instead
+    if (!this.m.info.memories[0].shared) a.load(LoadKind.I64, R13, R13, -1, 1, 8);
   }
 
   private emitEpilogue(): void {

@@ -43,6 +43,7 @@ import {
 import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, v8Buffer, v8Grow, type V8MemoryLike } from './v8-memory.js';
 import { releaseWhenIdle } from './lifetime.js';
 import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
+import { findSharedDesc, raiseSharedLength, registerSharedDesc, type SharedDesc } from './shared-memory-registry.js';
 
 let memory64Cap = DEFAULT_MEMORY64_RESERVATION;
 
@@ -155,6 +156,11 @@ export interface LinearMemoryOptions {
    * resizable ArrayBuffer (see the file comment).
    */
   private?: boolean;
+  /**
+   * Adopt this engine (V8) shared memory instead of creating one: a shared memory that reached this thread
+   * by postMessage (see `LinearMemory.adopt`).
+   */
+  adopt?: V8MemoryLike;
 }
 
 /** Resizable ArrayBuffer constructor (Node 20+), or null where resizable buffers are missing. */
@@ -199,6 +205,8 @@ export class LinearMemory {
   readonly shared: boolean;
 
   private _pages: number;
+  /** A shared memory's process-wide desc (shared-memory-registry.ts); null: the desc is this thread's. */
+  private readonly sharedDesc: SharedDesc | null = null;
   /** The V8 memory behind this one (null for an own reservation, and once released). */
   private v8: V8MemoryLike | null;
   /** A private memory's resizable ArrayBuffer (null otherwise, and once released). */
@@ -242,7 +250,7 @@ export class LinearMemory {
     const v8Pages = !index64 ? (maximum ?? V8_MEMORY_MAX_PAGES) : maximum !== null && maximum <= V8_MEMORY_MAX_PAGES ? maximum : -1;
     const rab = opts.private === true && v8Backing && !this.shared && v8Pages >= 0 && privateBacking !== false
       ? tryResizable(initial * WASM_PAGE_SIZE, v8Pages * WASM_PAGE_SIZE) : null;
-    const v8 = rab === null && (v8Backing || this.shared) && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum, this.shared) : null;
+    const v8 = opts.adopt ?? (rab === null && (v8Backing || this.shared) && v8Pages >= 0 ? tryCreateV8Memory(initial, maximum, this.shared) : null);
     if (v8 === null && this.shared) throw new RangeError(`could not allocate a shared memory of ${initial} pages`);
     if (rab !== null) {
       this.v8 = null;
@@ -285,6 +293,34 @@ export class LinearMemory {
     this.setDesc(MEMDESC_BASE, this.base);
     this.setDesc(MEMDESC_LENGTH, initial * WASM_PAGE_SIZE);
     this.setDesc(MEMDESC_RESERVED, this.reservedBytes);
+    if (this.shared) {
+      // one desc for every thread: the one registered by whoever created the memory, else a new entry
+      const sd = (opts.adopt !== undefined ? findSharedDesc(this.base) : null) ??
+        registerSharedDesc(this.base, initial * WASM_PAGE_SIZE, this.reservedBytes, maximum!, index64);
+      if (sd !== null) {
+        this.sharedDesc = sd;
+        this.desc = sd.desc;
+      }
+    }
+  }
+
+  /**
+   * A LinearMemory over an engine (V8) shared WebAssembly.Memory, e.g. one that reached this thread by
+   * postMessage. Its type comes from the process-wide registry when a Quickbeam created it (any thread),
+   * else from the buffer (a growable SharedArrayBuffer: its maxByteLength is the maximum; an i32 index).
+   */
+  static adopt(v8: V8MemoryLike): LinearMemory {
+    const buf = v8Buffer(v8) as unknown as SharedArrayBuffer;
+    const pages = buf.byteLength / WASM_PAGE_SIZE;
+    const sd = findSharedDesc(backingAddress(buf));
+    const maximum = sd !== null ? sd.maxPages : (buf as { maxByteLength?: number }).maxByteLength! / WASM_PAGE_SIZE;
+    return new LinearMemory({ initial: pages, maximum, index64: sd?.index64 ?? false, shared: true, adopt: v8 });
+  }
+
+  /** A shared memory's current length from the process-wide desc (another thread may have grown it). */
+  private syncShared(): void {
+    const sd = this.sharedDesc;
+    if (sd !== null && !this._released) this._pages = Number(Atomics.load(sd.length, 0)) / WASM_PAGE_SIZE;
   }
 
   private setDesc(offset: number, v: number): void {
@@ -334,7 +370,8 @@ export class LinearMemory {
   release(): void {
     if (this._released) return;
     this._released = true;
-    this.setDesc(MEMDESC_LENGTH, 0); // defensive: any access that could still happen traps
+    // defensive: any access that could still happen traps (not for a shared memory: other threads use its desc)
+    if (this.sharedDesc === null) this.setDesc(MEMDESC_LENGTH, 0);
     const maps = this.held.maps;
     if (maps !== undefined) {
       for (const m of maps.list()) {
@@ -371,12 +408,13 @@ export class LinearMemory {
 
   /** Current size in pages. */
   get pages(): number {
+    this.syncShared();
     return this._pages;
   }
 
   /** Current size in bytes. */
   get byteLength(): number {
-    return this._pages * WASM_PAGE_SIZE;
+    return this.pages * WASM_PAGE_SIZE;
   }
 
   /** The largest size (pages) grow can reach: the declared maximum capped by the reservation. */
@@ -391,6 +429,7 @@ export class LinearMemory {
    */
   grow(delta: number | bigint): number {
     this.live();
+    this.syncShared();
     const old = this._pages;
     let d: number;
     if (typeof delta === 'bigint') {
@@ -405,8 +444,9 @@ export class LinearMemory {
     if (next > this.maxPages) return -1;
     const v8 = this.v8;
     if (v8 !== null) {
+      let was: number;
       try {
-        v8Grow(v8, d);
+        was = v8Grow(v8, d);
       } catch {
         return -1;
       }
@@ -422,6 +462,15 @@ export class LinearMemory {
       }
       if (this.held.backing !== null) this.held.backing = v8Buffer(v8);
       if (d === 0) return old;
+      const sd = this.sharedDesc;
+      if (sd !== null) {
+        // V8 grows a shared memory atomically, and another thread may have grown it since we looked: V8's
+        // answer counts, and the length only ever rises
+        raiseSharedLength(sd, (was + d) * WASM_PAGE_SIZE);
+        this.syncShared();
+        for (const f of this.growListeners) f(was, was + d);
+        return was;
+      }
     } else if (this.rab !== null) {
       if (d === 0) return old;
       try {

@@ -55,6 +55,22 @@ const c_calloc = libc.func('intptr_t calloc(size_t n, size_t size)');
 const c_free = libc.func('void free(intptr_t p)');
 const c_memmove = libc.func('intptr_t memmove(intptr_t dst, intptr_t src, size_t n)');
 const c_memset = libc.func('intptr_t memset(intptr_t dst, int c, size_t n)');
+// The C environment is the one state every isolate (worker thread) of the process can reach
+// (shared-memory-registry.ts); declared on first use.
+let c_getenv: ((name: string) => string | null) | null = null;
+let c_setenv: ((name: string, value: string, overwrite: number) => number) | null = null;
+
+/** getenv(3) of the process (not a worker's copy of process.env). */
+export function cGetenv(name: string): string | null {
+  c_getenv ??= libc.func('const char *getenv(const char *name)') as (name: string) => string | null;
+  return c_getenv(name);
+}
+
+/** setenv(3) without overwriting: the first value set wins (glibc serialises setenv). */
+export function cSetenvIfAbsent(name: string, value: string): void {
+  c_setenv ??= libc.func('int setenv(const char *name, const char *value, int overwrite)') as (n: string, v: string, o: number) => number;
+  c_setenv(name, value, 0);
+}
 
 /** errno of the last failed libc call. */
 export function errno(): number {

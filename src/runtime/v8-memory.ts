@@ -46,6 +46,19 @@ export function v8Grow(m: V8MemoryLike, delta: number): number {
   return v8GrowMethod!.call(m, delta);
 }
 
+/**
+ * `v` when it is an engine (V8) WebAssembly.Memory whose buffer is a SharedArrayBuffer (a shared memory that
+ * reached this thread by postMessage arrives as the engine's object), else null.
+ */
+export function engineSharedMemory(v: unknown): V8MemoryLike | null {
+  if (v8BufferGetter === null || typeof v !== 'object' || v === null) return null;
+  try {
+    return v8BufferGetter.call(v) instanceof SharedArrayBuffer ? (v as V8MemoryLike) : null;
+  } catch {
+    return null; // not a memory object
+  }
+}
+
 /** Largest V8 memory in pages (memory32's limit: 4 GiB). */
 export const V8_MEMORY_MAX_PAGES = 65536;
 

@@ -1,0 +1,107 @@
+// The MemoryDescs of shared memories, process-wide.
+//
+// A shared memory crosses threads as V8's own object (postMessage serialises a shared WebAssembly.Memory), and
+// every thread that receives it runs its own copy of Quickbeam (one per isolate). So that the code of every
+// thread sees one current length (a grow on any thread is visible to all), a shared memory's MemoryDesc is not
+// GC-owned memory of one thread but an entry of a process-wide table in native memory, found by the memory's
+// base address. The table is anchored in the C environment (setenv), the one state every isolate can reach:
+// QUICKBEAM_SHARED_MEMORIES=<pid>:<address> (the pid keeps a child process, which inherits the environment,
+// from using its parent's address). The first thread to load sets it; a thread that loses the race uses the
+// winner's table (its own stays unused).
+//
+// Entry (32 bytes; the first 24 are the MemoryDesc, so generated code reads the entry itself):
+//   +0 base (0: free), +8 byte length, +16 reserved bytes, +24 u32 maximum pages, +28 u32 flags (1: i64 index).
+// An entry is claimed with a compare-exchange of its base. Entries are never freed: a shared memory that dies
+// leaves its entry behind, and the next shared memory V8 places at the same base takes it over (its old memory
+// is dead, or V8 could not have reused the address). When the table is full, a memory gets a desc of its own
+// thread (growth by other threads is then not seen by this thread's code until it grows the memory itself).
+
+import { MEMDESC_BASE, MEMDESC_LENGTH, MEMDESC_RESERVED } from './layout.js';
+import { PROT_READ, PROT_WRITE, cGetenv, cSetenvIfAbsent, mmapAnon, view } from './native.js';
+
+const ENV = 'QUICKBEAM_SHARED_MEMORIES';
+const ENTRIES = 4096;
+const ENTRY = 32;
+const F_INDEX64 = 1;
+
+let table: BigInt64Array | null = null;
+let words: Uint32Array | null = null;
+let tableAddr = 0;
+
+function open(): void {
+  if (table !== null) return;
+  const mine = `${process.pid}:`;
+  let v = cGetenv(ENV);
+  if (v === null || !v.startsWith(mine)) {
+    const addr = mmapAnon(ENTRIES * ENTRY, PROT_READ | PROT_WRITE);
+    if (v === null) cSetenvIfAbsent(ENV, `${mine}${addr}`);
+    v = cGetenv(ENV);
+    if (v === null || !v.startsWith(mine)) v = `${mine}${addr}`; // (an inherited, foreign value: keep ours private)
+  }
+  tableAddr = Number(v.slice(mine.length));
+  const buf = view(tableAddr, ENTRIES * ENTRY);
+  table = new BigInt64Array(buf);
+  words = new Uint32Array(buf);
+}
+
+export interface SharedDesc {
+  /** Address of the MemoryDesc. */
+  desc: number;
+  /** Its length field (a BigInt64Array of one element over native memory, for atomic updates). */
+  length: BigInt64Array;
+  maxPages: number;
+  index64: boolean;
+}
+
+function descAt(k: number): SharedDesc {
+  const addr = tableAddr + k * ENTRY;
+  return {
+    desc: addr,
+    length: new BigInt64Array(table!.buffer, k * ENTRY + MEMDESC_LENGTH, 1),
+    maxPages: words![(k * ENTRY + 24) >>> 2],
+    index64: (words![(k * ENTRY + 28) >>> 2] & F_INDEX64) !== 0,
+  };
+}
+
+/** The desc of the live shared memory at `base`, or null (not created by any Quickbeam of this process). */
+export function findSharedDesc(base: number): SharedDesc | null {
+  open();
+  const b = BigInt(base);
+  for (let k = 0; k < ENTRIES; k++) {
+    if (Atomics.load(table!, k * (ENTRY / 8)) === b) return descAt(k);
+  }
+  return null;
+}
+
+/**
+ * Register a new shared memory at `base` (taking over the entry of a dead one there, else a free one) and
+ * fill its desc. Null when the table is full.
+ */
+export function registerSharedDesc(base: number, byteLength: number, reserved: number, maxPages: number, index64: boolean): SharedDesc | null {
+  open();
+  const t = table!;
+  const b = BigInt(base);
+  let k = 0;
+  for (; k < ENTRIES; k++) if (Atomics.load(t, k * (ENTRY / 8)) === b) break;
+  if (k === ENTRIES) {
+    for (k = 0; k < ENTRIES; k++) if (Atomics.compareExchange(t, k * (ENTRY / 8), 0n, b) === 0n) break;
+    if (k === ENTRIES) return null;
+  }
+  const i = k * (ENTRY / 8);
+  Atomics.store(t, i + MEMDESC_BASE / 8, b);
+  Atomics.store(t, i + MEMDESC_LENGTH / 8, BigInt(byteLength));
+  Atomics.store(t, i + MEMDESC_RESERVED / 8, BigInt(reserved));
+  words![(k * ENTRY + 24) >>> 2] = maxPages;
+  words![(k * ENTRY + 28) >>> 2] = index64 ? F_INDEX64 : 0;
+  return descAt(k);
+}
+
+/** Raise a shared desc's length to at least `byteLength` (grows on several threads may finish in any order). */
+export function raiseSharedLength(d: SharedDesc, byteLength: number): void {
+  const want = BigInt(byteLength);
+  for (;;) {
+    const cur = Atomics.load(d.length, 0);
+    if (cur >= want) return;
+    if (Atomics.compareExchange(d.length, 0, cur, want) === cur) return;
+  }
+}
