@@ -274,4 +274,28 @@ test('linking: a shared memory import takes only a shared memory, an unshared on
   assert.is(ex.grow(1), -1);
 });
 
+test('an engine (V8) shared memory is adopted on import; trusted mode keeps the alignment traps', () => {
+  const v8mem = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+  const imp = wat('(module (import "m" "m" (memory 1 2 shared)) (func (export "add") (param i32 i32) (result i32) (i32.atomic.rmw.add (local.get 0) (local.get 1))) (func (export "grow") (result i32) (memory.grow (i32.const 1))))');
+  const ex = new qb.Instance(new qb.Module(imp), { m: { m: v8mem } }).exports as any;
+  assert.ok(v8mem instanceof qb.Memory); // it became a Quickbeam Memory (same object, same backing store)
+  new Int32Array(v8mem.buffer)[1] = 5;
+  assert.is(ex.add(4, 2), 5);
+  assert.is(new Int32Array(v8mem.buffer)[1], 7);
+  assert.is(ex.grow(), 1);
+  assert.is(v8mem.buffer.byteLength, 2 * PAGE);
+  assert.is(ex.grow(), -1); // the maximum came from the SharedArrayBuffer's maxByteLength
+  // an unshared V8 memory is not adopted
+  assert.throws(() => new qb.Instance(new qb.Module(wat('(module (import "m" "m" (memory 1)))')), { m: { m: new WebAssembly.Memory({ initial: 1 }) } }),
+    (e: Error) => e instanceof qb.LinkError);
+  // { boundsChecks: false }: accesses are unchecked, alignment is not
+  const t = new qb.Instance(new qb.Module(MEM0, { boundsChecks: false }), {}).exports as any;
+  const k = OPS.findIndex((o) => o.name === 'i64.atomic.rmw.cmpxchg');
+  new Uint8Array(t.mem.buffer).fill(0, 0, 64);
+  assert.is(t[`d3_${k}`](5, 0n, 9n), 0n);
+  assert.is(t[`d3_${k}`](5, 9n, 1n), 9n);
+  assert.is(showOutcome(outcome(() => t[`d0_${k}`](4, 0n, 1n))), UNALIGNED);
+  assert.is(showOutcome(outcome(() => t[`d3_${k}`](4, 0n, 1n))), UNALIGNED);
+});
+
 test.run();

@@ -193,7 +193,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         const mt = imp.memory!;
         if (Memory.isDisposed(mv)) throw new LinkError(`${where}: memory import has been disposed`);
         if (lm.shared !== mt.shared) throw new LinkError(`${where}: mismatch in shared state of memory declaration and import`);
-        if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximum, mt.min, mt.max)) {
+        if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximumKnown ? lm.maximum : mt.max, mt.min, mt.max)) {
           throw new LinkError(`${where}: memory import has an incompatible type or size`);
         }
         put(L.memBase(memIdx), lm.base);

@@ -43,7 +43,7 @@ import {
 import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, v8Buffer, v8Grow, type V8MemoryLike } from './v8-memory.js';
 import { releaseWhenIdle } from './lifetime.js';
 import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
-import { findSharedDesc, raiseSharedLength, registerSharedDesc, type SharedDesc } from './shared-memory-registry.js';
+import { dropSharedDesc, findSharedDesc, raiseSharedLength, registerSharedDesc, type SharedDesc } from './shared-memory-registry.js';
 
 let memory64Cap = DEFAULT_MEMORY64_RESERVATION;
 
@@ -86,12 +86,16 @@ interface Held {
    * LinearMemory alive forever. Replaced after every grow (which detaches the old one).
    */
   backing: ArrayBuffer | null;
+  /** A shared memory's process-wide desc, whose live count this memory holds one of (0: none). */
+  sharedDesc?: number;
+  sharedGen?: number;
 }
 
 // Own reservations are unmapped by this finalizer; V8 memories have none unless they carry file mappings.
 const registry = new FinalizationRegistry<Held>((h) => {
   h.maps?.releaseAll(); // before the addresses can be reused
   h.backing = null;
+  if (h.sharedDesc) dropSharedDesc(h.sharedDesc, h.sharedGen!);
   if (h.own) {
     munmap(h.base, h.reserved);
     liveCount--;
@@ -161,6 +165,10 @@ export interface LinearMemoryOptions {
    * by postMessage (see `LinearMemory.adopt`).
    */
   adopt?: V8MemoryLike;
+  /** Adopted: the V8 object does not tell its maximum (`maximum` is then V8's limit; see `maximumKnown`). */
+  maximumUnknown?: boolean;
+  /** Adopted: its live process-wide desc (found by `adopt`, which counted this memory as a user). */
+  adoptDesc?: SharedDesc;
 }
 
 /** Resizable ArrayBuffer constructor (Node 20+), or null where resizable buffers are missing. */
@@ -203,6 +211,12 @@ export class LinearMemory {
   readonly initial: number;
   /** A shared memory (see LinearMemoryOptions.shared). */
   readonly shared: boolean;
+  /**
+   * False for a shared memory V8 created whose maximum cannot be read (Node 20's shared buffers are not
+   * growable SharedArrayBuffers, and V8 has no type reflection): import matching then trusts the import's
+   * maximum, and V8 itself refuses to grow past the real one.
+   */
+  readonly maximumKnown: boolean = true;
 
   private _pages: number;
   /** A shared memory's process-wide desc (shared-memory-registry.ts); null: the desc is this thread's. */
@@ -241,6 +255,7 @@ export class LinearMemory {
     this._pages = initial;
     this.holders = opts.holders ?? 1;
     this.shared = opts.shared === true;
+    this.maximumKnown = opts.maximumUnknown !== true;
     // A shared memory is V8's own (a SharedArrayBuffer that every thread can map): at most 65536 pages.
     if (this.shared && (maximum === null || maximum > V8_MEMORY_MAX_PAGES)) {
       throw new RangeError('a shared memory needs a maximum of at most 65536 pages (4 GiB) in quickbeam');
@@ -295,11 +310,17 @@ export class LinearMemory {
     this.setDesc(MEMDESC_RESERVED, this.reservedBytes);
     if (this.shared) {
       // one desc for every thread: the one registered by whoever created the memory, else a new entry
-      const sd = (opts.adopt !== undefined ? findSharedDesc(this.base) : null) ??
-        registerSharedDesc(this.base, initial * WASM_PAGE_SIZE, this.reservedBytes, maximum!, index64);
+      const sd = opts.adoptDesc ?? registerSharedDesc(this.base, initial * WASM_PAGE_SIZE, this.reservedBytes, maximum!, index64, opts.maximumUnknown === true);
       if (sd !== null) {
         this.sharedDesc = sd;
         this.desc = sd.desc;
+        // (its live count goes back when this memory is released or collected)
+        this.held.sharedDesc = sd.desc;
+        this.held.sharedGen = sd.gen;
+        if (!this.registered) {
+          registry.register(this, this.held, this);
+          this.registered = true;
+        }
       }
     }
   }
@@ -307,14 +328,27 @@ export class LinearMemory {
   /**
    * A LinearMemory over an engine (V8) shared WebAssembly.Memory, e.g. one that reached this thread by
    * postMessage. Its type comes from the process-wide registry when a Quickbeam created it (any thread),
-   * else from the buffer (a growable SharedArrayBuffer: its maxByteLength is the maximum; an i32 index).
+   * else from the buffer (a growable SharedArrayBuffer: its maxByteLength is the maximum; an i32 index), or
+   * the maximum stays unknown (Node 20: see `maximumKnown`).
    */
   static adopt(v8: V8MemoryLike): LinearMemory {
     const buf = v8Buffer(v8) as unknown as SharedArrayBuffer;
     const pages = buf.byteLength / WASM_PAGE_SIZE;
-    const sd = findSharedDesc(backingAddress(buf));
-    const maximum = sd !== null ? sd.maxPages : (buf as { maxByteLength?: number }).maxByteLength! / WASM_PAGE_SIZE;
-    return new LinearMemory({ initial: pages, maximum, index64: sd?.index64 ?? false, shared: true, adopt: v8 });
+    let sd = findSharedDesc(backingAddress(buf));
+    // A live entry's length never exceeds the memory's (V8 grows first, then the entry is raised), so a longer
+    // one is the stale entry of a dead memory whose finalizer has not run yet: code must never trust it
+    if (sd !== null && Number(Atomics.load(sd.length, 0)) > v8Buffer(v8).byteLength) {
+      dropSharedDesc(sd.desc, sd.gen);
+      sd = null;
+    }
+    if (sd !== null) {
+      return new LinearMemory({
+        initial: pages, maximum: sd.maxPages, index64: sd.index64, shared: true, adopt: v8, maximumUnknown: sd.maxUnknown, adoptDesc: sd,
+      });
+    }
+    const growable = (buf as { growable?: boolean }).growable === true;
+    const maximum = growable ? (buf as { maxByteLength?: number }).maxByteLength! / WASM_PAGE_SIZE : V8_MEMORY_MAX_PAGES;
+    return new LinearMemory({ initial: pages, maximum, index64: false, shared: true, adopt: v8, maximumUnknown: !growable });
   }
 
   /** A shared memory's current length from the process-wide desc (another thread may have grown it). */
@@ -370,6 +404,10 @@ export class LinearMemory {
   release(): void {
     if (this._released) return;
     this._released = true;
+    if (this.held.sharedDesc) {
+      dropSharedDesc(this.held.sharedDesc, this.held.sharedGen!);
+      this.held.sharedDesc = 0;
+    }
     // defensive: any access that could still happen traps (not for a shared memory: other threads use its desc)
     if (this.sharedDesc === null) this.setDesc(MEMDESC_LENGTH, 0);
     const maps = this.held.maps;
