@@ -44,10 +44,11 @@ export interface ModuleDescriptor {
 
 /** Copy into a SharedArrayBuffer: cloned by reference to every thread it is posted to. */
 function shared<T extends Uint8Array | Int32Array>(a: T): T {
-  const b = new SharedArrayBuffer(Math.max(a.byteLength, 0));
-  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(b);
-  out.set(a as never);
-  return out;
+  const b = new SharedArrayBuffer(a.byteLength);
+  // (plain Uint8Array/Int32Array: `a` may be a Buffer, whose constructor must not be called)
+  const out = a instanceof Int32Array ? new Int32Array(b) : new Uint8Array(b);
+  out.set(a);
+  return out as T;
 }
 
 export function moduleToDescriptor(module: Module): ModuleDescriptor {

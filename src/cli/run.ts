@@ -15,6 +15,7 @@ import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from './values.js';
 import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
 import { startupFact, startupMark } from '../startup-trace.js';
+import { usesWasiThreads, wasiThreadsImports, wasiThreadsSetup, type WasiThreadsContext } from './wasi-threads.js';
 
 startupMark('run: command and engine modules evaluated');
 
@@ -31,6 +32,7 @@ export function runHelp(): string {
 
 Compile FILE (.wasm, or .wat text) and run it. A WASI command (exporting _start) runs with ARGS as its
 argv (argv[0] is FILE); its exit code becomes quickbeam's. A reactor (_initialize) is initialised first.
+A wasi-threads module (importing wasi thread-spawn and a shared memory) runs each thread in a Worker.
 
 Options:
   --invoke NAME          call export NAME with ARGS (parsed as its i32/i64/f32/f64 parameters) and print
@@ -211,6 +213,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new CliError(`cannot set up WASI: ${(e as Error).message}`);
   }
   const imports: Record<string, unknown> = { ...wasi.getImportObject() };
+  // wasi-threads: the shared memory the module imports, and thread-spawn (wasi-threads.ts)
+  let threadsMemory: unknown = null;
+  if (usesWasiThreads(info)) {
+    let ctx: WasiThreadsContext;
+    try {
+      ctx = wasiThreadsSetup(module, info, { args: [o.file, ...o.args], env: o.env, preopens });
+    } catch (e) {
+      throw new CliError(`${o.file}: ${(e as Error).message}`);
+    }
+    threadsMemory = ctx.memory;
+    imports.wasi = wasiThreadsImports(ctx);
+    imports[ctx.memoryModule] = { ...(imports[ctx.memoryModule] as object), [ctx.memoryName]: ctx.memory };
+  }
   startupMark('run: WASI set up');
   // --map-file: a memory the module imports is created here, sized for the mappings.
   const imported = o.mapFiles.length > 0 ? importedMemoryForMapFiles(info, o.mapFiles) : null;
@@ -239,6 +254,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (o.invoke === null) {
       const usesWasi = info.imports.some((i) => i.module === 'wasi_snapshot_preview1');
       if (typeof exports['_start'] === 'function') {
+        // (a wasi-threads module may import its memory without exporting it)
+        if (usesWasi && threadsMemory !== null && exports['memory'] === undefined) {
+          return wasi.start({ exports: { _start: exports['_start'], memory: threadsMemory } });
+        }
         if (usesWasi) return wasi.start(instance);
         (exports['_start'] as () => void)();
         return 0;

@@ -66,6 +66,12 @@ export function cGetenv(name: string): string | null {
   return c_getenv(name);
 }
 
+/** _exit(2): ends the whole process now, from any thread (a Worker's process.exit ends only the Worker). */
+export function cExit(code: number): never {
+  (libc.func('void _exit(int status)') as (c: number) => void)(code);
+  throw new Error('unreachable: _exit returned');
+}
+
 /** setenv(3) without overwriting: the first value set wins (glibc serialises setenv). */
 export function cSetenvIfAbsent(name: string, value: string): void {
   c_setenv ??= libc.func('int setenv(const char *name, const char *value, int overwrite)') as (n: string, v: string, o: number) => number;
