@@ -5,9 +5,9 @@
 // thread sees one current length (a grow on any thread is visible to all), a shared memory's MemoryDesc is not
 // GC-owned memory of one thread but an entry of a process-wide table in native memory, found by the memory's
 // base address. The table is anchored in the C environment (setenv), the one state every isolate can reach:
-// QUICKBEAM_SHARED_MEMORIES=<pid>:<address> (the pid keeps a child process, which inherits the environment,
-// from using its parent's address). The first thread to load sets it; a thread that loses the race uses the
-// winner's table (its own stays unused).
+// QUICKBEAM_SHARED_MEMORIES_<pid>=<address> (the pid in the name: a child process, which inherits the
+// environment, has its own name and table). The first thread to load sets it; a thread that loses the race
+// uses the winner's table (its own stays unused).
 //
 // Entry (48 bytes; the first 24 are the MemoryDesc, so generated code reads the entry itself):
 //   +0 base (0: free), +8 byte length, +16 reserved bytes, +24 u32 maximum pages, +28 u32 flags (1: i64 index,
@@ -26,7 +26,6 @@
 import { MEMDESC_BASE, MEMDESC_LENGTH, MEMDESC_RESERVED } from './layout.js';
 import { PROT_READ, PROT_WRITE, cGetenv, cSetenvIfAbsent, mmapAnon, view } from './native.js';
 
-const ENV = 'QUICKBEAM_SHARED_MEMORIES';
 const ENTRIES = 4096;
 const ENTRY = 48;
 const COUNT = 32; // byte offset of the live count in an entry
@@ -40,15 +39,13 @@ let tableAddr = 0;
 
 function open(): void {
   if (table !== null) return;
-  const mine = `${process.pid}:`;
-  let v = cGetenv(ENV);
-  if (v === null || !v.startsWith(mine)) {
-    const addr = mmapAnon(ENTRIES * ENTRY, PROT_READ | PROT_WRITE);
-    if (v === null) cSetenvIfAbsent(ENV, `${mine}${addr}`);
-    v = cGetenv(ENV);
-    if (v === null || !v.startsWith(mine)) v = `${mine}${addr}`; // (an inherited, foreign value: keep ours private)
+  const name = `QUICKBEAM_SHARED_MEMORIES_${process.pid}`;
+  let v = cGetenv(name);
+  if (v === null) {
+    cSetenvIfAbsent(name, String(mmapAnon(ENTRIES * ENTRY, PROT_READ | PROT_WRITE)));
+    v = cGetenv(name)!;
   }
-  tableAddr = Number(v.slice(mine.length));
+  tableAddr = Number(v);
   const buf = view(tableAddr, ENTRIES * ENTRY);
   table = new BigInt64Array(buf);
   words = new Uint32Array(buf);
