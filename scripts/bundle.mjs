@@ -24,7 +24,7 @@
 //   import() of its own), else through import() (a plain require() of the bundle).
 
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +59,21 @@ for (const f of [entry, libEntry]) {
 }
 
 const toPosix = (p) => p.split(path.sep).join('/');
+
+// dist/build-id: a hash of every compiled source, part of the machine-code cache's key (src/compile/code-cache.ts),
+// so that entries made by another build of the compiler are never taken for this one's.
+{
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js') || e.name.endsWith('.cjs')) h.update(toPosix(path.relative(dist, p))).update('\0').update(readFileSync(p)).update('\0');
+    }
+  };
+  walk(path.join(dist, 'src'));
+  writeFileSync(path.join(dist, 'build-id'), `${h.digest('hex').slice(0, 16)}\n`);
+}
 
 const plugin = {
   name: 'quickbeam',

@@ -434,4 +434,15 @@ t('quickbeam run: a lazily compiled module starts from its cache entry on the ne
   assert.match(second.stderr, /run: loaded from the code cache/);
 });
 
+
+t('the key names the compiler build, not only the package version (entries of other builds are never used)', async () => {
+  const { quickbeamVersion } = await import('../src/compile/code-cache.js');
+  const fs = await import('node:fs');
+  const idFile = new URL('../build-id', import.meta.url); // dist/test -> dist/build-id (written by npm run build)
+  const v = quickbeamVersion();
+  assert.match(v, /^\d+\.\d+\.\d+.*\+/);
+  if (fs.existsSync(idFile)) assert.ok(v.endsWith('+' + fs.readFileSync(idFile, 'utf8').trim()), v);
+  else assert.match(v, /\+mtime-\d/);
+});
+
 t.run();

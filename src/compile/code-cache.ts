@@ -70,16 +70,37 @@ const MAGIC = 'QBCACHE3';
 const PREFIX = 32;
 
 let cachedVersion: string | null = null;
-function quickbeamVersion(): string {
+/** The compiler's version as the cache key has it: package version + build id (exported for tests). */
+export function quickbeamVersion(): string {
   if (cachedVersion === null) {
+    let version = '0';
     try {
       const url = new URL('../../../package.json', import.meta.url); // dist/src/compile -> root
-      cachedVersion = String((JSON.parse(fs.readFileSync(url, 'utf8')) as { version?: string }).version ?? '0');
+      version = String((JSON.parse(fs.readFileSync(url, 'utf8')) as { version?: string }).version ?? '0');
     } catch {
-      cachedVersion = 'unknown';
+      version = 'unknown';
     }
+    cachedVersion = `${version}+${buildId()}`;
   }
   return cachedVersion;
+}
+
+/**
+ * Which build of the compiler this is: a package version alone does not say (every commit between releases
+ * has the same one), and an entry made by another build must never be mapped as this one's code. `npm run
+ * build` writes dist/build-id, a hash of the compiled sources (scripts/bundle.mjs); without it (a plain tsc
+ * build), this file's modification time stands in, which any rebuild changes.
+ */
+function buildId(): string {
+  try {
+    return fs.readFileSync(new URL('../../build-id', import.meta.url), 'utf8').trim(); // dist/src/compile -> dist
+  } catch {
+    try {
+      return `mtime-${fs.statSync(new URL(import.meta.url)).mtimeMs}`;
+    } catch {
+      return 'unknown';
+    }
+  }
 }
 
 /** The cache key of compiling `bytes` with these features and options on this machine. */
