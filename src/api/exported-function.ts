@@ -202,6 +202,17 @@ function entryStubFor(state: InstanceState, funcIndex: number): number {
 
 /** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one; JSPI tells host calls apart by it). */
 let depth = 0;
+
+/**
+ * Most nested JS -> wasm calls (wasm -> JS -> wasm -> ...). Each level takes ~5 KB of V8's stack, which runs out
+ * near 170 levels; when it runs out inside koffi's callback entry (rather than in JS), koffi leaves a handle scope
+ * open and Node aborts the process. So the nesting stops here first, with the RangeError V8 would throw.
+ */
+const MAX_NESTED_CALLS = 100;
+
+function tooDeep(): RangeError {
+  return new RangeError('Maximum call stack size exceeded');
+}
 setEntryDepthReader(() => depth);
 
 /** A call into one function: the record's code and vmctx are read once (records never change). */
@@ -283,6 +294,7 @@ function makeCaller(state: InstanceState, funcIndex: number): Caller {
   const p = paramInfo(state, type);
   const results = type.results;
   const enter = (): void => {
+    if (depth >= MAX_NESTED_CALLS) throw tooDeep();
     depth++;
     running.push(state);
     const deadline = timeoutMs !== undefined && depth === 1;
@@ -327,6 +339,7 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
   return (args) => {
     let stack: SecondaryStack;
     try {
+      if (depth >= MAX_NESTED_CALLS) throw tooDeep();
       prepareArgs(state, p, args);
       stack = acquireStack();
     } catch (e) {
