@@ -5,7 +5,7 @@
 import { Module, ModuleOptions, setModuleDefaults, getModuleDefaults, withModuleDefaults } from './api/module.js';
 import { Instance } from './api/instance.js';
 import { Memory } from './api/memory.js';
-import { moduleFromDescriptor, moduleToDescriptor, type ModuleDescriptor } from './api/module-transfer.js';
+import { isModuleDescriptor, moduleFromDescriptor, moduleToDescriptor, type ModuleDescriptor } from './api/module-transfer.js';
 import { Table } from './api/table.js';
 import { Global } from './api/global.js';
 import { Tag, JSTag } from './api/tag.js';
@@ -69,7 +69,7 @@ export interface WebAssemblyInstantiatedSource {
 export function instantiate(module: Module, imports?: unknown): Promise<Instance>;
 export function instantiate(bytes: unknown, imports?: unknown, options?: ModuleOptions): Promise<WebAssemblyInstantiatedSource>;
 export async function instantiate(source: unknown, imports?: unknown, options?: ModuleOptions): Promise<Instance | WebAssemblyInstantiatedSource> {
-  if (source instanceof Module) return new Instance(source, imports);
+  if (source instanceof Module || isModuleDescriptor(source)) return new Instance(source as Module, imports);
   const module = new Module(source, options);
   return { module, instance: new Instance(module, imports) };
 }

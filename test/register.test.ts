@@ -109,6 +109,30 @@ test('instanceof through the global for every class, the namespace shape, quickb
   assert.equal(out.shape, ['[object WebAssembly]', 0, true, false]);
 });
 
+test('a Module posted to a Worker (as Emscripten\'s pthread glue does) arrives as a Module, machine code and all', () => {
+  // (module (func (export "add") ...) (@custom "dylink.0" "x")): the worker reads the custom section back (as
+  // Emscripten's dynamic linking does), instantiates the module and calls it; the main thread's module is
+  // Quickbeam's, so without quickbeam/register's message handling it would arrive as an empty object.
+  const withSection = [...ADD, 0, 10, 8, 100, 121, 108, 105, 110, 107, 46, 48, 120];
+  const worker = file('module-worker.mjs', `
+    import { parentPort } from 'node:worker_threads';
+    parentPort.on('message', ({ cmd, wasmModule, list }) => {
+      const m = list[0];
+      const section = new Uint8Array(WebAssembly.Module.customSections(wasmModule, 'dylink.0')[0]);
+      const sum = new WebAssembly.Instance(wasmModule).exports.add(40, 2) + new WebAssembly.Instance(m).exports.add(1, 1);
+      parentPort.postMessage([cmd, wasmModule instanceof WebAssembly.Module, String.fromCharCode(...section), sum].join(' '));
+    });`);
+  const app = file('module-app.mjs', `
+    import { Worker } from 'node:worker_threads';
+    const m = new WebAssembly.Module(new Uint8Array(${JSON.stringify(withSection)}));
+    const w = new Worker(${JSON.stringify(worker)});
+    w.on('message', (text) => { console.log(text); w.terminate(); });
+    w.postMessage({ cmd: 'load', wasmModule: m, list: [m] });`);
+  const r = node(['--import', 'quickbeam/register', app]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'load true x 44');
+});
+
 test('module options from the environment: cache, features, bad values', () => {
   // (module (func (export "f") (result v128) v128.const i64x2 0 0))
   const simd = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11];

@@ -17,6 +17,7 @@ import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js';
 import { disposedFuncAddr, hostcallEntryAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
 import { suspendingImport } from './jspi.js';
+import { isModuleDescriptor, moduleFromDescriptor } from './module-transfer.js';
 import { execStateAddr } from '../runtime/exec-state.js';
 import { LinearMemory } from '../runtime/linear-memory.js';
 import { TableStorage } from '../runtime/table-storage.js';
@@ -46,7 +47,9 @@ export class Instance {
 
   constructor(module: Module, importObject?: unknown) {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
-    const m = moduleInternals(module);
+    // A module that crossed to this thread by postMessage arrives as its descriptor (quickbeam/register turns
+    // Modules in messages to Workers into descriptors: Emscripten's pthread glue posts the Module itself).
+    const m = moduleInternals(isModuleDescriptor(module) ? moduleFromDescriptor(module) : module);
     const state = link(m, importObject);
     holdModule(m); // (until disposed: see dropModuleHold)
     this.#exports = buildExports(state);

@@ -76,6 +76,11 @@ export function moduleToDescriptor(module: Module): ModuleDescriptor {
   };
 }
 
+/** Whether `x` is a module descriptor (made by moduleToDescriptor, possibly in another thread and cloned). */
+export function isModuleDescriptor(x: unknown): boolean {
+  return x !== null && typeof x === 'object' && (x as { kind?: unknown }).kind === TAG;
+}
+
 export function moduleFromDescriptor(d: unknown): Module {
   const x = d as ModuleDescriptor;
   if (x === null || typeof x !== 'object' || x.kind !== TAG) throw new TypeError('WebAssembly.Module.fromTransferable(): not a module descriptor');

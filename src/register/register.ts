@@ -22,6 +22,8 @@ const SELF = import.meta.url;
 const ENTRY = new URL('../../quickbeam-entry.mjs', SELF).href;
 const INSTALLED = Symbol.for('quickbeam.register');
 const SPECIFIER = 'quickbeam/register';
+/** `kind` of a module descriptor (api/module-transfer.ts). */
+const MODULE_DESCRIPTOR = 'quickbeam.Module';
 
 type Quickbeam = typeof import('../index.js');
 
@@ -49,7 +51,8 @@ async function register(): Promise<void> {
   qb.setModuleDefaults(options);
   qb.install();
   passToChildProcesses();
-  passToWorkers();
+  passToWorkers(qb);
+  if (!isMainThread) receiveModules(qb);
 }
 
 /** NODE_OPTIONS and execArgv for child Node processes. */
@@ -75,11 +78,91 @@ function wrapEval(code: string): string {
   return `import(${JSON.stringify(SELF)}).then(() => {\n${code}\n});`;
 }
 
-function passToWorkers(): void {
+/**
+ * A message for a Worker with every Quickbeam Module in it (the value itself, or a property of it or of an object
+ * or array in it, two levels deep) replaced by its transferable descriptor: a Module is a JS object the
+ * structured clone would empty, and Emscripten's pthread glue posts the Module to each worker, which instantiates
+ * it there (Instance and instantiate take descriptors). Anything else is posted as it is.
+ */
+function withModuleDescriptors(qb: Quickbeam, value: unknown, depth = 0): unknown {
+  if (value instanceof qb.Module) return qb.transferableModule(value);
+  if (depth >= 2 || value === null || typeof value !== 'object') return value;
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = withModuleDescriptors(qb, value[i], depth + 1);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  if (proto !== Object.prototype && proto !== null) return value;
+  let out: Record<string, unknown> | null = null;
+  for (const k of Object.keys(value)) {
+    const x = (value as Record<string, unknown>)[k];
+    const v = withModuleDescriptors(qb, x, depth + 1);
+    if (v !== x) (out ??= { ...(value as Record<string, unknown>) })[k] = v;
+  }
+  return out ?? value;
+}
+
+/** The inverse of withModuleDescriptors: descriptors (of modules posted by the parent thread) become Modules. */
+function withModules(qb: Quickbeam, value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if ((value as { kind?: unknown }).kind === MODULE_DESCRIPTOR) return qb.moduleFromTransferable(value);
+  if (depth >= 2) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = withModules(qb, value[i], depth + 1);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let out: Record<string, unknown> | null = null;
+  for (const k of Object.keys(value)) {
+    const x = (value as Record<string, unknown>)[k];
+    const v = withModules(qb, x, depth + 1);
+    if (v !== x) (out ??= { ...(value as Record<string, unknown>) })[k] = v;
+  }
+  return out ?? value;
+}
+
+/**
+ * In a Worker: messages from the parent reach 'message' listeners of parentPort with the Modules in them as
+ * Modules again (Emscripten keeps the Module it receives and later reads its dylink.0 custom section). Listeners
+ * registered through on/addListener/once/prepend*Listener get the revived message.
+ */
+function receiveModules(qb: Quickbeam): void {
+  const port = require('node:worker_threads').parentPort as unknown as Record<string, unknown> | null;
+  if (port === null) return;
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+    const original = port[name] as ((this: unknown, ...args: unknown[]) => unknown) | undefined;
+    if (typeof original !== 'function') continue;
+    Object.defineProperty(port, name, {
+      configurable: true,
+      writable: true,
+      value(this: unknown, event: string | symbol, listener: (...args: unknown[]) => void) {
+        if (event !== 'message' || typeof listener !== 'function') return original.call(this, event, listener);
+        return original.call(this, event, function (this: unknown, message: unknown, ...rest: unknown[]) {
+          return listener.call(this, withModules(qb, message), ...rest);
+        });
+      },
+    });
+  }
+}
+
+function passToWorkers(qb: Quickbeam): void {
   const wt = require('node:worker_threads') as typeof import('node:worker_threads');
   const Original = wt.Worker;
   if ((Original as unknown as Record<symbol, unknown>)[INSTALLED] === true) return;
   class Worker extends Original {
+    override postMessage(value: unknown, transferList?: readonly (import('node:worker_threads').TransferListItem)[]): void {
+      super.postMessage(withModuleDescriptors(qb, value), transferList);
+    }
+
     constructor(filename: string | URL, options?: import('node:worker_threads').WorkerOptions) {
       const data = options?.workerData as { quickbeamCompileWorker?: unknown } | undefined;
       if (data?.quickbeamCompileWorker !== true && process.env.QUICKBEAM_REGISTER !== '0') {

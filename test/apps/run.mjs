@@ -52,9 +52,7 @@ const APPS = {
 const NEEDS_JSPI = new Set(['wa-sqlite-jspi']);
 
 /** Packages known not to run on Quickbeam yet, and why (a regexp their Quickbeam stderr must match). */
-const EXPECTED_FAILURES = {
-  'wasm-vips': ['needs threads (shared memory, atomics)', /shared memor|SharedArrayBuffer|Atomics|threads/i],
-};
+const EXPECTED_FAILURES = {};
 
 const args = process.argv.slice(2);
 const opt = (name) => args.includes(name);
