@@ -166,14 +166,19 @@ function stackWords(lo: number, hi: number): Uint32Array {
  * buffer, the exception taken) or 0 (no handler: the exception stays pending and unwinds to JS).
  */
 function findCatch(rbpIn: number | bigint, pcIn: number | bigint): number {
-  if (searched) {
-    searched = false; // the throw builtin searched these frames already, in vain
-    return 0;
+  if (searchedFor !== NOT_SEARCHED) {
+    // The throw builtin searched these frames already, in vain, for this very exception. (Compared by identity:
+    // a flag left by a search whose exception never came here must not stop the search of another one.)
+    const same = peekCatchable()?.value === searchedFor;
+    searchedFor = NOT_SEARCHED;
+    if (same) return 0;
   }
   return search(rbpIn, pcIn);
 }
 
-let searched = false;
+const NOT_SEARCHED = Symbol('not searched');
+/** The pending exception the throw builtin searched for in vain (its trap-handler search is then skipped). */
+let searchedFor: unknown = NOT_SEARCHED;
 
 /**
  * For the throw builtins: search from the throwing frame they were given (EXEC_THROW_RBP/PC) while still in
@@ -182,7 +187,8 @@ let searched = false;
  */
 export function searchFromThrow(): boolean {
   if (search(readExec64(EXEC_THROW_RBP), readExec64(EXEC_THROW_PC)) === 1) return true;
-  searched = true;
+  const pending = peekCatchable();
+  searchedFor = pending === null ? NOT_SEARCHED : pending.value;
   return false;
 }
 
