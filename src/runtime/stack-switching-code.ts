@@ -27,7 +27,8 @@
 // S-side entry, so that the exception search of a throw builtin walks the S frames.
 
 import { Assembler } from '../x64/assembler.js';
-import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, RAX, RBP, RBX, RCX, RDI, RSI, RSP } from '../x64/registers.js';
+import { restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
+import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RSI, RSP } from '../x64/registers.js';
 import { EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER, SUSPENDED_CODE } from './layout.js';
 
 /** Suspender record (native, at the top of its secondary stack): rsp of the current M frame. */
@@ -77,13 +78,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   // M frame: rbp rbx r12-r15, then savedRsp, stackLimit, suspender: rsp 16-byte aligned after it. Leaves r11 =
   // exec. rbx = the suspender (rdi_or_rcx), recorded with the frame's rsp and M's stack limit.
   const mPrologue = (suspenderReg: number): void => {
-    a.push(RBP);
-    a.movRR(true, RBP, RSP);
-    a.push(RBX);
-    a.push(R12);
-    a.push(R13);
-    a.push(R14);
-    a.push(R15);
+    saveCalleeSaved(a);
     movAddr(a, R11, p.exec);
     a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SAVED_RSP);
     a.push(RAX);
@@ -122,12 +117,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
   a.pop(RCX);
   a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
-  a.pop(R15);
-  a.pop(R14);
-  a.pop(R13);
-  a.pop(R12);
-  a.pop(RBX);
-  a.pop(RBP);
+  restoreCalleeSaved(a);
   a.ret();
 
   // resumeStack(rdi = suspender, esi = the host call's result code)
@@ -150,13 +140,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   movAddr(a, RAX, p.hostcall);
   a.jmpReg(RAX);
   a.bind(onStack);
-  a.push(RBP);
-  a.movRR(true, RBP, RSP);
-  a.push(RBX);
-  a.push(R12);
-  a.push(R13);
-  a.push(R14);
-  a.push(R15);
+  saveCalleeSaved(a);
   a.movRR(true, RBX, RAX);
   a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_SAVED_RSP);
   a.push(RCX);
@@ -183,12 +167,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
   a.pop(RCX);
   a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
-  a.pop(R15);
-  a.pop(R14);
-  a.pop(R13);
-  a.pop(R12);
-  a.pop(RBX);
-  a.pop(RBP);
+  restoreCalleeSaved(a);
   a.ret();
   // Suspended: the S frames stay; return SUSPENDED_CODE to the JS that entered or resumed this stack.
   a.bind(suspend);

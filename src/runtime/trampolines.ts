@@ -19,7 +19,8 @@
 import { clearInterrupt } from './interrupts.js';
 import { RuntimeError } from '../errors.js';
 import { Assembler } from '../x64/assembler.js';
-import { AluOp, Cond, LoadKind, R11, R12, R13, R14, R15, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
+import { restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
+import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import {
@@ -112,13 +113,7 @@ function emitRuntime(): {
   // enter(rdi = vmctx, rsi = entryStub, rdx = code)
   a.align(16, 0x90);
   a.bind(enter);
-  a.push(RBP);
-  a.movRR(true, RBP, RSP);
-  a.push(RBX);
-  a.push(R12);
-  a.push(R13);
-  a.push(R14);
-  a.push(R15);
+  saveCalleeSaved(a);
   movAddr(a, R11, EXEC);
   a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SAVED_RSP);
   a.push(RAX);
@@ -155,12 +150,7 @@ function emitRuntime(): {
   a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
   a.pop(RCX);
   a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
-  a.pop(R15);
-  a.pop(R14);
-  a.pop(R13);
-  a.pop(R12);
-  a.pop(RBX);
-  a.pop(RBP);
+  restoreCalleeSaved(a);
   a.ret();
 
   // Trap handler: edi = code, [rsp] = return address in the trapping function.
