@@ -177,6 +177,12 @@ function findCatch(rbpIn: number | bigint, pcIn: number | bigint): number {
 }
 
 const NOT_SEARCHED = Symbol('not searched');
+
+/** QUICKBEAM_DEBUG_UNWIND=1: say on stderr why a search for a handler found none (for chasing unwinder bugs). */
+const debugUnwind = process.env.QUICKBEAM_DEBUG_UNWIND === '1';
+function debugLog(text: string): void {
+  process.stderr.write(`quickbeam unwind: ${text}\n`);
+}
 /** The pending exception the throw builtin searched for in vain (its trap-handler search is then skipped). */
 let searchedFor: unknown = NOT_SEARCHED;
 
@@ -200,7 +206,10 @@ function search(rbpIn: number | bigint, pcIn: number | bigint): number {
     let fp = Number(rbpIn);
     let pc = Number(pcIn);
     const top = savedRsp();
-    if (!(fp > 0 && fp < top) || (fp & 7) !== 0) return 0;
+    if (!(fp > 0 && fp < top) || (fp & 7) !== 0) {
+      if (debugUnwind) debugLog(`search: frame 0x${fp.toString(16)} outside the entry's frames (top 0x${top.toString(16)})`);
+      return 0;
+    }
     const words = stackWords(fp - 8, top + 24);
     const base = stackBase;
     const rd = (addr: number): number => {
@@ -227,8 +236,10 @@ function search(rbpIn: number | bigint, pcIn: number | bigint): number {
       pc = rd(fp + 8);
       fp = rd(fp);
     }
+    if (debugUnwind) debugLog(`search: no handler in the frames from 0x${Number(rbpIn).toString(16)} up to 0x${top.toString(16)}`);
     return 0;
-  } catch {
+  } catch (e) {
+    if (debugUnwind) debugLog(`search failed: ${(e as Error)?.stack ?? e}`);
     return 0; // never throw into koffi (it would swallow the error): the exception unwinds to JS instead
   }
 }
