@@ -275,6 +275,17 @@ test('a call suspended on a promise that never settles, then dropped: its stack 
   assert.is(r.stdout.trim(), '50 0', JSON.stringify(r.stdout));
 });
 
+test('the unwinder views a stack inside a mapping merged past 256 MB by its own range (47-bit addresses)', async () => {
+  // A promising call's stack can sit in such a mapping; the range was computed with `lo & ~7`, which truncated the
+  // address to 32 bits: a view of terabytes, a failed search, and a rejection caught by catch_all went uncaught
+  // in about one full test run in three.
+  const { stackViewRange } = await import('../src/runtime/unwind.js');
+  const lo = 0x7f3969ffa110, hi = 0x7f3969ffa140;
+  assert.equal(stackViewRange(lo, hi, { start: 0x7f0000000000, end: 0x7f4000000000 }), [lo, hi]);
+  assert.equal(stackViewRange(lo + 4, hi, null), [lo, hi]);
+  assert.equal(stackViewRange(lo, hi, { start: lo - 4096, end: hi + 4096 }), [lo - 4096, hi + 4096]);
+});
+
 test('API shape: constructors, argument checks, error class', () => {
   assert.throws(() => new Q.Suspending(1), (e: any) => e instanceof TypeError && /Argument 0 must be a function/.test(e.message));
   assert.throws(() => Q.promising(() => 1), (e: any) => e instanceof TypeError && /exported function/.test(e.message));

@@ -144,17 +144,22 @@ let stackBase = 0;
 let stackEnd = 0;
 let stackView: Uint32Array | null = null;
 
+/**
+ * The stack memory to view for frames in [lo, hi): the whole mapping holding them (so that one view serves many
+ * searches), or just [lo, hi) rounded to 8 bytes when the mapping is unknown, does not hold all of it, or is
+ * bigger than 256 MB (the kernel merges adjacent mappings: a promising call's secondary stack can be part of one).
+ */
+export function stackViewRange(lo: number, hi: number, m: { start: number; end: number } | null): [number, number] {
+  if (m !== null && lo >= m.start && hi <= m.end && m.end - m.start <= 256 * 1024 * 1024) return [m.start, m.end];
+  // (Not `lo & ~7`: bitwise operators truncate to 32 bits, and a stack address has 47: that view started near 0,
+  // terabytes long, and the search failed, so the exception went uncaught.)
+  return [lo - (lo % 8), hi];
+}
+
 /** u32 words of native memory covering [lo, hi) of the stack; index = (address - stackBase) / 4. */
 function stackWords(lo: number, hi: number): Uint32Array {
   if (stackView === null || lo < stackBase || hi > stackEnd) {
-    const m = mappingContaining(lo);
-    if (m !== null && hi <= m.end && m.end - m.start <= 256 * 1024 * 1024) {
-      stackBase = m.start;
-      stackEnd = m.end;
-    } else {
-      stackBase = lo & ~7;
-      stackEnd = hi;
-    }
+    [stackBase, stackEnd] = stackViewRange(lo, hi, mappingContaining(lo));
     stackView = new Uint32Array(view(stackBase, stackEnd - stackBase));
   }
   return stackView;
