@@ -27,7 +27,7 @@
 // S-side entry, so that the exception search of a throw builtin walks the S frames.
 
 import { Assembler } from '../x64/assembler.js';
-import { restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
+import { popExecFields, pushExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
 import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RSI, RSP } from '../x64/registers.js';
 import { EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER, SUSPENDED_CODE } from './layout.js';
 
@@ -80,12 +80,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   const mPrologue = (suspenderReg: number): void => {
     saveCalleeSaved(a);
     movAddr(a, R11, p.exec);
-    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SAVED_RSP);
-    a.push(RAX);
-    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_STACK_LIMIT);
-    a.push(RAX);
-    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SUSPENDER);
-    a.push(RAX);
+    pushExecFields(a, R11, RAX, [EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER]);
     a.movRR(true, RBX, suspenderReg);
     a.store(8, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
     a.store(8, RBX, R11, -1, 1, EXEC_SUSPENDER);
@@ -97,6 +92,19 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
       a.cmov(Cond.B, true, RAX, RCX);
     }
     a.store(8, RAX, RBX, -1, 1, SUSPENDER_M_LIMIT);
+  };
+
+  // A shim's start: off a secondary stack (exec suspender 0) a tail jump to `target`; on one, it falls through
+  // with r11 = exec and rax = the suspender.
+  const offStackTailJump = (target: number): void => {
+    const onStack = a.newLabel();
+    movAddr(a, R11, p.exec);
+    a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SUSPENDER);
+    a.test(true, RAX, RAX);
+    a.jcc(Cond.NE, onStack);
+    movAddr(a, RAX, target);
+    a.jmpReg(RAX);
+    a.bind(onStack);
   };
 
   // enterStack(rdi = vmctx, rsi = entryStub, rdx = code, rcx = suspender)
@@ -111,12 +119,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
   a.bind(mExit);
   movAddr(a, R11, p.exec);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SUSPENDER);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
+  popExecFields(a, R11, [EXEC_SUSPENDER, EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
 
@@ -131,21 +134,11 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   // Host-call shim: rdi = vmctx, esi = id, rsp 16-byte aligned before the call.
   a.align(16, 0xcc);
   a.bind(hostcallShim);
-  const onStack = a.newLabel();
   const suspend = a.newLabel();
-  movAddr(a, R11, p.exec);
-  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SUSPENDER);
-  a.test(true, RAX, RAX);
-  a.jcc(Cond.NE, onStack);
-  movAddr(a, RAX, p.hostcall);
-  a.jmpReg(RAX);
-  a.bind(onStack);
+  offStackTailJump(p.hostcall);
   saveCalleeSaved(a);
   a.movRR(true, RBX, RAX);
-  a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_SAVED_RSP);
-  a.push(RCX);
-  a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
-  a.push(RCX);
+  pushExecFields(a, R11, RCX, [EXEC_SAVED_RSP, EXEC_STACK_LIMIT]);
   a.aluImm(AluOp.SUB, true, RSP, 8); // 16-byte aligned
   a.store(8, RSP, RBX, -1, 1, SUSPENDER_S_RSP);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
@@ -163,10 +156,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   movAddr(a, R11, p.exec);
   a.store(8, RBX, R11, -1, 1, EXEC_SUSPENDER);
   a.aluImm(AluOp.ADD, true, RSP, 8);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
+  popExecFields(a, R11, [EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
   // Suspended: the S frames stay; return SUSPENDED_CODE to the JS that entered or resumed this stack.
@@ -178,14 +168,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   // search, stays S's).
   a.align(16, 0xcc);
   a.bind(findCatchShim);
-  const catchOnStack = a.newLabel();
-  movAddr(a, R11, p.exec);
-  a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SUSPENDER);
-  a.test(true, RAX, RAX);
-  a.jcc(Cond.NE, catchOnStack);
-  movAddr(a, RAX, p.findCatch);
-  a.jmpReg(RAX);
-  a.bind(catchOnStack);
+  offStackTailJump(p.findCatch);
   a.push(RBP);
   a.movRR(true, RBP, RSP);
   a.push(RBX);

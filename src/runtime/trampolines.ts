@@ -19,7 +19,7 @@
 import { clearInterrupt } from './interrupts.js';
 import { RuntimeError } from '../errors.js';
 import { Assembler } from '../x64/assembler.js';
-import { restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
+import { popExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
 import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
 import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
@@ -146,10 +146,7 @@ function emitRuntime(): {
   a.bind(exit);
   movAddr(a, R11, EXEC);
   a.aluImm(AluOp.ADD, true, RSP, 8);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
-  a.pop(RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP);
+  popExecFields(a, R11, [EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
 
