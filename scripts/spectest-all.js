@@ -22,11 +22,8 @@ const PARALLEL = ['--eager', '--compile-threads', '2', '--batch-bytes', '1'];
 // The Wasm 3.0 suite's files that Quickbeam runs (an explicit list: a file joins when its feature family is
 // implemented, and then must pass eagerly and lazily). Everything that is Wasm 2.0 + SIMD + memory64/table64 +
 // multi-memory + extended-const in its 3.0 version, each run with the 3.0 era rule (--memory-u64-leb).
-// Not listed yet (see README.md in the suite folder for the families; `quickbeam spectest --memory-u64-leb
-// ../shared/wasm-testsuite/json/wasm3` runs them all and shows what fails):
-// - GC: array*, binary-gc, br_on_cast*, extern, i31, ref_cast, ref_eq, ref_test, struct, type-canon,
-//   type-equivalence, type-rec, type-subtyping; table_init and table_init64 (one module each uses a GC array)
-// - exceptions: tag (links tags whose types are in recursion groups: needs GC's type canonicalisation)
+// (Every file of the suite is listed: `quickbeam spectest --memory-u64-leb ../shared/wasm-testsuite/json/wasm3` runs
+// them all.)
 const WASM3_FILES = [
   'address', 'address0', 'address1', 'address64', 'align', 'align0', 'align64', 'annotations', 'binary',
   'binary-leb128', 'binary0', 'binary_leb128_64', 'block', 'br', 'br_if', 'br_on_non_null', 'br_on_null', 'br_table',
@@ -70,6 +67,14 @@ WASM3_FILES.push(
 
 // Exception handling (issue 14).
 WASM3_FILES.push('throw', 'throw_ref', 'try_table');
+
+// GC (issue 17): types (recursion groups, subtyping, iso-recursive canonicalisation), struct/array/i31 operators,
+// casts, the extern/any conversions; tag links tags by canonical type, table_init uses a GC array.
+WASM3_FILES.push(
+  'array', 'array_copy', 'array_fill', 'array_init_data', 'array_init_elem', 'array_new_data', 'array_new_elem',
+  'binary-gc', 'br_on_cast', 'br_on_cast_fail', 'extern', 'i31', 'ref_cast', 'ref_eq', 'ref_test', 'struct',
+  'table_init', 'table_init64', 'tag', 'type-canon', 'type-equivalence', 'type-rec', 'type-subtyping',
+);
 
 const WASM3 = ['--memory-u64-leb'];
 const WASM2 = ['--no-multi-memory', '--no-typed-function-references'];

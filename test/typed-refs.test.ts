@@ -68,7 +68,7 @@ test('subtyping: null-ness, abstract hierarchies, concrete types by canonical ke
 function decode(bytes: number[], numTypes = 3, features = DEFAULT_FEATURES): number | string {
   const r = new ByteReader(Uint8Array.from(bytes));
   try {
-    const t = readValType(r, features, numTypes);
+    const t = readValType(r, features, Array.from({ length: numTypes }, () => ft('')));
     return r.pos === bytes.length ? t : `stopped at ${r.pos}`;
   } catch (e) {
     return (e as Error).message;

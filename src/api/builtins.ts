@@ -13,6 +13,7 @@ import { ValType } from '../decode/types.js';
 import { computeJsIncompatible, funcRecordSignature, keepFuncref, readSlot, writeSlot } from './exported-function.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { compileLazy } from './module.js';
+import { gcBuiltin } from './gc-builtins.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
 import { builtinNotify, builtinWait } from './atomics-wait.js';
 import type { InstanceState } from './instance.js';
@@ -178,6 +179,7 @@ function builtin(state: InstanceState, id: number): number {
       compileLazy(state.module, u32(0));
       return 0;
   }
+  if (id >= Builtin.GcSubtype) return gcBuiltin(state, id);
   throw new Error(`quickbeam: unknown builtin ${id}`);
 }
 

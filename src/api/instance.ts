@@ -27,6 +27,9 @@ import { jsToFuncRecord, externToId } from '../runtime/refs.js';
 import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runtime/js-values.js';
 import { isRefType, isSubtype } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
+import { isCanonSubtype } from '../decode/gc-types.js';
+import { rttOf } from '../runtime/gc-heap.js';
+import { constArrayNew, constStructNew } from './gc-builtins.js';
 import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
 import { adoptMemory, getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
@@ -142,6 +145,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // The signature table: call_indirect compares a FuncRecord's signature id with the one of its type index here.
   const sigWord = L.sigsOffset >>> 2;
   for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
+  // GC: the RTT of each struct and array type (casts compare these, allocation stores them in headers).
+  if (L.rttsOffset < L.size) for (let t = 0; t < info.types.length; t++) if ((info.types[t].kind ?? 0) !== 0) put(L.rtt(t), rttOf(c.sigIds[t]));
   const state = new InstanceState(m, vmctx, words, { dataDropped: info.datas.count === 0 ? NO_DATA : new Uint8Array(info.datas.count), elemItems: [] });
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
@@ -159,7 +164,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         const existing = jsToFuncRecord(v);
         let rec: number;
         if (existing !== undefined) {
-          if (funcRecordSignature(existing) !== sig) throw new LinkError(`${where}: imported function does not match the expected type`);
+          if (!isCanonSubtype(funcRecordSignature(existing), sig)) throw new LinkError(`${where}: imported function does not match the expected type`);
           rec = existing;
           state.hostFuncs.push(undefined);
           state.importedFuncs[f] = fn;
@@ -342,6 +347,7 @@ const u64 = new BigUint64Array(f64.buffer);
 
 /** Evaluate a constant expression to a raw value of type t. */
 export function evalConst(state: InstanceState, expr: ConstExpr, t: ValType): RawValue {
+  const info = state.module.info;
   const stack: RawValue[] = [];
   for (const ins of expr) {
     switch (ins.op) {
@@ -359,6 +365,25 @@ export function evalConst(state: InstanceState, expr: ConstExpr, t: ValType): Ra
       case ConstOp.I64Add: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a + b)); break; }
       case ConstOp.I64Sub: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a - b)); break; }
       case ConstOp.I64Mul: { const b = stack.pop() as bigint, a = stack.pop() as bigint; stack.push(BigInt.asIntN(64, a * b)); break; }
+      case ConstOp.RefI31: stack.push((((stack.pop() as number) << 1) | 1) >>> 0); break;
+      case ConstOp.AnyConvertExtern: case ConstOp.ExternConvertAny: break; // the same word
+      case ConstOp.StructNew: {
+        const n = info.types[Number(ins.value)].fields!.length;
+        stack.push(constStructNew(state, Number(ins.value), stack.splice(stack.length - n, n)));
+        break;
+      }
+      case ConstOp.StructNewDefault: stack.push(constStructNew(state, Number(ins.value), null)); break;
+      case ConstOp.ArrayNew: {
+        const n = (stack.pop() as number) >>> 0;
+        stack.push(constArrayNew(state, Number(ins.value), n, null, stack.pop()!));
+        break;
+      }
+      case ConstOp.ArrayNewDefault: stack.push(constArrayNew(state, Number(ins.value), (stack.pop() as number) >>> 0, null, null)); break;
+      case ConstOp.ArrayNewFixed: {
+        const n = ins.arg ?? 0;
+        stack.push(constArrayNew(state, Number(ins.value), n, stack.splice(stack.length - n, n), null));
+        break;
+      }
     }
   }
   const v = stack.pop();

@@ -4,7 +4,8 @@
 
 import { ValType } from '../decode/types.js';
 import { parseValType, toDOMString } from '../runtime/js-values.js';
-import { EXNREF, typeKey } from '../decode/ref-types.js';
+import { EXNREF } from '../decode/ref-types.js';
+import { plainFuncKey } from '../decode/gc-types.js';
 
 const CTX = 'WebAssembly.Tag()';
 const INTERNAL: unique symbol = Symbol('internal');
@@ -42,9 +43,7 @@ export class Tag {
       params.push(t);
     }
     this.#params = params;
-    let key = '';
-    for (const t of params) key += typeKey(t, [], -1);
-    this.#key = key + ':';
+    this.#key = plainFuncKey(params, []);
   }
 
   /** The canonical key of the tag's type (equal for tags of equal types, across modules). */
@@ -84,4 +83,4 @@ export function makeTag(params: readonly ValType[], key: string): Tag {
 }
 
 /** The tag of JavaScript exceptions: a `catch` of it receives the thrown JS value as an externref. */
-export const JSTag: Tag = makeTag([ValType.ExternRef], typeKey(ValType.ExternRef, [], -1) + ':');
+export const JSTag: Tag = makeTag([ValType.ExternRef], plainFuncKey([ValType.ExternRef], []));

@@ -2,6 +2,7 @@
 // type $t (a TypeError otherwise, as V8), and any function-family reference keeps its instance alive like a
 // funcref. Types here are the module's own (type indices into its type section).
 
+import { isCanonSubtype } from '../decode/gc-types.js';
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { toWebAssemblyValue, type RawValue } from '../runtime/js-values.js';
 import { readU32 } from '../runtime/native.js';
@@ -32,5 +33,5 @@ export function toCanonicalValue(v: unknown, t: number): RawValue {
 export function checkFuncSignature(raw: number, t: number, sigIds: ArrayLike<number>, signatureOf: (rec: number) => number): void {
   const idx = concreteIndex(t);
   if (idx < 0 || raw === 0) return;
-  if (signatureOf(raw) !== sigIds[idx]) throw new TypeError('type incompatibility when transforming from/to JS'); // (V8's words)
+  if (!isCanonSubtype(signatureOf(raw), sigIds[idx])) throw new TypeError('type incompatibility when transforming from/to JS'); // (V8's words)
 }

@@ -1,5 +1,6 @@
 // `quickbeam run`: run a WASI command (or reactor), or invoke one export and print its results.
 
+import { setGcHeapMax } from '../runtime/gc-heap.js';
 import os from 'node:os';
 import path from 'node:path';
 import { Module, ModuleOptions, LAZY_THRESHOLD } from '../api/module.js';
@@ -58,6 +59,7 @@ Options:
                          into loop headers and function entries)
   --fuel N               stop the guest with a trap after N units of fuel (one per loop iteration and
                          function entry): a deterministic limit
+  --gc-heap-max BYTES    most memory for GC objects (structs, arrays; default 1 GiB): beyond, a trap
 ${MAP_FILE_HELP}
   --unsafe-no-bounds-checks
                          TRUSTED CODE ONLY: compile loads/stores without bounds checks; a bad access
@@ -150,6 +152,12 @@ export function parseRunArgs(args: string[]): RunOptions {
         const v = value();
         if (!/^\d+$/.test(v)) throw new CliError(`--fuel expects a non-negative integer, got ${JSON.stringify(v)}`, 2);
         o.fuel = BigInt(v);
+        break;
+      }
+      case '--gc-heap-max': {
+        const v = value();
+        if (!/^[1-9]\d*$/.test(v)) throw new CliError(`--gc-heap-max expects a positive number of bytes, got ${JSON.stringify(v)}`, 2);
+        setGcHeapMax(Number(v));
         break;
       }
       default:

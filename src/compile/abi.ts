@@ -29,4 +29,16 @@ export const enum Builtin {
   AtomicNotify,
   AtomicWait32,
   AtomicWait64,
+  /** GC (api/gc-builtins.ts): whether canonical type slot 0 is a subtype of slot 1 (call_indirect, casts). */
+  GcSubtype,
+  /** Allocate slot 0 bytes (a region for the inline bump allocator, or a big object); address to slot 0. */
+  GcAlloc,
+  /** array.new_data / new_elem: type index slot 0, segment slot 1, offset slot 2, length slot 3 -> slot 0. */
+  ArrayNewData,
+  ArrayNewElem,
+  /** array.init_data / init_elem: type slot 0, segment slot 1, array slot 2, dest 3, src offset 4, length 5. */
+  ArrayInitData,
+  ArrayInitElem,
+  /** array.copy: dst slot 0, dst offset 1, src 2, src offset 3, count 4, element size 5. */
+  ArrayCopy,
 }

@@ -11,7 +11,7 @@ import { type FunctionCompiler, T_BOTTOM, typeName } from './function-compiler.j
 
 /** ref.null ht: a null of (ref null ht). */
 export function opRefNull(c: FunctionCompiler): void {
-  const t = readHeapType(c.r, c.m.features, c.m.info.types.length); // (ref null ht) has the heap's number
+  const t = readHeapType(c.r, c.m.features, c.m.info.types); // (ref null ht) has the heap's number
   if (c.dead) c.vs.pushDead(t);
   else c.vs.pushConst(t, 0, 0);
 }

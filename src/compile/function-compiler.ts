@@ -2,7 +2,6 @@
 // machine code in the same step. Shared state lives in the ValueStack (where operands are) and the
 // ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
 
-import { GC_OPCODE_MESSAGE } from '../decode/unsupported.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
@@ -13,7 +12,7 @@ import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_TRY } from './control.js';
-import { TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
+import { Builtin, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
@@ -22,6 +21,7 @@ import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
 import { opReturnCall, opReturnCallIndirect, opReturnCallRef } from './emit-tail-call.js';
+import { GcSlowPaths, emitGc, opRefEq } from './emit-gc.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -105,6 +105,8 @@ export class FunctionCompiler {
   private frameCheckPatch = 0;
   /** Exception handling: handlers, landing pads and the handler table of the function. */
   readonly exc: ExceptionEmitter;
+  /** GC: the allocation sites' out-of-line slow paths. */
+  readonly gcSlow = new GcSlowPaths();
 
   constructor(readonly m: ModuleCodegen) {
     this.asm = m.asm;
@@ -129,6 +131,7 @@ export class FunctionCompiler {
     this.dead = this.validateOnly;
     this.outgoing = 0;
     this.numTrapSites = 0;
+    this.gcSlow.reset();
     resetSimdConsts();
     this.ctl.reset();
     const params = this.funcType.params;
@@ -155,6 +158,7 @@ export class FunctionCompiler {
     this.operatorLoop(r);
     if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
     if (this.validateOnly) return;
+    this.gcSlow.flush(this);
     this.emitTrapSites();
     flushSimdConsts(this);
     // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
@@ -264,7 +268,7 @@ export class FunctionCompiler {
 
   /** A value type (numeric or reference, see ref-types.ts). */
   readValType(): number {
-    return readValType(this.r, this.m.features, this.m.info.types.length);
+    return readValType(this.r, this.m.features, this.m.info.types);
   }
 
   // ================================================================ prologue / epilogue
@@ -502,7 +506,7 @@ export class FunctionCompiler {
     if (first === 0x63 || first === 0x64) {
       // a reference type with a heap type: (ref null? ht)
       this.blockParams = EMPTY;
-      this.blockResults = singleType(readValType(r, this.m.features, this.m.info.types.length));
+      this.blockResults = singleType(readValType(r, this.m.features, this.m.info.types));
       return;
     }
     const bt = r.s33();
@@ -514,7 +518,7 @@ export class FunctionCompiler {
       let single = SINGLE[t];
       if (!single && bt >= -64) {
         r.pos = at; // an abstract reference shorthand (enabled by the features or an error naming them)
-        single = singleType(readValType(r, this.m.features, this.m.info.types.length));
+        single = singleType(readValType(r, this.m.features, this.m.info.types));
       }
       if (!single || (t === ValType.V128 && !this.m.features.simd)) this.error('malformed block type', at);
       this.blockParams = EMPTY;
@@ -1013,7 +1017,38 @@ export class FunctionCompiler {
     // process-specific constants (a cached copy runs unchanged).
     a.load(LoadKind.U32, R11, R14, -1, 1, L.sig(typeIndex));
     a.aluStore(AluOp.CMP, false, RAX, -1, 1, 16, R11);
-    a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
+    if (this.m.info.types[typeIndex].final ?? true) {
+      a.jcc(Cond.NE, this.trapLabel(TrapCode.IndirectSignature));
+      return;
+    }
+    // A type with subtypes: a function of a declared subtype passes too (asked of the runtime: rare).
+    const ok = a.newLabel();
+    a.jcc(Cond.E, ok);
+    this.emitSubtypeQuery(RAX, 16, R11);
+    a.jcc(Cond.E, this.trapLabel(TrapCode.IndirectSignature));
+    a.bind(ok);
+  }
+
+  /**
+   * Asks the runtime whether the canonical type (u32) at [obj + disp] is a subtype of the one in `expected`
+   * (a u32 register other than rax); ZF is set when it is not. Only rax (kept) is live: values are spilled.
+   */
+  emitSubtypeQuery(obj: number, disp: number, expected: number): void {
+    const a = this.asm;
+    a.push(RAX);
+    a.push(RAX); // keeps rsp 16-byte aligned for the call
+    a.load(LoadKind.I64, RDI, R14, -1, 1, VMCTX_EXEC);
+    a.store(8, expected, RDI, -1, 1, EXEC_ARGS + 8);
+    a.load(LoadKind.U32, RSI, obj, -1, 1, disp);
+    a.store(8, RSI, RDI, -1, 1, EXEC_ARGS);
+    a.movRR(true, RDI, R14);
+    a.movImm32(RSI, Builtin.GcSubtype);
+    a.callMem(R14, VMCTX_HOSTCALL);
+    this.recordPc();
+    a.pop(RAX);
+    a.pop(RAX);
+    a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
+    a.aluMemImm(AluOp.CMP, false, R11, -1, 1, EXEC_ARGS, 0);
   }
 
   /**
@@ -1399,6 +1434,14 @@ export class FunctionCompiler {
         if (!this.m.features.typedFunctionReferences) break;
         opBrOnNonNull(this);
         return;
+      case 0xd3: // ref.eq
+        if (!this.m.features.typedFunctionReferences) break;
+        opRefEq(this);
+        return;
+      case 0xfb:
+        if (!this.m.features.typedFunctionReferences) break;
+        emitGc(this, this.r.u32());
+        return;
       case 0xfd:
         if (!this.m.features.simd) break;
         emitSimd(this, this.r.u32());
@@ -1416,7 +1459,6 @@ export class FunctionCompiler {
         return;
       }
     }
-    if (op === 0xfb) this.error(GC_OPCODE_MESSAGE);
     this.error(`illegal opcode 0x${op.toString(16)}`);
   }
 

@@ -18,6 +18,7 @@ import { DataSegments } from '../decode/data-segments.js';
 import { FunctionNames } from '../decode/name-section.js';
 import { prefault } from '../runtime/native.js';
 import { ConstExpr, ConstOp, ElemSegment, ModuleInfo } from '../decode/types.js';
+import { recanonicalize } from '../decode/gc-types.js';
 
 type V8 = typeof import('node:v8');
 let v8: V8 | undefined;
@@ -163,6 +164,8 @@ export function restoreInfo(snapshot: Uint8Array, bytes: Uint8Array, raw?: RawAr
   }
   // The custom sections' bytes are copied into `bytes` by the caller (loadCached) before any name is read.
   const info = { ...p.info, funcTypes, elems, funcNames: FunctionNames.fromSections(bytes, p.info.customSections) } as ModuleInfo;
+  // canonical ids are this thread's (the snapshot may come from another process or thread)
+  recanonicalize(info.types);
   if (raw !== undefined) {
     raw.codeOffsets = p.codeOffsets;
     raw.codeEnds = p.codeEnds;

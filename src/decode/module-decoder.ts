@@ -9,8 +9,9 @@ import { ByteReader } from './reader.js';
 import type { Features } from './features.js';
 import { DataSegments } from './data-segments.js';
 import { FunctionNames } from './name-section.js';
-import { GC_TYPES_MESSAGE, isGcTypeForm, unknownKindMessage, unknownSectionMessage } from './unsupported.js';
-import { Heap, MAX_TYPES, concreteHeap, isDefaultable, isSubtype, readHeapType, readValType, refType, typeKey } from './ref-types.js';
+import { unknownKindMessage, unknownSectionMessage } from './unsupported.js';
+import { canonicalizeGroup, fixGroupKinds, readStructOrArray, supertypeError, unpackedType } from './gc-types.js';
+import { Heap, MAX_TYPES, REF_NON_NULL, concreteHeap, isDefaultable, isSubtype, readHeapType, readValType, refType } from './ref-types.js';
 import {
   ValType,
   ExternKind,
@@ -237,51 +238,96 @@ class ModuleDecoder {
 
   /** A value type (numeric or reference; see ref-types.ts) whose concrete type indices must be declared. */
   private valType(): ValType {
-    return readValType(this.r, this.features, this.info.types.length) as ValType;
+    return readValType(this.r, this.features, this.info.types) as ValType;
   }
 
   /** A table's or element segment's reference type. */
   private refType(): ValType {
-    return readValType(this.r, this.features, this.info.types.length, true) as ValType;
+    return readValType(this.r, this.features, this.info.types, true) as ValType;
   }
 
   private typeSection(): void {
     const r = this.r;
     const types = this.info.types;
     const countPos = r.pos;
-    const count = r.u32();
+    const count = r.u32(); // recursion groups (a plain type is a group of one)
     if (count > MAX_TYPES) r.error(`${count} types, more than the limit of ${MAX_TYPES}`, countPos);
-    for (let i = 0; i < count; i++) {
-      const formPos = r.pos;
-      const form = r.u8();
-      if (form !== 0x60) r.error(form & 0x80 ? 'integer representation too long' : isGcTypeForm(form) ? GC_TYPES_MESSAGE : 'malformed function type', formPos);
-      const npPos = r.pos;
-      const np = r.u32();
-      // Implementation limits (V8's too): arguments and results travel through a 16 KiB buffer at the JS
-      // boundary and 8- or 16-byte stack slots between functions.
-      if (np > MAX_FUNCTION_PARAMS) r.error(`function type has ${np} parameters, more than the limit of ${MAX_FUNCTION_PARAMS}`, npPos);
-      const params: ValType[] = [];
-      let key = '';
-      // a type may refer to itself (its own recursion group) and to the types before it
-      for (let k = 0; k < np; k++) {
-        const t = readValType(r, this.features, i + 1) as ValType;
-        params.push(t);
-        key += typeKey(t, types, i);
+    const gc = this.features.typedFunctionReferences;
+    for (let g = 0; g < count; g++) {
+      let n = 1;
+      if (r.peek() === 0x4e && gc) {
+        r.pos++;
+        const nPos = r.pos;
+        n = r.u32();
+        if (types.length + n > MAX_TYPES) r.error(`more than the limit of ${MAX_TYPES} types`, nPos);
       }
-      key += ':';
-      const nrPos = r.pos;
-      const nr = r.u32();
-      if (nr > MAX_FUNCTION_RESULTS) r.error(`function type has ${nr} results, more than the limit of ${MAX_FUNCTION_RESULTS}`, nrPos);
-      const results: ValType[] = [];
-      for (let k = 0; k < nr; k++) {
-        const t = readValType(r, this.features, i + 1) as ValType;
-        results.push(t);
-        key += typeKey(t, types, i);
+      const start = types.length;
+      const superPos: number[] = [];
+      for (let k = 0; k < n; k++) {
+        superPos.push(r.pos);
+        types.push(this.subType(start + n, start + k));
       }
-      if (nr > 1 && !this.features.multiValue) r.error('invalid result arity', nrPos);
-      const ft: FuncType = { params, results, key };
-      types.push(ft);
+      if (n > 0) types[start].recSize = n;
+      fixGroupKinds(types, start, n);
+      canonicalizeGroup(types, start, n);
+      for (let k = 0; k < n; k++) {
+        const sup = types[start + k].superIndex!;
+        if (sup < 0) continue;
+        const err = supertypeError(types, start + k, sup);
+        if (err !== null) r.error(err, superPos[k]);
+      }
     }
+  }
+
+  /** One subtype (`sub` / `sub final` / a bare composite type) of a group ending at `limit`; `self`: its index. */
+  private subType(limit: number, self: number): FuncType {
+    const r = this.r;
+    const gc = this.features.typedFunctionReferences;
+    let final = true;
+    let superIndex = -1;
+    const b = r.peek();
+    if ((b === 0x50 || b === 0x4f) && gc) {
+      r.pos++;
+      final = b === 0x4f;
+      const mPos = r.pos;
+      const m = r.u32();
+      if (m > 1) r.error('multiple supertypes', mPos);
+      if (m === 1) {
+        const sPos = r.pos;
+        superIndex = r.u32();
+        if (superIndex >= self) r.error(`unknown type ${superIndex}`, sPos);
+      }
+    }
+    const formPos = r.pos;
+    const form = r.u8();
+    if ((form === 0x5f || form === 0x5e) && gc) {
+      const t: FuncType = { params: [], results: [], key: '', superIndex, final, recSize: 0 };
+      readStructOrArray(r, form, this.features, this.info.types, limit, t);
+      return t;
+    }
+    if (form !== 0x60) r.error(form & 0x80 ? 'integer representation too long' : 'malformed function type', formPos);
+    const npPos = r.pos;
+    const np = r.u32();
+    // Implementation limits (V8's too): arguments and results travel through a 16 KiB buffer at the JS
+    // boundary and 8- or 16-byte stack slots between functions.
+    if (np > MAX_FUNCTION_PARAMS) r.error(`function type has ${np} parameters, more than the limit of ${MAX_FUNCTION_PARAMS}`, npPos);
+    const params: ValType[] = [];
+    for (let k = 0; k < np; k++) params.push(readValType(r, this.features, this.info.types, false, limit) as ValType);
+    const nrPos = r.pos;
+    const nr = r.u32();
+    if (nr > MAX_FUNCTION_RESULTS) r.error(`function type has ${nr} results, more than the limit of ${MAX_FUNCTION_RESULTS}`, nrPos);
+    const results: ValType[] = [];
+    for (let k = 0; k < nr; k++) results.push(readValType(r, this.features, this.info.types, false, limit) as ValType);
+    if (nr > 1 && !this.features.multiValue) r.error('invalid result arity', nrPos);
+    return { params, results, key: '', kind: 0, superIndex, final, recSize: 0 };
+  }
+
+  /** A type index that must name a function type (functions, imports, tags). */
+  private funcTypeIndex(): number {
+    const pos = this.r.pos;
+    const idx = this.typeIndex();
+    if ((this.info.types[idx].kind ?? 0) !== 0) this.r.error(`type ${idx} is not a function type`, pos);
+    return idx;
   }
 
   private typeIndex(): number {
@@ -407,7 +453,7 @@ class ModuleDecoder {
       const imp: Import = { module, name, kind: kind as ExternKind, typeIndex: -1, table: null, memory: null, global: null };
       switch (kind) {
         case ExternKind.Func: {
-          const ti = this.typeIndex();
+          const ti = this.funcTypeIndex();
           imp.typeIndex = ti;
           info.funcTypes.push(ti);
           info.numImportedFuncs++;
@@ -453,7 +499,7 @@ class ModuleDecoder {
     const r = this.r;
     const funcTypes = this.info.funcTypes;
     const count = r.u32();
-    for (let i = 0; i < count; i++) funcTypes.push(this.typeIndex());
+    for (let i = 0; i < count; i++) funcTypes.push(this.funcTypeIndex());
     this.definedFuncCount = count;
   }
 
@@ -492,7 +538,7 @@ class ModuleDecoder {
     const pos = r.pos;
     if (r.u8() !== 0) r.error('malformed tag attribute', pos);
     const tiPos = r.pos;
-    const ti = this.typeIndex();
+    const ti = this.funcTypeIndex();
     if (this.info.types[ti].results.length !== 0) r.error('non-empty tag result type', tiPos);
     return ti;
   }
@@ -758,7 +804,7 @@ class ModuleDecoder {
         case ConstOp.RefNull: {
           if (!features.referenceTypes) r.error('constant expression required', opPos);
           // a heap type; Wasm 2.0's funcref/externref bytes are the shorthands of func/extern
-          const t = readHeapType(r, features, info.types.length);
+          const t = readHeapType(r, features, info.types);
           out.push({ op, value: t });
           stack.push(t);
           break;
@@ -788,6 +834,11 @@ class ModuleDecoder {
           out.push({ op, value: 0 });
           break;
         }
+        case 0xfb: {
+          if (!features.typedFunctionReferences) r.error('illegal opcode', opPos);
+          this.gcConstInstr(opPos, out);
+          break;
+        }
         case 0xfd: {
           if (!features.simd) r.error('constant expression required', opPos);
           const sub = r.u32();
@@ -804,6 +855,66 @@ class ModuleDecoder {
           r.error('constant expression required', opPos);
       }
     }
+  }
+
+  /** A GC instruction of a constant expression (allocations, ref.i31, the extern/any conversions). */
+  private gcConstInstr(opPos: number, out: ConstExpr): void {
+    const r = this.r;
+    const types = this.info.types;
+    const stack = this.typeStack;
+    const sub = r.u32();
+    const pop = (t: number): void => {
+      const got = stack.pop();
+      if (got === undefined || !isSubtype(got, t, types)) r.error('type mismatch', opPos);
+    };
+    const typeIdx = (kind: number): number => {
+      const at = r.pos;
+      const t = r.u32();
+      if (t >= types.length) r.error(`unknown type ${t}`, at);
+      if ((types[t].kind ?? 0) !== kind) r.error('type mismatch', at);
+      return t;
+    };
+    switch (sub) {
+      case 0x00: case 0x01: { // struct.new, struct.new_default
+        const t = typeIdx(1);
+        const fields = types[t].fields!;
+        if (sub === 0x00) for (let k = fields.length - 1; k >= 0; k--) pop(unpackedType(fields[k].type));
+        else for (const f of fields) if (!isDefaultable(f.type)) r.error('type mismatch', opPos);
+        out.push({ op: 0xfb00 | sub, value: t });
+        stack.push(refType(concreteHeap(t, 1), false));
+        return;
+      }
+      case 0x06: case 0x07: case 0x08: { // array.new, array.new_default, array.new_fixed
+        const t = typeIdx(2);
+        const et = unpackedType(types[t].fields![0].type);
+        let n = 0;
+        if (sub === 0x08) {
+          n = r.u32();
+          for (let k = 0; k < n; k++) pop(et);
+        } else {
+          pop(ValType.I32);
+          if (sub === 0x06) pop(et);
+          else if (!isDefaultable(et)) r.error('type mismatch', opPos);
+        }
+        out.push({ op: 0xfb00 | sub, value: t, arg: n });
+        stack.push(refType(concreteHeap(t, 2), false));
+        return;
+      }
+      case 0x1a: case 0x1b: { // any.convert_extern, extern.convert_any
+        const from = sub === 0x1a ? Heap.Extern : Heap.Any;
+        const got = stack.pop();
+        if (got === undefined || !isSubtype(got, from, types)) r.error('type mismatch', opPos);
+        out.push({ op: 0xfb00 | sub, value: 0 });
+        stack.push((sub === 0x1a ? Heap.Any : Heap.Extern) | (got! & REF_NON_NULL));
+        return;
+      }
+      case 0x1c: // ref.i31
+        pop(ValType.I32);
+        out.push({ op: 0xfb1c, value: 0 });
+        stack.push(Heap.I31 | REF_NON_NULL);
+        return;
+    }
+    r.error('constant expression required', opPos);
   }
 
   // ---------------------------------------------------------------------------------------------------------

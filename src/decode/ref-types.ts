@@ -14,6 +14,7 @@
 
 import type { Features } from './features.js';
 import type { FuncType } from './types.js';
+import { isSubConcrete } from './gc-types.js';
 
 /** Abstract heap types, by the binary code of their shorthand reference type. */
 export const enum Heap {
@@ -34,6 +35,11 @@ export const enum Heap {
 export const REF_NON_NULL = 0x100;
 export const REF_CONCRETE = 0x200;
 export const CONCRETE_SHIFT = 10;
+/**
+ * A concrete heap type's low byte is its kind (gc-types.ts TypeKind: 0 func, 1 struct, 2 array), so that the
+ * hierarchy of a concrete type (func or any) is known from the number alone, module-relative or canonical.
+ */
+export const KIND_MASK = 0xff;
 /** Most types a module may declare (V8's limit), so that a concrete reference fits an int32. */
 export const MAX_TYPES = 1_000_000;
 
@@ -47,8 +53,13 @@ export function refType(heap: number, nullable: boolean): number {
   return nullable ? heap : heap | REF_NON_NULL;
 }
 
-export function concreteHeap(typeIndex: number): number {
-  return REF_CONCRETE | (typeIndex << CONCRETE_SHIFT);
+export function concreteHeap(typeIndex: number, kind = 0): number {
+  return REF_CONCRETE | (typeIndex << CONCRETE_SHIFT) | kind;
+}
+
+/** The concrete heap type of a module's type index (with its kind). */
+export function typeHeap(typeIndex: number, types: readonly FuncType[]): number {
+  return REF_CONCRETE | (typeIndex << CONCRETE_SHIFT) | (types[typeIndex]?.kind ?? 0);
 }
 
 export function isRefType(t: number): boolean {
@@ -76,7 +87,7 @@ export function isDefaultable(t: number): boolean {
 
 /** The top of the heap type's hierarchy: func, extern, exn or any. */
 export function topHeap(heap: number): number {
-  if (heap & REF_CONCRETE) return Heap.Func; // every concrete type is a function type until GC lands
+  if (heap & REF_CONCRETE) return (heap & KIND_MASK) === 0 ? Heap.Func : Heap.Any;
   switch (heap) {
     case Heap.Func:
     case Heap.NoFunc:
@@ -117,25 +128,29 @@ export function bottomHeap(heap: number): number {
 }
 
 /**
- * Heap subtyping: a <: b. `types` are the module's types (concrete types compare by canonical key); null for
- * canonical (process-wide, see compile/signatures.ts canonicalType) type numbers, which are equal when the
- * types are.
+ * Heap subtyping: a <: b. `types` are the module's types (concrete types: declared supertype chains, compared by
+ * canonical id); null for canonical (process-wide, see compile/signatures.ts canonicalType) type numbers.
  */
 export function isSubHeap(a: number, b: number, types: readonly FuncType[] | null): boolean {
   if (a === b) return true;
   if (a & REF_CONCRETE) {
-    if (b & REF_CONCRETE) return types !== null && types[a >>> CONCRETE_SHIFT].key === types[b >>> CONCRETE_SHIFT].key;
-    return b === Heap.Func;
+    if (b & REF_CONCRETE) return isSubConcrete(a >>> CONCRETE_SHIFT, b >>> CONCRETE_SHIFT, types);
+    switch (a & KIND_MASK) {
+      case 0: return b === Heap.Func;
+      case 1: return b === Heap.Struct || b === Heap.Eq || b === Heap.Any;
+      default: return b === Heap.Array || b === Heap.Eq || b === Heap.Any;
+    }
   }
   switch (a) {
     case Heap.NoFunc:
-      return b === Heap.Func || (b & REF_CONCRETE) !== 0;
+      return b === Heap.Func || ((b & REF_CONCRETE) !== 0 && (b & KIND_MASK) === 0);
     case Heap.NoExtern:
       return b === Heap.Extern;
     case Heap.NoExn:
       return b === Heap.Exn;
     case Heap.None:
-      return b === Heap.Any || b === Heap.Eq || b === Heap.I31 || b === Heap.Struct || b === Heap.Array;
+      return b === Heap.Any || b === Heap.Eq || b === Heap.I31 || b === Heap.Struct || b === Heap.Array ||
+        ((b & REF_CONCRETE) !== 0 && (b & KIND_MASK) !== 0);
     case Heap.I31:
     case Heap.Struct:
     case Heap.Array:
@@ -237,8 +252,7 @@ function abstractHeap(r: TypeReader, code: number, features: Features, pos: numb
       if (features.exceptions) return code;
       break;
     default:
-      // GC's abstract heap types are types here (their nulls flow through any code; a non-null anyref is a
-      // host value from JS); GC's instructions and struct/array type definitions are not supported yet.
+      // GC's abstract heap types (any, eq, i31, struct, array, none): enabled with typed references
       if (gcHeap(code) && features.typedFunctionReferences) return code;
   }
   return r.error(`malformed ${what}`, pos);
@@ -248,12 +262,13 @@ function abstractHeap(r: TypeReader, code: number, features: Features, pos: numb
  * Reads a heap type (s33: a negative value is an abstract type's code, a non-negative one a type index that
  * must be below `numTypes`).
  */
-export function readHeapType(r: TypeReader, features: Features, numTypes: number): number {
+export function readHeapType(r: TypeReader, features: Features, types: readonly FuncType[], limit = types.length): number {
   const pos = r.pos;
   const h = r.s33();
   if (h >= 0) {
-    if (h >= numTypes) r.error(`unknown type ${h}`, pos);
-    return concreteHeap(h);
+    if (h >= limit) r.error(`unknown type ${h}`, pos);
+    // a type of the group being read (not yet in `types`) gets its kind when the group is complete
+    return concreteHeap(h, h < types.length ? types[h].kind ?? 0 : 0);
   }
   // a one-byte negative s33 is the code's 7 bits; anything else is no heap type
   if (h < -64) r.error('malformed heap type', pos);
@@ -262,10 +277,10 @@ export function readHeapType(r: TypeReader, features: Features, numTypes: number
 
 /**
  * Reads a value type: a numeric type, an abstract shorthand, or 0x63/0x64 (ref null ht / ref ht) with a heap
- * type. `numTypes` bounds concrete type indices. `refOnly` (table and element types) rejects numeric types
- * with 'malformed reference type'.
+ * type. `limit` (default: all of `types`) bounds concrete type indices. `refOnly` (table and element types)
+ * rejects numeric types with 'malformed reference type'.
  */
-export function readValType(r: TypeReader, features: Features, numTypes: number, refOnly = false): number {
+export function readValType(r: TypeReader, features: Features, types: readonly FuncType[], refOnly = false, limit = types.length): number {
   const pos = r.pos;
   const b = r.u8();
   switch (b) {
@@ -281,21 +296,10 @@ export function readValType(r: TypeReader, features: Features, numTypes: number,
     case 0x63:
     case 0x64:
       if (!features.typedFunctionReferences) break;
-      return refType(readHeapType(r, features, numTypes), b === 0x63);
+      return refType(readHeapType(r, features, types, limit), b === 0x63);
     default:
       if (HEAP_NAMES[b] !== undefined) return abstractHeap(r, b, features, pos, refOnly ? 'reference type' : 'value type');
   }
   // The reference interpreter reads value types as 7-bit signed LEBs: a continuation bit means "too long".
   return r.error(b & 0x80 ? 'integer representation too long' : refOnly ? 'malformed reference type' : 'malformed value type', pos);
-}
-
-/**
- * A function type's canonical key part for a value type: structurally equal types give equal keys across
- * modules. A concrete reference embeds the referenced type's key (`self`: the type being defined, "@").
- */
-export function typeKey(t: number, types: readonly FuncType[], self: number): string {
-  if (!(t & REF_CONCRETE)) return t < 0x100 ? t.toString(16) : 'n' + (t & 0xff).toString(16);
-  const idx = t >>> CONCRETE_SHIFT;
-  const inner = idx === self ? '@' : types[idx].key;
-  return `${t & REF_NON_NULL ? 'n' : ''}(${inner})`;
 }

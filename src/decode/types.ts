@@ -19,11 +19,37 @@ export const enum ValType {
   ExternRef = 0x6f,
 }
 
+/** A struct or array field: its storage type (a value type, or packed i8 0x78 / i16 0x77) and mutability. */
+export interface FieldType {
+  type: number;
+  mutable: boolean;
+}
+
+/**
+ * A defined type: a function type, or (GC) a struct or array type (gc-types.ts). The name stays FuncType since
+ * most code handles function types only; struct and array types have empty params/results.
+ */
 export interface FuncType {
   params: ValType[];
   results: ValType[];
-  /** Canonical text key, equal for structurally equal types (e.g. "7f7f:7e"). */
+  /** Canonical key (gc-types.ts): equal exactly for equal types (iso-recursive), within a process. */
   key: string;
+  /** GC: TypeKind (0 func, 1 struct, 2 array); absent: func. */
+  kind?: number;
+  /** Struct fields, or an array's one element field. */
+  fields?: FieldType[];
+  /** Declared supertype's index, or -1 (absent: none). */
+  superIndex?: number;
+  /** `sub final` or no `sub` (absent: final). */
+  final?: boolean;
+  /** Process-wide canonical id (gc-types.ts; also the signature id of a function type). */
+  canon?: number;
+  /** Length of the declared supertype chain. */
+  depth?: number;
+  /** The recursion group: set on its first type (its number of types). */
+  recSize?: number;
+  /** Struct layout cache (gc-types.ts structLayout). */
+  layout?: { offsets: number[]; size: number };
   /** Whether a param or result is v128 or exnref (filled in lazily by the JS API, which rejects such calls). */
   jsIncompatible?: boolean;
 }
@@ -103,10 +129,21 @@ export const enum ConstOp {
   I64Mul = 0x7e,
   /** v128.const (0xfd 0x0c), only with the simd feature; value: the 16 bytes as an unsigned little-endian bigint. */
   V128Const = 0xfd0c,
+  /** GC (0xfb prefix): value = the type index; array.new_fixed's count in `arg`. */
+  StructNew = 0xfb00,
+  StructNewDefault = 0xfb01,
+  ArrayNew = 0xfb06,
+  ArrayNewDefault = 0xfb07,
+  ArrayNewFixed = 0xfb08,
+  AnyConvertExtern = 0xfb1a,
+  ExternConvertAny = 0xfb1b,
+  RefI31 = 0xfb1c,
 }
 
 export interface ConstInstr {
   op: ConstOp;
+  /** array.new_fixed: the element count. */
+  arg?: number;
   /** i32: the value (int32). i64: BigInt.asIntN(64). f32/f64: raw bits as bigint (NaN payloads kept). global.get/ref.func: index. ref.null: ValType. */
   value: number | bigint;
 }

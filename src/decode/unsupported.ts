@@ -20,11 +20,3 @@ export function unknownKindMessage(kind: number, where: 'import' | 'export'): st
   const what = KINDS.get(kind);
   return what === undefined ? `malformed ${where} kind` : `${what} ${where}) is not supported yet`;
 }
-
-/** Type-section forms of GC (rec 0x4e, sub 0x50, sub final 0x4f, struct 0x5f, array 0x5e). */
-export function isGcTypeForm(form: number): boolean {
-  return form === 0x4e || form === 0x4f || form === 0x50 || form === 0x5e || form === 0x5f;
-}
-
-export const GC_TYPES_MESSAGE = 'GC type definitions (rec, sub, struct, array) are not supported yet';
-export const GC_OPCODE_MESSAGE = 'GC instructions (prefix 0xfb) are not supported yet';

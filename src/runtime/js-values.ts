@@ -5,7 +5,8 @@
 // f32), f64 -> number, funcref -> FuncRecord address (0 = null), externref -> handle id (0 = null).
 
 import { ValType } from '../decode/types.js';
-import { Heap, REF_NON_NULL, isBottomHeap, isRefType, refTop } from '../decode/ref-types.js';
+import { Heap, KIND_MASK, REF_CONCRETE, REF_NON_NULL, isBottomHeap, isRefType, refTop } from '../decode/ref-types.js';
+import { objectKind } from './gc-heap.js';
 import type { GlobalCell } from './global-cell.js';
 import { externToId, funcRecordToJs, idToExtern, jsToFuncRecord } from './refs.js';
 
@@ -25,7 +26,7 @@ export function valTypeName(t: ValType): string {
     case ValType.FuncRef: return 'anyfunc';
     case ValType.ExternRef: return 'externref';
   }
-  if (isRefType(t)) return refTop(t) === Heap.Func ? 'anyfunc' : refTop(t) === Heap.Extern ? 'externref' : 'exnref';
+  if (isRefType(t)) return refTop(t) === Heap.Func ? 'anyfunc' : refTop(t) === Heap.Extern ? 'externref' : refTop(t) === Heap.Any ? 'anyref' : 'exnref';
   return `<type 0x${(t as number).toString(16)}>`;
 }
 
@@ -44,6 +45,11 @@ export function parseValType(s: string): ValType | undefined {
     case 'v128': return ValType.V128;
     case 'anyfunc': case 'funcref': return ValType.FuncRef;
     case 'externref': return ValType.ExternRef;
+    case 'anyref': return Heap.Any as number as ValType;
+    case 'eqref': return Heap.Eq as number as ValType;
+    case 'i31ref': return Heap.I31 as number as ValType;
+    case 'structref': return Heap.Struct as number as ValType;
+    case 'arrayref': return Heap.Array as number as ValType;
   }
   return undefined;
 }
@@ -117,11 +123,32 @@ function typedRefToWasm(v: unknown, type: number): RawValue {
   } else if (!isBottomHeap(type & ~REF_NON_NULL)) {
     if (top === Heap.Func) return toWebAssemblyValue(v, ValType.FuncRef);
     if (top === Heap.Extern) return externToId(v);
-    // anyref: the JS value itself, as a host reference (without GC there are no wasm objects to convert to;
-    // eqref, i31ref, structref and arrayref refuse non-null values for the same reason)
-    if ((type & ~REF_NON_NULL) === Heap.Any) return externToId(v);
+    // the any hierarchy: an i31, a GC object or a host value (refs.ts), which must be of the heap type
+    if (top === Heap.Any) {
+      const word = externToId(v);
+      if (anyWordMatches(word, type & ~REF_NON_NULL)) return word;
+    }
   }
   throw new TypeError('type incompatibility when transforming from/to JS');
+}
+
+/**
+ * Whether an any-hierarchy word (refs.ts) is a value of heap type `heap`. A concrete type's exact type is not
+ * checked here (the number may be a module's index or a canonical id): a GC object of its kind is accepted.
+ */
+function anyWordMatches(word: number, heap: number): boolean {
+  const tag = word % 4;
+  const isI31 = tag === 1 || tag === 3;
+  const isObject = tag === 0;
+  if (heap & REF_CONCRETE) return isObject && objectKind(word) === (heap & KIND_MASK);
+  switch (heap) {
+    case Heap.Any: return true;
+    case Heap.Eq: return isI31 || isObject;
+    case Heap.I31: return isI31;
+    case Heap.Struct: return isObject && objectKind(word) === 1;
+    case Heap.Array: return isObject && objectKind(word) === 2;
+    default: return false;
+  }
 }
 
 /**

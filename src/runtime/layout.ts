@@ -34,6 +34,15 @@ export const EXEC_THROW_PC = 1080;
  * running wasm code is on directly (0: not on one, or JS frames in between).
  */
 export const EXEC_SUSPENDER = 1088;
+/** GC (runtime/gc-heap.ts): the allocation pointer and the end of the current region (inline bump allocation). */
+export const EXEC_GC_TOP = 1096;
+export const EXEC_GC_LIMIT = 1104;
+/** GC type descriptor (RTT, runtime/gc-heap.ts) fields: canonical id, depth, kind, element size, display. */
+export const RTT_CANON = 0;
+export const RTT_DEPTH = 4;
+export const RTT_KIND = 8;
+export const RTT_ELEM_SIZE = 12;
+export const RTT_DISPLAY = 16;
 /** Returned by the host-call callback when a Suspending import got a promise (the stack is left suspended). */
 export const SUSPENDED_CODE = 0x7fffff01;
 /** Returned by a throw builtin that found the handler itself (catch rbp and pad set): the trap handler jumps. */
@@ -83,10 +92,18 @@ export const enum TrapCode {
   NullExnRef = 19,
   /** memory.atomic.wait32/64 on a memory that is not shared. */
   WaitNotShared = 20,
+  /** GC: ref.cast / br_on_cast... a failed cast (ref.cast only traps). */
+  IllegalCast = 21,
+  /** GC: array index (or range) out of bounds. */
+  ArrayOutOfBounds = 22,
+  /** GC: the heap limit (gcHeapMax) was reached, or an array too large for it was asked for. */
+  GcHeapExhausted = 23,
+  /** GC: struct.get/set, array.* or i31.get of a null reference. */
+  NullGcReference = 24,
 }
 
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
-export const TRAP_CODE_COUNT = 21;
+export const TRAP_CODE_COUNT = 25;
 
 /** Error messages, as V8 words them. Index = TrapCode. */
 export const TRAP_MESSAGES: readonly string[] = [
@@ -111,6 +128,10 @@ export const TRAP_MESSAGES: readonly string[] = [
   'all fuel consumed',
   'rethrowing null value',
   'Atomics.wait cannot be called in this context',
+  'illegal cast',
+  'array element access out of bounds',
+  'GC heap exhausted (gcHeapMax)',
+  'dereferencing a null pointer',
 ];
 
 /**
@@ -138,6 +159,10 @@ export const TRAP_SPEC_TEXT: readonly string[] = [
   'all fuel consumed',
   'null exception reference',
   'expected shared memory',
+  'cast failure',
+  'out of bounds array access',
+  'out of memory',
+  'null structure reference',
 ];
 
 /** The message of a trap code (with a fallback for unknown codes). */
@@ -200,6 +225,8 @@ export interface VmctxCounts {
   records?: number;
   /** Number of function types: the size of the signature table (default 0). */
   types?: number;
+  /** GC: entries of the RTT table (the module's type count when it defines struct or array types, else 0). */
+  rtts?: number;
 }
 
 export interface VmctxLayout {
@@ -219,6 +246,9 @@ export interface VmctxLayout {
   record(r: number): number;
   /** Offset of the u32 process-wide signature id of type index t (checked by call_indirect). */
   sig(t: number): number;
+  /** GC: offset of the RTT address (runtime/gc-heap.ts) of struct or array type index t. */
+  rtt(t: number): number;
+  readonly rttsOffset: number;
   readonly tablesOffset: number;
   readonly globalsOffset: number;
   readonly funcsOffset: number;
@@ -231,12 +261,13 @@ export function moduleVmctxLayout(info: ModuleInfo): VmctxLayout {
   return computeVmctxLayout({
     memories: info.memories.length, tables: info.tables.length, globals: info.globals.length, funcs: info.funcTypes.length,
     types: info.types.length,
+    rtts: info.types.some((t) => (t.kind ?? 0) !== 0) ? info.types.length : 0,
   });
 }
 
 /** The vmctx layout of an instance (see ARCHITECTURE.md). */
 export function computeVmctxLayout(counts: VmctxCounts): VmctxLayout {
-  return new Layout(counts.memories, counts.tables, counts.globals, counts.funcs, counts.records ?? counts.funcs, counts.types ?? 0);
+  return new Layout(counts.memories, counts.tables, counts.globals, counts.funcs, counts.records ?? counts.funcs, counts.types ?? 0, counts.rtts ?? 0);
 }
 
 function outOfRange(i: number, n: number, what: string): never {
@@ -251,17 +282,25 @@ class Layout implements VmctxLayout {
   readonly funcsOffset: number;
   readonly recordsOffset: number;
   readonly sigsOffset: number;
+  readonly rttsOffset: number;
 
   constructor(
     private readonly memories: number, private readonly tables: number, private readonly globals: number,
     private readonly funcs: number, private readonly records: number, private readonly types: number,
+    private readonly rtts: number,
   ) {
     this.tablesOffset = VMCTX_MEMORIES + 16 * memories;
     this.globalsOffset = this.tablesOffset + 8 * tables;
     this.funcsOffset = this.globalsOffset + 8 * globals;
     this.recordsOffset = this.funcsOffset + 8 * funcs;
     this.sigsOffset = this.recordsOffset + FUNCREC_SIZE * records;
-    this.size = this.sigsOffset + ((4 * types + 7) & ~7);
+    this.rttsOffset = this.sigsOffset + ((4 * types + 7) & ~7);
+    this.size = this.rttsOffset + 8 * rtts;
+  }
+
+  rtt(t: number): number {
+    if (!(t >= 0 && t < this.rtts && (t | 0) === t)) outOfRange(t, this.rtts, 'RTT');
+    return this.rttsOffset + 8 * t;
   }
 
   memBase(m: number): number {

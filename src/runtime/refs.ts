@@ -1,12 +1,16 @@
 // Reference values crossing the JS/native boundary.
 //
-// externref: wasm holds an id (a small positive integer; 0 = null) into a JS-side handle table. The same
-// JS value always gets the same id. Native memory is invisible to the GC, so ids are never recycled:
+// externref and anyref: wasm holds one word whose low bits say what it is (runtime/gc-heap.ts): 0 null, an
+// i31 ((v << 1) | 1: JS integers in [-2^30, 2^30) other than -0), a GC object's address (its JS object comes
+// back as the address), or a host handle: id << 2 | 2, an index into a JS-side handle table. The same JS
+// value always gets the same handle. Native memory is invisible to the GC, so handles are never recycled:
 // every distinct non-null value passed to wasm stays reachable for the life of the process.
 //
 // funcref: wasm holds a FuncRecord address (0 = null). The Instance code registers the JS function object
 // (the "Exported Function") of every FuncRecord it hands out, so that the same record always maps to the
 // same JS function and back.
+
+import { gcObjectAddress, wrapGcObject } from './gc-heap.js';
 
 // ---------------------------------------------------------------------------------------------------
 // externref
@@ -15,9 +19,27 @@ const idToValue: unknown[] = [null]; // id 0 = null
 const valueToId = new Map<unknown, number>();
 let minusZeroId = 0;
 
-/** The id of an externref value: 0 for null, else a stable positive id. */
+const I31_MIN = -(2 ** 30);
+const I31_MAX = 2 ** 30 - 1;
+
+/** Whether a JS value is an i31 (an integer Number in i31 range, not -0), as V8 internalizes them. */
+export function isI31Value(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= I31_MIN && v <= I31_MAX && !(v === 0 && 1 / v < 0);
+}
+
+/** The reference word of an externref/anyref value (see the header): 0 for null. */
 export function externToId(v: unknown): number {
   if (v === null) return 0;
+  if (isI31Value(v)) return ((v << 1) | 1) >>> 0;
+  if (typeof v === 'object') {
+    const addr = gcObjectAddress(v);
+    if (addr !== 0) return addr;
+  }
+  return handleOf(v) * 4 + 2;
+}
+
+/** The handle id of a host value (stable, never recycled). */
+function handleOf(v: unknown): number {
   if (v === 0 && 1 / (v as number) < 0) {
     // Map keys use SameValueZero: keep -0 distinct from +0.
     if (minusZeroId === 0) {
@@ -35,10 +57,14 @@ export function externToId(v: unknown): number {
   return id;
 }
 
-/** The JS value of an externref id (null for 0). Throws on an id never handed out. */
-export function idToExtern(id: number): unknown {
-  if (id === 0) return null;
-  if (!(id > 0 && id < idToValue.length)) throw new RangeError(`invalid externref id ${id}`);
+/** The JS value of an externref/anyref word (null for 0). Throws on a handle never handed out. */
+export function idToExtern(word: number): unknown {
+  if (word === 0) return null;
+  const low = word % 4;
+  if (low === 1 || low === 3) return (word | 0) >> 1; // i31
+  if (low === 0) return wrapGcObject(word);
+  const id = (word - 2) / 4;
+  if (!(id > 0 && id < idToValue.length)) throw new RangeError(`invalid externref word ${word}`);
   return idToValue[id];
 }
 
