@@ -406,11 +406,12 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     // checksummed where it is, before anything can run it. Small entries are read into code memory instead
     // (a copy costs less than a mapping's system calls). Either way GC-owned: no finalizer (a loop of cache
     // hits frees them as it goes), unless resizable ArrayBuffers are missing (see mapped-code.ts).
-    code = header.codeRegion < mappedCodeMin
-      ? readCodeBlock(file.fd, header.codeOffset, header.codeRegion)
-      : mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readCodeBlock(file.fd, header.codeOffset, header.codeRegion);
+    const readChecked = (): (CodeBlock & { mapped: boolean; gcOwned?: boolean }) | null =>
+      readCodeBlock(file.fd, header.codeOffset, header.codeRegion, header.codeLength, (region) => checksumBytes(region) === header.codeChecksum);
+    code = header.codeRegion < mappedCodeMin ? readChecked() : mapCodeFile(file.fd, header.codeOffset, header.codeRegion) ?? readChecked();
+    if (code === null) return { miss: 'corrupt' };
     startupMark(`cache: ${(header.codeRegion / 1e6).toFixed(1)} MB of code ${code.mapped ? 'mapped' : 'read'}`);
-    if (checksumAt(code.addr, header.codeRegion) !== header.codeChecksum) return { miss: 'corrupt' };
+    if (code.mapped && checksumAt(code.addr, header.codeRegion) !== header.codeChecksum) return { miss: 'corrupt' };
     startupMark('cache: code checksummed');
     // The source map is only needed for backtraces: mapped now (no page is read until then), checked when used.
     // Read along with code that was read; mapped (owned like the code) along with mapped code.

@@ -2,7 +2,8 @@
 // decoding the module again (which costs 30-50 ms of a cold process on 15-30 MB modules: 34,000 function
 // declarations and bodies, 18,000 data segments...).
 //
-// The snapshot is V8's structured serialization (node:v8) of the ModuleInfo, with three adjustments:
+// The snapshot is the ModuleInfo in snapshot-codec.ts's encoding (plain data, with shared references), with
+// three adjustments:
 // - views into the module's bytes (data segment contents) are written as (offset, length) and restored as views
 //   into the bytes of the module being loaded, which hash to the same key, so they are the same bytes;
 // - the big per-function arrays go as Int32Arrays (one copy each instead of one tagged value per element):
@@ -13,18 +14,12 @@
 // cached code, so they are restored on first access. A snapshot is only ever read by the same Quickbeam version
 // (the cache key includes it), and test/code-cache.test.ts checks that a restored ModuleInfo equals a decoded one.
 
-import { createRequire } from 'node:module';
 import { DataSegments } from '../decode/data-segments.js';
 import { FunctionNames } from '../decode/name-section.js';
 import { prefault } from '../runtime/native.js';
 import { ConstExpr, ConstOp, ElemSegment, ModuleInfo } from '../decode/types.js';
 import { recanonicalize } from '../decode/gc-types.js';
-
-type V8 = typeof import('node:v8');
-let v8: V8 | undefined;
-function nodeV8(): V8 {
-  return (v8 ??= createRequire(import.meta.url)('node:v8') as V8);
-}
+import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.js';
 
 /** ref.null t is packed as -1 - t (t a ValType byte), ref.func f as f. */
 function packItems(items: ConstExpr[]): Int32Array | null {
@@ -90,26 +85,7 @@ export function snapshotInfo(info: ModuleInfo, bytes: Uint8Array): { snapshot: U
     elemItems,
     elems: elems.map((e, k) => (elemItems[k] !== null ? { ...e, items: [] } : e)),
   };
-  // (_writeHostObject / _readHostObject: node:v8's documented hooks, which DefaultSerializer uses for typed arrays.)
-  const Base = nodeV8().DefaultSerializer as unknown as new () => import('node:v8').Serializer & { _writeHostObject(o: object): void };
-  class Serializer extends Base {
-    override _writeHostObject(object: object): void {
-      const view = object as ArrayBufferView;
-      if (ArrayBuffer.isView(view) && view.buffer === bytes.buffer) {
-        this.writeUint32(1);
-        this.writeUint32(view.byteOffset - bytes.byteOffset);
-        this.writeUint32(view.byteLength);
-        if (view.byteLength !== bytes.length) cover(view.byteOffset - bytes.byteOffset, view.byteLength);
-      } else {
-        this.writeUint32(0);
-        super._writeHostObject(object);
-      }
-    }
-  }
-  const s = new Serializer();
-  s.writeHeader();
-  s.writeValue(packed);
-  const snapshot = s.releaseBuffer();
+  const snapshot = encodeSnapshot(packed, bytes, cover);
   return { snapshot, keep: lo < hi ? [lo, hi] : [0, 0] };
 }
 
@@ -139,21 +115,7 @@ export interface RawArrays {
  * receives the body offsets as Int32Arrays.
  */
 export function restoreInfo(snapshot: Uint8Array, bytes: Uint8Array, raw?: RawArrays): ModuleInfo {
-  const Base = nodeV8().DefaultDeserializer as unknown as new (b: Buffer) => import('node:v8').Deserializer & { _readHostObject(): unknown };
-  class Deserializer extends Base {
-    override _readHostObject(): unknown {
-      if (this.readUint32() === 1) {
-        const offset = this.readUint32();
-        const length = this.readUint32();
-        if (offset + length > bytes.length) throw new Error('module info snapshot does not match the module');
-        return bytes.subarray(offset, offset + length);
-      }
-      return super._readHostObject();
-    }
-  }
-  const d = new Deserializer(Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength));
-  d.readHeader();
-  const p = d.readValue() as Packed;
+  const p = decodeSnapshot(snapshot, bytes) as Packed;
   Object.setPrototypeOf(p.info.datas, DataSegments.prototype);
   const funcTypes = new Array<number>(p.funcTypes.length);
   for (let k = 0; k < funcTypes.length; k++) funcTypes[k] = p.funcTypes[k];
@@ -170,24 +132,49 @@ export function restoreInfo(snapshot: Uint8Array, bytes: Uint8Array, raw?: RawAr
     raw.codeOffsets = p.codeOffsets;
     raw.codeEnds = p.codeEnds;
   }
-  lazyField(info, 'codeOffsets', () => Array.from(p.codeOffsets));
-  if (p.codeEnds !== null) lazyField(info, 'codeEnds', () => Array.from(p.codeEnds!));
-  lazyField(info, 'declaredFuncRefs', () => new Set(p.declaredFuncRefs));
+  (info as unknown as Record<symbol, Packed>)[PACKED] = p;
+  lazyField(info, 'codeOffsets');
+  if (p.codeEnds !== null) lazyField(info, 'codeEnds');
+  lazyField(info, 'declaredFuncRefs');
   return info;
 }
 
+/** Where a restored ModuleInfo keeps its snapshot's arrays until a lazy field is first read. */
+const PACKED = Symbol('packed snapshot');
+
+type LazyKey = 'codeOffsets' | 'codeEnds' | 'declaredFuncRefs';
+
+function makeField(p: Packed, key: LazyKey): ModuleInfo[LazyKey] {
+  return key === 'declaredFuncRefs' ? new Set(p.declaredFuncRefs) : Array.from(key === 'codeOffsets' ? p.codeOffsets : p.codeEnds!);
+}
+
+/**
+ * The accessors of each lazy field: one pair per field for the process (a pair of closures per restore gave
+ * every restored ModuleInfo hidden classes of its own).
+ */
+const accessors = new Map<LazyKey, PropertyDescriptor>();
+
+function accessorsOf(key: LazyKey): PropertyDescriptor {
+  let d = accessors.get(key);
+  if (d === undefined) {
+    d = {
+      configurable: true,
+      enumerable: true,
+      get(this: ModuleInfo) {
+        const value = makeField((this as unknown as Record<symbol, Packed>)[PACKED], key);
+        Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: true });
+        return value;
+      },
+      set(this: ModuleInfo, value: unknown) {
+        Object.defineProperty(this, key, { value, writable: true, configurable: true, enumerable: true });
+      },
+    };
+    accessors.set(key, d);
+  }
+  return d;
+}
+
 /** A field computed on first read (then a plain data property). */
-function lazyField<K extends keyof ModuleInfo>(info: ModuleInfo, key: K, make: () => ModuleInfo[K]): void {
-  Object.defineProperty(info, key, {
-    configurable: true,
-    enumerable: true,
-    get() {
-      const value = make();
-      Object.defineProperty(info, key, { value, writable: true, configurable: true, enumerable: true });
-      return value;
-    },
-    set(value: ModuleInfo[K]) {
-      Object.defineProperty(info, key, { value, writable: true, configurable: true, enumerable: true });
-    },
-  });
+function lazyField(info: ModuleInfo, key: LazyKey): void {
+  Object.defineProperty(info, key, accessorsOf(key));
 }

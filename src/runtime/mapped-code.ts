@@ -91,19 +91,32 @@ export function mapCodeFile(fd: number, offset: number, len: number): (CodeBlock
   return addr === 0 ? null : { ...block(addr, size, true), gcOwned: false };
 }
 
+/** Scratch for readCodeBlock's checks (kept while small: a 1-page entry is read once per hit). */
+let scratch = new Uint8Array(0);
+const SCRATCH_KEEP = 1024 * 1024;
+
 /**
- * Read `len` bytes of file `fd` at `offset` into GC-owned code memory (code-memory.ts: freed by the GC with
- * whoever holds the block, no finalizer needed), straight into the block where code memory is dual-mapped.
- * Throws on I/O errors.
+ * Read the `region` bytes of file `fd` at `offset` (code zero-padded to a page multiple), check them with
+ * `check` (the entry's checksum of the whole region), and copy the first `len` bytes (the code) into GC-owned
+ * code memory (code-memory.ts: freed by the GC with whoever holds the block, no finalizer needed). Only the
+ * code's length is allocated, so a hit of a tiny module takes a small block, not a page (a loop of hits held
+ * a page each until the next collection). Null when the check fails; throws on I/O errors.
  */
-export function readCodeBlock(fd: number, offset: number, len: number): CodeBlock & { mapped: boolean; gcOwned: boolean } {
-  const r = reserveCode(Math.max(1, len));
+export function readCodeBlock(
+  fd: number, offset: number, region: number, len: number, check: (bytes: Uint8Array) => boolean,
+): (CodeBlock & { mapped: boolean; gcOwned: boolean }) | null {
+  if (scratch.length < region) scratch = new Uint8Array(region);
+  const buf = scratch.length === region ? scratch : scratch.subarray(0, region);
+  if (scratch.length > SCRATCH_KEEP) scratch = new Uint8Array(0);
   let done = 0;
-  while (done < len) {
-    const n = fs.readSync(fd, r.view, done, len - done, offset + done);
+  while (done < region) {
+    const n = fs.readSync(fd, buf, done, region - done, offset + done);
     if (n <= 0) throw new Error('code cache entry ended early');
     done += n;
   }
+  if (!check(buf)) return null;
+  const r = reserveCode(Math.max(1, len));
+  r.view.set(buf.subarray(0, len));
   const b = r.commit();
   return { addr: b.addr, size: b.size, owner: b.owner, free: () => b.free(), mapped: false, gcOwned: true };
 }
