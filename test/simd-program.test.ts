@@ -32,7 +32,8 @@ function v8Checksum(file: string): { sum: string; ret: string } {
     const inst = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(${JSON.stringify(file)})), { env });
     const ret = BigInt.asUintN(64, BigInt(inst.exports.run()));
     console.log(h.toString(16).padStart(16, '0') + ' ' + ret.toString(16).padStart(16, '0'));`;
-  const out = execFileSync(process.execPath, ['--experimental-wasm-memory64', '-e', script], { encoding: 'utf8' }).trim();
+  const memory64Flag = Number(process.versions.node.split('.')[0]) < 24 ? ['--experimental-wasm-memory64'] : []; // (on from Node 24, which refuses the flag)
+  const out = execFileSync(process.execPath, [...memory64Flag, '-e', script], { encoding: 'utf8' }).trim();
   const [sum, ret] = out.split(' ');
   return { sum: sum!, ret: ret! };
 }

@@ -174,13 +174,15 @@ for (const [group, name] of [
   ['core', 'f32_bitwise'],
   ['core', 'conversions'],
   ['core', 'linking'],
-  ['core', 'imports'],
+  // (From Node 22 V8 has multi-memory on, and cannot turn it off: the 2.0-era imports file asserts that a
+  // second memory is invalid, so the 3.0 era's is the one that V8 passes there.)
+  Number(process.versions.node.split('.')[0]) >= 22 ? ['wasm3', 'imports'] : ['core', 'imports'],
   ['memory64', 'address64'],
 ] as const) {
   test(`suite: ${group}/${name} with --engine v8 matches COUNTS.tsv`, () => {
     if (!haveSuite) return console.log(`  (skipped: no test suite at ${suite})`);
     const { passed, skipped } = expectedCounts(group, name);
-    const extra = group === 'memory64' ? ['--no-multi-memory'] : [];
+    const extra = group === 'memory64' ? ['--no-multi-memory'] : group === 'wasm3' ? ['--memory-u64-leb'] : [];
     const r = cli(['spectest', '--engine', 'v8', ...extra, path.join(suite, group, name)]);
     assert.is(r.final, `${passed} passed, 0 failed, ${skipped} skipped`, r.stdout);
     assert.is(r.status, 0);

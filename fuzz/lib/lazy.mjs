@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EngineProcess } from './pool.mjs';
 import { compareScenario, describeScenarioDiffs } from './scenario.mjs';
-import { DIST_INDEX, REGRESSION_DIR, ensureDir, sha1 } from './util.mjs';
+import { DIST_INDEX, HOST_NODE_MAJOR, REGRESSION_DIR, ensureDir, memory64Flags, sha1 } from './util.mjs';
 import { reduce, disassemble } from './binaryen.mjs';
 
 const CHECK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lazy-check.mjs');
@@ -39,7 +39,7 @@ export function makeLazyEngines({ dist = null, plant = null, recycle = 25, only 
   if (plant) qbEnv.QUICKBEAM_FUZZ_PLANT = plant;
   const want = (n) => !only || only.includes(n);
   const e = {
-    v8: want('v8') ? new EngineProcess('v8', { env, execArgv: ['--expose-gc', '--experimental-wasm-memory64'], recycle: recycle * 2, label: 'v8 (node 20)' }) : null,
+    v8: want('v8') ? new EngineProcess('v8', { env, execArgv: ['--expose-gc', ...memory64Flags()], recycle: recycle * 2, label: `v8 (node ${HOST_NODE_MAJOR})` }) : null,
     eager: want('eager') ? new EngineProcess('qb', { env: qbEnv, execArgv: ['--expose-gc'], recycle, label: 'quickbeam eager' }) : null,
     lazy: want('lazy') ? new EngineProcess('qb', { env: qbEnv, execArgv: ['--expose-gc'], recycle, label: 'quickbeam lazy' }) : null,
     dist: index,

@@ -153,6 +153,14 @@ export function haveBinaryen() {
 }
 
 let node24Cache;
+
+/** This process's Node major version (its V8 is the in-process and default oracle). */
+export const HOST_NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+/** Flags this Node needs for memory64 (on by default from Node 24, whose V8 refuses the old flag). */
+export function memory64Flags() {
+  return HOST_NODE_MAJOR >= 24 ? [] : ['--experimental-wasm-memory64'];
+}
 const NODE24_DIR = '/tmp/qb-node24';
 
 /**

@@ -25,6 +25,7 @@ import { CliError } from './main.js';
 import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 
 const SELF = fileURLToPath(import.meta.url);
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 export type EngineId = 'quickbeam' | 'liftoff' | 'turbofan';
 export const ALL_ENGINES: EngineId[] = ['quickbeam', 'liftoff', 'turbofan'];
@@ -381,8 +382,9 @@ export interface EngineRun extends ChildReport {
 
 function v8Flags(engine: Exclude<EngineId, 'quickbeam'>, facts: Pick<ModuleFacts, 'memory64' | 'multiMemory' | 'table64'>, lazy: boolean): string[] {
   const flags = V8_TIER_FLAGS[engine].filter((f) => !(lazy && f === '--no-wasm-lazy-compilation'));
-  if (facts.memory64 || facts.table64) flags.push('--experimental-wasm-memory64');
-  if (facts.multiMemory) flags.push('--experimental-wasm-multi-memory');
+  // (Shipped since: multi-memory in Node 22's V8, memory64 in Node 24's, whose V8 refuses the old flags.)
+  if ((facts.memory64 || facts.table64) && NODE_MAJOR < 24) flags.push('--experimental-wasm-memory64');
+  if (facts.multiMemory && NODE_MAJOR < 22) flags.push('--experimental-wasm-multi-memory');
   return flags;
 }
 
