@@ -36,4 +36,18 @@ export class SuspendError extends Error {}
 for (const [cls, name] of [[CompileError, 'CompileError'], [LinkError, 'LinkError'], [RuntimeError, 'RuntimeError'], [SuspendError, 'SuspendError']] as const) {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, enumerable: false, configurable: true });
   Object.defineProperty(cls.prototype, 'message', { value: '', writable: true, enumerable: false, configurable: true });
+  Object.defineProperty(cls, 'length', { value: 1, configurable: true });
+}
+
+/**
+ * An error class as the JS API exposes it: callable without `new`, like Error and V8's WebAssembly errors
+ * (`WebAssembly.RuntimeError('x')` makes an error). Errors made either way are instances of both the class and
+ * this wrapper (same prototype); Quickbeam's own code uses the class.
+ */
+export function callableErrorClass<C extends new (...args: never[]) => Error>(C: C): C {
+  const exposed: C = new Proxy(C, {
+    apply: (target, _this, args: unknown[]) => Reflect.construct(target, args, exposed),
+  });
+  Object.defineProperty(C.prototype, 'constructor', { value: exposed, writable: true, enumerable: false, configurable: true });
+  return exposed;
 }

@@ -10,10 +10,24 @@ import { Table } from './api/table.js';
 import { Global } from './api/global.js';
 import { Tag, JSTag } from './api/tag.js';
 import { Exception } from './api/exception.js';
-import { CompileError, LinkError, RuntimeError, SuspendError } from './errors.js';
+import {
+  CompileError as CompileErrorClass, LinkError as LinkErrorClass, RuntimeError as RuntimeErrorClass,
+  SuspendError as SuspendErrorClass, callableErrorClass,
+} from './errors.js';
+
+// The error classes as the JS API has them: callable without `new` (see callableErrorClass).
+const CompileError = callableErrorClass(CompileErrorClass);
+const LinkError = callableErrorClass(LinkErrorClass);
+const RuntimeError = callableErrorClass(RuntimeErrorClass);
+const SuspendError = callableErrorClass(SuspendErrorClass);
+type CompileError = CompileErrorClass;
+type LinkError = LinkErrorClass;
+type RuntimeError = RuntimeErrorClass;
+type SuspendError = SuspendErrorClass;
 import { Suspending, promising } from './api/jspi.js';
 import { validateModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
+import { webIdlOperation } from './api/webidl.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
 export { Tag, JSTag, Exception, Suspending, promising, SuspendError };
@@ -54,7 +68,7 @@ export function validate(bytes: unknown, options?: ModuleOptions): boolean {
     validateModule(b, resolveFeatures(o?.features), { threads: o?.threads });
     return true;
   } catch (e) {
-    if (e instanceof CompileError) return false;
+    if (e instanceof CompileErrorClass) return false;
     throw e;
   }
 }
@@ -119,7 +133,11 @@ export function webAssemblyNamespace(): typeof WebAssembly {
   const ns: Record<string | symbol, unknown> = {};
   const source = quickbeam as unknown as Record<string, unknown>;
   for (const k of WEBASSEMBLY_MEMBERS) {
-    if (source[k] !== undefined) Object.defineProperty(ns, k, { value: source[k], writable: true, enumerable: false, configurable: true });
+    const v = source[k];
+    if (v === undefined) continue;
+    // As V8's: operations enumerable, interfaces not, JSTag read-only.
+    const operation = typeof v === 'function' && /^[a-z]/.test(k);
+    Object.defineProperty(ns, k, { value: v, writable: k !== 'JSTag', enumerable: operation, configurable: true });
   }
   Object.defineProperty(ns, Symbol.toStringTag, { value: 'WebAssembly', configurable: true });
   return ns as unknown as typeof WebAssembly;
@@ -136,10 +154,17 @@ export function install(): typeof WebAssembly {
   return ns;
 }
 
+// The namespace's operations as V8's are: not constructors, `length` 1 (webidl.ts).
 const quickbeam = {
-  Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
-  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, WASI, install,
-  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending, promising, SuspendError, transferableModule,
-  moduleFromTransferable,
+  Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError,
+  validate: webIdlOperation('validate', 1, validate),
+  compile: webIdlOperation('compile', 1, compile),
+  instantiate: webIdlOperation('instantiate', 1, instantiate),
+  compileStreaming: webIdlOperation('compileStreaming', 1, compileStreaming),
+  instantiateStreaming: webIdlOperation('instantiateStreaming', 1, instantiateStreaming),
+  interrupt, interruptHandle, setFuel, getFuel, WASI, install,
+  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending,
+  promising: webIdlOperation('promising', 1, promising),
+  SuspendError, transferableModule, moduleFromTransferable,
 };
 export default quickbeam;

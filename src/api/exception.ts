@@ -16,9 +16,10 @@ import { raiseCatchable } from '../runtime/host-calls.js';
 import { searchFromThrow, setCatchMatcher, type CodeLocation, type HandlerCache } from '../runtime/unwind.js';
 import { CAUGHT_CODE, TrapCode } from '../runtime/layout.js';
 import { Heap, heapOf, isRefType, topHeap } from '../decode/ref-types.js';
-import { Tag, JSTag } from './tag.js';
+import { Tag, JSTag, isTag, tagKey, tagParams } from './tag.js';
 import { findState, keepFuncref } from './exported-function.js';
 import type { InstanceState } from './instance-state.js';
+import { webIdlInterface } from './webidl.js';
 
 const CTX = 'WebAssembly.Exception()';
 const INTERNAL: unique symbol = Symbol('internal');
@@ -30,7 +31,6 @@ type Words = number[];
  * payload index; null when the payload has neither.
  */
 type Held = unknown[] | null;
-let pending: { tag: Tag; words: Words; held: Held } | null = null;
 
 /** 1: a function reference (a FuncRecord address), 2: an exnref, 0: anything else. */
 function refKind(t: number): number {
@@ -94,6 +94,14 @@ function decode(words: Words, at: number, t: ValType): RawValue {
   }
 }
 
+let pending: { tag: Tag; words: Words; held: Held } | null = null;
+
+// Set by the class's static block (private-field access for this module's functions).
+let brand: (o: unknown) => boolean;
+let tagOf: (e: Exception) => Tag;
+let wordsOf: (e: Exception) => Words;
+let heldOf: (e: Exception) => Held;
+
 export class Exception {
   readonly #tag: Tag;
   readonly #words: Words;
@@ -109,13 +117,13 @@ export class Exception {
       pending = null;
       return;
     }
-    if (!Tag.is(tag)) throw new TypeError(`${CTX}: Argument 0 must be a WebAssembly tag`);
+    if (!isTag(tag)) throw new TypeError(`${CTX}: Argument 0 must be a WebAssembly tag`);
     if (tag === JSTag) throw new TypeError(`${CTX}: Argument 0 cannot be WebAssembly.JSTag`);
     if (payload === null || typeof payload !== 'object' || typeof (payload as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`${CTX}: Exception values must be an iterable object`);
     }
     const values = Array.from(payload as Iterable<unknown>);
-    const params = Tag.params(tag);
+    const params = tagParams(tag);
     if (values.length !== params.length) throw new TypeError(`${CTX}: Number of exception values does not match signature length`);
     const words: Words = new Array<number>(payloadWords(params)).fill(0);
     let held: Held = null;
@@ -135,8 +143,8 @@ export class Exception {
   /** Payload value `index`, as JS sees it (a TypeError for v128 and exnref, worded as V8). */
   getArg(tag: unknown, index: unknown): unknown {
     const C = 'WebAssembly.Exception.getArg()';
-    if (!Exception.is(this)) throw new TypeError(`${C}: Receiver is not a WebAssembly.Exception`);
-    if (!Tag.is(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly.Tag`);
+    if (!isException(this)) throw new TypeError(`${C}: Receiver is not a WebAssembly.Exception`);
+    if (!isTag(tag)) throw new TypeError(`${C}: Argument 0 must be a WebAssembly.Tag`);
     if (tag !== this.#tag) throw new TypeError(`${C}: First argument does not match the exception tag`);
     // [EnforceRange] unsigned long, with V8's messages
     const n = Number(index);
@@ -144,7 +152,7 @@ export class Exception {
     const i = Math.trunc(n);
     if (i < 0) throw new TypeError(`${C}: Index must be non-negative`);
     if (i > 0xffffffff) throw new TypeError(`${C}: Index must be in the unsigned long range`);
-    const params = Tag.params(tag);
+    const params = tagParams(tag);
     if (i >= params.length) throw new RangeError(`${C}: Index out of range`);
     let at = 0;
     for (let k = 0; k < i; k++) at += params[k] === ValType.V128 ? 4 : 2;
@@ -158,30 +166,43 @@ export class Exception {
 
   /** Whether this exception's tag is `tag`. */
   is(tag: unknown): boolean {
-    if (!Exception.is(this)) throw new TypeError('WebAssembly.Exception.is(): Receiver is not a WebAssembly.Exception');
-    if (!Tag.is(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly.Tag');
+    if (!isException(this)) throw new TypeError('WebAssembly.isException(): Receiver is not a WebAssembly.Exception');
+    if (!isTag(tag)) throw new TypeError('WebAssembly.isException(): Argument 0 must be a WebAssembly.Tag');
     return this.#tag === tag;
   }
 
-  static tagOf(e: Exception): Tag {
-    return e.#tag;
-  }
-
-  static wordsOf(e: Exception): Words {
-    return e.#words;
-  }
-
-  static heldOf(e: Exception): Held {
-    return e.#held;
-  }
-
-  /** Whether `o` is an Exception (a private brand check: no user code runs). */
-  static is(o: unknown): o is Exception {
-    return typeof o === 'object' && o !== null && #tag in o;
+  // Internals for this module's functions below (not members: V8's Exception has no such statics).
+  static {
+    brand = (o) => typeof o === 'object' && o !== null && #tag in o;
+    tagOf = (e) => e.#tag;
+    wordsOf = (e) => e.#words;
+    heldOf = (e) => e.#held;
   }
 }
 
+
+/** Whether `o` is an Exception (a private brand check: no user code runs). */
+export function isException(o: unknown): o is Exception {
+  return brand(o);
+}
+
+/** The tag of an Exception. */
+export function exceptionTag(e: Exception): Tag {
+  return tagOf(e);
+}
+
+/** The payload words of an Exception. */
+export function exceptionWords(e: Exception): Words {
+  return wordsOf(e);
+}
+
+/** The references an Exception holds (see Held). */
+export function exceptionHeld(e: Exception): Held {
+  return heldOf(e);
+}
+
 Object.defineProperty(Exception.prototype, Symbol.toStringTag, { value: 'WebAssembly.Exception', configurable: true });
+webIdlInterface(Exception, 2, ['getArg', 'is']);
 // As in V8: an enumerable `stack` getter on the prototype (undefined); `traceStack: true` adds an own one.
 Object.defineProperty(Exception.prototype, 'stack', { get: () => undefined, enumerable: true, configurable: true });
 
@@ -222,7 +243,7 @@ export function exnrefOf(value: unknown): number {
       if (!exnStorage) exnValues.length = 1;
     });
   }
-  exnValues.push(Exception.is(value) ? value : new JSValueBox(value));
+  exnValues.push(isException(value) ? value : new JSValueBox(value));
   return exnValues.length - 1;
 }
 
@@ -265,7 +286,7 @@ export function exnrefCount(): number {
 export function builtinThrow(state: InstanceState): number {
   const tagIndex = argsU32[0];
   const tag = state.tags[tagIndex];
-  const params = Tag.params(tag);
+  const params = tagParams(tag);
   const n = payloadWords(params);
   const words: Words = new Array<number>(n);
   for (let k = 0; k < n; k++) words[k] = argsU32[2 + k];
@@ -347,21 +368,21 @@ setCatchMatcher({
   matches(value: unknown, vmctx: number, tagIndex: number): boolean {
     const tag = tagAt(vmctx, tagIndex);
     if (tag === undefined) return false;
-    return Exception.is(value) ? Exception.tagOf(value) === tag : tag === JSTag;
+    return isException(value) ? exceptionTag(value) === tag : tag === JSTag;
   },
 
   deliver(value: unknown, vmctx: number, tagIndex: number, wantRef: boolean): void {
     let slot = 0;
     if (tagIndex >= 0) {
-      if (Exception.is(value)) {
-        const words = Exception.wordsOf(value);
+      if (isException(value)) {
+        const words = exceptionWords(value);
         argsU32.set(words, 0);
         slot = words.length / 2;
-        const held = Exception.heldOf(value);
+        const held = exceptionHeld(value);
         if (held !== null) {
           // funcrefs: the receiving instance keeps their instances alive; exnrefs: fresh ids for this call
           const state = findState(vmctx);
-          const params = Tag.params(Exception.tagOf(value));
+          const params = tagParams(exceptionTag(value));
           for (let k = 0, at = 0; k < params.length; k++) {
             const h = held[k];
             if (h !== undefined) {

@@ -5,16 +5,22 @@ import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import {
-  RUNTIME, defaultRawValue, exnValueType, isExnType, parseValType, readCellRaw, toDOMString, toJSValue, toWebAssemblyValue, valTypeName,
+  defaultRawValue, exnValueType, isExnType, parseValType, readCellRaw, toDOMString, toJSValue, toWebAssemblyValue, valTypeName,
   writeCellRaw,
 } from '../runtime/js-values.js';
+import { webIdlInterface } from './webidl.js';
 
 const CTX = 'WebAssembly.Global()';
 
 const INTERNAL: unique symbol = Symbol('internal');
-let pendingRuntime: GlobalCell | null = null;
 
 const cache = new WeakMap<GlobalCell, Global>();
+
+let pendingRuntime: GlobalCell | null = null;
+
+// Set by the class's static block (private-field access for this module's functions).
+let brand: (v: unknown) => boolean;
+let cellOf: (g: Global) => GlobalCell;
 
 export class Global {
   readonly #cell: GlobalCell;
@@ -41,6 +47,8 @@ export class Global {
     }
     if (type === ValType.V128) throw new TypeError(`${CTX}: a v128 global cannot be created from JS`);
     const v = rest[0];
+    // exnref: made with its default (null) only; JS can pass no value (V8's messages).
+    if (isExnType(type) && v !== undefined) throw new TypeError(`${CTX}: invalid type ${exnValueType(v)}`);
     const raw = v === undefined ? defaultRawValue(type) : toWebAssemblyValue(v, type);
     const cell = GlobalCell.allocate(type, mutable);
     writeCellRaw(cell, raw);
@@ -81,22 +89,26 @@ export class Global {
     return { mutable: cell.mutable, value: valTypeName(cell.type) };
   }
 
-  /** Internal: the GlobalCell behind this object. */
-  get [RUNTIME](): GlobalCell {
-    return this.#cell;
-  }
-
-  static isGlobal(v: unknown): v is Global {
-    return typeof v === 'object' && v !== null && #cell in v;
+  // Internals for this module's functions below (not members: V8's Global has no such statics or symbols).
+  static {
+    brand = (v) => typeof v === 'object' && v !== null && #cell in v;
+    cellOf = (g) => g.#cell;
   }
 }
 
 Object.defineProperty(Global.prototype, Symbol.toStringTag, { value: 'WebAssembly.Global', configurable: true });
+webIdlInterface(Global, 1, ['valueOf', 'value']);
+
+
+/** Whether `v` is a Global object (a private brand check: no user code runs). */
+export function isGlobal(v: unknown): v is Global {
+  return brand(v);
+}
 
 /** The GlobalCell of a Global object (TypeError if `g` is not one). */
 export function getGlobalCell(g: unknown): GlobalCell {
-  if (!Global.isGlobal(g)) throw new TypeError('not a WebAssembly.Global');
-  return g[RUNTIME];
+  if (!isGlobal(g)) throw new TypeError('not a WebAssembly.Global');
+  return cellOf(g);
 }
 
 /** The unique Global object of a GlobalCell (created on first use). */

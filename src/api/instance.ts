@@ -7,7 +7,7 @@
 // their instance through what holds it (exported-function.ts).
 
 import { ConstExpr, ConstOp, ExternKind, FuncType, SegmentMode, ValType } from '../decode/types.js';
-import { Tag, makeTag } from './tag.js';
+import { Tag, isTag, makeTag, tagKey } from './tag.js';
 import { noteExnrefStorage } from './exception.js';
 import { LinkError } from '../errors.js';
 import {
@@ -31,12 +31,13 @@ import { isCanonSubtype } from '../decode/gc-types.js';
 import { rttOf } from '../runtime/gc-heap.js';
 import { constArrayNew, constStructNew } from './gc-builtins.js';
 import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
-import { adoptMemory, getLinearMemory, memoryFromRuntime, Memory } from './memory.js';
+import { adoptMemory, getLinearMemory, isMemoryDisposed, memoryFromRuntime, Memory } from './memory.js';
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
 import { makeExportedFunction, funcRecordSignature, callExport } from './exported-function.js';
 import { InstanceState } from './instance-state.js';
 import { makeHostHandler, SegmentState } from './builtins.js';
+import { webIdlInterface } from './webidl.js';
 
 export { InstanceState };
 
@@ -52,7 +53,7 @@ export class Instance {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
     // A module that crossed to this thread by postMessage arrives as its descriptor (quickbeam/register turns
     // Modules in messages to Workers into descriptors: Emscripten's pthread glue posts the Module itself).
-    const m = moduleInternals(isModuleDescriptor(module) ? moduleFromDescriptor(module) : module);
+    const m = moduleInternals(isModuleDescriptor(module) ? moduleFromDescriptor(module) : module, 'WebAssembly.Instance()');
     const state = link(m, importObject);
     holdModule(m); // (until disposed: see dropModuleHold)
     this.#exports = buildExports(state);
@@ -78,6 +79,7 @@ const STATE = Symbol('quickbeam.instance');
 const NO_DATA = new Uint8Array(0);
 
 Object.defineProperty(Instance.prototype, Symbol.toStringTag, { value: 'WebAssembly.Instance', configurable: true });
+webIdlInterface(Instance, 1, ['exports']);
 Object.defineProperty(Instance.prototype, 'exports', { enumerable: true }); // (V8's accessor is enumerable)
 
 /** The state behind an Instance (internal; tests). */
@@ -199,7 +201,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         if (mv === null) throw new LinkError(`${where}: memory import must be a WebAssembly.Memory object`);
         const lm = getLinearMemory(mv);
         const mt = imp.memory!;
-        if (Memory.isDisposed(mv)) throw new LinkError(`${where}: memory import has been disposed`);
+        if (isMemoryDisposed(mv)) throw new LinkError(`${where}: memory import has been disposed`);
         if (lm.shared !== mt.shared) throw new LinkError(`${where}: mismatch in shared state of memory declaration and import`);
         if (lm.index64 !== mt.index64 || !limitsMatch(lm.pages, lm.maximumKnown ? lm.maximum : mt.max, mt.min, mt.max)) {
           throw new LinkError(`${where}: memory import has an incompatible type or size`);
@@ -237,8 +239,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         break;
       }
       case ExternKind.Tag: {
-        if (!Tag.is(v)) throw new LinkError(`${where}: tag import requires a WebAssembly.Tag`);
-        if (Tag.key(v) !== info.types[imp.typeIndex].key) throw new LinkError(`${where}: imported tag does not match the expected type`);
+        if (!isTag(v)) throw new LinkError(`${where}: tag import requires a WebAssembly.Tag`);
+        if (tagKey(v) !== info.types[imp.typeIndex].key) throw new LinkError(`${where}: imported tag does not match the expected type`);
         state.tags.push(v);
         break;
       }

@@ -9,6 +9,7 @@ import { SuspendError } from '../errors.js';
 import { canSuspend } from '../runtime/host-calls.js';
 import { suspendErrorMessage, suspendOn } from './jspi-suspension.js';
 import { promisingCaller } from './exported-function.js';
+import { webIdlInterface } from './webidl.js';
 
 const targets = new WeakMap<object, Function>();
 const wrappers = new WeakMap<object, Function>();
@@ -22,6 +23,7 @@ export class Suspending {
   }
 }
 Object.defineProperty(Suspending.prototype, Symbol.toStringTag, { value: 'WebAssembly.Suspending', configurable: true });
+webIdlInterface(Suspending, 1);
 
 /**
  * The function an import of `value` calls, when `value` is a Suspending (else undefined): it throws a
@@ -53,6 +55,7 @@ export function suspendingImport(value: unknown): Function | undefined {
 
 /** `WebAssembly.promising(exportedFunction)`: a function that runs it on its own stack and returns a promise. */
 export function promising(fn: unknown): Function {
+  if (typeof fn !== 'function') throw new TypeError('WebAssembly.promising(): Argument 0 must be a function');
   const call = promisingCaller(fn);
   if (call === undefined) throw new TypeError('WebAssembly.promising(): Argument 0 must be a WebAssembly exported function');
   const length = (fn as Function).length;

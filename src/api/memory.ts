@@ -21,8 +21,9 @@ import { LinearMemory } from '../runtime/linear-memory.js';
 import { engineSharedMemory } from '../runtime/v8-memory.js';
 import { SharedRegion, type MapFileOptions, type MapRegionOptions, type MappingInfo } from '../runtime/file-mapping.js';
 import { MEMORY32_MAX_PAGES, MEMORY64_MAX_PAGES } from '../runtime/layout.js';
-import { RUNTIME, addressValueToU64, toDOMString, u64ToAddressValue } from '../runtime/js-values.js';
+import { addressValueToU64, toDOMString, u64ToAddressValue } from '../runtime/js-values.js';
 import { DISPOSE } from '../runtime/lifetime.js';
+import { webIdlInterface } from './webidl.js';
 
 const CTX = 'WebAssembly.Memory()';
 
@@ -42,7 +43,6 @@ function byteOffset(v: unknown, what: string): number {
 
 /** Passed as the descriptor to build a Memory around an existing LinearMemory. */
 const INTERNAL: unique symbol = Symbol('internal');
-let pendingRuntime: LinearMemory | null = null;
 
 const cache = new WeakMap<LinearMemory, Memory>();
 
@@ -81,6 +81,13 @@ class Presented {
     return target;
   }
 }
+
+let pendingRuntime: LinearMemory | null = null;
+
+// Set by the class's static block (private-field access for this module's functions).
+let brand: (v: unknown) => boolean;
+let memOf: (m: Memory) => LinearMemory;
+let disposed: (m: Memory) => boolean;
 
 export class Memory extends Presented {
   readonly #mem: LinearMemory;
@@ -251,7 +258,7 @@ export class Memory extends Presented {
    */
   shareRange(other: Memory, options: { at: number | bigint; otherAt?: number | bigint; length: number | bigint }): SharedRegion {
     const o = getLinearMemory(other);
-    if (Memory.isDisposed(other)) throw new TypeError('Memory.shareRange(): the other memory has been disposed');
+    if (isMemoryDisposed(other)) throw new TypeError('Memory.shareRange(): the other memory has been disposed');
     if (options === null || typeof options !== 'object') throw new TypeError('Memory.shareRange(): options { at, length } are required');
     const at = byteOffset(options.at, 'Memory.shareRange(): at');
     const otherAt = options.otherAt === undefined ? at : byteOffset(options.otherAt, 'Memory.shareRange(): otherAt');
@@ -272,28 +279,36 @@ export class Memory extends Presented {
   /** `new Memory.SharedRegion(byteLength)`: shareable memory (a sealed memfd) to map into several memories. */
   static readonly SharedRegion = SharedRegion;
 
-  /** Internal: the LinearMemory behind this object. */
-  get [RUNTIME](): LinearMemory {
-    return this.#mem;
-  }
-
-  static isMemory(v: unknown): v is Memory {
-    return typeof v === 'object' && v !== null && #mem in v;
-  }
-
-  /** Whether a Memory object was disposed, or its memory released. */
-  static isDisposed(v: Memory): boolean {
-    return v.#disposed || v.#mem.released;
+  // Internals for this module's functions below (not members: V8's Memory has no such statics or symbols).
+  static {
+    brand = (v) => typeof v === 'object' && v !== null && #mem in v;
+    memOf = (m) => m.#mem;
+    disposed = (m) => m.#disposed || m.#mem.released;
   }
 
 }
 
 Object.defineProperty(Memory.prototype, Symbol.toStringTag, { value: 'WebAssembly.Memory', configurable: true });
+webIdlInterface(Memory, 1, ['grow', 'buffer', 'toFixedLengthBuffer']);
+// Instances' prototype chain as V8's (Memory.prototype -> Object.prototype); `Presented` only serves the
+// constructor's return override.
+Object.setPrototypeOf(Memory.prototype, Object.prototype);
+
+
+/** Whether `v` is a Memory object (a private brand check: no user code runs). */
+export function isMemory(v: unknown): v is Memory {
+  return brand(v);
+}
+
+/** Whether a Memory object was disposed, or its memory released. */
+export function isMemoryDisposed(m: Memory): boolean {
+  return disposed(m);
+}
 
 /** The LinearMemory of a Memory object (TypeError if `m` is not one). */
 export function getLinearMemory(m: unknown): LinearMemory {
-  if (!Memory.isMemory(m)) throw new TypeError('not a WebAssembly.Memory');
-  return m[RUNTIME];
+  if (!isMemory(m)) throw new TypeError('not a WebAssembly.Memory');
+  return memOf(m);
 }
 
 /**
@@ -302,7 +317,7 @@ export function getLinearMemory(m: unknown): LinearMemory {
  * Memory's prototype, as every V8-backed Memory has), else null.
  */
 export function adoptMemory(v: unknown): Memory | null {
-  if (Memory.isMemory(v)) return v;
+  if (isMemory(v)) return v;
   const v8 = engineSharedMemory(v);
   return v8 === null ? null : memoryFromRuntime(LinearMemory.adopt(v8));
 }

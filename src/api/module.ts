@@ -13,6 +13,7 @@ import { allocateCode, CodeBlock, CodeReservation, reserveCode } from '../runtim
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { startupMark } from '../startup-trace.js';
+import { webIdlInterface } from './webidl.js';
 
 export interface ModuleOptions {
   features?: Partial<Features>;
@@ -375,6 +376,7 @@ export class Module {
 // V8's static reflection functions are enumerable (class statics are not).
 for (const key of ['imports', 'exports', 'customSections'] as const) Object.defineProperty(Module, key, { enumerable: true });
 Object.defineProperty(Module.prototype, Symbol.toStringTag, { value: 'WebAssembly.Module', configurable: true });
+webIdlInterface(Module, 1);
 
 export function moduleInternals(m: unknown, caller?: string): ModuleInternals {
   const i = (m as Module | null)?.[INTERNAL];

@@ -3,15 +3,15 @@
 
 import { toCanonicalValue } from './typed-refs.js';
 import { ValType } from '../decode/types.js';
-import { RUNTIME, addressValueToU64, defaultRawValue, exnValueType, isExnType, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue, valTypeName } from '../runtime/js-values.js';
+import { addressValueToU64, defaultRawValue, exnValueType, isExnType, toDOMString, toJSValue, toWebAssemblyValue, u64ToAddressValue, valTypeName } from '../runtime/js-values.js';
 import { TABLE_MAX_ELEMENTS } from '../runtime/layout.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { readAddressType } from './memory.js';
+import { webIdlInterface } from './webidl.js';
 
 const CTX = 'WebAssembly.Table()';
 
 const INTERNAL: unique symbol = Symbol('internal');
-let pendingRuntime: TableStorage | null = null;
 
 const cache = new WeakMap<TableStorage, Table>();
 
@@ -22,10 +22,16 @@ function elementName(t: number): string {
 
 function parseElementType(v: unknown): ValType.FuncRef | ValType.ExternRef {
   const s = toDOMString(v);
-  if (s === 'anyfunc' || s === 'funcref') return ValType.FuncRef;
+  if (s === 'anyfunc') return ValType.FuncRef; // (as V8: not 'funcref')
   if (s === 'externref') return ValType.ExternRef;
   throw new TypeError(`${CTX}: Descriptor property 'element' must be a WebAssembly reference type`);
 }
+
+let pendingRuntime: TableStorage | null = null;
+
+// Set by the class's static block (private-field access for this module's functions).
+let brand: (v: unknown) => boolean;
+let storageOf: (t: Table) => TableStorage;
 
 export class Table {
   readonly #table: TableStorage;
@@ -119,22 +125,26 @@ export class Table {
     return r;
   }
 
-  /** Internal: the TableStorage behind this object. */
-  get [RUNTIME](): TableStorage {
-    return this.#table;
-  }
-
-  static isTable(v: unknown): v is Table {
-    return typeof v === 'object' && v !== null && #table in v;
+  // Internals for this module's functions below (not members: V8's Table has no such statics or symbols).
+  static {
+    brand = (v) => typeof v === 'object' && v !== null && #table in v;
+    storageOf = (t) => t.#table;
   }
 }
 
 Object.defineProperty(Table.prototype, Symbol.toStringTag, { value: 'WebAssembly.Table', configurable: true });
+webIdlInterface(Table, 1, ['length', 'grow', 'set', 'get']);
+
+
+/** Whether `v` is a Table object (a private brand check: no user code runs). */
+export function isTable(v: unknown): v is Table {
+  return brand(v);
+}
 
 /** The TableStorage of a Table object (TypeError if `t` is not one). */
 export function getTableStorage(t: unknown): TableStorage {
-  if (!Table.isTable(t)) throw new TypeError('not a WebAssembly.Table');
-  return t[RUNTIME];
+  if (!isTable(t)) throw new TypeError('not a WebAssembly.Table');
+  return storageOf(t);
 }
 
 /** The unique Table object of a TableStorage (created on first use). */

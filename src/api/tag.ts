@@ -4,13 +4,19 @@
 
 import { ValType } from '../decode/types.js';
 import { parseValType, toDOMString } from '../runtime/js-values.js';
-import { EXNREF } from '../decode/ref-types.js';
 import { plainFuncKey } from '../decode/gc-types.js';
+import { webIdlInterface } from './webidl.js';
 
 const CTX = 'WebAssembly.Tag()';
 const INTERNAL: unique symbol = Symbol('internal');
-let pendingParams: readonly ValType[] | null = null;
 let pendingKey = '';
+
+let pendingParams: readonly ValType[] | null = null;
+
+// Set by the class's static block (private-field access for this module's functions).
+let brand: (o: unknown) => boolean;
+let keyOf: (t: Tag) => string;
+let paramsOf: (t: Tag) => readonly ValType[];
 
 export class Tag {
   readonly #params: readonly ValType[];
@@ -46,34 +52,41 @@ export class Tag {
     this.#key = plainFuncKey(params, []);
   }
 
-  /** The canonical key of the tag's type (equal for tags of equal types, across modules). */
-  static key(t: Tag): string {
-    return t.#key;
+  // Internals for this module's functions below (not members: V8's Tag has no such statics).
+  static {
+    brand = (o) => typeof o === 'object' && o !== null && #params in o;
+    keyOf = (t) => t.#key;
+    paramsOf = (t) => t.#params;
   }
+}
 
-  /** The payload types of a tag (a TypeError for anything else). */
-  static params(t: Tag): readonly ValType[] {
-    return t.#params;
-  }
 
-  /** Whether `o` is a Tag (a private brand check: no user code runs). */
-  static is(o: unknown): o is Tag {
-    return typeof o === 'object' && o !== null && #params in o;
-  }
+/** Whether `o` is a Tag (a private brand check: no user code runs). */
+export function isTag(o: unknown): o is Tag {
+  return brand(o);
+}
+
+/** The canonical key of the tag's type (equal for tags of equal types, across modules). */
+export function tagKey(t: Tag): string {
+  return keyOf(t);
+}
+
+/** The payload types of a tag. */
+export function tagParams(t: Tag): readonly ValType[] {
+  return paramsOf(t);
 }
 
 /**
  * A parameter type name, as V8 (Node 24) reads them for tags: the JS API's value types ('anyfunc', not
- * 'funcref', which Global and Table accept as an alias) and 'exnref' (an exception can carry one; the JS side
- * cannot make or read it: Exception and getArg throw a TypeError).
+ * 'funcref') and 'exnref' (an exception can carry one; the JS side cannot make or read it: Exception and
+ * getArg throw a TypeError).
  */
 function tagParamType(s: string): ValType | undefined {
-  if (s === 'exnref') return EXNREF as ValType;
-  if (s === 'funcref') return undefined;
   return parseValType(s);
 }
 
 Object.defineProperty(Tag.prototype, Symbol.toStringTag, { value: 'WebAssembly.Tag', configurable: true });
+webIdlInterface(Tag, 1);
 
 /** A new tag of a function type (a module's defined tag, per instance): its payload types and canonical key. */
 export function makeTag(params: readonly ValType[], key: string): Tag {

@@ -321,7 +321,7 @@ export function makeSpectest(engine: Engine, table64: boolean): SpectestModule {
       () =>
         makeTable(api, [
           { element: 'anyfunc', initial: 10, maximum: 20 },
-          { element: 'funcref', initial: 10, maximum: 20 },
+          { element: 'anyfunc', initial: 10, maximum: 20 },
         ]),
     ],
     ['memory', () => new api.Memory({ initial: 1, maximum: 2 })],

@@ -10,9 +10,6 @@ import { objectKind } from './gc-heap.js';
 import type { GlobalCell } from './global-cell.js';
 import { externToId, funcRecordToJs, idToExtern, jsToFuncRecord } from './refs.js';
 
-/** Property key of the internal accessor on Memory/Table/Global objects (returns the runtime object). */
-export const RUNTIME = Symbol('quickbeam.runtime');
-
 export type RawValue = number | bigint;
 
 /** The JS API name of a value type ('i32', ..., 'anyfunc', 'externref'). */
@@ -35,7 +32,7 @@ export function toDOMString(v: unknown): string {
   return `${v as string}`;
 }
 
-/** ToValueType over a JS string: undefined for an unknown name. Accepts 'funcref' as well as 'anyfunc'. */
+/** ToValueType over a JS string: undefined for an unknown name. As V8: 'anyfunc' (the JS API's name), not 'funcref'; 'exnref' (which JS can neither read nor write). */
 export function parseValType(s: string): ValType | undefined {
   switch (s) {
     case 'i32': return ValType.I32;
@@ -43,13 +40,14 @@ export function parseValType(s: string): ValType | undefined {
     case 'f32': return ValType.F32;
     case 'f64': return ValType.F64;
     case 'v128': return ValType.V128;
-    case 'anyfunc': case 'funcref': return ValType.FuncRef;
+    case 'anyfunc': return ValType.FuncRef;
     case 'externref': return ValType.ExternRef;
     case 'anyref': return Heap.Any as number as ValType;
     case 'eqref': return Heap.Eq as number as ValType;
     case 'i31ref': return Heap.I31 as number as ValType;
     case 'structref': return Heap.Struct as number as ValType;
     case 'arrayref': return Heap.Array as number as ValType;
+    case 'exnref': return EXNREF_TYPES[0];
   }
   return undefined;
 }
@@ -255,11 +253,14 @@ export function addressValueToU64(v: unknown, index64: boolean, what: string): n
     if (!Number.isFinite(x)) throw new TypeError(`${what} must be convertible to a valid number`);
     const t = Math.trunc(x);
     const max = index64 ? 2 ** 64 - 1 : 2 ** 32 - 1;
-    if (t < 0 || t > max) throw new TypeError(`${what} is outside the valid range [0, ${index64 ? '2^64-1' : '2^32-1'}]`);
+    // (V8's messages)
+    if (index64 && (t < 0 || t > max)) throw new TypeError(`${what} must be in u64 range`);
+    if (t < 0) throw new TypeError(`${what} must be non-negative`);
+    if (t > max) throw new TypeError(`${what} must be in the unsigned long range`);
     return t === 0 ? 0 : t;
   }
   const n = toBigInt(v);
-  if (n < 0n || n >= TWO64) throw new TypeError(`${what} is outside the valid range [0, 2^64-1]`);
+  if (n < 0n || n >= TWO64) throw new TypeError(`${what} must be in u64 range`);
   return Number(n);
 }
 
