@@ -166,8 +166,8 @@ export class Exception {
 
   /** Whether this exception's tag is `tag`. */
   is(tag: unknown): boolean {
-    if (!isException(this)) throw new TypeError('WebAssembly.isException(): Receiver is not a WebAssembly.Exception');
-    if (!isTag(tag)) throw new TypeError('WebAssembly.isException(): Argument 0 must be a WebAssembly.Tag');
+    if (!isException(this)) throw new TypeError('WebAssembly.Exception.is(): Receiver is not a WebAssembly.Exception');
+    if (!isTag(tag)) throw new TypeError('WebAssembly.Exception.is(): Argument 0 must be a WebAssembly.Tag');
     return this.#tag === tag;
   }
 
