@@ -133,25 +133,39 @@ function withModules(qb: Quickbeam, value: unknown, depth = 0): unknown {
 /**
  * In a Worker: messages from the parent reach 'message' listeners of parentPort with the Modules in them as
  * Modules again (Emscripten keeps the Module it receives and later reads its dylink.0 custom section). Listeners
- * registered through on/addListener/once/prepend*Listener get the revived message.
+ * registered through on/addListener/once/prepend*Listener get the revived message, and off/removeListener
+ * given the same listener remove it.
  */
 function receiveModules(qb: Quickbeam): void {
   const port = require('node:worker_threads').parentPort as unknown as Record<string, unknown> | null;
   if (port === null) return;
-  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+  const wrapped = new WeakMap<Function, (...args: unknown[]) => unknown>();
+  const wrapperOf = (listener: (...args: unknown[]) => void): ((...args: unknown[]) => unknown) => {
+    let w = wrapped.get(listener);
+    if (w === undefined) {
+      w = function (this: unknown, message: unknown, ...rest: unknown[]) {
+        return listener.call(this, withModules(qb, message), ...rest);
+      };
+      wrapped.set(listener, w);
+    }
+    return w;
+  };
+  const patch = (name: string, adds: boolean): void => {
     const original = port[name] as ((this: unknown, ...args: unknown[]) => unknown) | undefined;
-    if (typeof original !== 'function') continue;
+    if (typeof original !== 'function') return;
     Object.defineProperty(port, name, {
       configurable: true,
       writable: true,
       value(this: unknown, event: string | symbol, listener: (...args: unknown[]) => void) {
         if (event !== 'message' || typeof listener !== 'function') return original.call(this, event, listener);
-        return original.call(this, event, function (this: unknown, message: unknown, ...rest: unknown[]) {
-          return listener.call(this, withModules(qb, message), ...rest);
-        });
+        if (adds) return original.call(this, event, wrapperOf(listener));
+        const w = wrapped.get(listener);
+        return original.call(this, event, w ?? listener);
       },
     });
-  }
+  };
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) patch(name, true);
+  for (const name of ['off', 'removeListener']) patch(name, false);
 }
 
 function passToWorkers(qb: Quickbeam): void {
