@@ -30,7 +30,7 @@ import { resolveFeatures, Features } from './decode/features.js';
 import { webIdlOperation } from './api/webidl.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
-export { Tag, JSTag, Exception, Suspending, promising, SuspendError };
+export { Tag, JSTag, Exception, Suspending, promisingOperation as promising, SuspendError };
 export { WASI } from './wasi/index.js';
 import { WASI } from './wasi/index.js';
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
@@ -60,8 +60,7 @@ function bytesOf(source: unknown): Uint8Array {
   throw new TypeError('WebAssembly.validate(): Argument 0 must be a buffer source');
 }
 
-/** Whether the bytes are a valid module (decoded and validated, as a lazy compile does: nothing is compiled). */
-export function validate(bytes: unknown, options?: ModuleOptions): boolean {
+function validateModuleBytes(bytes: unknown, options?: ModuleOptions): boolean {
   const b = bytesOf(bytes);
   try {
     const o = withModuleDefaults(options);
@@ -73,7 +72,7 @@ export function validate(bytes: unknown, options?: ModuleOptions): boolean {
   }
 }
 
-export async function compile(bytes: unknown, options?: ModuleOptions): Promise<Module> {
+async function compileModule(bytes: unknown, options?: ModuleOptions): Promise<Module> {
   return new Module(bytes, options);
 }
 
@@ -82,9 +81,9 @@ export interface WebAssemblyInstantiatedSource {
   instance: Instance;
 }
 
-export function instantiate(module: Module, imports?: unknown): Promise<Instance>;
-export function instantiate(bytes: unknown, imports?: unknown, options?: ModuleOptions): Promise<WebAssemblyInstantiatedSource>;
-export async function instantiate(source: unknown, imports?: unknown, options?: ModuleOptions): Promise<Instance | WebAssemblyInstantiatedSource> {
+function instantiateModule(module: Module, imports?: unknown): Promise<Instance>;
+function instantiateModule(bytes: unknown, imports?: unknown, options?: ModuleOptions): Promise<WebAssemblyInstantiatedSource>;
+async function instantiateModule(source: unknown, imports?: unknown, options?: ModuleOptions): Promise<Instance | WebAssemblyInstantiatedSource> {
   if (source instanceof Module || isModuleDescriptor(source)) return new Instance(source as Module, imports);
   const module = new Module(source, options);
   return { module, instance: new Instance(module, imports) };
@@ -102,11 +101,11 @@ async function responseBytes(source: ResponseLike | Promise<ResponseLike>): Prom
   return r.arrayBuffer();
 }
 
-export async function compileStreaming(source: ResponseLike | Promise<ResponseLike>, options?: ModuleOptions): Promise<Module> {
+async function compileModuleStreaming(source: ResponseLike | Promise<ResponseLike>, options?: ModuleOptions): Promise<Module> {
   return new Module(await responseBytes(source), options);
 }
 
-export async function instantiateStreaming(
+async function instantiateModuleStreaming(
   source: ResponseLike | Promise<ResponseLike>,
   imports?: unknown,
   options?: ModuleOptions,
@@ -114,6 +113,15 @@ export async function instantiateStreaming(
   const module = new Module(await responseBytes(source), options);
   return { module, instance: new Instance(module, imports) };
 }
+
+// The namespace operations, as V8's are: not constructors, `length` 1 (webidl.ts).
+/** Whether the bytes are a valid module (decoded and validated, as a lazy compile does: nothing is compiled). */
+export const validate = webIdlOperation('validate', 1, validateModuleBytes);
+export const compile = webIdlOperation('compile', 1, compileModule);
+export const instantiate = webIdlOperation('instantiate', 1, instantiateModule);
+export const compileStreaming = webIdlOperation('compileStreaming', 1, compileModuleStreaming);
+export const instantiateStreaming = webIdlOperation('instantiateStreaming', 1, instantiateModuleStreaming);
+const promisingOperation = webIdlOperation('promising', 1, promising);
 
 /** The members of V8's `WebAssembly` namespace, in V8's order (those Quickbeam has go into install()'s namespace). */
 const WEBASSEMBLY_MEMBERS = [
@@ -154,17 +162,10 @@ export function install(): typeof WebAssembly {
   return ns;
 }
 
-// The namespace's operations as V8's are: not constructors, `length` 1 (webidl.ts).
 const quickbeam = {
-  Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError,
-  validate: webIdlOperation('validate', 1, validate),
-  compile: webIdlOperation('compile', 1, compile),
-  instantiate: webIdlOperation('instantiate', 1, instantiate),
-  compileStreaming: webIdlOperation('compileStreaming', 1, compileStreaming),
-  instantiateStreaming: webIdlOperation('instantiateStreaming', 1, instantiateStreaming),
-  interrupt, interruptHandle, setFuel, getFuel, WASI, install,
-  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending,
-  promising: webIdlOperation('promising', 1, promising),
-  SuspendError, transferableModule, moduleFromTransferable,
+  Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, validate, compile, instantiate,
+  compileStreaming, instantiateStreaming, interrupt, interruptHandle, setFuel, getFuel, WASI, install,
+  setModuleDefaults, getModuleDefaults, Tag, JSTag, Exception, Suspending, promising: promisingOperation, SuspendError,
+  transferableModule, moduleFromTransferable,
 };
 export default quickbeam;
