@@ -14,7 +14,6 @@ const CTX = 'WebAssembly.Global()';
 
 const INTERNAL: unique symbol = Symbol('internal');
 
-const cache = new WeakMap<GlobalCell, Global>();
 
 let pendingRuntime: GlobalCell | null = null;
 
@@ -30,7 +29,7 @@ export class Global {
     if ((descriptor as unknown) === INTERNAL && pendingRuntime !== null) {
       this.#cell = pendingRuntime;
       pendingRuntime = null;
-      cache.set(this.#cell, this);
+      this.#cell.jsObject = this;
       return;
     }
     if (descriptor !== undefined && descriptor !== null && typeof descriptor !== 'object' && typeof descriptor !== 'function') {
@@ -54,7 +53,7 @@ export class Global {
     writeCellRaw(cell, raw);
     cell.keep(v);
     this.#cell = cell;
-    cache.set(cell, this);
+    cell.jsObject = this;
   }
 
   get value(): unknown {
@@ -113,8 +112,8 @@ export function getGlobalCell(g: unknown): GlobalCell {
 
 /** The unique Global object of a GlobalCell (created on first use). */
 export function globalFromRuntime(cell: GlobalCell): Global {
-  const existing = cache.get(cell);
-  if (existing !== undefined) return existing;
+  const existing = cell.jsObject as Global | null;
+  if (existing !== null) return existing;
   pendingRuntime = cell;
   try {
     return new Global(INTERNAL);

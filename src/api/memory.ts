@@ -44,7 +44,6 @@ function byteOffset(v: unknown, what: string): number {
 /** Passed as the descriptor to build a Memory around an existing LinearMemory. */
 const INTERNAL: unique symbol = Symbol('internal');
 
-const cache = new WeakMap<LinearMemory, Memory>();
 
 function descriptorObject(d: unknown, ctx: string, what: string): Record<string, unknown> {
   if (d === undefined || d === null) return {};
@@ -102,14 +101,14 @@ export class Memory extends Presented {
       pendingRuntime = null;
       super(presentedObject(mem, new.target.prototype));
       this.#mem = mem;
-      cache.set(mem, this);
+      mem.jsObject = this;
       return;
     }
     const created = Memory.#create(descriptor);
     super(presentedObject(created, new.target.prototype));
     this.#mem = created;
     this.#holds = true;
-    cache.set(created, this);
+    created.jsObject = this;
   }
 
   /** The LinearMemory for a descriptor (the constructor's steps, before the object exists). */
@@ -324,8 +323,8 @@ export function adoptMemory(v: unknown): Memory | null {
 
 /** The unique Memory object of a LinearMemory (created on first use). */
 export function memoryFromRuntime(mem: LinearMemory): Memory {
-  const existing = cache.get(mem);
-  if (existing !== undefined) return existing;
+  const existing = mem.jsObject as Memory | null;
+  if (existing !== null) return existing;
   pendingRuntime = mem;
   try {
     return new Memory(INTERNAL);

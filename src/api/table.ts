@@ -13,7 +13,6 @@ const CTX = 'WebAssembly.Table()';
 
 const INTERNAL: unique symbol = Symbol('internal');
 
-const cache = new WeakMap<TableStorage, Table>();
 
 /** A table's element type in error messages: funcref or externref (the family of a typed reference). */
 function elementName(t: number): string {
@@ -41,7 +40,7 @@ export class Table {
     if ((descriptor as unknown) === INTERNAL && pendingRuntime !== null) {
       this.#table = pendingRuntime;
       pendingRuntime = null;
-      cache.set(this.#table, this);
+      this.#table.jsObject = this;
       return;
     }
     if (descriptor !== undefined && descriptor !== null && typeof descriptor !== 'object' && typeof descriptor !== 'function') {
@@ -69,7 +68,7 @@ export class Table {
     }
     this.#table = new TableStorage({ elemType, initial, maximum, index64, init: raw as number });
     this.#table.keep(value);
-    cache.set(this.#table, this);
+    this.#table.jsObject = this;
   }
 
   get length(): number | bigint {
@@ -149,8 +148,8 @@ export function getTableStorage(t: unknown): TableStorage {
 
 /** The unique Table object of a TableStorage (created on first use). */
 export function tableFromRuntime(t: TableStorage): Table {
-  const existing = cache.get(t);
-  if (existing !== undefined) return existing;
+  const existing = t.jsObject as Table | null;
+  if (existing !== null) return existing;
   pendingRuntime = t;
   try {
     return new Table(INTERNAL);

@@ -13,6 +13,13 @@ import { allocBlock, lastBlockAddress } from './small-blocks.js';
 const TWO32 = 4294967296;
 
 export class GlobalCell {
+  /**
+   * The JS API object presenting this (api/global.ts), once one was made: a plain field, not a WeakMap from
+   * this to it. (The two point at each other, which a WeakMap made an ephemeron cycle that only a full
+   * collection breaks: every instance's objects were promoted, and a loop making instances grew Node 24's old
+   * space by ~200 MB between full collections.)
+   */
+  jsObject: object | null = null;
   /** Address of the cell. */
   readonly addr: number;
   readonly type: ValType;

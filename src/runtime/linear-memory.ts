@@ -198,6 +198,13 @@ function releasedError(): TypeError {
 }
 
 export class LinearMemory {
+  /**
+   * The JS API object presenting this (api/memory.ts), once one was made: a plain field, not a WeakMap from
+   * this to it. (The two point at each other, which a WeakMap made an ephemeron cycle that only a full
+   * collection breaks: every instance's objects were promoted, and a loop making instances grew Node 24's old
+   * space by ~200 MB between full collections.)
+   */
+  jsObject: object | null = null;
   /** Base address of the memory (constant). */
   readonly base: number;
   /** Reserved bytes (constant): the size can never exceed this. */

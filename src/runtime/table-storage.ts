@@ -40,6 +40,13 @@ export interface TableStorageOptions {
 }
 
 export class TableStorage {
+  /**
+   * The JS API object presenting this (api/table.ts), once one was made: a plain field, not a WeakMap from
+   * this to it. (The two point at each other, which a WeakMap made an ephemeron cycle that only a full
+   * collection breaks: every instance's objects were promoted, and a loop making instances grew Node 24's old
+   * space by ~200 MB between full collections.)
+   */
+  jsObject: object | null = null;
   /** Address of the native TableDesc. */
   readonly desc: number;
   readonly elemType: number;
