@@ -891,7 +891,7 @@ for (const i64 of [false, true]) {
     expectValue(() => ex.grow(a(1)), a(3), 'table.grow');
     expectValue(() => ex.get(a(3)), null, 'get the new last entry');
     trap(() => ex.get(a(4)), 'get past the new end');
-    expectTrap(() => ex.call(a(3)), 'call_indirect a null entry', 'null function or function signature mismatch');
+    expectTrap(() => ex.call(a(3)), 'call_indirect a null entry', Number(process.versions.v8.split('.')[0]) >= 14 ? 'function signature mismatch' : 'null function or function signature mismatch');
     trap(() => ex.call(a(4)), 'call_indirect past the new end');
     ok(() => ex.set(a(3)), 'set the new last entry');
     expectValue(() => ex.call(a(3)), 103, 'call the new entry');

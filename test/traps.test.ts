@@ -16,7 +16,8 @@ const MSG = {
   rem: 'remainder by zero',
   overflow: 'divide result unrepresentable',
   conv: 'float unrepresentable in integer range',
-  sig: 'null function or function signature mismatch',
+  // (V8 14, Node 26, has one message for both cases)
+  sig: Number(process.versions.v8.split('.')[0]) >= 14 ? 'function signature mismatch' : 'null function or function signature mismatch',
   table: 'table index is out of bounds',
   oob: 'memory access out of bounds',
   stack: 'Maximum call stack size exceeded',

@@ -105,7 +105,10 @@ export const enum TrapCode {
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
 export const TRAP_CODE_COUNT = 25;
 
-/** Error messages, as V8 words them. Index = TrapCode. */
+/** V8's words for a call_indirect whose entry is null or of another type (one message from V8 14, Node 26). */
+const SIGNATURE_MISMATCH = Number(process.versions.v8.split('.')[0]) >= 14 ? 'function signature mismatch' : 'null function or function signature mismatch';
+
+/** Error messages, as the running Node's V8 words them. Index = TrapCode. */
 export const TRAP_MESSAGES: readonly string[] = [
   'no trap',
   'unreachable',
@@ -115,8 +118,8 @@ export const TRAP_MESSAGES: readonly string[] = [
   'divide result unrepresentable',
   'float unrepresentable in integer range',
   'table index is out of bounds',
-  'null function or function signature mismatch',
-  'null function or function signature mismatch',
+  SIGNATURE_MISMATCH,
+  SIGNATURE_MISMATCH,
   'Maximum call stack size exceeded',
   'element segment out of bounds',
   'data segment out of bounds',
