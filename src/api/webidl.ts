@@ -20,9 +20,12 @@ function enumerable(o: object, key: string): void {
  * WebIDL's `length` (its required arguments).
  */
 export function webIdlOperation<F extends (...args: never[]) => unknown>(name: string, length: number, fn: F): F {
+  // (Three parameters, not a rest array: the namespace operations take at most three, and this is on every
+  // instantiate's path.)
+  const f = fn as unknown as (a: unknown, b: unknown, c: unknown) => unknown;
   const op = {
-    [name](...args: unknown[]): unknown {
-      return (fn as unknown as (...a: unknown[]) => unknown)(...args);
+    [name](a: unknown, b: unknown, c: unknown): unknown {
+      return f(a, b, c);
     },
   }[name]!;
   Object.defineProperty(op, 'length', { value: length, configurable: true });
