@@ -245,6 +245,18 @@ test('call_indirect and imports accept a function of a declared subtype', () => 
   assert.is(e.call(1), 2);
 });
 
+test('a try_table catch clause may carry a tag payload to a label of a supertype (found by fuzz-diff --gc)', () => {
+  const e = instance(`(module
+    (type $s (struct (field i32)))
+    (tag $t (param (ref $s)))
+    (func (export "caught") (result i32)
+      (struct.get $s 0 (ref.cast (ref $s)
+        (block $h (result structref)
+          (try_table (catch $t $h) (throw $t (struct.new $s (i32.const 9))))
+          (unreachable))))))`);
+  assert.is(e.caught(), 9);
+});
+
 test('GC objects in JS: opaque, identity kept through anyref and externref; i31 values are Numbers', () => {
   const e = instance(`(module
     (type $p (struct (field i32)))

@@ -64,6 +64,8 @@ export function encodeRef(v) {
   if (v === undefined) return 'undefined';
   if (typeof v === 'function') return 'func:' + v.name;
   if (typeof v === 'object' && typeof v.externTag === 'number') return 'ext:' + v.externTag;
+  // a GC object (struct or array) reaches JS as an opaque object that cannot be converted to a string
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === null) return 'gc-object';
   return typeof v + ':' + String(v);
 }
 
@@ -215,8 +217,11 @@ function buildImports(E, plan, trace, counters) {
       case 'memory': ns[d.name] = makeMemory(E, d); break;
       case 'table': ns[d.name] = makeTable(E, d); break;
       case 'global': {
-        const v = d.type === 'i64' ? 0n : d.type === 'funcref' || d.type === 'externref' ? null : 0;
-        ns[d.name] = d.type === 'v128' ? null : new E.Global({ value: d.type === 'funcref' ? 'anyfunc' : d.type, mutable: !!d.mutable }, v);
+        const ref = d.type === 'funcref' || d.type === 'externref' || d.type === 'anyref';
+        const v = d.type === 'i64' ? 0n : ref ? (d.nonNull && d.type !== 'funcref' ? externObject(0) : null) : 0;
+        // (a non-null immutable global imports a plain value: no JS Global can have a non-null type)
+        if (d.nonNull && !d.mutable) ns[d.name] = v;
+        else ns[d.name] = d.type === 'v128' ? null : new E.Global({ value: d.type === 'funcref' ? 'anyfunc' : d.type, mutable: !!d.mutable }, v);
         break;
       }
       default: ns[d.name] = undefined;

@@ -45,7 +45,7 @@ export function importDescs(m) {
       }
       case 1: return { ...base, kind: 'table', elemType: typeName(imp.elemType), index64: imp.limits.index64, min: Number(imp.limits.min), max: imp.limits.max === null ? null : Number(imp.limits.max) };
       case 2: return { ...base, kind: 'memory', index64: imp.limits.index64, min: Number(imp.limits.min), max: imp.limits.max === null ? null : Number(imp.limits.max) };
-      case 3: return { ...base, kind: 'global', type: typeName(imp.valType), mutable: imp.mutable };
+      case 3: return { ...base, kind: 'global', type: typeName(imp.valType), mutable: imp.mutable, ...(imp.nonNull ? { nonNull: true } : {}) };
       case 4: {
         const t = m.types[imp.type] ?? { params: [] };
         return { ...base, kind: 'tag', params: t.params.map(typeName) };

@@ -6,7 +6,11 @@
 export const SECTION = { custom: 0, type: 1, import: 2, func: 3, table: 4, memory: 5, global: 6, export: 7, start: 8, elem: 9, code: 10, data: 11, datacount: 12, tag: 13 };
 
 export const T = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f };
-export const TYPE_NAME = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref', 0x69: 'exnref' };
+export const TYPE_NAME = {
+  0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref', 0x69: 'exnref',
+  // GC's abstract reference types (a JS API type name each)
+  0x6e: 'anyref', 0x6d: 'eqref', 0x6c: 'i31ref', 0x6b: 'structref', 0x6a: 'arrayref',
+};
 
 export class DecodeError extends Error {}
 
@@ -85,7 +89,11 @@ export function readSections(bytes) {
 /** Read a value type (returns the type byte; GC ref types 0x63/0x64 consume their heap type). */
 export function readValType(r) {
   const t = r.u8();
-  if (t === 0x63 || t === 0x64) r.s33();
+  r.lastHeap = null;
+  if (t === 0x63 || t === 0x64) {
+    const h = r.s33();
+    if (h < 0) r.lastHeap = Number(h) & 0x7f; // an abstract heap type: its shorthand code
+  }
   return t;
 }
 
@@ -114,6 +122,12 @@ function readConstExpr(r) {
       case 0xd0: r.s33(); break;
       case 0xd2: imm = r.u32(); break;
       case 0xfd: r.u32(); r.bytes(16); break;
+      case 0xfb: { // GC: struct.new(_default) t, array.new(_default) t, array.new_fixed t n; ref.i31, conversions
+        const sub = r.u32();
+        if (sub <= 1 || sub === 6 || sub === 7) r.u32();
+        else if (sub === 8) { r.u32(); r.u32(); }
+        break;
+      }
       default: break; // extended-const arithmetic: no immediates
     }
     ins.push({ op, imm, at });
@@ -134,21 +148,38 @@ export function parseModule(bytes) {
     const r = new Reader(bytes, s.payloadStart, s.end);
     switch (s.id) {
       case SECTION.type: {
-        const n = r.u32();
-        for (let i = 0; i < n; i++) {
-          const form = r.u8();
-          if (form !== 0x60) {
-            // rec groups, subtypes, structs and arrays are GC's
-            const gc = form === 0x4e || form === 0x4f || form === 0x50 || form === 0x5e || form === 0x5f;
-            throw Object.assign(new DecodeError(`type form 0x${form.toString(16)}`), gc ? { feature: FEATURE.gc } : {});
+        // recursion groups (0x4e), subtypes (0x50 / 0x4f with supertypes) and struct/array types (GC): a struct
+        // or array type is recorded with no params/results (`gc: true`)
+        const groups = r.u32();
+        for (let g = 0; g < groups; g++) {
+          let n = 1;
+          if (r.b[r.pos] === 0x4e) { r.pos++; n = r.u32(); }
+          for (let i = 0; i < n; i++) {
+            let form = r.u8();
+            if (form === 0x50 || form === 0x4f) {
+              const supers = r.u32();
+              for (let k = 0; k < supers; k++) r.u32();
+              form = r.u8();
+            }
+            if (form === 0x5f || form === 0x5e) {
+              const nf = form === 0x5f ? r.u32() : 1;
+              for (let k = 0; k < nf; k++) {
+                if (r.b[r.pos] === 0x78 || r.b[r.pos] === 0x77) r.pos++;
+                else readValType(r);
+                r.u8(); // mutability
+              }
+              m.types.push({ params: [], results: [], gc: true });
+              continue;
+            }
+            if (form !== 0x60) throw new DecodeError(`type form 0x${form.toString(16)}`);
+            const np = r.u32();
+            const params = [];
+            for (let k = 0; k < np; k++) params.push(readValType(r));
+            const nr = r.u32();
+            const results = [];
+            for (let k = 0; k < nr; k++) results.push(readValType(r));
+            m.types.push({ params, results });
           }
-          const np = r.u32();
-          const params = [];
-          for (let k = 0; k < np; k++) params.push(readValType(r));
-          const nr = r.u32();
-          const results = [];
-          for (let k = 0; k < nr; k++) results.push(readValType(r));
-          m.types.push({ params, results });
         }
         break;
       }
@@ -161,7 +192,11 @@ export function parseModule(bytes) {
           if (kind === 0) { imp.type = r.u32(); m.funcs.push(imp.type); m.numImportedFuncs++; }
           else if (kind === 1) { imp.elemType = readValType(r); imp.limits = readLimits(r); m.tables.push(imp); m.numImportedTables++; }
           else if (kind === 2) { imp.limits = readLimits(r); m.memories.push(imp.limits); m.numImportedMemories++; }
-          else if (kind === 3) { imp.valType = readValType(r); imp.mutable = r.u8() === 1; m.globals.push({ type: imp.valType, mutable: imp.mutable }); m.numImportedGlobals++; }
+          else if (kind === 3) {
+            imp.valType = readValType(r);
+            // (ref null? <abstract>): the shorthand's type, non-null noted (the harness gives a non-null value)
+            if (r.lastHeap !== null && r.lastHeap !== undefined) { imp.nonNull = imp.valType === 0x64; imp.valType = r.lastHeap; }
+            imp.mutable = r.u8() === 1; m.globals.push({ type: imp.valType, mutable: imp.mutable }); m.numImportedGlobals++; }
           else if (kind === 4) { r.u8(); imp.type = r.u32(); m.tagTypes.push(imp.type); m.tags++; }
           else throw new DecodeError('import kind');
           m.imports.push(imp);

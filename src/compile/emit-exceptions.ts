@@ -28,6 +28,7 @@ import { F_FUNC, F_BLOCK, F_TRY, F_CATCH, ControlFrame } from './control.js';
 import { slotSize } from './value-stack.js';
 import { Builtin, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
 import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC, HANDLER_TABLE_MAGIC } from '../runtime/layout.js';
+import { isSubtype } from '../decode/ref-types.js';
 import type { FunctionCompiler } from './function-compiler.js';
 
 /** exnref (0x69): an id of the exception object in the externref handle table; 0 = null. */
@@ -36,10 +37,6 @@ export const EXNREF = 0x69;
 /** The non-null bit of reference types (decode/ref-types.ts): `(ref exn)` is EXNREF | NON_NULL. */
 const NON_NULL = 0x100;
 
-/** a <: b for what catch clauses carry: equal types, or a non-null reference where the nullable one is wanted. */
-function subtype(a: number, b: number): boolean {
-  return a === b || (b & NON_NULL) === 0 && (a & ~NON_NULL) === b;
-}
 
 const EMPTY: number[] = [];
 
@@ -278,8 +275,9 @@ export class ExceptionEmitter {
     const want = target.branchTypes();
     const n = carried.length + (ref ? 1 : 0);
     let ok = want.length === n;
-    for (let k = 0; ok && k < carried.length; k++) ok = subtype(carried[k], want[k]);
-    if (ok && ref) ok = subtype(EXNREF | NON_NULL, want[n - 1]);
+    const types = this.fc.m.info.types;
+    for (let k = 0; ok && k < carried.length; k++) ok = isSubtype(carried[k], want[k], types);
+    if (ok && ref) ok = isSubtype(EXNREF | NON_NULL, want[n - 1], types);
     if (!ok) this.fc.error('type mismatch: catch clause does not match its label');
   }
 
