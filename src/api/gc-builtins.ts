@@ -4,7 +4,7 @@
 
 import { Builtin } from '../compile/abi.js';
 import { argsU32, argsI32 } from '../runtime/exec-state.js';
-import { ARRAY_DATA, ARRAY_LENGTH, isCanonSubtype, storageSize, structLayout } from '../decode/gc-types.js';
+import { ARRAY_DATA, ARRAY_LENGTH, isCanonSubtype, maxArrayLength, storageSize, structLayout } from '../decode/gc-types.js';
 import { TrapCode } from '../runtime/layout.js';
 import { gcAllocFromJs } from '../runtime/gc-heap.js';
 import { copyIn, nativeMove, readPtr, readU32, writeF32, writeF64, writeI32, writePtr, writeU32, writeU64, writeU8 } from '../runtime/native.js';
@@ -61,6 +61,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
     case Builtin.ArrayNewData: {
       const t = u32(0), seg = u32(1), s = u32(2), n = u32(3);
       const esize = storageSize(types[t].fields![0].type);
+      if (n > maxArrayLength(esize)) return TrapCode.ArrayTooLarge;
       const bytes = dataBytes(state, seg);
       if (s + n * esize > bytes.length) return TrapCode.DataSegmentOutOfBounds;
       const obj = newArray(state, t, n, esize);
@@ -71,6 +72,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
     }
     case Builtin.ArrayNewElem: {
       const t = u32(0), seg = u32(1), s = u32(2), n = u32(3);
+      if (n > maxArrayLength(8)) return TrapCode.ArrayTooLarge;
       const items = state.segments.elemItems[seg];
       if (s + n > items.length) return TrapCode.TableOutOfBounds;
       const obj = newArray(state, t, n, 8);
@@ -149,6 +151,7 @@ export function constStructNew(state: InstanceState, t: number, values: Readonly
 export function constArrayNew(state: InstanceState, t: number, n: number, values: ReadonlyArray<number | bigint> | null, fill: number | bigint | null): number {
   const st = state.module.info.types[t].fields![0].type;
   const esize = storageSize(st);
+  if (n > maxArrayLength(esize)) throw trapError(TrapCode.ArrayTooLarge);
   const obj = newArray(state, t, n, esize);
   if (obj === 0) throw trapError(TrapCode.GcHeapExhausted);
   for (let k = 0; k < n; k++) {

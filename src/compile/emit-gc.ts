@@ -13,7 +13,7 @@ import { ValType, type FuncType } from '../decode/types.js';
 import {
   CONCRETE_SHIFT, Heap, KIND_MASK, REF_CONCRETE, REF_NON_NULL, concreteHeap, isRefType, isSubtype, readHeapType, refType, topHeap,
 } from '../decode/ref-types.js';
-import { ARRAY_DATA, ARRAY_LENGTH, TypeKind, isPacked, storageSize, structLayout, unpackedType } from '../decode/gc-types.js';
+import { ARRAY_DATA, ARRAY_LENGTH, TypeKind, isPacked, maxArrayLength, storageSize, structLayout, unpackedType } from '../decode/gc-types.js';
 import { Builtin, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
 import { EXEC_GC_LIMIT, EXEC_GC_TOP, RTT_DEPTH, RTT_DISPLAY, RTT_KIND } from '../runtime/layout.js';
 import { F_FUNC } from './control.js';
@@ -367,6 +367,8 @@ function arrayNew(c: FunctionCompiler, isDefault: boolean): void {
   const len = vs.allocGpr();
   const size = vs.allocGpr();
   vs.loadEntry(lenAt, len);
+  c.asm.aluImm(AluOp.CMP, false, len, maxArrayLength(esize));
+  c.asm.jcc(Cond.A, c.trapLabel(TrapCode.ArrayTooLarge));
   emitArraySize(c, size, len, esize);
   const obj = vs.allocGpr();
   emitAlloc(c, obj, size);

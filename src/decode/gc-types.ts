@@ -270,6 +270,14 @@ export const OBJ_HEADER = 8;
 export const ARRAY_LENGTH = 8;
 export const ARRAY_DATA = 16;
 
+/**
+ * Most elements of an array of `esize`-byte elements (V8's limit: the object's byte size fits a 31-bit Smi),
+ * so that a too-large array.new traps as in V8 ("requested new array is too large").
+ */
+export function maxArrayLength(esize: number): number {
+  return Math.floor((2 ** 30 - 1 - ARRAY_DATA) / esize);
+}
+
 /** Byte offset of each field of a struct type, and the object's size (8-byte multiple), cached on the type. */
 export function structLayout(type: FuncType): { offsets: number[]; size: number } {
   if (type.layout) return type.layout;

@@ -100,10 +100,12 @@ export const enum TrapCode {
   GcHeapExhausted = 23,
   /** GC: struct.get/set, array.* or i31.get of a null reference. */
   NullGcReference = 24,
+  /** GC: array.new* of more elements than V8 allows (its byte size must fit a 31-bit Smi). */
+  ArrayTooLarge = 25,
 }
 
 /** Number of trap codes (valid codes are 1..TRAP_CODE_COUNT-1). */
-export const TRAP_CODE_COUNT = 25;
+export const TRAP_CODE_COUNT = 26;
 
 /** V8's words for a call_indirect whose entry is null or of another type (one message from V8 14, Node 26). */
 const SIGNATURE_MISMATCH = Number(process.versions.v8.split('.')[0]) >= 14 ? 'function signature mismatch' : 'null function or function signature mismatch';
@@ -135,6 +137,7 @@ export const TRAP_MESSAGES: readonly string[] = [
   'array element access out of bounds',
   'GC heap exhausted (gcHeapMax)',
   'dereferencing a null pointer',
+  'requested new array is too large',
 ];
 
 /**
@@ -166,6 +169,7 @@ export const TRAP_SPEC_TEXT: readonly string[] = [
   'out of bounds array access',
   'out of memory',
   'null structure reference',
+  'out of memory',
 ];
 
 /** The message of a trap code (with a fallback for unknown codes). */
