@@ -64,7 +64,7 @@ async function child(engine, maxDepth) {
   const result = inst.exports.run(maxDepth);
   const t = process.cpuUsage(t0);
   const heap = engine === 'quickbeam' ? api.gcHeapStats().bytes : 0;
-  console.log(JSON.stringify({ result, cpuMs: (t.user + t.system) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, heapMb: heap / 2 ** 20 }));
+  console.log(JSON.stringify({ result, cpuMs: (t.user + t.system) / 1000, sysMs: t.system / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, heapMb: heap / 2 ** 20 }));
 }
 
 const args = process.argv.slice(2);
@@ -87,6 +87,7 @@ if (ci >= 0) {
       continue;
     }
     const o = JSON.parse(r.stdout.trim().split('\n').pop());
+    if (process.env.GC_BENCH_SYS) console.log(`  (${name}: system ${o.sysMs.toFixed(0)} ms)`);
     console.log(`${name.padEnd(12)}  ${String(o.result).padStart(9)}  ${o.cpuMs.toFixed(0).padStart(8)}  ${o.peakRssMb.toFixed(0).padStart(11)}  ${name === 'quickbeam' ? o.heapMb.toFixed(0).padStart(10) : '         -'}`);
   }
 }
