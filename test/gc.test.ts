@@ -291,6 +291,28 @@ test('GC objects in JS: opaque, identity kept through anyref and externref; i31 
   assert.is(trapMessage(() => e.read(host)), 'illegal cast');
 });
 
+test('JS values for concrete GC types: the exact type or a subtype is taken, another type is a TypeError', () => {
+  const e = instance(`(module
+    (type $a (sub (struct (field i32))))
+    (type $b (sub $a (struct (field i32) (field i32))))
+    (type $c (struct (field f64)))
+    (global $g (export "g") (mut (ref null $a)) (ref.null $a))
+    (func (export "a") (result anyref) (struct.new $a (i32.const 1)))
+    (func (export "b") (result anyref) (struct.new $b (i32.const 2) (i32.const 3)))
+    (func (export "c") (result anyref) (struct.new $c (f64.const 4)))
+    (func (export "field") (param (ref $a)) (result i32) (struct.get $a 0 (local.get 0)))
+    (func (export "gfield") (result i32) (struct.get $a 0 (global.get $g))))`);
+  assert.is(e.field(e.a()), 1);
+  assert.is(e.field(e.b()), 2); // a subtype
+  assert.throws(() => e.field(e.c()), TypeError);
+  assert.throws(() => e.field(null), TypeError);
+  assert.throws(() => e.field(5), TypeError); // an i31 is no struct
+  e.g.value = e.b();
+  assert.is(e.gfield(), 2);
+  assert.throws(() => (e.g.value = e.c()), TypeError);
+  assert.is(e.gfield(), 2);
+});
+
 test('allocation past many regions keeps every object intact (a linked list of 200,000 nodes)', () => {
   const e = instance(`(module
     (type $n (struct (field i64) (field (ref null $n))))

@@ -3,7 +3,8 @@
 // funcref. Types here are the module's own (type indices into its type section).
 
 import { isCanonSubtype } from '../decode/gc-types.js';
-import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
+import { Heap, KIND_MASK, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
+import { objectCanon } from '../runtime/gc-heap.js';
 import { toWebAssemblyValue, type RawValue } from '../runtime/js-values.js';
 import { readU32 } from '../runtime/native.js';
 import { FUNCREC_SIG } from '../runtime/layout.js';
@@ -19,19 +20,28 @@ export function isFuncFamily(t: number): boolean {
  */
 export function toCanonicalValue(v: unknown, t: number): RawValue {
   const raw = toWebAssemblyValue(v, t);
-  const sig = concreteIndex(t);
-  if (sig >= 0 && raw !== 0 && readU32((raw as number) + FUNCREC_SIG) !== sig) {
+  const id = concreteIndex(t);
+  if (id >= 0 && raw !== 0 && !isCanonSubtype(canonTypeOf(raw as number, t), id)) {
     throw new TypeError('type incompatibility when transforming from/to JS');
   }
   return raw;
 }
 
 /**
- * For a concrete function reference type: throws a TypeError when `raw` (a FuncRecord address, 0 for null) is
- * a function of another signature. `sigIds` are the module's process-wide signature ids by type index.
+ * The canonical type of a non-null reference already known to be of t's kind (toWebAssemblyValue checked it): a
+ * function's signature id, or (GC) a struct's or array's type.
+ */
+function canonTypeOf(raw: number, t: number): number {
+  return (t & KIND_MASK) === 0 ? readU32(raw + FUNCREC_SIG) : objectCanon(raw);
+}
+
+/**
+ * For a concrete reference type: throws a TypeError when `raw` (a FuncRecord address, a GC object's, 0 for null)
+ * is a function of another signature or (GC) an object of a type that is not $t or a subtype. `sigIds` are the module's process-wide signature ids by type index.
  */
 export function checkFuncSignature(raw: number, t: number, sigIds: ArrayLike<number>, signatureOf: (rec: number) => number): void {
   const idx = concreteIndex(t);
   if (idx < 0 || raw === 0) return;
-  if (!isCanonSubtype(signatureOf(raw), sigIds[idx])) throw new TypeError('type incompatibility when transforming from/to JS'); // (V8's words)
+  const actual = (t & KIND_MASK) === 0 ? signatureOf(raw) : objectCanon(raw);
+  if (!isCanonSubtype(actual, sigIds[idx])) throw new TypeError('type incompatibility when transforming from/to JS'); // (V8's words)
 }
