@@ -263,14 +263,30 @@ if (want('calls')) {
     ['JS -> wasm, 4 x i64 (BigInt)', (x) => () => { for (let i = 0; i < BATCH; i++) x.add4_64(1n, 2n, 3n, 4n); }],
     ['wasm -> JS import, 1 x i32', (x) => () => { x.callimport(BATCH); }],
   ];
+  // koffi's own floors (bench/calls.mjs measures the same, and counts instructions per layer): a decoded
+  // zero-argument function (`mov eax, 42; ret`), and machine code calling a registered callback in a loop.
+  const { koffi } = await import('../dist/src/runtime/native.js');
+  const { allocatePermanentCode } = await import('../dist/src/runtime/code-memory.js');
+  const ret42 = koffi.decode(allocatePermanentCode(Uint8Array.from([0xb8, 42, 0, 0, 0, 0xc3])).addr, koffi.proto('int32_t ()'));
+  const cb = BigInt(koffi.register((a, b) => { acc ^= b; return 0; }, koffi.pointer(koffi.proto('int32_t (int64_t, int32_t)'))));
+  const loop = [0x53, 0x41, 0x54, 0x41, 0x55, 0x89, 0xfb, 0x49, 0xbc];
+  for (let k = 0n; k < 8n; k++) loop.push(Number((cb >> (8n * k)) & 0xffn));
+  loop.push(0x85, 0xdb, 0x74, 0x0e, 0xbf, 0, 0, 0, 0, 0x89, 0xde, 0x41, 0xff, 0xd4, 0xff, 0xcb, 0xeb, 0xee, 0x41, 0x5d, 0x41, 0x5c, 0x5b, 0xc3);
+  const callbacks = koffi.decode(allocatePermanentCode(Uint8Array.from(loop)).addr, koffi.proto('int32_t (int32_t)'));
+  const floors = [
+    ['koffi floor: JS -> native call, 0 args', () => { for (let i = 0; i < BATCH; i++) acc ^= ret42(); }],
+    ['koffi floor: native -> JS callback', () => { callbacks(BATCH); }],
+  ];
   const bench = new Bench({ time: quick ? 100 : 500, iterations: 10, warmupTime: quick ? 50 : 200, now: cpuNow });
   for (const [name, mk] of cases) {
     bench.add(`qb|${name}`, mk(qb));
     bench.add(`v8|${name}`, mk(v8));
   }
+  for (const [name, fn] of floors) bench.add(`qb|${name}`, fn);
   await bench.run();
   const ns = (n) => (bench.tasks.find((t) => t.name === n)?.result?.latency?.p50 ?? NaN) * 1e6 / BATCH;
   for (const [name] of cases) calls.push({ name, qb: ns(`qb|${name}`), v8: ns(`v8|${name}`) });
+  for (const [name] of floors) calls.push({ name, qb: ns(`qb|${name}`), v8: NaN });
 }
 
 // ------------------------------------------------------------------------------------------------ defaults
@@ -515,11 +531,13 @@ if (want('calls') && calls.length) {
   md.push('### 4. Call overhead');
   md.push('');
   md.push('ns per call (CPU time), tinybench median of batches of 10,000 calls, in one process. V8 here is Node\'s default configuration; ' +
-    'the wasm -> JS row is a wasm loop calling an imported JS function.');
+    'the wasm -> JS row is a wasm loop calling an imported JS function. The koffi rows are the floor any call through koffi pays: ' +
+    'a JS -> wasm call is one such call, and so is a wasm -> JS call (a host call returns to JS, which resumes the wasm stack with one; ' +
+    'see "Boundary calls: the floor per layer" below for instruction counts per layer).');
   md.push('');
   md.push('| call | Quickbeam ns | V8 ns | Quickbeam / V8 |');
   md.push('|---|---:|---:|---:|');
-  for (const c of calls) md.push(`| ${c.name} | ${f1(c.qb)} | ${f1(c.v8)} | ${fx(c.qb / c.v8)} |`);
+  for (const c of calls) md.push(`| ${c.name} | ${f1(c.qb)} | ${Number.isNaN(c.v8) ? '' : f1(c.v8)} | ${Number.isNaN(c.v8) ? '' : fx(c.qb / c.v8)} |`);
   md.push('');
 }
 

@@ -16,6 +16,7 @@ import { compileLazy } from './module.js';
 import { gcBuiltin } from './gc-builtins.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
 import { builtinNotify, builtinWait } from './atomics-wait.js';
+import { specialisedImportCaller, type ImportCaller } from './import-callers.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
@@ -48,11 +49,32 @@ function setAddrResult(index64: boolean, v: number): void {
   }
 }
 
+// (Module-local copy: an imported constant costs a cell load and a hole check per use in optimised code.)
+const BUILTIN_BASE = HOSTCALL_BUILTIN_BASE;
+
 export function makeHostHandler(state: InstanceState): (id: number) => number {
+  const callers: Array<ImportCaller | undefined> = [];
   return (id: number): number => {
-    if (id < HOSTCALL_BUILTIN_BASE) return callImport(state, id);
+    if (id < BUILTIN_BASE) return (callers[id] ??= importCaller(state, id))();
     return builtin(state, id);
   };
+}
+
+/** The caller of import `index`: specialised to its signature (import-callers.ts) when that has plain numbers. */
+function importCaller(state: InstanceState, index: number): ImportCaller {
+  const fn = state.hostFuncs[index];
+  const type = state.importTypes[index];
+  if (typeof fn === 'function' && !(type.jsIncompatible ?? computeJsIncompatible(type))) {
+    const results = type.results;
+    const slow = (result: unknown): number => {
+      if (result === SUSPEND) return suspendImportCall(state, results);
+      writeImportResult(state, results, result);
+      return 0;
+    };
+    const c = specialisedImportCaller(fn, type, slow);
+    if (c !== null) return c;
+  }
+  return () => callImport(state, index);
 }
 
 function callImport(state: InstanceState, index: number): number {

@@ -12,15 +12,16 @@
 import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
-import { argsF32, argsF64, argsI32, argsI64, argsU32 } from '../runtime/exec-state.js';
-import { callWasm, enterStackFn, raiseEntryResult, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
-import { acquireStack, releaseStack, type SecondaryStack } from '../runtime/stack-switching.js';
-import { drainReleases, pendingReleases, wasmRunning } from '../runtime/lifetime.js';
+import { argsF32, argsF64, argsI32, argsI64, argsU32, bitsOf } from '../runtime/exec-state.js';
+import { specialisedWrapper, type Enter } from './export-wrappers.js';
+import { callOnStack, continueOnStack, enterStackFn, raiseEntryResult, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
+import { acquireStack, callStack, releaseStack, type SecondaryStack } from '../runtime/stack-switching.js';
+import { drainReleases, pendingReleases, setCallDepthReader, wasmRunning } from '../runtime/lifetime.js';
 import { SUSPENDED_CODE } from '../runtime/layout.js';
 import { stackRunning, takeSuspension } from './jspi-suspension.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
-import { raiseCatchable, setEntryDepthReader, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { raiseCatchable, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
@@ -213,7 +214,9 @@ const MAX_NESTED_CALLS = 100;
 function tooDeep(): RangeError {
   return new RangeError('Maximum call stack size exceeded');
 }
-setEntryDepthReader(() => depth);
+// A call whose wasm is running a host call in JS has no entry active (savedRsp is 0), but its frames still use
+// their instances' code and memories.
+setCallDepthReader(() => depth);
 
 /** A call into one function: the record's code and vmctx are read once (records never change). */
 type Caller = (args: ArrayLike<unknown>) => unknown;
@@ -284,36 +287,52 @@ function collectResults(state: InstanceState, results: readonly ValType[]): unkn
 
 /** A caller of function `funcIndex` of `state`, whose FuncRecord lives in the state's vmctx. */
 function makeCaller(state: InstanceState, funcIndex: number): Caller {
+  return makeCall(state, funcIndex).call;
+}
+
+/**
+ * The generic caller of function `funcIndex` of `state` and its `enter` (runs the function with the args buffer
+ * filled in), which specialised wrappers call directly.
+ */
+function makeCall(state: InstanceState, funcIndex: number): { call: Caller; enter: Enter; type: FuncType } {
   const type = funcType(state, funcIndex);
   const timeoutMs = state.module.timeoutMs;
-  const entryStub = entryStubFor(state, funcIndex);
-  const vmctx = state.vmctx;
   const m = state.module;
-  // The code the record pointed at when the instance was created (disposal redirects the record, not this).
-  const code = m.code.addr + m.compiled.funcOffsets[funcIndex];
+  // The entry's arguments as exec-state doubles; the code is what the record pointed at when the instance was
+  // created (disposal redirects the record, not this).
+  const vmctxBits = bitsOf(state.vmctx);
+  const stubBits = bitsOf(entryStubFor(state, funcIndex));
+  const codeBits = bitsOf(m.code.addr + m.compiled.funcOffsets[funcIndex]);
   const p = paramInfo(state, type);
   const results = type.results;
+  // Wasm runs on the secondary stack of this nesting depth, so that its host calls return to JS (cheaper than
+  // a koffi callback; runtime/stack-switching-code.ts).
   const enter = (): void => {
     if (depth >= MAX_NESTED_CALLS) throw tooDeep();
+    const stack = callStack(depth);
     depth++;
     running.push(state);
     const deadline = timeoutMs !== undefined && depth === 1;
     // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
     if (deadline) armDeadline(timeoutMs);
     try {
-      callWasm(vmctx, entryStub, code);
+      const rc = callOnStack(stack, vmctxBits, stubBits, codeBits);
+      // A trap's error is made here, while the running instances can still name its frames.
+      if (rc !== 0) raiseEntryResult(rc);
     } finally {
       if (deadline) cancelDeadline();
       running.pop();
       depth--;
       if (depth === 0 && found.size !== 0) found.clear();
+      if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
     }
   };
-  return (args: ArrayLike<unknown>): unknown => {
+  const call = (args: ArrayLike<unknown>): unknown => {
     prepareArgs(state, p, args);
     enter();
     return collectResults(state, results);
   };
+  return { call, enter, type };
 }
 
 /** Suspended stacks whose promise was dropped unsettled: their frames can never run again. */
@@ -355,7 +374,7 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
         let rc: number;
         let failure: { error: unknown } | null = null;
         try {
-          rc = enterOrResume();
+          rc = continueOnStack(stack, enterOrResume(), true);
           // A trap's error is made here, while the running instances can still name its frames.
           if (rc !== 0 && rc !== SUSPENDED_CODE) {
             try {
@@ -432,14 +451,17 @@ function recordIndex(state: InstanceState, rec: number): number {
 function wrapperOf(state: InstanceState, funcIndex: number): Function {
   const existing = state.wrappers[funcIndex];
   if (existing !== undefined) return existing;
-  const type = funcType(state, funcIndex);
-  const call = makeCaller(state, funcIndex);
+  const { call, enter, type } = makeCall(state, funcIndex);
   // A method, as V8's exported functions are not constructors and have no `prototype`; its name comes from
-  // the key (cheaper than defining it: a third of the cost of an export), and a method with only a rest
-  // parameter has length 0, so only functions with parameters define `length`.
+  // the key (cheaper than defining it: a third of the cost of an export). Plain-number signatures get a wrapper
+  // specialised to them (export-wrappers.ts); others take a rest parameter, so only functions with parameters
+  // define `length`.
   const key = String(funcIndex);
-  const fn = { [key](...args: unknown[]): unknown { return call(args); } }[key];
-  if (type.params.length !== 0) Object.defineProperty(fn, 'length', { value: type.params.length });
+  let fn = specialisedWrapper(key, type, state, enter, call);
+  if (fn === null) {
+    fn = { [key](...args: unknown[]): unknown { return call(args); } }[key];
+    if (type.params.length !== 0) Object.defineProperty(fn, 'length', { value: type.params.length });
+  }
   // The owning instance (its vmctx holds the record and the code's data) lives as long as the function.
   (fn as unknown as { [INSTANCE]: InstanceState })[INSTANCE] = state;
   state.wrappers[funcIndex] = fn;

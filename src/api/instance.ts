@@ -428,7 +428,10 @@ function initialize(state: InstanceState): void {
 
 function buildExports(state: InstanceState): Record<string, unknown> {
   const info = state.module.info;
-  const exports: Record<string, unknown> = Object.create(null);
+  // Null prototype as V8's, but made from {}: Object.create(null) makes a dictionary-mode object, whose every
+  // `exports.f` load in a loop costs a generic property lookup (~60 instructions per call; BENCHMARKS.md section 4).
+  const exports: Record<string, unknown> = {};
+  Object.setPrototypeOf(exports, null);
   for (const e of info.exports) {
     switch (e.kind) {
       case ExternKind.Func:

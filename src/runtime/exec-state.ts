@@ -8,6 +8,7 @@
 import {
   EXEC_ARGS, EXEC_ARGS_SIZE, EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_SIZE,
   EXEC_STACK_LIMIT, EXEC_TRACE, EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE,
+  EXEC_ENTER_SUSPENDER, EXEC_RESUME_CODE, EXEC_HOST_VMCTX, EXEC_HOST_ID, EXEC_HOST_SUSPENDER, EXEC_HOST_TOP,
 } from './layout.js';
 import { PROT_READ, PROT_WRITE, mmapAnon, view } from './native.js';
 
@@ -18,6 +19,7 @@ const execBuffer = view(execStateAddr, EXEC_SIZE);
 /** u32 view of the whole exec state block (index = byte offset / 4). */
 const execU32 = new Uint32Array(execBuffer);
 const execI32 = new Int32Array(execBuffer);
+const execF64 = new Float64Array(execBuffer);
 
 /** The args buffer (16 KiB of 8-byte slots), under several typings over the same bytes. */
 export const argsBuffer: ArrayBuffer = view(execStateAddr + EXEC_ARGS, EXEC_ARGS_SIZE);
@@ -90,6 +92,60 @@ export function setEnterArgs(vmctx: number, entryStub: number, code: number): vo
   write64(EXEC_ENTER_VMCTX, vmctx);
   write64(EXEC_ENTER_STUB, entryStub);
   write64(EXEC_ENTER_CODE, code);
+}
+
+const bitsU32 = new Uint32Array(2);
+const bitsF64 = new Float64Array(bitsU32.buffer);
+
+/**
+ * The double whose bit pattern is the 64-bit integer `v` (an address, < 2^53): storing it through a Float64Array
+ * writes `v` in one store (a denormal keeps its bits in JS). For the per-call writes of entry arguments.
+ */
+export function bitsOf(v: number): number {
+  bitsU32[0] = v >>> 0;
+  bitsU32[1] = Math.floor(v / TWO32) >>> 0;
+  return bitsF64[0];
+}
+
+// The per-call accessors below index the exec state with literals (byte offset / 8 or / 4): an imported
+// constant costs a cell load, a hole check and a bounds check per use in optimised code (checked here once).
+if (EXEC_ENTER_VMCTX !== 1024 || EXEC_ENTER_STUB !== 1032 || EXEC_ENTER_CODE !== 1040 || EXEC_ENTER_SUSPENDER !== 1152 ||
+  EXEC_RESUME_CODE !== 1160 || EXEC_HOST_VMCTX !== 1168 || EXEC_HOST_ID !== 1176) {
+  throw new Error('quickbeam: exec-state.ts literals out of date with layout.ts');
+}
+
+/** The vmctx of the host call a stack returned to JS with (EXEC_HOST_VMCTX). */
+export function hostCallVmctx(): number {
+  return execU32[292] + execU32[293] * TWO32;
+}
+
+/** The id of that host call (EXEC_HOST_ID). */
+export function hostCallId(): number {
+  return execI32[294];
+}
+
+/** The suspender record of the stack that made that host call (EXEC_HOST_SUSPENDER; 0 for a koffi callback's). */
+export function hostCallSuspender(): number {
+  return read64(EXEC_HOST_SUSPENDER);
+}
+
+/** The S-side entry's savedRsp of that stack (EXEC_HOST_TOP; 0 for a koffi callback's). */
+export function hostCallTop(): number {
+  return read64(EXEC_HOST_TOP);
+}
+
+/** The arguments of enterStack0 (as bitsOf() doubles): vmctx, stub, code and the stack's suspender record. */
+export function setStackEnterArgs(vmctx: number, entryStub: number, code: number, suspender: number): void {
+  execF64[128] = vmctx; // EXEC_ENTER_VMCTX
+  execF64[129] = entryStub; // EXEC_ENTER_STUB
+  execF64[130] = code; // EXEC_ENTER_CODE
+  execF64[144] = suspender; // EXEC_ENTER_SUSPENDER
+}
+
+/** The arguments of resumeStack0: the suspender record (a bitsOf() double) and the host call's result code. */
+export function setResumeArgs(suspender: number, code: number): void {
+  execF64[144] = suspender; // EXEC_ENTER_SUSPENDER
+  execI32[290] = code; // EXEC_RESUME_CODE
 }
 
 /** Raw access to 64-bit exec-state fields (tests, diagnostics). */

@@ -1,10 +1,11 @@
-// The one universal host-call callback: `int32_t hostcall(int64_t vmctx, int32_t id)`.
-//
-// Generated code calls it (rsp 16-byte aligned!) with the calling instance's vmctx and an id: an import
-// index, or a builtin id >= HOSTCALL_BUILTIN_BASE. Arguments and results travel through the args buffer.
-// The callback finds the handler of that vmctx and returns its result: 0, or a trap code.
-// A JS exception thrown by the handler is caught here (koffi would swallow it), kept as the pending
-// exception, and reported as TrapCode.HostException; the entry (callWasm) then rethrows it unchanged.
+// Host calls: generated code makes one (rsp 16-byte aligned!) through the shim at vmctx slot 8 with the calling
+// instance's vmctx and an id: an import index, or a builtin id >= HOSTCALL_BUILTIN_BASE. Arguments and results
+// travel through the args buffer. On a secondary stack (every call from the JS API) the shim returns the call to
+// JS, which runs it here (hostcallFromStack) and resumes the stack; otherwise (code entered through `enter`) it
+// reaches the koffi callback `int32_t hostcall(int64_t vmctx, int32_t id)`. Either way the handler of that vmctx
+// runs and its result is returned: 0, or a trap code. A JS exception thrown by the handler is caught here (koffi
+// would swallow it), kept as the pending exception, and reported as TrapCode.HostException; the entry then
+// rethrows it unchanged.
 //
 // Finding the handler registers nothing per instance: instances are found by the resolver that the JS API
 // installs (api/exported-function.ts), which searches what the running calls hold strongly. A registration
@@ -14,6 +15,7 @@
 
 import { HOSTCALL_BUILTIN_BASE, HOSTCALL_DISPOSED, TrapCode } from './layout.js';
 import { koffi } from './native.js';
+import { hostCallId, hostCallSuspender, hostCallTop, hostCallVmctx, savedRsp } from './exec-state.js';
 import { RuntimeError, isMarkedTrap, markTrap } from '../errors.js';
 
 /** A host-call handler: returns 0 on success or a trap code. May throw (reported as HostException). */
@@ -65,11 +67,14 @@ export function peekCatchable(): { value: unknown } | null {
   return pendingSet && pendingCatchable ? { value: pendingValue } : null;
 }
 
+// (Module-local copy: an imported constant costs a cell load and a hole check per use in optimised code.)
+const DISPOSED = HOSTCALL_DISPOSED;
+
 function hostcall(vmctx: number | bigint, id: number): number {
   const key = typeof vmctx === 'bigint' ? Number(vmctx) : vmctx;
   try {
-    if (id === HOSTCALL_DISPOSED) throw new RuntimeError('call to a function of a disposed instance');
-    const h = handlers.get(key) ?? resolver?.(key);
+    if (id === DISPOSED) throw new RuntimeError('call to a function of a disposed instance');
+    const h = (handlers.size !== 0 ? handlers.get(key) : undefined) ?? resolver?.(key);
     if (h === undefined) throw new Error(`quickbeam: host call ${id} from an unknown instance context 0x${key.toString(16)}`);
     const r = h(id);
     return typeof r === 'number' ? r | 0 : 0;
@@ -82,40 +87,52 @@ function hostcall(vmctx: number | bigint, id: number): number {
   }
 }
 
-// JSPI: a host call may suspend when it came straight from wasm running on a promising call's secondary stack
-// (runtime/stack-switching-code.ts calls hostcallFromStack then) and JS has not entered wasm again since (which
-// would run on koffi's stack and make any host call from there a plain one). Told apart by the nesting depth
-// of calls from JS into wasm, which the JS API counts, so that plain host calls pay nothing for this.
-let entryDepth: () => number = () => 0;
-let suspendableDepth = -1;
+// Host calls that return to JS (runtime/stack-switching-code.ts): wasm runs on a secondary stack, its host
+// call returns HOSTCALL_CODE to the JS that entered (or resumed) the stack, which runs the call here and resumes
+// the stack with the result. No koffi callback is involved. The shim leaves the call's vmctx, id, stack
+// (suspender record) and frames' top in the exec state (EXEC_HOST_*); the koffi callback's path zeroes the
+// last two. They stay valid until the call's handler runs user code, which is all that reads them needs.
 
-/** The JS API's count of active calls from JS into wasm (exported functions and promising calls). */
-export function setEntryDepthReader(read: () => number): void {
-  entryDepth = read;
+/** Suspender records of the promising calls' stacks (JSPI): host calls made on them may suspend. */
+const promisingRecords = new Set<number>();
+
+export function setPromisingStack(record: number, promising: boolean): void {
+  if (promising) promisingRecords.add(record);
+  else promisingRecords.delete(record);
 }
 
-/** Whether the host call being handled may suspend. */
+/**
+ * Whether the host call being handled may suspend: it came from a promising call's stack (read first thing by a
+ * Suspending import's wrapper, before any user code it runs can make another host call).
+ */
 export function canSuspend(): boolean {
-  return suspendableDepth >= 0 && suspendableDepth === entryDepth();
+  return promisingRecords.size !== 0 && promisingRecords.has(hostCallSuspender());
 }
 
-function hostcallFromStack(vmctx: number | bigint, id: number): number {
-  const outer = suspendableDepth;
-  suspendableDepth = entryDepth();
-  try {
-    return hostcall(vmctx, id);
-  } finally {
-    suspendableDepth = outer;
-  }
+/** Run the host call that wasm on a secondary stack just made (EXEC_HOST_*): returns the code to resume it with. */
+export function hostcallFromStack(): number {
+  return hostcall(hostCallVmctx(), hostCallId());
+}
+
+/** The koffi callback (host calls made off a secondary stack: generated code entered through `enter`). */
+function hostcallCallback(vmctx: number | bigint, id: number): number {
+  return hostcall(vmctx, id);
+}
+
+/**
+ * The upper bound of the frames of the wasm code making the host call being run (for the throw builtins'
+ * exception search): the S-side entry's savedRsp the shim noted, or else the innermost entry's.
+ */
+export function hostCallFramesTop(): number {
+  const top = hostCallTop();
+  return top !== 0 ? top : savedRsp();
 }
 
 const hostcallProto = koffi.proto('int32_t (int64_t, int32_t)');
-const registered = koffi.register(hostcall, koffi.pointer(hostcallProto));
+const registered = koffi.register(hostcallCallback, koffi.pointer(hostcallProto));
 
 /** Native address of the host-call callback (vmctx slot 8). Valid for the life of the process. */
 export const hostcallAddr: number = Number(registered);
-/** The same callback for host calls made on a promising call's secondary stack (they may suspend). */
-export const hostcallFromStackAddr: number = Number(koffi.register(hostcallFromStack, koffi.pointer(hostcallProto)));
 
 /** Route host calls made with `vmctx` to `handler` (replacing any previous handler) until unregistered. */
 export function registerHostHandler(vmctx: number, handler: HostHandler): void {

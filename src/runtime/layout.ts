@@ -43,6 +43,21 @@ export const RTT_DEPTH = 4;
 export const RTT_KIND = 8;
 export const RTT_ELEM_SIZE = 12;
 export const RTT_DISPLAY = 16;
+/**
+ * Host calls that return to JS (runtime/stack-switching-code.ts): `enterStack0` reads its suspender here (with
+ * vmctx, stub and code from EXEC_ENTER_*), `resumeStack0` its suspender here and the host call's result code from
+ * EXEC_RESUME_CODE; the host-call shim leaves the calling vmctx, the host call's id, its stack and the stack's
+ * frames' top in EXEC_HOST_*.
+ */
+export const EXEC_ENTER_SUSPENDER = 1152;
+export const EXEC_RESUME_CODE = 1160;
+export const EXEC_HOST_VMCTX = 1168;
+export const EXEC_HOST_ID = 1176;
+/** The host call's stack (suspender record) and its S-side entry's savedRsp (0 and 0 for a koffi callback's call). */
+export const EXEC_HOST_SUSPENDER = 1184;
+export const EXEC_HOST_TOP = 1192;
+/** Returned to JS by a stack entry or resumption when wasm on that stack made a host call (see EXEC_HOST_*). */
+export const HOSTCALL_CODE = 0x7fffff02;
 /** Returned by the host-call callback when a Suspending import got a promise (the stack is left suspended). */
 export const SUSPENDED_CODE = 0x7fffff01;
 /** Returned by a throw builtin that found the handler itself (catch rbp and pad set): the trap handler jumps. */

@@ -11,17 +11,23 @@ export function setSuspendedCalls(n: number): void {
   suspendedCalls = n;
 }
 
+/** The nesting depth of calls from JS into wasm (their wasm may be waiting for a host call JS runs). */
+let callDepth: () => number = () => 0;
+export function setCallDepthReader(read: () => number): void {
+  callDepth = read;
+}
+
 /** `Symbol.dispose` (Node 20 may lack it: then the symbol Node's own polyfill uses). */
 export const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
 const pending: Array<() => void> = [];
 
 /**
- * True while machine code runs (some entry trampoline is active) or waits on a suspended stack (JSPI), whose
- * frames still use their instances' code and memories.
+ * True while machine code runs (some entry trampoline is active), waits for a host call that JS runs, or waits
+ * on a suspended stack (JSPI), whose frames still use their instances' code and memories.
  */
 export function wasmRunning(): boolean {
-  return savedRsp() !== 0 || suspendedCalls !== 0;
+  return savedRsp() !== 0 || suspendedCalls !== 0 || callDepth() !== 0;
 }
 
 /** Run `release` now if no wasm code runs, else when the outermost call into wasm returns. */

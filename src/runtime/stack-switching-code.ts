@@ -16,20 +16,25 @@
 //   into the S frame the host-call shim left, which returns `code` to the import's thunk as if the host call
 //   had just returned.
 // - the host-call shim (vmctx slot 8): generated code's one way into JS. Off a secondary stack (exec
-//   suspender 0) it is a tail jump to the koffi callback. On S it saves the wasm registers on S, runs the
-//   callback on M (below the M frame), and then either continues on S, or, when the callback answered
-//   SUSPENDED_CODE (a Suspending import got a promise), returns SUSPENDED_CODE from the M frame instead,
-//   leaving S as it is.
+//   suspender 0) it is a tail jump to the koffi callback. On S it saves the wasm registers on S, notes the call
+//   (vmctx, id) in the exec state and returns HOSTCALL_CODE from the M frame, leaving S as it is: the JS that
+//   entered or resumed S runs the host call (api/host-call-loop.ts) and resumes S with its result code, or,
+//   when a Suspending import got a promise, only once the promise settles. No koffi callback is involved,
+//   which makes a host call several times cheaper (BENCHMARKS.md section 4).
 // - a switching call for the unwinder's callback (findCatch), which the trap handler calls directly.
 //
-// While JS runs on M for a host call from S, the exec state's suspender is 0 (wasm that JS calls there runs on
-// M and cannot suspend) and the stack limit is M's (kept in the suspender record); savedRsp still names the
-// S-side entry, so that the exception search of a throw builtin walks the S frames.
+// While JS runs a host call from S, the exec state is as it was before S was entered or resumed (the M frame's
+// exit restores it); the S-side entry's savedRsp is noted in EXEC_HOST_TOP, so that the exception search of a
+// throw builtin can walk the S frames.
 
 import { Assembler } from '../x64/assembler.js';
 import { popExecFields, pushExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
-import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RSI, RSP } from '../x64/registers.js';
-import { EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER, SUSPENDED_CODE } from './layout.js';
+import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
+import {
+  EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_SUSPENDER, EXEC_ENTER_VMCTX, EXEC_HOST_ID, EXEC_HOST_SUSPENDER, EXEC_HOST_TOP, EXEC_HOST_VMCTX,
+  EXEC_RESUME_CODE,
+  EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER, HOSTCALL_CODE,
+} from './layout.js';
 
 /** Suspender record (native, at the top of its secondary stack): rsp of the current M frame. */
 export const SUSPENDER_M_RSP = 0;
@@ -37,9 +42,7 @@ export const SUSPENDER_M_RSP = 0;
 export const SUSPENDER_S_RSP = 8;
 /** Top of the secondary stack (16-byte aligned): where enterStack starts. */
 export const SUSPENDER_S_TOP = 16;
-/** The stack limit for wasm that JS, called from S, runs on M. */
-export const SUSPENDER_M_LIMIT = 24;
-export const SUSPENDER_SIZE = 32;
+export const SUSPENDER_SIZE = 24;
 
 const TWO32 = 4294967296;
 
@@ -51,18 +54,16 @@ export interface StackSwitchingParams {
   exec: number;
   /** Label of the ordinary entry trampoline (same block). */
   enter: number;
-  /** The koffi callbacks: hostcall for calls off a secondary stack, hostcallFromStack for calls on one. */
+  /** The koffi callback for host calls made off a secondary stack (those on one return to JS instead). */
   hostcall: number;
-  hostcallFromStack: number;
   findCatch: number;
-  /** As in trampolines.ts: the budget below an outermost entry, and the floor on koffi's stack (0: unknown). */
-  stackBudget: number;
-  stackFloor: number;
 }
 
 export interface StackSwitchingLabels {
   enterStack: number;
   resumeStack: number;
+  enterStack0: number;
+  resumeStack0: number;
   hostcallShim: number;
   findCatchShim: number;
 }
@@ -70,13 +71,16 @@ export interface StackSwitchingLabels {
 export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): StackSwitchingLabels {
   const enterStack = a.newLabel();
   const resumeStack = a.newLabel();
+  const enterStack0 = a.newLabel();
+  const resumeStack0 = a.newLabel();
   const hostcallShim = a.newLabel();
   const findCatchShim = a.newLabel();
   const mExit = a.newLabel();
   const sResume = a.newLabel();
 
   // M frame: rbp rbx r12-r15, then savedRsp, stackLimit, suspender: rsp 16-byte aligned after it. Leaves r11 =
-  // exec. rbx = the suspender (rdi_or_rcx), recorded with the frame's rsp and M's stack limit.
+  // exec. rbx = the suspender (rdi_or_rcx), recorded with the frame's rsp. (No JS runs on M while S waits for
+  // a host call: JS runs it after this frame returned, so M needs no stack limit of its own here.)
   const mPrologue = (suspenderReg: number): void => {
     saveCalleeSaved(a);
     movAddr(a, R11, p.exec);
@@ -84,28 +88,42 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
     a.movRR(true, RBX, suspenderReg);
     a.store(8, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
     a.store(8, RBX, R11, -1, 1, EXEC_SUSPENDER);
-    // M's limit for wasm called by JS while this call is on S (as enter computes it for an outermost call).
-    a.lea(true, RAX, RSP, -1, 1, -p.stackBudget);
-    if (p.stackFloor !== 0) {
-      movAddr(a, RCX, p.stackFloor);
-      a.alu(AluOp.CMP, true, RAX, RCX);
-      a.cmov(Cond.B, true, RAX, RCX);
-    }
-    a.store(8, RAX, RBX, -1, 1, SUSPENDER_M_LIMIT);
   };
 
   // A shim's start: off a secondary stack (exec suspender 0) a tail jump to `target`; on one, it falls through
   // with r11 = exec and rax = the suspender.
-  const offStackTailJump = (target: number): void => {
+  // `noteOffStack`: the host-call shim's, which zeroes EXEC_HOST_SUSPENDER/TOP (a callback's call has neither).
+  const offStackTailJump = (target: number, noteOffStack = false): void => {
     const onStack = a.newLabel();
     movAddr(a, R11, p.exec);
     a.load(LoadKind.I64, RAX, R11, -1, 1, EXEC_SUSPENDER);
     a.test(true, RAX, RAX);
     a.jcc(Cond.NE, onStack);
+    if (noteOffStack) {
+      a.store(8, RAX, R11, -1, 1, EXEC_HOST_SUSPENDER);
+      a.store(8, RAX, R11, -1, 1, EXEC_HOST_TOP);
+    }
     movAddr(a, RAX, target);
     a.jmpReg(RAX);
     a.bind(onStack);
   };
+
+  // enterStack0() / resumeStack0(): the same with their arguments read from the exec state (koffi calls without
+  // arguments are the cheapest).
+  a.align(16, 0xcc);
+  a.bind(enterStack0);
+  movAddr(a, R11, p.exec);
+  a.load(LoadKind.I64, RDI, R11, -1, 1, EXEC_ENTER_VMCTX);
+  a.load(LoadKind.I64, RSI, R11, -1, 1, EXEC_ENTER_STUB);
+  a.load(LoadKind.I64, RDX, R11, -1, 1, EXEC_ENTER_CODE);
+  a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_ENTER_SUSPENDER);
+  a.jmp(enterStack);
+  a.align(16, 0xcc);
+  a.bind(resumeStack0);
+  movAddr(a, R11, p.exec);
+  a.load(LoadKind.I64, RDI, R11, -1, 1, EXEC_ENTER_SUSPENDER);
+  a.load(LoadKind.U32, RSI, R11, -1, 1, EXEC_RESUME_CODE);
+  a.jmp(resumeStack);
 
   // enterStack(rdi = vmctx, rsi = entryStub, rdx = code, rcx = suspender)
   a.align(16, 0xcc);
@@ -131,27 +149,27 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_S_RSP);
   a.jmp(sResume);
 
-  // Host-call shim: rdi = vmctx, esi = id, rsp 16-byte aligned before the call.
+  // Host-call shim: rdi = vmctx, esi = id, rsp 16-byte aligned before the call. On S: leave the wasm registers
+  // on S, note the call in the exec state and return HOSTCALL_CODE to the JS that entered or resumed S, which
+  // runs the host call and resumes S with its result (resumeStack: continues at sResume).
   a.align(16, 0xcc);
   a.bind(hostcallShim);
-  const suspend = a.newLabel();
-  offStackTailJump(p.hostcall);
+  offStackTailJump(p.hostcall, true);
   saveCalleeSaved(a);
   a.movRR(true, RBX, RAX);
   pushExecFields(a, R11, RCX, [EXEC_SAVED_RSP, EXEC_STACK_LIMIT]);
   a.aluImm(AluOp.SUB, true, RSP, 8); // 16-byte aligned
   a.store(8, RSP, RBX, -1, 1, SUSPENDER_S_RSP);
+  a.store(8, RDI, R11, -1, 1, EXEC_HOST_VMCTX);
+  a.store(4, RSI, R11, -1, 1, EXEC_HOST_ID);
+  a.store(8, RBX, R11, -1, 1, EXEC_HOST_SUSPENDER);
+  a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_SAVED_RSP);
+  a.store(8, RCX, R11, -1, 1, EXEC_HOST_TOP);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
-  a.load(LoadKind.I64, RCX, RBX, -1, 1, SUSPENDER_M_LIMIT);
-  a.store(8, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
-  a.alu(AluOp.XOR, false, RCX, RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SUSPENDER);
-  movAddr(a, RAX, p.hostcallFromStack);
-  a.callReg(RAX); // rdi, esi as given
-  a.aluImm(AluOp.CMP, false, RAX, SUSPENDED_CODE);
-  a.jcc(Cond.E, suspend);
-  a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_S_RSP);
-  // On S, rsp = the shim's frame, eax = the result, rbx = the suspender: continue the wasm code.
+  a.movImm32(RAX, HOSTCALL_CODE);
+  a.jmp(mExit);
+  // Resumed (resumeStack): on S, rsp = the shim's frame, eax = the result, rbx = the suspender: continue the
+  // wasm code.
   a.bind(sResume);
   movAddr(a, R11, p.exec);
   a.store(8, RBX, R11, -1, 1, EXEC_SUSPENDER);
@@ -159,10 +177,6 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   popExecFields(a, R11, [EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
-  // Suspended: the S frames stay; return SUSPENDED_CODE to the JS that entered or resumed this stack.
-  a.bind(suspend);
-  a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
-  a.jmp(mExit);
 
   // findCatch(rdi = rbp, rsi = pc) for the trap handler: on M when called on S (savedRsp, which bounds the
   // search, stays S's).
@@ -184,7 +198,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.pop(RBP);
   a.ret();
 
-  return { enterStack, resumeStack, hostcallShim, findCatchShim };
+  return { enterStack, resumeStack, enterStack0, resumeStack0, hostcallShim, findCatchShim };
 }
 
 // (RDI/RSI are named in the comments above; they pass through untouched.)

@@ -6,6 +6,8 @@
 
 import { MADV_DONTNEED, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, alignUp, madvise, mmapAnon, mprotect, munmap, writePtr } from './native.js';
 import { SUSPENDER_S_TOP } from './stack-switching-code.js';
+import { bitsOf } from './exec-state.js';
+import { setPromisingStack } from './host-calls.js';
 import { stackBudget } from './trampolines.js';
 import { setSuspendedCalls } from './lifetime.js';
 
@@ -19,7 +21,27 @@ const POOL_MAX = 8;
 export interface SecondaryStack {
   readonly mapping: number;
   readonly record: number;
+  /** `record` as an exec-state double (exec-state.ts bitsOf), for the zero-argument entries. */
+  readonly recordBits: number;
 }
+
+function mapStack(): SecondaryStack {
+  const mapping = mmapAnon(MAPPING_SIZE, PROT_READ | PROT_WRITE, true);
+  mprotect(mapping, GUARD, PROT_NONE);
+  const record = mapping + GUARD + STACK_SIZE;
+  writePtr(record + SUSPENDER_S_TOP, record); // the stack grows down from its record page
+  return { mapping, record, recordBits: bitsOf(record) };
+}
+
+/**
+ * The stack of ordinary (not promising) calls from JS at nesting depth `depth`: wasm runs on a secondary stack
+ * so that its host calls can return to JS (stack-switching-code.ts). Made on first use and kept: at most one per
+ * level of JS -> wasm -> JS -> wasm nesting, with pages committed only as deep as wasm recursed.
+ */
+export function callStack(depth: number): SecondaryStack {
+  return (callStacks[depth] ??= mapStack());
+}
+const callStacks: SecondaryStack[] = [];
 
 const pool: SecondaryStack[] = [];
 let live = 0;
@@ -29,26 +51,26 @@ export function liveStacks(): number {
   return live;
 }
 
+/** A stack for a promising call (its host calls may suspend). */
 export function acquireStack(): SecondaryStack {
   setSuspendedCalls(++live);
-  const pooled = pool.pop();
-  if (pooled !== undefined) return pooled;
-  let mapping: number;
-  try {
-    mapping = mmapAnon(MAPPING_SIZE, PROT_READ | PROT_WRITE, true);
-  } catch (e) {
-    setSuspendedCalls(--live);
-    throw e;
+  let s = pool.pop();
+  if (s === undefined) {
+    try {
+      s = mapStack();
+    } catch (e) {
+      setSuspendedCalls(--live);
+      throw e;
+    }
   }
-  mprotect(mapping, GUARD, PROT_NONE);
-  const record = mapping + GUARD + STACK_SIZE;
-  writePtr(record + SUSPENDER_S_TOP, record); // the stack grows down from its record page
-  return { mapping, record };
+  setPromisingStack(s.record, true);
+  return s;
 }
 
 /** Give a stack back once no frame on it can run again (its call returned, trapped, or was abandoned). */
 export function releaseStack(s: SecondaryStack): void {
   setSuspendedCalls(--live);
+  setPromisingStack(s.record, false);
   if (pool.length < POOL_MAX) {
     madvise(s.mapping + GUARD, STACK_SIZE, MADV_DONTNEED);
     pool.push(s);

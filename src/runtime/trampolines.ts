@@ -12,9 +12,11 @@
 // the trapping function. Records [rsp], then [rbp+8] following the rbp chain up to the innermost entry
 // (at most EXEC_TRACE_MAX), reloads rsp = savedRsp and returns the code through the entry's epilogue.
 //
-// Stack: all machine code runs on koffi's sync stack (SYNC_STACK_SIZE). The outermost entry sets
-// stackLimit = entry rsp - stackBudget, where the budget (measured at startup) leaves STACK_HEADROOM above
-// the low end of koffi's stack for host callbacks, nested entries and entry stubs.
+// Stack: calls from the JS API run wasm on secondary stacks (stack-switching-code.ts: callOnStack below), whose
+// host calls return to JS; `enter` itself, called on koffi's sync stack (SYNC_STACK_SIZE), is kept for tests and
+// hand-made contexts. The outermost entry on a stack sets stackLimit = entry rsp - stackBudget, where the budget
+// (measured at startup) leaves STACK_HEADROOM above the low end of koffi's stack for host callbacks, nested
+// entries and entry stubs; secondary stacks are that budget plus room for the shims.
 
 import { clearInterrupt } from './interrupts.js';
 import { RuntimeError } from '../errors.js';
@@ -22,14 +24,15 @@ import { Assembler } from '../x64/assembler.js';
 import { popExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
 import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
-import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
+import { clearTrace, execStateAddr, readTrace, setEnterArgs, setResumeArgs, setStackEnterArgs, writeExec64 } from './exec-state.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
   EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, CAUGHT_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
-  EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES,
+  EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES, HOSTCALL_CODE, SUSPENDED_CODE,
   trapMessage,
 } from './layout.js';
-import { hostcallAddr, hostcallFromStackAddr, markUncatchable, takePendingException } from './host-calls.js';
+import { hostcallAddr, hostcallFromStack, markUncatchable, takePendingException } from './host-calls.js';
+import type { SecondaryStack } from './stack-switching.js';
 import { emitStackSwitching } from './stack-switching-code.js';
 import { findCatchAddr } from './unwind.js';
 import { drainReleases, pendingReleases, wasmRunning } from './lifetime.js';
@@ -87,7 +90,7 @@ export const stackFloor: number = measured.low === 0 ? 0 : measured.low + STACK_
 
 function emitRuntime(): {
   code: Uint8Array; enter: number; enter0: number; trap: number; disposed: number; tailCallReturn: number;
-  enterStack: number; resumeStack: number; hostcallShim: number;
+  enterStack: number; resumeStack: number; enterStack0: number; resumeStack0: number; hostcallShim: number;
 } {
   const EXEC = execStateAddr;
   const a = new Assembler(1024);
@@ -243,8 +246,7 @@ function emitRuntime(): {
 
   // JSPI: promising calls on secondary stacks, and the host-call shim every vmctx points at.
   const jspi = emitStackSwitching(a, {
-    exec: EXEC, enter, hostcall: hostcallAddr, hostcallFromStack: hostcallFromStackAddr, findCatch: findCatchAddr,
-    stackBudget, stackFloor,
+    exec: EXEC, enter, hostcall: hostcallAddr, findCatch: findCatchAddr,
   });
   a.bind(findCatchShim);
   a.jmp(jspi.findCatchShim);
@@ -254,6 +256,7 @@ function emitRuntime(): {
     code: a.bytes(), enter: a.labelOffset(enter), enter0: a.labelOffset(enter0), trap: a.labelOffset(trap),
     disposed: a.labelOffset(disposed), tailCallReturn: a.labelOffset(tailCallReturn),
     enterStack: a.labelOffset(jspi.enterStack), resumeStack: a.labelOffset(jspi.resumeStack),
+    enterStack0: a.labelOffset(jspi.enterStack0), resumeStack0: a.labelOffset(jspi.resumeStack0),
     hostcallShim: a.labelOffset(jspi.hostcallShim),
   };
 }
@@ -267,7 +270,7 @@ export const enterAddr: number = runtimeBlock.addr + runtime.enter;
 export const enter0Addr: number = runtimeBlock.addr + runtime.enter0;
 /** Address of the trap handler (vmctx slot 16). */
 export const trapHandlerAddr: number = runtimeBlock.addr + runtime.trap;
-/** The host-call entry of generated code (vmctx slot 8): the koffi callback, through the JSPI stack shim. */
+/** The host-call entry of generated code (vmctx slot 8): the stack-switching shim (stack-switching-code.ts). */
 export const hostcallEntryAddr: number = runtimeBlock.addr + runtime.hostcallShim;
 /** Code address given to the FuncRecords of a disposed instance: calling one throws (see host-calls.ts). */
 export const disposedFuncAddr: number = runtimeBlock.addr + runtime.disposed;
@@ -287,6 +290,10 @@ export const enterStackFn = koffi.decode(runtimeBlock.addr + runtime.enterStack,
 /** JSPI: `int32 resumeStack(suspender, code)`: continue a suspended stack, its host call returning `code`. */
 export const resumeStackFn = koffi.decode(runtimeBlock.addr + runtime.resumeStack, koffi.proto('int32_t (int64_t, int32_t)')) as
   (suspender: number, code: number) => number;
+/** `int32 enterStack0()`: enterStack with vmctx, stub, code and suspender in EXEC_ENTER_*. */
+export const enterStack0Fn = koffi.decode(runtimeBlock.addr + runtime.enterStack0, koffi.proto('int32_t ()')) as () => number;
+/** `int32 resumeStack0()`: resumeStack with the suspender in EXEC_ENTER_SUSPENDER, the code in EXEC_RESUME_CODE. */
+export const resumeStack0Fn = koffi.decode(runtimeBlock.addr + runtime.resumeStack0, koffi.proto('int32_t ()')) as () => number;
 startupMark('runtime: stack measured, entry and trap code generated');
 
 /** Write the runtime fields of a vmctx header: exec state (0), host-call callback (8), trap handler (16). */
@@ -435,6 +442,35 @@ export function callWasm(vmctx: number, entryStub: number, code: number): void {
   const rc = enter0Fn();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm);
+}
+
+// (Module-local copies: an imported constant costs a cell load and a hole check per use in optimised code.)
+const HOSTCALL = HOSTCALL_CODE;
+const SUSPENDED = SUSPENDED_CODE;
+
+/**
+ * Run a function on secondary stack `stack` (stack-switching.ts; arguments in the args buffer), running its host
+ * calls as they come (continueOnStack). Returns 0 or a trap code (HostException leaves the exception pending).
+ */
+export function callOnStack(stack: SecondaryStack, vmctxBits: number, entryStubBits: number, codeBits: number): number {
+  setStackEnterArgs(vmctxBits, entryStubBits, codeBits, stack.recordBits);
+  const rc = enterStack0Fn();
+  return rc === HOSTCALL ? continueOnStack(stack, rc, false) : rc;
+}
+
+/**
+ * While `rc` (what entering or resuming `stack` returned) is a host call, run it and resume the stack with its
+ * result. Returns the stack's final code: 0, a trap code, or SUSPENDED_CODE when a host call of a promising call
+ * (`maySuspend`) suspended it (the stack stays as it is).
+ */
+export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: boolean): number {
+  while (rc === HOSTCALL) {
+    const code = hostcallFromStack();
+    if (code === SUSPENDED && maySuspend) return code;
+    setResumeArgs(stack.recordBits, code);
+    rc = resumeStack0Fn();
+  }
+  return rc;
 }
 
 /** callWasm through the three-argument entry (same behaviour; for comparison and tests). */

@@ -18,7 +18,7 @@
 import { koffi, mappingContaining, readI32, view } from './native.js';
 import { readExec64, savedRsp, writeExec64 } from './exec-state.js';
 import { EXEC_CATCH_PC, EXEC_CATCH_RBP, EXEC_THROW_PC, EXEC_THROW_RBP, HANDLER_CLAUSE_REF as HF_REF, HANDLER_TABLE_MAGIC } from './layout.js';
-import { peekCatchable, takePendingException } from './host-calls.js';
+import { hostCallFramesTop, peekCatchable, takePendingException } from './host-calls.js';
 
 /** One handler (a try / try_table / legacy try ... delegate), with code offsets relative to its function's entry. */
 interface Handler {
@@ -178,7 +178,7 @@ function findCatch(rbpIn: number | bigint, pcIn: number | bigint): number {
     searchedFor = NOT_SEARCHED;
     if (same) return 0;
   }
-  return search(rbpIn, pcIn);
+  return search(rbpIn, pcIn, savedRsp());
 }
 
 const NOT_SEARCHED = Symbol('not searched');
@@ -197,20 +197,19 @@ let searchedFor: unknown = NOT_SEARCHED;
  * pad set: the builtin returns CAUGHT_CODE); false leaves it pending and marks these frames searched.
  */
 export function searchFromThrow(): boolean {
-  if (search(readExec64(EXEC_THROW_RBP), readExec64(EXEC_THROW_PC)) === 1) return true;
+  if (search(readExec64(EXEC_THROW_RBP), readExec64(EXEC_THROW_PC), hostCallFramesTop()) === 1) return true;
   const pending = peekCatchable();
   searchedFor = pending === null ? NOT_SEARCHED : pending.value;
   return false;
 }
 
-function search(rbpIn: number | bigint, pcIn: number | bigint): number {
+function search(rbpIn: number | bigint, pcIn: number | bigint, top: number): number {
   try {
     const pending = peekCatchable();
     const m = matcher;
     if (pending === null || m === null) return 0;
     let fp = Number(rbpIn);
     let pc = Number(pcIn);
-    const top = savedRsp();
     if (!(fp > 0 && fp < top) || (fp & 7) !== 0) {
       if (debugUnwind) debugLog(`search: frame 0x${fp.toString(16)} outside the entry's frames (top 0x${top.toString(16)})`);
       return 0;
