@@ -3,22 +3,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { qb } from './helpers/engines.js';
+import { wat as watModule } from './helpers/wat.js';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('state.wat', source, { simd: true });
-  try {
-    m.resolveNames();
-    m.validate();
-    return m.toBinary({}).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+const wat = (source: string): Uint8Array => watModule(source, { simd: true });
 
 /** The module with one byte (nop) appended after the `end` of its only function body: malformed. */
 function trailingOperator(bytes: Uint8Array): Uint8Array {

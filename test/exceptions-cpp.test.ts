@@ -19,22 +19,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { qb } from './helpers/engines.js';
+import { wat as watModule } from './helpers/wat.js';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('cpp.wat', source, { exceptions: true, reference_types: true });
-  try {
-    m.resolveNames();
-    m.validate();
-    return m.toBinary({}).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+const wat = (source: string): Uint8Array => watModule(source, { exceptions: true, reference_types: true });
 
 // Shared parts: memory (log at 0: count then entries; the exception object at 65000), log, __cxa_throw.
 const COMMON = `

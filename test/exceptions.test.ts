@@ -5,26 +5,15 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { qb } from './helpers/engines.js';
 import { exnrefCount } from '../src/api/exception.js';
+import { wat as watModule } from './helpers/wat.js';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('exc.wat', source, { exceptions: true, multi_value: true, reference_types: true, simd: true });
-  try {
-    m.resolveNames();
-    m.validate();
-    return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+const wat = (source: string): Uint8Array => watModule(source, { exceptions: true, multi_value: true, reference_types: true, simd: true }, { names: true });
 
 type Exports = Record<string, any>;
 

@@ -6,23 +6,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { qb } from './helpers/engines.js';
 import { liveStacks } from '../src/runtime/stack-switching.js';
+import { wat as watModule } from './helpers/wat.js';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('jspi.wat', source, { exceptions: true, tail_call: true, multi_value: true, reference_types: true });
-  try {
-    m.resolveNames();
-    m.validate();
-    return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+const wat = (source: string): Uint8Array => watModule(source, { exceptions: true, tail_call: true, multi_value: true, reference_types: true }, { names: true });
 
 const Q = qb as any;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

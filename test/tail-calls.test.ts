@@ -5,7 +5,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,21 +13,13 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { qb, outcome, showOutcome } from './helpers/engines.js';
 import { moduleInternals } from '../src/api/module.js';
+import { wabt, wat as watModule } from './helpers/wat.js';
 
 // Node 20's V8 has typed function references (return_call_ref's oracle) behind a flag.
 if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-typed-funcref');
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('tail.wat', source, { tail_call: true, multi_value: true, reference_types: true, simd: true });
-  try {
-    return m.toBinary({ write_debug_names: true }).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+const wat = (source: string): Uint8Array => watModule(source, { tail_call: true, multi_value: true, reference_types: true, simd: true }, { validate: false, names: true });
 
 /** Deeper than any stack could hold as real frames (the budget is a few MB; each frame takes >= 32 bytes). */
 const DEEP = 1_000_000;
