@@ -16,9 +16,8 @@
 import { moduleInternals, moduleFromCode, Module, type ModuleOptions } from './module.js';
 import { allocateCode } from '../runtime/code-memory.js';
 import { bytesAt } from '../runtime/native.js';
-import { keptBytes, restoreInfo, snapshotInfo, type RawArrays } from '../compile/info-snapshot.js';
-import { moduleVmctxLayout } from '../runtime/layout.js';
-import { signatureId } from '../compile/signatures.js';
+import { snapshotInfo } from '../compile/info-snapshot.js';
+import { restoreDeclarations, restoredEagerModule } from '../compile/restored-module.js';
 import type { CompiledModule } from '../compile/module-compiler.js';
 
 const TAG = 'quickbeam.Module';
@@ -91,32 +90,14 @@ export function moduleFromDescriptor(d: unknown): Module {
   };
   if (x.flags.lazy) return new Module(x.bytes, { ...options, lazy: true });
   // (keptBytes copies: instances do not share the sender's buffer, which is only read here)
-  const all = x.bytes;
-  const bytes = keptBytes(all, x.keep!);
-  const raw: RawArrays = { codeOffsets: new Int32Array(0), codeEnds: null };
-  const info = restoreInfo(x.snapshot!, bytes, raw);
-  for (const s of info.customSections) bytes.set(all.subarray(s.start, s.end), s.start);
-  const compiled: CompiledModule = {
-    info,
-    features: x.features,
-    boundsChecks: x.flags.boundsChecks,
-    interruptible: x.flags.interruptible,
-    fuel: x.flags.fuel,
-    lazy: false,
-    lazyThunkOffsets: new Int32Array(0),
-    bodyStarts: new Int32Array(0),
-    bodyEnds: new Int32Array(0),
-    bytes,
-    layout: moduleVmctxLayout(info),
-    code: new Uint8Array(0),
+  const { info, bytes } = restoreDeclarations(x.bytes, x.snapshot!, x.keep!);
+  const compiled = restoredEagerModule(info, bytes, { features: x.features, boundsChecks: x.flags.boundsChecks, interruptible: x.flags.interruptible, fuel: x.flags.fuel }, {
     codeSize: x.code!.length,
     funcOffsets: new Int32Array(x.funcOffsets!),
     entryStubOffsets: new Int32Array(x.entryStubOffsets!),
-    sigIds: info.types.map((ty) => signatureId(ty)),
     pcOffsets: new Int32Array(x.pcOffsets!),
     wasmOffsets: new Int32Array(x.wasmOffsets!),
-    compileMs: 0,
-  };
+  });
   const code = allocateCode(new Uint8Array(x.code!));
   return moduleFromCode(compiled, code, options);
 }

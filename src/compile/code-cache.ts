@@ -37,7 +37,8 @@ import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
 import { mapCodeFile, mapFileOwned, readCodeBlock } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
-import { keptBytes, RawArrays, restoreInfo, snapshotInfo } from './info-snapshot.js';
+import { RawArrays, snapshotInfo } from './info-snapshot.js';
+import { restoreDeclarations, restoredEagerModule } from './restored-module.js';
 import type { PlacedFunction } from '../api/lazy-code.js';
 import type { ModuleInfo } from '../decode/types.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
@@ -419,11 +420,8 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     const srcMapBytes = srcMap === null ? readRegion(file.fd, header.srcMapOffset, header.srcMapRegion) : null;
     // The module itself was validated when the entry was made (same bytes, same features), and its
     // declarations were recorded then.
-    const bytes = keptBytes(src, header.keep);
     const raw: RawArrays = { codeOffsets: new Int32Array(0), codeEnds: null };
-    const info = restoreInfo(blobs[2], bytes, raw);
-    // Module.customSections reads custom sections from these bytes (at their own offsets).
-    for (const s of info.customSections) bytes.set(src.subarray(s.start, s.end), s.start);
+    const { info, bytes } = restoreDeclarations(src, blobs[2], header.keep, raw);
     startupMark('cache: module declarations restored');
     const funcOffsets = int32s(blobs[0]);
     const entryStubOffsets = int32s(blobs[1]);
@@ -434,27 +432,11 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
       hit.compiled.compileMs = nowMs() - t0;
       return hit;
     }
-    const compiled: CompiledModule = {
-      info,
-      features,
-      boundsChecks: header.boundsChecks,
-      interruptible: header.interruptible,
-      fuel: header.fuel,
-      lazy: false,
-      lazyThunkOffsets: new Int32Array(0),
-      bodyStarts: new Int32Array(0),
-      bodyEnds: new Int32Array(0),
-      bytes,
-      layout: moduleVmctxLayout(info),
-      code: new Uint8Array(0),
+    const compiled = restoredEagerModule(info, bytes, { features, boundsChecks: header.boundsChecks, interruptible: header.interruptible, fuel: header.fuel }, {
       codeSize: header.codeLength,
       funcOffsets,
       entryStubOffsets,
-      sigIds: info.types.map((ty) => signatureId(ty)),
-      pcOffsets: new Int32Array(0),
-      wasmOffsets: new Int32Array(0),
-      compileMs: 0,
-    };
+    });
     const block = withSourceMap(code, compiled, header, srcMap, srcMapBytes);
     srcMap = null;
     code = null;
