@@ -34,6 +34,14 @@ PROGRAMS=(
   "nbody:2000000 800 2000"
   "fft:17 12"
   "wordfreq:2000000"
+  "luavm:25"
+  "lz:2048 2"
+  "regex:10000 2"
+  "json:6000 3"
+  "image:768 6 64 400"
+  "dispatch:200000 3"
+  "recurse:16"
+  "tokens:2048 4"
 )
 
 want=("$@")
