@@ -34,6 +34,27 @@ export class ControlFrame {
   exnLevel = -1;
   /** Legacy try: a catch_all was seen (no catch may follow). */
   catchAll = false;
+  /**
+   * Loops: the header that branches aware of the carried registers jump to (after reloading them, see
+   * FunctionCompiler.carryIntoLoop); `label` is the preheader before it, which reloads them all.
+   */
+  headerLabel = -1;
+  /** Loops: the locals held in registers at the header: register (GPR r, or 16 + XMM r) and local index. */
+  loopRegs = new Int32Array(32);
+  loopLocals = new Int32Array(32);
+  loopCount = 0;
+  /**
+   * Blocks, ifs: the label of branches that record their cached locals here (block-merge.ts), bound with
+   * `label`; -1 when the frame does not merge caches. mergeRegs: per register (GPR r, 16 + XMM r) the local it
+   * holds on every edge recorded so far (-1 none); mergeEdges: how many edges were recorded. entryRegs: an
+   * if's cache at its entry (the else arm's, and the implicit else edge's, state).
+   */
+  mergeLabel = -1;
+  mergeRegs = new Int32Array(32);
+  mergeEdges = 0;
+  entryRegs = new Int32Array(32);
+  /** Some jump to `label` does not record its cache (e.g. a try_table catch pad): the end drops the cache. */
+  unknownEntry = false;
 
   /** Types carried by a branch to this frame. */
   branchTypes(): ArrayLike<number> {
@@ -57,6 +78,11 @@ export class ControlStack {
     f.tryEntry = -1;
     f.exnLevel = -1;
     f.catchAll = false;
+    f.headerLabel = -1;
+    f.loopCount = 0;
+    f.mergeLabel = -1;
+    f.mergeEdges = 0;
+    f.unknownEntry = false;
     return f;
   }
 

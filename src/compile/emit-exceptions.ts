@@ -298,6 +298,7 @@ export class ExceptionEmitter {
       }
     }
     const i = this.numPads++;
+    target.unknownEntry = true; // the pad jumps to target.label with no cache (block-merge.ts)
     this.padLabel[i] = label;
     this.padTarget[i] = toFunc ? -1 : target.label;
     this.padFirst[i] = first;

@@ -89,15 +89,20 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
     if (addrHi === 0 && end <= 0x7fffffff) {
       vs.drop();
       if (((end - size) & alignMask) !== 0) a.jmp(c.trapLabel(TrapCode.UnalignedAccess));
-      if (mem === 0 && !shared0(c)) {
-        a.aluImm(AluOp.CMP, true, R13, end);
-      } else if (mem === 0) {
-        a.aluMemImm(AluOp.CMP, true, R13, -1, 1, MEMDESC_LENGTH, end);
+      if (mem === 0 && end <= vs.checkedConstEnd) {
+        // an access reaching at least as far was checked earlier in this basic block (lengths never shrink)
       } else {
-        a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
-        a.aluMemImm(AluOp.CMP, true, R11, -1, 1, MEMDESC_LENGTH, end);
+        if (mem === 0 && !shared0(c)) {
+          a.aluImm(AluOp.CMP, true, R13, end);
+        } else if (mem === 0) {
+          a.aluMemImm(AluOp.CMP, true, R13, -1, 1, MEMDESC_LENGTH, end);
+        } else {
+          a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
+          a.aluMemImm(AluOp.CMP, true, R11, -1, 1, MEMDESC_LENGTH, end);
+        }
+        a.jcc(Cond.B, c.trapLabel(TrapCode.MemoryOutOfBounds));
+        if (mem === 0 && !PLANTED_OFF_BY_ONE) vs.checkedConstEnd = end;
       }
-      a.jcc(Cond.B, c.trapLabel(TrapCode.MemoryOutOfBounds));
       if (mem === 0) addrBase = R15;
       else {
         a.load(LoadKind.I64, R11, R14, -1, 1, L.memBase(mem));
@@ -108,8 +113,19 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
       return;
     }
   }
+  // The address a plain local whose value passed a check reaching at least as far in this basic block: no check.
+  const local = mem === 0 && alignMask === 0 && maOffHi === 0 && !PLANTED_OFF_BY_ONE ? vs.entryLocal(top) : -1;
+  const end = maOffLo + size;
+  if (local >= 0 && end <= vs.checkedEnd[local] && c.m.boundsChecks) {
+    const t = vs.popToReg();
+    if (!index64 && !vs.poppedZext) a.movRR(false, t, t);
+    addrBase = R15;
+    addrIndex = t;
+    addrDisp = maOffLo;
+    return;
+  }
   const t = vs.popToReg();
-  if (!index64) a.movRR(false, t, t);
+  if (!index64 && !vs.poppedZext) a.movRR(false, t, t); // (i32 addresses: explicitly zero-extended)
   if (alignMask !== 0) {
     // (addr + offset) & mask: only the offset's low bits matter
     const low = maOffLo & alignMask;
@@ -148,6 +164,7 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
     a.aluLoad(AluOp.CMP, true, t, R11, -1, 1, MEMDESC_LENGTH);
   }
   a.jcc(Cond.A, trap);
+  if (local >= 0 && end <= 0x7fffffff) vs.noteChecked(local, end);
   if (mem === 0) addrBase = R15;
   else {
     a.load(LoadKind.I64, R11, R14, -1, 1, L.memBase(mem));

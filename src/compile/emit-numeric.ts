@@ -218,9 +218,10 @@ export function emitSatTrunc(c: FunctionCompiler, sub: number): void {
 
 function eqz(c: FunctionCompiler, is64: boolean): void {
   const vs = c.vs, a = c.asm;
-  const r = vs.popToReg();
+  const fused = c.nextConsumesFlags();
+  const r = fused ? vs.popToRegRead() : vs.popToReg();
   a.test(is64, r, r);
-  if (c.nextConsumesFlags()) {
+  if (fused) {
     vs.freeGpr(r);
     c.pushFlags(Cond.E);
     return;
@@ -232,12 +233,13 @@ function eqz(c: FunctionCompiler, is64: boolean): void {
 
 function compare(c: FunctionCompiler, is64: boolean, cond: Cond): void {
   const vs = c.vs, a = c.asm;
+  const fused = c.nextConsumesFlags(); // then the operands are only read
   if (vs.topIsImm32()) {
     const imm = vs.topLo();
     vs.drop();
-    const r = vs.popToReg();
+    const r = fused ? vs.popToRegRead() : vs.popToReg();
     a.aluImm(AluOp.CMP, is64, r, imm);
-    if (c.nextConsumesFlags()) {
+    if (fused) {
       vs.freeGpr(r);
       c.pushFlags(cond);
       return;
@@ -247,11 +249,11 @@ function compare(c: FunctionCompiler, is64: boolean, cond: Cond): void {
     vs.pushReg(I32, r);
     return;
   }
-  const b = vs.popToReg();
-  const r = vs.popToReg();
+  const b = vs.popToRegRead();
+  const r = fused ? vs.popToRegRead() : vs.popToReg();
   a.alu(AluOp.CMP, is64, r, b);
   vs.freeGpr(b);
-  if (c.nextConsumesFlags()) {
+  if (fused) {
     vs.freeGpr(r);
     c.pushFlags(cond);
     return;
@@ -309,7 +311,7 @@ function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
     vs.pushReg(t, r);
     return;
   }
-  const b = vs.popToReg();
+  const b = vs.popToRegRead();
   const r = vs.popToReg();
   a.alu(op, is64, r, b);
   vs.freeGpr(b);
@@ -339,13 +341,24 @@ function divRem(c: FunctionCompiler, is64: boolean, signed: boolean, rem: boolea
   const t = is64 ? I64 : I32;
   vs.claimGpr(RAX);
   vs.claimGpr(RDX);
-  const b = vs.popToReg();
-  const x = vs.popToReg();
+  // A constant divisor needs no zero test, and (signed) no -1 test unless it is -1.
+  const top = vs.height - 1;
+  const constant = vs.kind[top] === K_CONST;
+  const minusOne = constant && vs.lo[top] === -1 && (!is64 || vs.hi[top] === -1);
+  const nonzero = constant && (vs.lo[top] !== 0 || (is64 && vs.hi[top] !== 0));
+  const b = vs.popToRegRead(); // (div and idiv only read the divisor and the copy of the dividend)
+  const x = vs.popToRegRead();
   a.movRR(is64, RAX, x);
   vs.freeGpr(x);
-  a.test(is64, b, b);
-  a.jcc(Cond.E, c.trapLabel(rem ? TrapCode.RemainderByZero : TrapCode.DivideByZero));
-  if (signed) {
+  if (!nonzero) {
+    a.test(is64, b, b);
+    a.jcc(Cond.E, c.trapLabel(rem ? TrapCode.RemainderByZero : TrapCode.DivideByZero));
+  }
+  if (signed && constant && !minusOne) {
+    if (is64) a.cqo();
+    else a.cdq();
+    a.unary(UnaryOp.IDIV, is64, b);
+  } else if (signed) {
     const normal = a.newLabel();
     const done = a.newLabel();
     a.aluImm(AluOp.CMP, is64, b, -1);
@@ -467,8 +480,8 @@ function retypeGpr(c: FunctionCompiler, tout: number, zeroExtend: boolean): void
 function floatCompare(c: FunctionCompiler, isDouble: boolean, which: number): void {
   const vs = c.vs, a = c.asm;
   const ucom = isDouble ? SseOp.UCOMISD : SseOp.UCOMISS;
-  const y = vs.popToReg();
-  const x = vs.popToReg();
+  const y = vs.popToRegRead(); // (ucomis writes neither operand)
+  const x = vs.popToRegRead();
   if (which >= 2 && c.nextConsumesFlags()) {
     // lt/gt/le/ge are one condition (unordered gives false); eq/ne need two flags and are not fused.
     if (which === 2 || which === 4) a.sse(ucom, y, x);
@@ -527,7 +540,7 @@ function sseBin(c: FunctionCompiler, op: SseOp): void {
     vs.pushReg(t, x);
     return;
   }
-  const y = vs.popToReg();
+  const y = vs.popToRegRead();
   const x = vs.popToReg();
   a.sse(op, x, y);
   vs.freeXmm(y);

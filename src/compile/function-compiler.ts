@@ -22,6 +22,8 @@ import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
 import { opReturnCall, opReturnCallIndirect, opReturnCallRef } from './emit-tail-call.js';
 import { GcSlowPaths, emitGc, opRefEq } from './emit-gc.js';
+import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
+import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -133,6 +135,7 @@ export class FunctionCompiler {
     this.numTrapSites = 0;
     this.gcSlow.reset();
     resetSimdConsts();
+    resetLoopStubs();
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
@@ -160,6 +163,7 @@ export class FunctionCompiler {
     if (this.validateOnly) return;
     this.gcSlow.flush(this);
     this.emitTrapSites();
+    emitLoopStubs(this.vs, this.asm);
     flushSimdConsts(this);
     // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
     const slotsEnd = 8 + this.vs.declaredBytes + this.vs.maxDepth;
@@ -566,6 +570,7 @@ export class FunctionCompiler {
     f.results = results;
     f.liveAtEntry = live;
     f.label = this.asm.newLabel();
+    if (live) beginMerge(this.asm, f);
     return f;
   }
 
@@ -584,6 +589,15 @@ export class FunctionCompiler {
       if (src + k === dst + k && vs.kind[src + k] === K_STACK) continue;
       vs.storeEntryTo(src + k, RBP, vs.stackTop - depth);
     }
+  }
+
+  /**
+   * For a branch to `target` whose values are placed (and, to a loop, registers reloaded): record the cache it
+   * leaves with (block-merge.ts) and return the label to jump to.
+   */
+  edgeTo(target: ControlFrame): number {
+    recordEdge(this.vs, target);
+    return branchLabel(target);
   }
 
   /** Whether a branch to `target` needs no moves once the top values are canonical. */
@@ -606,7 +620,8 @@ export class FunctionCompiler {
       if (target.kind === F_FUNC) this.emitReturn();
       else {
         this.emitBranchMoves(target);
-        this.asm.jmp(target.label);
+        if (target.kind === F_LOOP) emitLoopReload(this.vs, target);
+        this.asm.jmp(this.edgeTo(target));
         target.branchedTo = true;
       }
     }
@@ -629,7 +644,7 @@ export class FunctionCompiler {
     const a = this.asm;
     // The condition: flags already set by a fused compare, or a value to test.
     let cond = this.takeFusedCond();
-    const c = cond < 0 ? vs.popToReg() : -1;
+    const c = cond < 0 ? vs.popToRegRead() : -1; // (only tested)
     const n = types.length;
     // Values carried by the branch go to their canonical slots before the test (on both paths), retyped to
     // the label's types. (Only movs are emitted here: the flags of a fused compare survive.)
@@ -650,13 +665,15 @@ export class FunctionCompiler {
       return;
     }
     target.branchedTo = true;
-    if (this.branchIsDirect(target)) {
-      a.jcc(cond as Cond, target.label);
+    const reload = target.kind === F_LOOP && loopNeedsReload(vs, target);
+    if (this.branchIsDirect(target) && !reload) {
+      a.jcc(cond as Cond, this.edgeTo(target));
     } else {
       const skip = a.newLabel();
       a.jcc(invertCond(cond as Cond), skip);
       this.emitBranchMoves(target);
-      a.jmp(target.label);
+      if (reload) emitLoopReload(vs, target);
+      a.jmp(this.edgeTo(target));
       a.bind(skip);
     }
   }
@@ -749,9 +766,9 @@ export class FunctionCompiler {
       const d = depths[i];
       if (landing[d] >= 0) continue;
       const target = this.ctl.at(d);
-      if (target.kind !== F_FUNC && this.branchIsDirect(target)) {
+      if (target.kind !== F_FUNC && this.branchIsDirect(target) && !(target.kind === F_LOOP && loopNeedsReload(vs, target))) {
         target.branchedTo = true;
-        landing[d] = target.label;
+        landing[d] = this.edgeTo(target);
       } else {
         const l = a.newLabel();
         landing[d] = l;
@@ -780,7 +797,8 @@ export class FunctionCompiler {
       else {
         target.branchedTo = true;
         this.emitBranchMoves(target);
-        a.jmp(target.label);
+        if (target.kind === F_LOOP) emitLoopReload(vs, target);
+        a.jmp(this.edgeTo(target));
       }
     }
   }
@@ -818,13 +836,13 @@ export class FunctionCompiler {
     const a = this.asm;
     if (!this.dead) {
       this.canonicalizeTop(f.results.length);
-      a.jmp(f.label);
+      a.jmp(this.edgeTo(f));
       f.branchedTo = true;
     }
     while (this.vs.height > f.base) this.vs.drop();
     if (this.nonDefaultable) this.resetLocalInits();
     a.bind(f.elseLabel);
-    this.vs.clearLocalCache(); // the else arm starts from the state before the then arm
+    enterElse(this.vs, f); // the else arm starts from the state before the then arm
     f.elseLabel = -1;
     f.kind = F_ELSE;
     f.unreachable = false;
@@ -852,12 +870,20 @@ export class FunctionCompiler {
     }
     const a = this.asm;
     const fallthroughLive = !this.dead;
-    if (fallthroughLive) this.canonicalizeTop(f.results.length);
+    if (fallthroughLive) {
+      this.canonicalizeTop(f.results.length);
+      recordEdge(this.vs, f);
+    }
+    if (f.kind === F_IF && f.liveAtEntry) recordIfEntryEdge(f);
     while (this.vs.height > f.base) this.vs.drop();
     if (this.nonDefaultable) this.resetLocalInits();
     if (f.kind === F_IF) a.bind(f.elseLabel);
-    if (f.kind !== F_LOOP) a.bind(f.label);
-    this.vs.clearLocalCache(); // branches from elsewhere merge here
+    if (f.kind !== F_LOOP) {
+      finishMerge(this.vs, a, f); // binds f.label: branches from elsewhere merge here
+    } else {
+      endLoop(a, f); // its preheader, if something jumps to it
+      if (!fallthroughLive) this.vs.clearLocalCache(); // (a loop's end is reached only by falling through)
+    }
     this.ctl.pop();
     for (let k = 0; k < f.results.length; k++) this.vs.pushStack(f.results[k]);
     const live =
@@ -1110,7 +1136,10 @@ export class FunctionCompiler {
     const t = this.localTypes[i];
     if (this.nonDefaultable && this.localInit[i] === 0) this.error(`uninitialized local ${i}`);
     if (this.dead) this.vs.pushDead(t);
-    else if (!this.vs.pushCachedLocal(t, i)) this.vs.pushLocal(t, i);
+    else {
+      this.vs.noteLocalUse(i);
+      if (!this.vs.pushCachedLocal(t, i)) this.vs.pushLocal(t, i);
+    }
   }
 
   private opLocalSet(tee: boolean): void {
@@ -1128,6 +1157,8 @@ export class FunctionCompiler {
       return;
     }
     vs.materializeLocal(i);
+    vs.noteLocalUse(i);
+    vs.uncheckLocal(i);
     const top = vs.height - 1;
     if (tee) vs.type[top] = t; // local.tee leaves the local's type (a supertype of the operand's)
     const disp = vs.localDisp[i];
@@ -1217,9 +1248,13 @@ export class FunctionCompiler {
       case 0x03: { // loop
         this.readBlockType();
         const f = this.enterBlock(F_LOOP);
-        this.asm.bind(f.label);
-        this.vs.clearLocalCache(); // the back edge merges here
-        if (!this.dead) this.emitInterruptCheck();
+        if (this.dead) {
+          this.asm.bind(f.label);
+          this.vs.clearLocalCache();
+          return;
+        }
+        carryIntoLoop(this.vs, this.asm, f); // binds the header (a preheader, if needed, comes after the function)
+        this.emitInterruptCheck();
         return;
       }
       case 0x04: { // if
@@ -1231,7 +1266,7 @@ export class FunctionCompiler {
         let cond = -1;
         if (!this.dead) {
           cond = this.takeFusedCond();
-          if (cond < 0) c = vs.popToReg();
+          if (cond < 0) c = vs.popToRegRead(); // (only tested)
         } else this.discard(1);
         const f = this.enterBlock(F_IF);
         f.kind = F_IF;
@@ -1243,6 +1278,7 @@ export class FunctionCompiler {
         } else if (cond >= 0) {
           a.jcc(invertCond(cond as Cond), f.elseLabel);
         }
+        captureIfEntry(vs, f);
         return;
       }
       case 0x05:
@@ -1468,8 +1504,8 @@ export class FunctionCompiler {
     const vs = this.vs;
     const a = this.asm;
     let cond = this.takeFusedCond();
-    const c = cond < 0 ? vs.popToReg() : -1;
-    const b = vs.popToReg();
+    const c = cond < 0 ? vs.popToRegRead() : -1; // (only tested)
+    const b = vs.popToRegRead(); // (only read: the source of the cmov / movaps)
     const x = vs.popToReg();
     if (c >= 0) {
       a.test(false, c, c);

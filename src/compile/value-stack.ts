@@ -81,6 +81,19 @@ export class ValueStack {
   xmmLocal = new Int32Array(16).fill(-1);
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
+  /**
+   * Bounds checks of memory 0 passed earlier in the current basic block: checkedEnd[x] = E > 0 means local x's
+   * current value + E <= memory 0's length was checked (lengths never shrink, but calls, labels and a write of x
+   * drop it: clearLocalCache, uncheckLocal). checkedList holds the locals with an entry.
+   */
+  checkedEnd: Int32Array = new Int32Array(0);
+  checkedList = new Int32Array(16);
+  checkedCount = 0;
+  /** Likewise for constant addresses: every access ending at or below it was checked (0: none). */
+  checkedConstEnd = 0;
+  /** The last locals read or written (a ring, newest before recentPos; -1 empty): loop-carry.ts's candidates. */
+  recentLocals = new Int32Array(16).fill(-1);
+  recentPos = 0;
 
   /** rbp-relative displacement of the top of the slot area; slot i is at stackTop - end[i]. */
   stackTop = 0;
@@ -111,6 +124,9 @@ export class ValueStack {
     this.maxHeight = 0;
     this.maxDepth = 0;
     this.localRefs = 0;
+    const rl = this.recentLocals;
+    for (let k = 0; k < rl.length; k++) rl[k] = -1;
+    this.recentPos = 0;
     // Plain loops rather than TypedArray.prototype.fill (a C++ builtin call each, five per function). Only
     // this function's locals are reset in localReg: no other entry is read before it is written.
     const go = this.gprOwner, xo = this.xmmOwner, gl = this.gprLocal, xl = this.xmmLocal;
@@ -124,6 +140,12 @@ export class ValueStack {
     const lr = this.localReg;
     if (numLocals > 64) lr.fill(-1, 0, numLocals);
     else for (let i = 0; i < numLocals; i++) lr[i] = -1;
+    if (this.checkedEnd.length < numLocals) this.checkedEnd = new Int32Array(Math.max(numLocals, 2 * this.checkedEnd.length));
+    const ce = this.checkedEnd;
+    if (numLocals > 64) ce.fill(0, 0, numLocals);
+    else for (let i = 0; i < numLocals; i++) ce[i] = 0;
+    this.checkedCount = 0;
+    this.checkedConstEnd = 0;
     if (this.localDisp.length < numLocals) this.localDisp = new Int32Array(Math.max(numLocals, this.localDisp.length * 2));
     this.localType = localTypes;
     // Params upwards from [rbp+16]; [rbp-8] vmctx, then declared locals downwards, then the value-stack slots.
@@ -261,8 +283,40 @@ export class ValueStack {
     this.forget(true, r);
   }
 
-  /** Drop every cached local (at merge points and after calls). */
+  /** Drop every remembered bounds check (see checkedEnd). */
+  clearChecks(): void {
+    const ce = this.checkedEnd, cl = this.checkedList;
+    for (let k = 0; k < this.checkedCount; k++) ce[cl[k]] = 0;
+    this.checkedCount = 0;
+    this.checkedConstEnd = 0;
+  }
+
+  /** Remember that local x's current value + end <= memory 0's length (a check just passed). */
+  noteChecked(x: number, end: number): void {
+    const ce = this.checkedEnd;
+    if (ce[x] === 0) {
+      if (this.checkedCount === this.checkedList.length) return;
+      this.checkedList[this.checkedCount++] = x;
+    }
+    if (end > ce[x]) ce[x] = end;
+  }
+
+  /** Local x is written: its checks no longer hold. */
+  uncheckLocal(x: number): void {
+    this.checkedEnd[x] = 0; // (its checkedList entry stays: clearing it again is harmless)
+  }
+
+  /** The local whose current value entry i is (a pending local.get, or a register caching it), else -1. */
+  entryLocal(i: number): number {
+    const k = this.kind[i];
+    if (k === K_LOCAL) return this.reg[i];
+    if (k === K_REG && !isXmmType(this.type[i])) return this.gprLocal[this.reg[i]];
+    return -1;
+  }
+
+  /** Drop every cached local (at merge points and after calls), and the bounds checks with them. */
   clearLocalCache(): void {
+    if (this.checkedCount !== 0 || this.checkedConstEnd !== 0) this.clearChecks();
     // (A plain loop, not TypedArray.prototype.fill: that is a C++ builtin, costly at every label and call.)
     const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
     for (let r = 0; r < 16; r++) {
@@ -317,6 +371,20 @@ export class ValueStack {
 
   unpinCached(t: number, c: number): void {
     (isXmmType(t) ? this.xmmOwner : this.gprOwner)[c] = -1;
+  }
+
+  /** Note a use of local x (for loop-carry.ts); a repeat of the newest entry is not recorded again. */
+  noteLocalUse(x: number): void {
+    const rl = this.recentLocals;
+    const p = this.recentPos;
+    if (rl[(p + rl.length - 1) % rl.length] === x) return;
+    rl[p] = x;
+    this.recentPos = p + 1 === rl.length ? 0 : p + 1;
+  }
+
+  /** A free register of the class (XMM or GPR) that caches no local, or -1. */
+  freeUncachedReg(xmm: boolean): number {
+    return this.tryAllocFree(xmm ? ValType.F64 : ValType.I64);
   }
 
   /** Forget local x's cached register (its value changes and no register holds the new one). */
@@ -466,7 +534,7 @@ export class ValueStack {
         const s = this.reg[i];
         if (s !== r) {
           if (isXmmType(t)) a.sse(SseOp.MOVAPS, r, s);
-          else a.movRR(true, r, s);
+          else a.movRR(t !== ValType.I32, r, s); // (an i32 copy zero-extends: see poppedZext)
         }
         return;
       }
@@ -475,7 +543,7 @@ export class ValueStack {
         if (c >= 0 && c !== r) {
           // The local's current value is still in a register: copy it instead of loading it.
           if (isXmmType(t)) this.asm.sse(SseOp.MOVAPS, r, c);
-          else this.asm.movRR(true, r, c);
+          else this.asm.movRR(t !== ValType.I32, r, c);
         } else if (c !== r) this.loadFromFrame(t, r, this.localDisp[this.reg[i]]);
         return;
       }
@@ -673,10 +741,17 @@ export class ValueStack {
     else if (k === K_LOCAL) this.localRefs--;
   }
 
+  /**
+   * Set by popToReg: whether the code it emitted left an i32 value zero-extended by construction (a 32-bit copy,
+   * load or constant), so that a bounds check need not zero-extend it again.
+   */
+  poppedZext = false;
+
   /** Pop the top value into a register the caller owns (and may clobber); release with freeGpr/freeXmm. */
   popToReg(): number {
     const i = this.height - 1;
     const t = this.type[i];
+    this.poppedZext = this.kind[i] !== K_REG;
     if (this.kind[i] === K_REG) {
       const r = this.reg[i];
       const xmm = isXmmType(t);
@@ -689,7 +764,8 @@ export class ValueStack {
             this.xmmOwner[r] = -1;
             this.xmmOwner[s] = USED_BY_TEMP;
           } else {
-            this.asm.movRR(true, s, r);
+            this.asm.movRR(t !== ValType.I32, s, r); // (an i32 copy zero-extends)
+            this.poppedZext = t === ValType.I32;
             this.gprOwner[r] = -1;
             this.gprOwner[s] = USED_BY_TEMP;
           }
@@ -710,6 +786,32 @@ export class ValueStack {
     this.loadEntry(i, r);
     this.height = i;
     return r;
+  }
+
+  /**
+   * Pop the top value into a register the caller only reads (an operand it never writes); release it with
+   * freeGpr/freeXmm. A register holding a cached local is handed out as it is (no copy: the cache stays valid).
+   */
+  popToRegRead(): number {
+    const i = this.height - 1;
+    const k = this.kind[i];
+    if (k === K_REG) {
+      const r = this.reg[i];
+      (isXmmType(this.type[i]) ? this.xmmOwner : this.gprOwner)[r] = USED_BY_TEMP;
+      this.height = i;
+      return r;
+    }
+    if (k === K_LOCAL) {
+      const c = this.localReg[this.reg[i]];
+      const owners = isXmmType(this.type[i]) ? this.xmmOwner : this.gprOwner;
+      if (c >= 0 && owners[c] === -1) {
+        owners[c] = USED_BY_TEMP;
+        this.localRefs--;
+        this.height = i;
+        return c;
+      }
+    }
+    return this.popToReg();
   }
 
   /** Pop the top value into the specific GPR r (claimed as a temp). */

@@ -324,6 +324,12 @@ export class Assembler {
     return this.labelPos[label] >= 0;
   }
 
+  /** Whether some jump or reference waits for the (unbound) label. */
+  hasPendingRefs(label: number): boolean {
+    this.checkLabel(label);
+    return this.labelHead[label] >= 0;
+  }
+
   /** The offset a label is bound to, or -1 when unbound. */
   labelOffset(label: number): number {
     this.checkLabel(label);

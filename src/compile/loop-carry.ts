@@ -1,0 +1,156 @@
+// Locals carried in registers across loop back edges.
+//
+// Locals live in their frame slots (every local.set stores), and the value stack's local register cache
+// remembers which free registers still hold a local's current value. A loop header is a merge point: without
+// more, the cache would be dropped there and every use of a local in the loop body would load it again.
+// Instead, the loop's entry fixes a set of (register, local) pairs that hold at the header on every path:
+//
+//   entry:                      load the pairs not cached yet from their locals' slots
+//   header (frame.headerLabel): the body, which starts with the pairs as its cache
+//   ...
+//   preheader (frame.label), after the function, only when something jumps to it: load every pair; jmp header
+//
+// A branch back to the loop (br, br_if, br_table) reloads just the pairs whose register no longer holds its
+// local (slots are always current, so a load is always right) and jumps to the header. Any other jump to the
+// loop (one that knows nothing of this: br_on_null, a try_table catch pad, which marks unknownEntry) targets
+// frame.label and gets the full reload. No lookahead: the pairs are what is cached at entry plus the most
+// recently used locals, loaded into free registers (up to a budget that leaves registers for the body's
+// temporaries).
+
+import { ValType } from '../decode/types.js';
+import { Assembler } from '../x64/assembler.js';
+import { ControlFrame } from './control.js';
+import { ALLOCATABLE_GPRS, ALLOCATABLE_XMMS, isXmmType, ValueStack } from './value-stack.js';
+
+/** At most this many GPRs / XMMs hold carried locals at a loop header. */
+const GPR_BUDGET = 6;
+const XMM_BUDGET = 8;
+
+function carriable(t: number): boolean {
+  return t === ValType.I32 || t === ValType.I64 || t === ValType.F32 || t === ValType.F64;
+}
+
+/**
+ * At a live loop entry (values already in their slots, frame.label not bound yet): choose the carried pairs,
+ * make them the cache, bind the preheader, emit its loads and bind the header.
+ */
+export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): void {
+  let n = 0, gprs = 0, xmms = 0;
+  // What is cached now stays (its register is free: everything was spilled at the block entry).
+  for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
+    const r = ALLOCATABLE_GPRS[k];
+    const l = vs.gprLocal[r];
+    if (l < 0) continue;
+    if (vs.gprOwner[r] !== -1 || gprs >= GPR_BUDGET || !carriable(vs.localType[l])) vs.uncacheLocal(l);
+    else { f.loopRegs[n] = r; f.loopLocals[n++] = l; gprs++; }
+  }
+  for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
+    const r = ALLOCATABLE_XMMS[k];
+    const l = vs.xmmLocal[r];
+    if (l < 0) continue;
+    if (vs.xmmOwner[r] !== -1 || xmms >= XMM_BUDGET || !carriable(vs.localType[l])) vs.uncacheLocal(l);
+    else { f.loopRegs[n] = 16 + r; f.loopLocals[n++] = l; xmms++; }
+  }
+  const kept = n;
+  // Then the most recently used locals, into free registers that cache nothing.
+  const recent = vs.recentLocals;
+  for (let j = 0, at = vs.recentPos; j < recent.length; j++) {
+    at = (at + recent.length - 1) % recent.length;
+    const l = recent[at];
+    if (l < 0 || vs.localReg[l] >= 0) continue;
+    const t = vs.localType[l];
+    if (!carriable(t)) continue;
+    const xmm = isXmmType(t);
+    if (xmm ? xmms >= XMM_BUDGET : gprs >= GPR_BUDGET) continue;
+    const r = vs.freeUncachedReg(xmm);
+    if (r < 0) continue;
+    vs.cacheLocal(l, r);
+    f.loopRegs[n] = xmm ? 16 + r : r;
+    f.loopLocals[n++] = l;
+    if (xmm) xmms++;
+    else gprs++;
+  }
+  f.loopCount = n;
+  vs.clearChecks(); // (bounds checks hold only within a basic block)
+  for (let k = kept; k < n; k++) {
+    const l = f.loopLocals[k];
+    vs.loadFromFrame(vs.localType[l], f.loopRegs[k] & 15, vs.localDisp[l]);
+  }
+  f.headerLabel = asm.newLabel();
+  asm.bind(f.headerLabel);
+}
+
+// Preheaders to emit after the function: label, header label, pair count, then (register, local) per pair.
+let stubs = new Int32Array(256);
+let stubsLength = 0;
+
+/** Before each function (a failed compile may leave entries behind). */
+export function resetLoopStubs(): void {
+  stubsLength = 0;
+}
+
+/** At the end of a carried loop: keep its preheader if anything jumps to it (all such jumps are known now). */
+export function endLoop(asm: Assembler, f: ControlFrame): void {
+  if (f.headerLabel < 0 || !(f.unknownEntry || asm.hasPendingRefs(f.label))) return;
+  const need = stubsLength + 3 + 2 * f.loopCount;
+  if (need > stubs.length) {
+    const grown = new Int32Array(Math.max(need, 2 * stubs.length));
+    grown.set(stubs.subarray(0, stubsLength));
+    stubs = grown;
+  }
+  stubs[stubsLength++] = f.label;
+  stubs[stubsLength++] = f.headerLabel;
+  stubs[stubsLength++] = f.loopCount;
+  for (let k = 0; k < f.loopCount; k++) {
+    stubs[stubsLength++] = f.loopRegs[k];
+    stubs[stubsLength++] = f.loopLocals[k];
+  }
+}
+
+/** After the function's code: the kept preheaders. */
+export function emitLoopStubs(vs: ValueStack, asm: Assembler): void {
+  let p = 0;
+  while (p < stubsLength) {
+    asm.bind(stubs[p]);
+    const header = stubs[p + 1], n = stubs[p + 2];
+    p += 3;
+    for (let k = 0; k < n; k++, p += 2) {
+      const l = stubs[p + 1];
+      vs.loadFromFrame(vs.localType[l], stubs[p] & 15, vs.localDisp[l]);
+    }
+    asm.jmp(header);
+  }
+  stubsLength = 0;
+}
+
+/** Whether a branch back to loop f must reload some carried register first. */
+export function loopNeedsReload(vs: ValueStack, f: ControlFrame): boolean {
+  for (let k = 0; k < f.loopCount; k++) {
+    const r = f.loopRegs[k];
+    const cur = r >= 16 ? vs.xmmLocal[r - 16] : vs.gprLocal[r];
+    if (cur !== f.loopLocals[k]) return true;
+  }
+  return false;
+}
+
+/**
+ * On a taken branch back to loop f (after the carried values are in place): reload the carried registers that
+ * no longer hold their local. From the slots, not from other registers: no order of moves can clobber a source.
+ * The compiler's cache is unchanged (this code runs only on the branch's path).
+ */
+export function emitLoopReload(vs: ValueStack, f: ControlFrame): void {
+  for (let k = 0; k < f.loopCount; k++) {
+    const r = f.loopRegs[k];
+    const l = f.loopLocals[k];
+    const cur = r >= 16 ? vs.xmmLocal[r - 16] : vs.gprLocal[r];
+    if (cur !== l) vs.loadFromFrame(vs.localType[l], r & 15, vs.localDisp[l]);
+  }
+}
+
+/**
+ * The label a branch to f jumps to once its values are placed (for a loop: after emitLoopReload; for a block:
+ * after block-merge.ts's recordEdge).
+ */
+export function branchLabel(f: ControlFrame): number {
+  return f.headerLabel >= 0 ? f.headerLabel : f.mergeLabel >= 0 ? f.mergeLabel : f.label;
+}

@@ -1,0 +1,226 @@
+// Locals carried in registers across control flow (compile/loop-carry.ts, compile/block-merge.ts) and bounds
+// checks remembered within a basic block (compile/emit-memory.ts), end to end through generated code: loops
+// whose back edges come from br, br_if and br_table with calls clobbering the registers in between, block and
+// if/else merges whose arms cache different locals, jumps that know nothing of the carried registers (a
+// try_table catch pad into a loop or to a block's end), and accesses whose checks are or are not covered
+// by an earlier one. Expected values are computed here in JS.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createRequire } from 'node:module';
+import { qb } from './helpers/engines.js';
+
+const require = createRequire(import.meta.url);
+const wabt = await (require('wabt') as () => Promise<any>)();
+
+function wat(source: string): Uint8Array {
+  const m = wabt.parseWat('carry.wat', source, { exceptions: true, reference_types: true });
+  try {
+    m.resolveNames();
+    m.validate();
+    return m.toBinary({}).buffer as Uint8Array;
+  } finally {
+    m.destroy();
+  }
+}
+
+const source = `
+(module
+  (memory 1)
+  (tag $e)
+    (func $id (param i32) (result i32) (local.get 0))
+  (func $thrower (param i32)
+    (if (i32.eqz (i32.and (local.get 0) (i32.const 3))) (then (throw $e))))
+
+  (func (export "ifs") (param $n i32) (result i32)
+    (local $i i32) (local $s i32) (local $t i32)
+    ;; (uses before the loop: what is cached or recently used is carried into it)
+    (local.set $i (i32.const 0))
+    (local.set $s (i32.sub (local.get $n) (local.get $n)))
+    (local.set $t (i32.const 0))
+    (loop $l
+      (local.set $t (i32.mul (local.get $i) (i32.const 3)))
+      (if (i32.and (local.get $i) (i32.const 1))
+        (then (local.set $s (i32.add (local.get $s) (local.get $t))))
+        (else (local.set $s (i32.sub (local.get $s) (local.get $i)))))
+      (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 5)))
+        (then (local.set $t (i32.const 7))))
+      (local.set $s (i32.xor (local.get $s) (local.get $t)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
+
+  (func (export "edges") (param $n i32) (result i32)
+    (local $i i32) (local $a i32) (local $b f64)
+    (local.set $a (i32.mul (local.get $n) (i32.const 0)))
+    (local.set $b (f64.convert_i32_u (local.get $a)))
+    (block $done
+      (loop $l
+        (block $out0
+          (block $out1
+            (block $out2
+              (br_table $out2 $out1 $out0 (i32.rem_u (local.get $i) (i32.const 3))))
+            (local.set $a (i32.add (local.get $a) (call $id (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_table $l $done (i32.ge_u (local.get $i) (local.get $n))))
+          (local.set $b (f64.add (local.get $b) (f64.convert_i32_u (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n)))
+          (br $done))
+        (local.set $a (i32.xor (local.get $a) (i32.mul (local.get $i) (i32.const 77))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+    (i32.add (local.get $a) (i32.trunc_f64_u (local.get $b))))
+
+  (func (export "catchloop") (param $n i32) (result i32)
+    (local $i i32) (local $s i32) (local $c i32)
+    (local.set $s (i32.sub (local.get $n) (local.get $n)))
+    (local.set $c (i32.and (local.get $n) (i32.const 0)))
+    (local.set $i (i32.const 0))
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (if (i32.ge_u (local.get $i) (local.get $n))
+        (then (return (i32.add (local.get $s) (i32.mul (local.get $c) (i32.const 1000))))))
+      (try_table (catch_all $l)
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (call $thrower (local.get $i)))
+      (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+      (br $l))
+    (unreachable))
+
+  (func (export "catchblock") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (local.set $s (i32.sub (local.get $n) (local.get $n)))
+    (local.set $i (i32.and (local.get $n) (i32.const 0)))
+    (loop $l
+      (block $caught
+        (local.set $s (i32.add (local.get $s) (local.get $i)))
+        (try_table (catch_all $caught)
+          (call $thrower (local.get $i)))
+        (local.set $s (i32.add (local.get $s) (i32.const 100))))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
+
+  (func (export "fill") (param $p i32) (param $v i32)
+    (i32.store offset=0 (local.get $p) (local.get $v))
+    (i32.store offset=8 (local.get $p) (i32.add (local.get $v) (i32.const 1))))
+  (func (export "lowhigh") (param $p i32) (result i32)
+    (i32.add (i32.load offset=0 (local.get $p)) (i32.load offset=8 (local.get $p))))
+  (func (export "highlow") (param $p i32) (result i32)
+    (i32.add (i32.load offset=8 (local.get $p)) (i32.load offset=0 (local.get $p))))
+  (func (export "reassigned") (param $p i32) (param $q i32) (result i32)
+    (local $x i32)
+    (local.set $x (i32.load offset=8 (local.get $p)))
+    (local.set $p (local.get $q))
+    (i32.add (local.get $x) (i32.load offset=4 (local.get $p))))
+  (func (export "afterblock") (param $p i32) (param $q i32) (result i32)
+    (local $x i32)
+    (local.set $x (i32.load offset=8 (local.get $p)))
+    (block $b (br_if $b (i32.eqz (local.get $q))) (local.set $p (local.get $q)))
+    (i32.add (local.get $x) (i32.load offset=4 (local.get $p))))
+  (func (export "consts") (param $k i32) (result i32)
+    (i32.add (i32.load (i32.const 65528))
+      (if (result i32) (local.get $k)
+        (then (i32.load (i32.const 65532)))
+        (else (i32.load (i32.const 65536))))))
+)`;
+
+const ex = new qb.Instance(new qb.Module(wat(source)), {}).exports as Record<string, (...a: number[]) => number>;
+const u32 = (x: number) => x >>> 0;
+
+function trapsOutOfBounds(f: () => unknown): boolean {
+  try {
+    f();
+    return false;
+  } catch (e) {
+    return e instanceof qb.RuntimeError && /out of bounds/.test((e as Error).message);
+  }
+}
+
+test('loop with if/else arms caching different locals', () => {
+  for (const n of [1, 2, 7, 100, 1001]) {
+    let i = 0, s = 0, t = 0;
+    do {
+      t = Math.imul(i, 3);
+      s = i & 1 ? (s + t) | 0 : (s - i) | 0;
+      if (u32(i) % 5 === 0) t = 7;
+      s ^= t;
+      i++;
+    } while (u32(i) < u32(n));
+    assert.is(ex.ifs(n), s, `n=${n}`);
+  }
+});
+
+test('back edges from br, br_if and br_table, with a call clobbering registers', () => {
+  for (const n of [1, 3, 10, 301]) {
+    let i = 0, a = 0, b = 0;
+    for (;;) {
+      const k = u32(i) % 3;
+      if (k === 0) {
+        a = (a + i) | 0;
+        i++;
+        if (u32(i) >= u32(n)) break;
+      } else if (k === 1) {
+        b += i;
+        i++;
+        if (!(u32(i) < u32(n))) break;
+      } else {
+        a ^= Math.imul(i, 77);
+        i++;
+        if (!(u32(i) < u32(n))) break;
+      }
+    }
+    assert.is(ex.edges(n), (a + Math.trunc(b)) | 0, `n=${n}`);
+  }
+});
+
+test('a try_table catch pad jumping to a loop header reloads the carried locals', () => {
+  for (const n of [1, 4, 9, 50]) {
+    let i = 0, s = 0, c = 0, result = 0;
+    for (;;) {
+      i++;
+      s += i;
+      if (i >= n) { result = s + c * 1000; break; }
+      c++;
+      if ((i & 3) === 0) continue; // thrown and caught by the catch_all to the loop
+      s -= 1;
+    }
+    assert.is(ex.catchloop(n), result, `n=${n}`);
+  }
+});
+
+test('a try_table catch pad jumping to a block end (an edge that records no cache)', () => {
+  for (const n of [1, 2, 9, 64]) {
+    let i = 0, s = 0;
+    do {
+      s += i;
+      if ((i & 3) !== 0) s += 100; // else thrown and caught by the catch_all to the block's end
+      s += i;
+      i++;
+    } while (i < n);
+    assert.is(ex.catchblock(n), s, `n=${n}`);
+  }
+});
+
+test('bounds checks covered by an earlier one, and the ones that are not', () => {
+  const end = 65536;
+  ex.fill(end - 12, 40);
+  assert.is(ex.lowhigh(end - 12), 81);
+  assert.is(ex.highlow(end - 12), 81);
+  for (const p of [end - 11, end - 8, end - 5, end - 4, end - 1, end, 0xfffffff0, 0xffffffff]) {
+    assert.ok(trapsOutOfBounds(() => ex.lowhigh(p | 0)), `lowhigh(${p}) traps`);
+    assert.ok(trapsOutOfBounds(() => ex.highlow(p | 0)), `highlow(${p}) traps`);
+  }
+  ex.fill(16, 5);
+  assert.is(ex.reassigned(16, 20), 6 + 6); // [24] = 6 twice (q + 4 = 24)
+  assert.ok(trapsOutOfBounds(() => ex.reassigned(16, end - 3)), 'a reassigned local is checked again');
+  assert.ok(trapsOutOfBounds(() => ex.afterblock(16, end - 3)), 'a local reassigned in a block is checked again');
+  assert.is(ex.afterblock(16, 0), 6 + 0);
+  assert.is(ex.consts(1), 41); // [65528] = 0, [65532] = 41
+  assert.ok(trapsOutOfBounds(() => ex.consts(0)), 'a constant address beyond the one checked is checked');
+});
+
+test.run();
