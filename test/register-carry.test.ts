@@ -7,22 +7,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
 import { qb } from './helpers/engines.js';
-
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
-
-function wat(source: string): Uint8Array {
-  const m = wabt.parseWat('carry.wat', source, { exceptions: true, reference_types: true });
-  try {
-    m.resolveNames();
-    m.validate();
-    return m.toBinary({}).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
-}
+import { wat } from './helpers/wat.js';
 
 const source = `
 (module
@@ -128,7 +114,7 @@ const source = `
         (else (i32.load (i32.const 65536))))))
 )`;
 
-const ex = new qb.Instance(new qb.Module(wat(source)), {}).exports as Record<string, (...a: number[]) => number>;
+const ex = new qb.Instance(new qb.Module(wat(source, { exceptions: true, reference_types: true })), {}).exports as Record<string, (...a: number[]) => number>;
 const u32 = (x: number) => x >>> 0;
 
 function trapsOutOfBounds(f: () => unknown): boolean {
