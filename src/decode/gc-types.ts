@@ -270,12 +270,16 @@ export const OBJ_HEADER = 8;
 export const ARRAY_LENGTH = 8;
 export const ARRAY_DATA = 16;
 
+/** The header V8's limit counts (its own array header, not ours: measured against Node 24 for every element size). */
+const V8_ARRAY_HEADER = 24;
+
 /**
- * Most elements of an array of `esize`-byte elements (V8's limit: the object's byte size fits a 31-bit Smi),
- * so that a too-large array.new traps as in V8 ("requested new array is too large").
+ * Most elements of an array of `esize`-byte elements (V8's limit: (2^30 - 1 - 24) / esize, its object's byte
+ * size within a 31-bit Smi), so that a too-large array.new traps exactly where V8's does ("requested new
+ * array is too large"), and a smaller one reaches the segment checks of array.new_data/new_elem as in V8.
  */
 export function maxArrayLength(esize: number): number {
-  return Math.floor((2 ** 30 - 1 - ARRAY_DATA) / esize);
+  return Math.floor((2 ** 30 - 1 - V8_ARRAY_HEADER) / esize);
 }
 
 /** Byte offset of each field of a struct type, and the object's size (8-byte multiple), cached on the type. */
