@@ -354,7 +354,7 @@ test('the heap limit: running out is a RuntimeError trap, and the process goes o
   e.churn(10);
 });
 
-test('array.new_data/new_elem: the size limit is V8\'s exactly, checked before the segment (found by fuzz-malformed)', () => {
+test('array.new_data/new_elem: V8\'s size limit and order of checks exactly (found by fuzz-malformed)', () => {
   // V8 (Node 24) refuses (2^30 - 25) / esize + 1 elements and more as too large, then checks the segment:
   // measured by bisection for i8, i16, i32, i64 and funcref elements.
   for (const [ty, limit] of [['i8', 1073741799], ['i16', 536870899], ['i32', 268435449], ['i64', 134217724]] as const) {
@@ -367,6 +367,15 @@ test('array.new_data/new_elem: the size limit is V8\'s exactly, checked before t
     (func (export "f") (param i32) (result i32) (array.len (array.new_elem $a $e (i32.const 0) (local.get 0)))))`);
   assert.is(trapMessage(() => e.f(134217724)), 'element segment out of bounds');
   assert.is(trapMessage(() => e.f(134217725)), 'requested new array is too large');
+  // V8's order: an offset of 2^31 or more is out of bounds before the size limit, a smaller one past the end
+  // of the segment only after it (checked against Node 24 over a grid of offsets and lengths).
+  const d = instance(`(module (type $a (array i8)) (data $d "abcde")
+    (func (export "f") (param i32 i32) (result i32) (array.len (array.new_data $a $d (local.get 0) (local.get 1)))))`);
+  assert.is(trapMessage(() => d.f(0x80000000 | 0, -1)), 'data segment out of bounds');
+  assert.is(trapMessage(() => d.f(0x7fffffff, -1)), 'requested new array is too large');
+  assert.is(trapMessage(() => d.f(6, -1)), 'requested new array is too large');
+  assert.is(trapMessage(() => d.f(6, 1)), 'data segment out of bounds');
+  assert.is(d.f(1, 4), 4);
 });
 
 // The oracle: Node 24's V8 (Wasm GC on by default), where there is one (not on CI's Node 20): $QUICKBEAM_NODE24,

@@ -61,8 +61,11 @@ export function gcBuiltin(state: InstanceState, id: number): number {
     case Builtin.ArrayNewData: {
       const t = u32(0), seg = u32(1), s = u32(2), n = u32(3);
       const esize = storageSize(types[t].fields![0].type);
-      if (n > maxArrayLength(esize)) return TrapCode.ArrayTooLarge;
+      // V8's order (fuzz-malformed against Node 24, then mapped out by hand): an offset of 2^31 or more (negative
+      // as V8's int32), then the size limit, then the whole range.
       const bytes = dataBytes(state, seg);
+      if (s >= 0x80000000) return TrapCode.DataSegmentOutOfBounds;
+      if (n > maxArrayLength(esize)) return TrapCode.ArrayTooLarge;
       if (s + n * esize > bytes.length) return TrapCode.DataSegmentOutOfBounds;
       const obj = newArray(state, t, n, esize);
       if (obj === 0) return TrapCode.GcHeapExhausted;
@@ -72,8 +75,9 @@ export function gcBuiltin(state: InstanceState, id: number): number {
     }
     case Builtin.ArrayNewElem: {
       const t = u32(0), seg = u32(1), s = u32(2), n = u32(3);
-      if (n > maxArrayLength(8)) return TrapCode.ArrayTooLarge;
       const items = state.segments.elemItems[seg];
+      if (s >= 0x80000000) return TrapCode.ElementSegmentOutOfBounds; // (V8's order, as above)
+      if (n > maxArrayLength(8)) return TrapCode.ArrayTooLarge;
       if (s + n > items.length) return TrapCode.ElementSegmentOutOfBounds;
       const obj = newArray(state, t, n, 8);
       if (obj === 0) return TrapCode.GcHeapExhausted;
