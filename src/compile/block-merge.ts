@@ -23,27 +23,36 @@ export function beginMerge(asm: Assembler, f: ControlFrame): void {
 export function recordEdge(vs: ValueStack, f: ControlFrame): void {
   if (f.mergeLabel < 0) return;
   const m = f.mergeRegs, g = vs.gprLocal, x = vs.xmmLocal;
-  if (f.mergeEdges === 0) {
-    for (let r = 0; r < 16; r++) {
-      m[r] = g[r];
-      m[16 + r] = x[r];
+  if (f.mergeEdges++ === 0) {
+    let bits = vs.cacheBits;
+    f.mergeMask = bits;
+    while (bits !== 0) {
+      const b = 31 - Math.clz32(bits);
+      bits &= ~(1 << b);
+      m[b] = b >= 16 ? x[b - 16] : g[b];
     }
-  } else {
-    for (let r = 0; r < 16; r++) {
-      if (m[r] !== g[r]) m[r] = -1;
-      if (m[16 + r] !== x[r]) m[16 + r] = -1;
-    }
+    return;
   }
-  f.mergeEdges++;
+  let bits = f.mergeMask & vs.cacheBits;
+  let keep = bits;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    if (m[b] !== (b >= 16 ? x[b - 16] : g[b])) keep &= ~(1 << b);
+  }
+  f.mergeMask = keep;
 }
 
 /** After an if's conditional jump to its else arm: remember the cache there. */
 export function captureIfEntry(vs: ValueStack, f: ControlFrame): void {
   if (f.mergeLabel < 0) return;
   const e = f.entryRegs, g = vs.gprLocal, x = vs.xmmLocal;
-  for (let r = 0; r < 16; r++) {
-    e[r] = g[r];
-    e[16 + r] = x[r];
+  let bits = vs.cacheBits;
+  f.entryMask = bits;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    e[b] = b >= 16 ? x[b - 16] : g[b];
   }
 }
 
@@ -51,15 +60,30 @@ export function captureIfEntry(vs: ValueStack, f: ControlFrame): void {
 export function recordIfEntryEdge(f: ControlFrame): void {
   if (f.mergeLabel < 0) return;
   const m = f.mergeRegs, e = f.entryRegs;
-  if (f.mergeEdges === 0) for (let r = 0; r < 32; r++) m[r] = e[r];
-  else for (let r = 0; r < 32; r++) if (m[r] !== e[r]) m[r] = -1;
-  f.mergeEdges++;
+  if (f.mergeEdges++ === 0) {
+    let bits = f.entryMask;
+    f.mergeMask = bits;
+    while (bits !== 0) {
+      const b = 31 - Math.clz32(bits);
+      bits &= ~(1 << b);
+      m[b] = e[b];
+    }
+    return;
+  }
+  let bits = f.mergeMask & f.entryMask;
+  let keep = bits;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    if (m[b] !== e[b]) keep &= ~(1 << b);
+  }
+  f.mergeMask = keep;
 }
 
 /** The else arm starts with the cache of the if's entry (or none when f merges nothing). */
 export function enterElse(vs: ValueStack, f: ControlFrame): void {
   vs.clearLocalCache();
-  if (f.mergeLabel >= 0) install(vs, f.entryRegs);
+  if (f.mergeLabel >= 0) install(vs, f.entryRegs, f.entryMask);
 }
 
 /**
@@ -71,14 +95,16 @@ export function finishMerge(vs: ValueStack, asm: Assembler, f: ControlFrame): vo
   asm.bind(f.label);
   if (f.mergeLabel >= 0) asm.bind(f.mergeLabel);
   vs.clearLocalCache();
-  if (!unknown) install(vs, f.mergeRegs);
+  if (!unknown) install(vs, f.mergeRegs, f.mergeMask);
 }
 
-function install(vs: ValueStack, regs: Int32Array): void {
-  for (let r = 0; r < 16; r++) {
-    const l = regs[r];
-    if (l >= 0 && vs.gprOwner[r] === -1 && vs.localReg[l] < 0) vs.cacheLocal(l, r);
-    const lx = regs[16 + r];
-    if (lx >= 0 && vs.xmmOwner[r] === -1 && vs.localReg[lx] < 0) vs.cacheLocal(lx, r);
+function install(vs: ValueStack, regs: Int32Array, mask: number): void {
+  let bits = mask;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    const l = regs[b];
+    if (l < 0 || vs.localReg[l] >= 0) continue;
+    if (b >= 16 ? vs.xmmOwner[b - 16] === -1 : vs.gprOwner[b] === -1) vs.cacheLocal(l, b & 15);
   }
 }

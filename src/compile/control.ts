@@ -51,8 +51,11 @@ export class ControlFrame {
    */
   mergeLabel = -1;
   mergeRegs = new Int32Array(32);
+  /** The registers (bits as ValueStack.cacheBits) whose mergeRegs / entryRegs entries are valid. */
+  mergeMask = 0;
   mergeEdges = 0;
   entryRegs = new Int32Array(32);
+  entryMask = 0;
   /** Some jump to `label` does not record its cache (e.g. a try_table catch pad): the end drops the cache. */
   unknownEntry = false;
 

@@ -13,14 +13,14 @@
 // A branch back to the loop (br, br_if, br_table) reloads just the pairs whose register no longer holds its
 // local (slots are always current, so a load is always right) and jumps to the header. Any other jump to the
 // loop (one that knows nothing of this: br_on_null, a try_table catch pad, which marks unknownEntry) targets
-// frame.label and gets the full reload. No lookahead: the pairs are what is cached at entry plus the most
-// recently used locals, loaded into free registers (up to a budget that leaves registers for the body's
-// temporaries).
+// frame.label and gets the full reload. No lookahead: the pairs are the most recently used locals (kept in
+// their register when cached, else loaded into a free one), then whatever else is cached, up to a budget that
+// leaves registers for the body's temporaries.
 
 import { ValType } from '../decode/types.js';
 import { Assembler } from '../x64/assembler.js';
 import { ControlFrame } from './control.js';
-import { ALLOCATABLE_GPRS, ALLOCATABLE_XMMS, isXmmType, ValueStack } from './value-stack.js';
+import { isXmmType, ValueStack } from './value-stack.js';
 
 /** At most this many GPRs / XMMs hold carried locals at a loop header. */
 const GPR_BUDGET = 6;
@@ -36,43 +36,57 @@ function carriable(t: number): boolean {
  */
 export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): void {
   let n = 0, gprs = 0, xmms = 0;
-  // What is cached now stays (its register is free: everything was spilled at the block entry).
-  for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
-    const r = ALLOCATABLE_GPRS[k];
-    const l = vs.gprLocal[r];
-    if (l < 0) continue;
-    if (vs.gprOwner[r] !== -1 || gprs >= GPR_BUDGET || !carriable(vs.localType[l])) vs.uncacheLocal(l);
-    else { f.loopRegs[n] = r; f.loopLocals[n++] = l; gprs++; }
-  }
-  for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
-    const r = ALLOCATABLE_XMMS[k];
-    const l = vs.xmmLocal[r];
-    if (l < 0) continue;
-    if (vs.xmmOwner[r] !== -1 || xmms >= XMM_BUDGET || !carriable(vs.localType[l])) vs.uncacheLocal(l);
-    else { f.loopRegs[n] = 16 + r; f.loopLocals[n++] = l; xmms++; }
-  }
-  const kept = n;
-  // Then the most recently used locals, into free registers that cache nothing.
+  let chosen = 0; // registers taken (bits as ValueStack.cacheBits)
+  let load = 0; // bit k set: pair k must be loaded on entry
+  // The most recently used locals first: their cached register if they have one, else a free one.
   const recent = vs.recentLocals;
-  for (let j = 0, at = vs.recentPos; j < recent.length; j++) {
-    at = (at + recent.length - 1) % recent.length;
+  const len = recent.length;
+  let at = vs.recentPos;
+  for (let j = 0; j < len; j++) {
+    at = at === 0 ? len - 1 : at - 1;
     const l = recent[at];
-    if (l < 0 || vs.localReg[l] >= 0) continue;
+    if (l < 0) continue;
     const t = vs.localType[l];
     if (!carriable(t)) continue;
     const xmm = isXmmType(t);
     if (xmm ? xmms >= XMM_BUDGET : gprs >= GPR_BUDGET) continue;
-    const r = vs.freeUncachedReg(xmm);
-    if (r < 0) continue;
-    vs.cacheLocal(l, r);
+    let r = vs.localReg[l];
+    if (r >= 0) {
+      const bit = 1 << (xmm ? 16 + r : r);
+      if ((chosen & bit) !== 0 || (xmm ? vs.xmmOwner : vs.gprOwner)[r] !== -1) continue;
+      chosen |= bit;
+    } else {
+      r = vs.freeUncachedReg(xmm);
+      if (r < 0) continue;
+      vs.cacheLocal(l, r);
+      chosen |= 1 << (xmm ? 16 + r : r);
+      load |= 1 << n;
+    }
     f.loopRegs[n] = xmm ? 16 + r : r;
+    f.loopLocals[n++] = l;
+    if (xmm) xmms++;
+    else gprs++;
+  }
+  // Then what else is cached, within the budget (its register is free: everything was spilled at the block entry).
+  let bits = vs.cacheBits & ~chosen;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    const xmm = b >= 16, r = b & 15;
+    const l = xmm ? vs.xmmLocal[r] : vs.gprLocal[r];
+    if ((xmm ? vs.xmmOwner : vs.gprOwner)[r] !== -1 || (xmm ? xmms >= XMM_BUDGET : gprs >= GPR_BUDGET) || !carriable(vs.localType[l])) {
+      vs.uncacheLocal(l);
+      continue;
+    }
+    f.loopRegs[n] = b;
     f.loopLocals[n++] = l;
     if (xmm) xmms++;
     else gprs++;
   }
   f.loopCount = n;
   vs.clearChecks(); // (bounds checks hold only within a basic block)
-  for (let k = kept; k < n; k++) {
+  for (let k = 0; load !== 0; k++, load >>>= 1) {
+    if ((load & 1) === 0) continue;
     const l = f.loopLocals[k];
     vs.loadFromFrame(vs.localType[l], f.loopRegs[k] & 15, vs.localDisp[l]);
   }

@@ -79,6 +79,8 @@ export class ValueStack {
   localReg: Int32Array = new Int32Array(0);
   gprLocal = new Int32Array(16).fill(-1);
   xmmLocal = new Int32Array(16).fill(-1);
+  /** The registers that cache a local: bit r for GPR r, bit 16 + r for XMM r (so merges visit only those). */
+  cacheBits = 0;
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
   /**
@@ -136,6 +138,7 @@ export class ValueStack {
       gl[r] = -1;
       xl[r] = -1;
     }
+    this.cacheBits = 0;
     if (this.localReg.length < numLocals) this.localReg = new Int32Array(Math.max(numLocals, 2 * this.localReg.length));
     const lr = this.localReg;
     if (numLocals > 64) lr.fill(-1, 0, numLocals);
@@ -230,6 +233,7 @@ export class ValueStack {
       if (l >= 0) {
         this.localReg[l] = -1;
         this.xmmLocal[r] = -1;
+        this.cacheBits &= ~(1 << (16 + r));
       }
     } else {
       this.gprOwner[r] = i;
@@ -237,6 +241,7 @@ export class ValueStack {
       if (l >= 0) {
         this.localReg[l] = -1;
         this.gprLocal[r] = -1;
+        this.cacheBits &= ~(1 << r);
       }
     }
   }
@@ -270,6 +275,7 @@ export class ValueStack {
     if (l >= 0) {
       this.localReg[l] = -1;
       map[r] = -1;
+      this.cacheBits &= ~(1 << (xmm ? 16 + r : r));
     }
   }
 
@@ -317,30 +323,35 @@ export class ValueStack {
   /** Drop every cached local (at merge points and after calls), and the bounds checks with them. */
   clearLocalCache(): void {
     if (this.checkedCount !== 0 || this.checkedConstEnd !== 0) this.clearChecks();
-    // (A plain loop, not TypedArray.prototype.fill: that is a C++ builtin, costly at every label and call.)
+    // Only the registers that cache something (and no TypedArray.prototype.fill: a C++ builtin call).
     const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
-    for (let r = 0; r < 16; r++) {
-      const g = gl[r];
-      if (g >= 0) {
-        lr[g] = -1;
-        gl[r] = -1;
-      }
-      const x = xl[r];
-      if (x >= 0) {
-        lr[x] = -1;
-        xl[r] = -1;
+    let m = this.cacheBits;
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m);
+      m &= ~(1 << b);
+      if (b >= 16) {
+        lr[xl[b - 16]] = -1;
+        xl[b - 16] = -1;
+      } else {
+        lr[gl[b]] = -1;
+        gl[b] = -1;
       }
     }
+    this.cacheBits = 0;
   }
 
   /** Record that register r (of local x's type) now holds local x's current value. */
   cacheLocal(x: number, r: number): void {
     const xmm = isXmmType(this.localType[x]);
     const old = this.localReg[x];
-    if (old >= 0) (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
+    if (old >= 0) {
+      (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
+      this.cacheBits &= ~(1 << (xmm ? 16 + old : old));
+    }
     this.forget(xmm, r);
     this.localReg[x] = r;
     (xmm ? this.xmmLocal : this.gprLocal)[r] = x;
+    this.cacheBits |= 1 << (xmm ? 16 + r : r);
   }
 
   /**
@@ -377,7 +388,7 @@ export class ValueStack {
   noteLocalUse(x: number): void {
     const rl = this.recentLocals;
     const p = this.recentPos;
-    if (rl[(p + rl.length - 1) % rl.length] === x) return;
+    if (rl[p === 0 ? rl.length - 1 : p - 1] === x) return;
     rl[p] = x;
     this.recentPos = p + 1 === rl.length ? 0 : p + 1;
   }
@@ -391,7 +402,9 @@ export class ValueStack {
   uncacheLocal(x: number): void {
     const old = this.localReg[x];
     if (old < 0) return;
-    (isXmmType(this.localType[x]) ? this.xmmLocal : this.gprLocal)[old] = -1;
+    const xmm = isXmmType(this.localType[x]);
+    (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
+    this.cacheBits &= ~(1 << (xmm ? 16 + old : old));
     this.localReg[x] = -1;
   }
 
