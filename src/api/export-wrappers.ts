@@ -7,8 +7,9 @@
 // Why: the generic wrapper (rest parameters, a loop over the param types, a switch per value) cost about 40 ns
 // per call on top of koffi's 14 ns; see BENCHMARKS.md section 4.
 
-import { FuncType, ValType } from '../decode/types.js';
+import { FuncType } from '../decode/types.js';
 import { argsF32, argsF64, argsI32, argsI64 } from '../runtime/exec-state.js';
+import { signatureShape } from './signature-shape.js';
 
 /** What a specialised wrapper calls: `enter` runs the function with the args buffer filled in. */
 export type Enter = () => void;
@@ -16,37 +17,6 @@ export type SlowCall = (args: ArrayLike<unknown>) => unknown;
 type Make = (key: string, state: { disposed: boolean }, enter: Enter, slow: SlowCall) => Function;
 
 const makers = new Map<string, Make>();
-
-/** Most params a specialised wrapper takes (more use the generic one). */
-const MAX_PARAMS = 16;
-
-function letter(t: ValType): string | null {
-  switch (t) {
-    case ValType.I32: return 'i';
-    case ValType.I64: return 'I';
-    case ValType.F32: return 'f';
-    case ValType.F64: return 'F';
-  }
-  return null;
-}
-
-/** The signature's shape ('iF>i'), or null when it has no specialised wrapper. */
-function shapeOf(type: FuncType): string | null {
-  if (type.params.length > MAX_PARAMS || type.results.length > 1) return null;
-  let s = '';
-  for (const t of type.params) {
-    const l = letter(t);
-    if (l === null) return null;
-    s += l;
-  }
-  s += '>';
-  for (const t of type.results) {
-    const l = letter(t);
-    if (l === null) return null;
-    s += l;
-  }
-  return s;
-}
 
 function makerFor(shape: string): Make {
   const [params, result] = shape.split('>');
@@ -81,7 +51,7 @@ function makerFor(shape: string): Make {
  * param count), or null when the signature has none.
  */
 export function specialisedWrapper(key: string, type: FuncType, state: { disposed: boolean }, enter: Enter, slow: SlowCall): Function | null {
-  const shape = shapeOf(type);
+  const shape = signatureShape(type);
   if (shape === null) return null;
   let make = makers.get(shape);
   if (make === undefined) {

@@ -8,8 +8,9 @@
 // Why: the generic path (an arguments array, a switch per value, Reflect.apply) was a third of a host call's
 // cost once koffi's callback was out of the way; see BENCHMARKS.md section 4.
 
-import { FuncType, ValType } from '../decode/types.js';
+import { FuncType } from '../decode/types.js';
 import { argsF32, argsF64, argsI32, argsI64 } from '../runtime/exec-state.js';
+import { signatureShape } from './signature-shape.js';
 
 /** A host call to an import: returns 0, a trap code or SUSPENDED_CODE (and may throw). */
 export type ImportCaller = () => number;
@@ -18,36 +19,6 @@ export type SlowResult = (result: unknown) => number;
 type Make = (fn: Function, slow: SlowResult) => ImportCaller;
 
 const makers = new Map<string, Make>();
-
-/** Most params a specialised caller takes (more use the generic path). */
-const MAX_PARAMS = 16;
-
-function letter(t: ValType): string | null {
-  switch (t) {
-    case ValType.I32: return 'i';
-    case ValType.I64: return 'I';
-    case ValType.F32: return 'f';
-    case ValType.F64: return 'F';
-  }
-  return null;
-}
-
-function shapeOf(type: FuncType): string | null {
-  if (type.params.length > MAX_PARAMS || type.results.length > 1) return null;
-  let s = '';
-  for (const t of type.params) {
-    const l = letter(t);
-    if (l === null) return null;
-    s += l;
-  }
-  s += '>';
-  for (const t of type.results) {
-    const l = letter(t);
-    if (l === null) return null;
-    s += l;
-  }
-  return s;
-}
 
 function makerFor(shape: string): Make {
   const [params, result] = shape.split('>');
@@ -83,7 +54,7 @@ function makerFor(shape: string): Make {
 
 /** A specialised caller of import `fn` of type `type`, or null when the signature has none. */
 export function specialisedImportCaller(fn: Function, type: FuncType, slow: SlowResult): ImportCaller | null {
-  const shape = shapeOf(type);
+  const shape = signatureShape(type);
   if (shape === null) return null;
   let make = makers.get(shape);
   if (make === undefined) {
