@@ -9,7 +9,7 @@
 
 import { FuncType } from '../decode/types.js';
 import { argsF32, argsF64, argsI32, argsI64 } from '../runtime/exec-state.js';
-import { signatureShape } from './signature-shape.js';
+import { makerForSignature } from './signature-shape.js';
 
 /** What a specialised wrapper calls: `enter` runs the function with the args buffer filled in. */
 export type Enter = () => void;
@@ -51,12 +51,6 @@ function makerFor(shape: string): Make {
  * param count), or null when the signature has none.
  */
 export function specialisedWrapper(key: string, type: FuncType, state: { disposed: boolean }, enter: Enter, slow: SlowCall): Function | null {
-  const shape = signatureShape(type);
-  if (shape === null) return null;
-  let make = makers.get(shape);
-  if (make === undefined) {
-    make = makerFor(shape);
-    makers.set(shape, make);
-  }
-  return make(key, state, enter, slow);
+  const make = makerForSignature(makers, type, makerFor);
+  return make === null ? null : make(key, state, enter, slow);
 }

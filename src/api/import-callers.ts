@@ -10,7 +10,7 @@
 
 import { FuncType } from '../decode/types.js';
 import { argsF32, argsF64, argsI32, argsI64 } from '../runtime/exec-state.js';
-import { signatureShape } from './signature-shape.js';
+import { makerForSignature } from './signature-shape.js';
 
 /** A host call to an import: returns 0, a trap code or SUSPENDED_CODE (and may throw). */
 export type ImportCaller = () => number;
@@ -54,12 +54,6 @@ function makerFor(shape: string): Make {
 
 /** A specialised caller of import `fn` of type `type`, or null when the signature has none. */
 export function specialisedImportCaller(fn: Function, type: FuncType, slow: SlowResult): ImportCaller | null {
-  const shape = signatureShape(type);
-  if (shape === null) return null;
-  let make = makers.get(shape);
-  if (make === undefined) {
-    make = makerFor(shape);
-    makers.set(shape, make);
-  }
-  return make(fn, slow);
+  const make = makerForSignature(makers, type, makerFor);
+  return make === null ? null : make(fn, slow);
 }

@@ -34,3 +34,18 @@ export function signatureShape(type: FuncType): string | null {
   }
   return s;
 }
+
+/**
+ * The maker of `type`'s specialised code, built by `build` once per shape and kept in `makers`, or null when
+ * the signature has no shape.
+ */
+export function makerForSignature<M>(makers: Map<string, M>, type: FuncType, build: (shape: string) => M): M | null {
+  const shape = signatureShape(type);
+  if (shape === null) return null;
+  let make = makers.get(shape);
+  if (make === undefined) {
+    make = build(shape);
+    makers.set(shape, make);
+  }
+  return make;
+}
