@@ -180,6 +180,49 @@ test('table.get / table.set of funcref and externref tables (wasm-bindgen\'s ext
   assert.not.ok(new BodyValidator(d2.info, features).validate(0, d2.bytes, d2.starts[0], d2.ends[0]));
 });
 
+/** A module of one function `() -> i32` whose body (after the locals vector) is `body`. */
+function oneFunction(body: number[]): Uint8Array {
+  const uleb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  const fn = [0, ...body]; // no locals
+  const code = [1, ...uleb(fn.length), ...fn];
+  return Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 10, ...uleb(code.length), ...code]);
+}
+
+test('bodies deeper or taller than the first scratch capacities are validated here after it grows (Go nests thousands of blocks)', () => {
+  const features = resolveFeatures();
+  const n = 5000;
+  // n nested blocks, i32.const 7 innermost, n ends, end of function: depth 5001 > the first 1024 frames
+  const nested = [...Array(n).fill([0x02, 0x40]).flat(), 0x41, 7, ...Array(n).fill(0x0b), 0x0b];
+  // the innermost block of empty type leaves a value: invalid (the result is declared by no block)
+  const d = decode(oneFunction(nested), features)!;
+  assert.not.ok(new BodyValidator(d.info, features).validate(0, d.bytes, d.starts[0], d.ends[0]), 'invalid deep body accepted');
+  assert.not.ok(compilerAccepts(d, features, 0));
+  // the same with every block typed (result i32): valid
+  const typed = [...Array(n).fill([0x02, 0x7f]).flat(), 0x41, 7, ...Array(n).fill(0x0b), 0x0b];
+  const d2 = decode(oneFunction(typed), features)!;
+  assert.ok(new BodyValidator(d2.info, features).validate(0, d2.bytes, d2.starts[0], d2.ends[0]), 'valid deep body declined');
+  assert.ok(compilerAccepts(d2, features, 0));
+  // 10,000 values on the operand stack (> the first 4096), added back down to one
+  const m = 10_000;
+  const tall = [...Array(m).fill([0x41, 1]).flat(), ...Array(m - 1).fill(0x6a), 0x0b];
+  const d3 = decode(oneFunction(tall), features)!;
+  assert.ok(new BodyValidator(d3.info, features).validate(0, d3.bytes, d3.starts[0], d3.ends[0]), 'tall body declined');
+  // one add short: two values left at the end, invalid for both validators
+  const tallBad = [...Array(m).fill([0x41, 1]).flat(), ...Array(m - 2).fill(0x6a), 0x0b];
+  const d4 = decode(oneFunction(tallBad), features)!;
+  assert.not.ok(new BodyValidator(d4.info, features).validate(0, d4.bytes, d4.starts[0], d4.ends[0]), 'invalid tall body accepted');
+  assert.not.ok(compilerAccepts(d4, features, 0));
+});
+
 test('an invalid body is declined, and the module still fails with the function compiler\'s exact error', async () => {
   const { Module, CompileError: QbCompileError } = await import('../src/index.js');
   // (func (result i32) i64.const 0): type mismatch at the end

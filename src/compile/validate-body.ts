@@ -26,8 +26,12 @@ const K_BLOCK = 0, K_LOOP = 1, K_IF = 2, K_ELSE = 3, K_FUNC = 4;
 const BT_EMPTY = -64;
 
 const MAX_LOCALS = 50000; // the function compiler's limit
-const MAX_STACK = 4096; // operand stack and control depth handled here (deeper bodies: declined)
-const MAX_DEPTH = 1024;
+// Operand stack and control depth: the thread's scratch starts at these capacities; a body that outgrows them
+// is validated again with doubled ones (Go's resumable functions nest thousands of blocks), up to the limits.
+const FIRST_STACK = 4096;
+const FIRST_DEPTH = 1024;
+const LIMIT_STACK = 1 << 20; // (deeper bodies: declined, the function compiler validates them)
+const LIMIT_DEPTH = 1 << 20;
 const MAX_BR_TABLE = 1_000_000; // likewise
 
 // Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
@@ -118,27 +122,43 @@ interface Scratch {
 }
 let scratch: Scratch | null = null;
 
+function newScratch(stackCap: number, depthCap: number): Scratch {
+  return {
+    stack: new Uint8Array(stackCap), fKind: new Uint8Array(depthCap), fHeight: new Int32Array(depthCap),
+    fDead: new Uint8Array(depthCap), fParams: new Int32Array(depthCap), fResults: new Int32Array(depthCap),
+    locals: scratch?.locals ?? new Uint8Array(MAX_LOCALS),
+  };
+}
+
 function threadScratch(): Scratch {
-  return (scratch ??= {
-    stack: new Uint8Array(MAX_STACK), fKind: new Uint8Array(MAX_DEPTH), fHeight: new Int32Array(MAX_DEPTH),
-    fDead: new Uint8Array(MAX_DEPTH), fParams: new Int32Array(MAX_DEPTH), fResults: new Int32Array(MAX_DEPTH),
-    locals: new Uint8Array(MAX_LOCALS),
-  });
+  return (scratch ??= newScratch(FIRST_STACK, FIRST_DEPTH));
+}
+
+/** Double the thread's scratch (both capacities); false at the limits. */
+function growScratch(stackCap: number, depthCap: number): boolean {
+  if (stackCap >= LIMIT_STACK && depthCap >= LIMIT_DEPTH) return false;
+  scratch = newScratch(Math.min(2 * stackCap, LIMIT_STACK), Math.min(2 * depthCap, LIMIT_DEPTH));
+  return true;
 }
 
 export class BodyValidator {
-  // Fixed capacities: a body that needs more is declined (the function compiler validates it). Growth code in
-  // the hot loop would cost a deoptimisation the first time it ran.
-  private readonly stack = threadScratch().stack;
+  // Fixed capacities in the hot loop: a body that needs more fails with `outgrown` set, and validate() grows the
+  // thread's scratch and starts the body again. Growth code in the loop would cost a deoptimisation the first
+  // time it ran.
+  private stack = threadScratch().stack;
   private sp = 0;
+  /** Operand stack room: the loop declines at this height (one value below capacity, as an operator pushes one). */
+  private stackLimit = this.stack.length - 1;
   // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, and
   // the type lists of its params and results.
-  private readonly fKind = threadScratch().fKind;
-  private readonly fHeight = threadScratch().fHeight;
-  private readonly fDead = threadScratch().fDead;
-  private readonly fParams = threadScratch().fParams;
-  private readonly fResults = threadScratch().fResults;
+  private fKind = threadScratch().fKind;
+  private fHeight = threadScratch().fHeight;
+  private fDead = threadScratch().fDead;
+  private fParams = threadScratch().fParams;
+  private fResults = threadScratch().fResults;
   private depth = 0;
+  /** Set when a body failed only for lack of stack or frame room. */
+  private outgrown = false;
   private readonly locals = threadScratch().locals;
   private numLocals = 0;
   private depths = new Int32Array(64);
@@ -219,13 +239,31 @@ export class BodyValidator {
   validate(f: number, bytes: Uint8Array, start: number, end: number): boolean {
     const r = this.r;
     r.bytes = bytes;
-    r.pos = start;
-    r.end = end;
-    try {
-      return this.body(f);
-    } catch {
-      return false; // a malformed immediate (the reader throws): the function compiler reports it
+    for (;;) {
+      if (this.stack !== threadScratch().stack) this.useScratch();
+      r.pos = start;
+      r.end = end;
+      this.outgrown = false;
+      let ok: boolean;
+      try {
+        ok = this.body(f);
+      } catch {
+        return false; // a malformed immediate (the reader throws): the function compiler reports it
+      }
+      if (ok || !this.outgrown || !growScratch(this.stack.length, this.fKind.length)) return ok;
     }
+  }
+
+  /** Point the hot loop's arrays at the thread's scratch (after it grew). */
+  private useScratch(): void {
+    const s = threadScratch();
+    this.stack = s.stack;
+    this.stackLimit = s.stack.length - 1;
+    this.fKind = s.fKind;
+    this.fHeight = s.fHeight;
+    this.fDead = s.fDead;
+    this.fParams = s.fParams;
+    this.fResults = s.fResults;
   }
 
   private body(f: number): boolean {
@@ -295,7 +333,7 @@ export class BodyValidator {
   /** Push list l's types; false when they do not fit (the body is declined). */
   private pushTypes(l: number): boolean {
     const types = this.listTypes, s = this.listStart[l], n = this.listLen[l];
-    if (this.sp + n >= MAX_STACK) return false;
+    if (this.sp + n >= this.stackLimit) return this.outgrow();
     for (let i = 0; i < n; i++) this.push(types[s + i]);
     return true;
   }
@@ -335,7 +373,7 @@ export class BodyValidator {
   /** Open a control frame; false when too deep (the body is declined). */
   private pushFrame(kind: number, params: number, results: number): boolean {
     const d = this.depth;
-    if (d === MAX_DEPTH) return false;
+    if (d === this.fKind.length) return this.outgrow();
     this.fKind[d] = kind;
     this.fHeight[d] = this.sp;
     this.fDead[d] = 0;
@@ -343,6 +381,12 @@ export class BodyValidator {
     this.fResults[d] = results;
     this.depth = d + 1;
     return true;
+  }
+
+  /** Decline for lack of room (validate() grows the scratch and tries again). */
+  private outgrow(): false {
+    this.outgrown = true;
+    return false;
   }
 
   /** Types a branch to frame d carries (a list): a loop's params, any other block's results. */
@@ -433,7 +477,8 @@ export class BodyValidator {
     while (this.depth > 0) {
       const p = r.pos;
       // (Room for the one value a single operator pushes; pushTypes checks its own.)
-      if (p >= r.end || this.sp >= MAX_STACK - 1) return false;
+      if (p >= r.end) return false;
+      if (this.sp >= this.stackLimit) return this.outgrow();
       const op = code[p];
       r.pos = p + 1;
       if (op >= 0x45 && op <= 0xc4) {
