@@ -223,6 +223,62 @@ test('bodies deeper or taller than the first scratch capacities are validated he
   assert.not.ok(compilerAccepts(d4, features, 0));
 });
 
+test('memarg alignment at its edges, with and without the memory-index bit: the fast validator and both compile modes agree with the rule', async () => {
+  const { Module, CompileError: QbCompileError } = await import('../src/index.js');
+  const features = resolveFeatures();
+  const uleb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n % 128;
+      n = Math.floor(n / 128);
+      if (n !== 0) b |= 0x80;
+      out.push(b);
+    } while (n !== 0);
+    return out;
+  };
+  // (memory 1) (func (param i32) (result i32) local.get 0 <load> align=2^k [memidx 0] offset 0 [wrap/extract])
+  const loads: Array<{ op: number[]; log2: number; tail: number[] }> = [
+    { op: [0x2d], log2: 0, tail: [] }, // i32.load8_u
+    { op: [0x28], log2: 2, tail: [] }, // i32.load
+    { op: [0x29], log2: 3, tail: [0xa7] }, // i64.load, i32.wrap_i64
+    { op: [0xfd, 0x00], log2: 4, tail: [0xfd, 0x1b, 0x00] }, // v128.load, i32x4.extract_lane 0
+    { op: [0xfe, 0x10], log2: 2, tail: [] }, // i32.atomic.load (exactly natural)
+  ];
+  const exponents = [0, 1, 2, 3, 4, 5, 31, 32 + 31, 0x7fffffbf, 0x80000000, 0xffffffbf];
+  let checked = 0;
+  for (const { op, log2, tail } of loads) {
+    const atomic = op[0] === 0xfe;
+    for (const k of exponents) {
+      for (const withMem of [false, true]) {
+        if (withMem && (k & 0x40) !== 0) continue;
+        const flags = withMem ? k + 0x40 : k;
+        const body = [0, 0x20, 0, ...op, ...uleb(flags), ...(withMem ? [0] : []), 0, ...tail, 0x0b];
+        const code = [1, ...uleb(body.length), ...body];
+        const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1,
+          10, ...uleb(code.length), ...code]);
+        const valid = atomic ? k === log2 : k <= log2;
+        const what = `op ${op.map((b) => b.toString(16)).join(' ')} flags 0x${flags.toString(16)}`;
+        const d = decode(bytes, features)!;
+        const fast = new BodyValidator(d.info, features).validate(0, d.bytes, d.starts[0], d.ends[0]);
+        if (fast) assert.ok(valid, `${what}: accepted by the fast validator`);
+        for (const lazy of [false, true]) {
+          let ok = true;
+          try {
+            new Module(bytes, { lazy });
+          } catch (e) {
+            assert.instance(e, QbCompileError, what);
+            assert.match(String((e as Error).message), /alignment/, what);
+            ok = false;
+          }
+          assert.is(ok, valid, `${what} (${lazy ? 'lazy' : 'eager'}): ${valid ? 'rejected' : 'accepted'}`);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked > 80);
+});
+
 test('an invalid body is declined, and the module still fails with the function compiler\'s exact error', async () => {
   const { Module, CompileError: QbCompileError } = await import('../src/index.js');
   // (func (result i32) i64.const 0): type mismatch at the end

@@ -34,7 +34,7 @@ function loadKind(size: number): LoadKind {
 function readAtomicMemarg(c: FunctionCompiler, size: number): void {
   const at = c.r.pos;
   readMemarg(c, size);
-  if (2 ** maAlign !== size) c.error('alignment must be exactly natural for an atomic operation', at);
+  if (1 << maAlign !== size) c.error('alignment must be exactly natural for an atomic operation', at);
 }
 
 export function emitAtomic(c: FunctionCompiler, sub: number): void {

@@ -38,10 +38,11 @@ export function readMemarg(c: FunctionCompiler, size: number): void {
   let mem = 0;
   if (flags & 0x40) {
     if (!c.m.features.multiMemory) c.error('malformed memop flags: memory index needs multi-memory', at);
-    flags &= ~0x40;
+    flags -= 0x40; // (not `&= ~0x40`: that would make flags >= 2^31 negative, and pass the check below)
     mem = r.u32();
   }
-  if (flags >= 32 || 2 ** flags > size) c.error('alignment must not be larger than natural', at);
+  // (a shift, not `2 ** flags`: V8 computes ** with a C pow call, even in optimised code; size <= 16)
+  if (flags > 4 || 1 << flags > size) c.error('alignment must not be larger than natural', at);
   maAlign = flags;
   const mems = c.m.info.memories;
   if (mem >= mems.length) c.error(`unknown memory ${mem}`, at);

@@ -441,10 +441,11 @@ export class BodyValidator {
     let m = 0;
     if (flags & 0x40) {
       if (!this.features.multiMemory) return 0;
-      flags &= ~0x40;
+      flags -= 0x40; // (not `&= ~0x40`: that would make flags >= 2^31 negative)
       m = r.u32();
     }
-    if (flags >= 32 || 2 ** flags > size) return 0;
+    // (a shift, not `2 ** flags`: V8 computes ** with a C pow call, even in optimised code; size <= 16)
+    if (flags > 4 || 1 << flags > size) return 0;
     if (m >= this.mem64.length) return 0;
     if (this.mem64[m] === 1) {
       r.u64();
