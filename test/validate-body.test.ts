@@ -14,6 +14,14 @@ import type { ModuleInfo } from '../src/decode/types.js';
 import { BatchCompiler } from '../src/compile/batch-compiler.js';
 import { BodyValidator } from '../src/compile/validate-body.js';
 import { CompileError } from '../src/errors.js';
+import { uleb as ulebInto } from './helpers/wasm-builder.js';
+
+/** The unsigned LEB128 bytes of n. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  ulebInto(out, n);
+  return out;
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/wasm-testsuite/json');
@@ -182,16 +190,6 @@ test('table.get / table.set of funcref and externref tables (wasm-bindgen\'s ext
 
 /** A module of one function `() -> i32` whose body (after the locals vector) is `body`. */
 function oneFunction(body: number[]): Uint8Array {
-  const uleb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n !== 0) b |= 0x80;
-      out.push(b);
-    } while (n !== 0);
-    return out;
-  };
   const fn = [0, ...body]; // no locals
   const code = [1, ...uleb(fn.length), ...fn];
   return Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 3, 2, 1, 0, 10, ...uleb(code.length), ...code]);
@@ -226,16 +224,6 @@ test('bodies deeper or taller than the first scratch capacities are validated he
 test('memarg alignment at its edges, with and without the memory-index bit: the fast validator and both compile modes agree with the rule', async () => {
   const { Module, CompileError: QbCompileError } = await import('../src/index.js');
   const features = resolveFeatures();
-  const uleb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n % 128;
-      n = Math.floor(n / 128);
-      if (n !== 0) b |= 0x80;
-      out.push(b);
-    } while (n !== 0);
-    return out;
-  };
   // (memory 1) (func (param i32) (result i32) local.get 0 <load> align=2^k [memidx 0] offset 0 [wrap/extract])
   const loads: Array<{ op: number[]; log2: number; tail: number[] }> = [
     { op: [0x2d], log2: 0, tail: [] }, // i32.load8_u
