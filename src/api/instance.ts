@@ -414,13 +414,17 @@ function initialize(state: InstanceState): void {
     if (seg.mode !== SegmentMode.Passive) state.segments.elemItems[i] = [];
   }
   const datas = info.datas;
+  // One view per memory for all its segments (no memory grows before the start function).
+  const targets: Array<Uint8Array | null> = state.memories.map(() => null);
   for (let i = 0; i < datas.count; i++) {
     if (datas.mode(i) !== SegmentMode.Active) continue;
-    const mem = state.memories[datas.memory(i)];
+    const m = datas.memory(i);
+    const mem = state.memories[m];
     const c = datas.constOffset(i);
     const offset = c !== undefined ? (mem.index64 ? c : c >>> 0) : offsetValue(evalConst(state, datas.offsetExpr(i)!, mem.index64 ? ValType.I64 : ValType.I32));
-    if (offset + datas.length(i) > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
-    mem.write(offset, datas.bytes(i));
+    const length = datas.length(i);
+    if (offset + length > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
+    if (length !== 0) targets[m] = mem.writePiece(targets[m], offset, datas.moduleBytes, datas.start(i), length);
     state.segments.dataDropped[i] = 1;
   }
   if (info.start !== null) callExport(state, info.start, []);

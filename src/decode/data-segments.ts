@@ -20,7 +20,7 @@ export class DataSegments {
   private exprs: Map<number, ConstExpr> | null = null;
   private constOps = NO_U8;
 
-  constructor(private readonly moduleBytes: Uint8Array) {}
+  constructor(readonly moduleBytes: Uint8Array) {}
 
   /** Append a segment whose contents are moduleBytes[start, start + length). */
   add(mode: SegmentMode, memory: number, start: number, length: number): number {
@@ -61,6 +61,11 @@ export class DataSegments {
   bytes(i: number): Uint8Array {
     const s = this.starts[i];
     return this.moduleBytes.subarray(s, s + this.lengths[i]);
+  }
+
+  /** Where the segment's contents start in the module bytes (`moduleBytes`). */
+  start(i: number): number {
+    return this.starts[i];
   }
 
   /** The offset as a number when it is a plain constant (i32: as an int32), else undefined. */
