@@ -11,7 +11,7 @@ import { Tag, isTag, makeTag, tagKey } from './tag.js';
 import { noteExnrefStorage } from './exception.js';
 import { LinkError } from '../errors.js';
 import {
-  FUNCREC_CODE, FUNCREC_SIG, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
+  FUNCREC_CODE, FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
 } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js';
@@ -251,16 +251,16 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Defined tags: new identities per instance.
   const tagTypes = info.tags ?? [];
   for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params, info.types[tagTypes[i]].key));
-  // Defined functions.
-  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
-    const r = L.record(f);
-    const rec = vmctx + r;
-    put(r + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
-    put(r + FUNCREC_VMCTX, vmctx);
-    words[(r + FUNCREC_SIG) >>> 2] = c.sigIds[info.funcTypes[f]];
-    state.funcRecords.push(rec);
+  // Defined functions, then the function table: tight loops over words (a module may define 100,000 functions,
+  // and this runs once per instance, mostly before V8 has optimised it).
+  fillFuncRecords(state, words, vmctx, m.code.addr);
+  const funcRecords = state.funcRecords;
+  for (let f = 0, w = L.funcsOffset >>> 2; f < funcRecords.length; f++, w += 2) {
+    const rec = funcRecords[f];
+    const lo = rec >>> 0;
+    words[w] = lo;
+    words[w + 1] = (rec - lo) / 4294967296;
   }
-  for (let f = 0; f < state.funcRecords.length; f++) put(L.func(f), state.funcRecords[f]);
   // Defined memories and tables.
   // (Trusted mode keeps V8 memories: their guard regions make a stray access fault rather than reach other memory.)
   const exported = info.memories.length === info.numImportedMemories ? 0 : c.boundsChecks ? exportedMemories(m) : -1;
@@ -292,9 +292,17 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     put(L.global(i), cell.addr);
     state.globals.push(cell);
   }
-  // Element segment items are evaluated now (they may reference functions and globals).
+  // Element segment items are evaluated now (they may reference functions and globals); `ref.func f`, nearly all
+  // of them (a function table), without the interpreter.
+  const funcRecords2 = state.funcRecords;
   for (const seg of info.elems) {
-    state.segments.elemItems.push(seg.items.map((e) => Number(evalConst(state, e, seg.elemType))));
+    const items = seg.items;
+    const values = new Array<number>(items.length);
+    for (let k = 0; k < items.length; k++) {
+      const e = items[k];
+      values[k] = e.length === 1 && e[0].op === ConstOp.RefFunc ? funcRecords2[e[0].value as number] : Number(evalConst(state, e, seg.elemType));
+    }
+    state.segments.elemItems.push(values);
   }
   state.hostHandler = makeHostHandler(state);
   // Tables and globals this instance uses may come to hold its funcrefs: they keep it alive.
@@ -303,6 +311,28 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Every imported memory has one more holder (linking cannot fail any more).
   for (let i = 0; i < info.numImportedMemories; i++) state.memories[i].addHolder();
   return state;
+}
+
+/** The FuncRecords (code, vmctx, signature id) of the defined functions, appended to state.funcRecords. */
+function fillFuncRecords(state: InstanceState, words: Uint32Array, vmctx: number, codeAddr: number): void {
+  const m = state.module;
+  const info = m.info, c = m.compiled, L = c.layout;
+  const first = info.numImportedFuncs, n = info.funcTypes.length;
+  if (first >= n) return;
+  const offsets = c.funcOffsets, sigIds = c.sigIds, funcTypes = info.funcTypes, funcRecords = state.funcRecords;
+  const vmLo = vmctx >>> 0, vmHi = (vmctx - vmLo) / 4294967296;
+  const stride = FUNCREC_SIZE >>> 2;
+  let r = L.record(first);
+  for (let f = first, w = r >>> 2; f < n; f++, w += stride, r += FUNCREC_SIZE) {
+    const code = codeAddr + offsets[f];
+    const lo = code >>> 0;
+    words[w + (FUNCREC_CODE >>> 2)] = lo;
+    words[w + (FUNCREC_CODE >>> 2) + 1] = (code - lo) / 4294967296;
+    words[w + (FUNCREC_VMCTX >>> 2)] = vmLo;
+    words[w + (FUNCREC_VMCTX >>> 2) + 1] = vmHi;
+    words[w + (FUNCREC_SIG >>> 2)] = sigIds[funcTypes[f]];
+    funcRecords.push(vmctx + r);
+  }
 }
 
 /**
@@ -416,6 +446,7 @@ function initialize(state: InstanceState): void {
   const datas = info.datas;
   // One view per memory for all its segments (no memory grows before the start function).
   const targets: Array<Uint8Array | null> = state.memories.map(() => null);
+  const sizes = state.memories.map((mem) => mem.byteLength);
   for (let i = 0; i < datas.count; i++) {
     if (datas.mode(i) !== SegmentMode.Active) continue;
     const m = datas.memory(i);
@@ -423,7 +454,7 @@ function initialize(state: InstanceState): void {
     const c = datas.constOffset(i);
     const offset = c !== undefined ? (mem.index64 ? c : c >>> 0) : offsetValue(evalConst(state, datas.offsetExpr(i)!, mem.index64 ? ValType.I64 : ValType.I32));
     const length = datas.length(i);
-    if (offset + length > mem.byteLength) throw trapError(TrapCode.MemoryOutOfBounds);
+    if (offset + length > sizes[m]) throw trapError(TrapCode.MemoryOutOfBounds);
     if (length !== 0) targets[m] = mem.writePiece(targets[m], offset, datas.moduleBytes, datas.start(i), length);
     state.segments.dataDropped[i] = 1;
   }

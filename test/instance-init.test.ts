@@ -1,11 +1,12 @@
-// Active data segments at instantiation: many small ones (Go modules have ~100,000), short and long ones
+// Instantiation of big modules: function records and the function table of 60,000 functions, element
+// segments of `ref.func` and other expressions, and active data segments: many small ones (Go modules have ~100,000), short and long ones
 // (instantiation copies the short ones with a loop, the long ones with one copy), overlapping ones (later wins),
 // empty ones, and a segment out of bounds after others were written (those stay written, as the
 // spec says). Memory contents must equal V8's.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ModuleBuilder, Code } from './helpers/wasm-builder.js';
+import { ModuleBuilder, Code, T, uleb as ulebInto, sleb as slebInto } from './helpers/wasm-builder.js';
 import { qb } from './helpers/engines.js';
 
 /** A deterministic PRNG (xorshift32). */
@@ -95,5 +96,74 @@ test('segments from a passive and active mix, with memory.init of the passive on
     assert.throws(() => e.initDropped(), (err: Error) => err instanceof engine.RuntimeError);
   }
 });
+
+test('60,000 functions in a table with imported ones and non-ref.func items: every call_indirect reaches its function, as in V8', () => {
+  const n = 60_000;
+  const b = new ModuleBuilder();
+  const hostA = b.importFunc('h', 'a', [], [T.i32]);
+  const hostB = b.importFunc('h', 'b', [], [T.i32]);
+  b.importGlobal('h', 'g', T.funcref);
+  const first = b.nextFuncIndex();
+  // function k returns k * 7 + 3 (i32)
+  for (let k = 0; k < n; k++) b.func([], [T.i32], (c) => c.i32_const(k * 7 + 3).end());
+  b.table(T.funcref, { min: n + 4 }, 'table');
+  b.elem({ mode: 'active', offset: new Code().i32_const(0), funcs: Array.from({ length: n }, (_, k) => first + k) });
+  b.elem({ mode: 'active', offset: new Code().i32_const(n), funcs: [hostA, hostB] });
+  b.func([T.i32], [T.i32], (c) => c.local_get(0).call_indirect(b.type([], [T.i32])).end(), { export: 'call' });
+  const base = b.build();
+  // A third segment with a global.get item (an imported funcref) and a ref.null, appended by hand:
+  // elem flags 4 (active, table 0, expressions), offset n + 2, 2 items: global.get 0, ref.null func.
+  const bytes = withExtraElemSegment(base, [0x04, 0x41, ...sleb(n + 2), 0x0b, 0x02, 0x23, 0x00, 0x0b, 0xd0, 0x70, 0x0b]);
+  for (const engine of [WebAssembly, qb as unknown as typeof WebAssembly]) {
+    const h = new ModuleBuilder();
+    h.func([], [T.i32], (c) => c.i32_const(-5).end(), { export: 'f' });
+    const helper = new engine.Instance(new engine.Module(h.build() as BufferSource), {}).exports as any;
+    const e = new engine.Instance(new engine.Module(bytes as BufferSource), { h: { a: () => 11, b: () => 22, g: helper.f } }).exports as any;
+    for (const k of [0, 1, 2, 15, 16, 17, 255, 256, 4095, 4096, 12_345, 32_767, 32_768, 59_998, 59_999]) assert.is(e.call(k), k * 7 + 3, `function ${k}`);
+    assert.is(e.call(n), 11);
+    assert.is(e.call(n + 1), 22);
+    assert.is(e.call(n + 2), -5);
+    assert.throws(() => e.call(n + 3), (err: Error) => err instanceof engine.RuntimeError, 'null entry');
+    assert.is(e.table.length, n + 4);
+  }
+});
+
+/** The LEB128 bytes of n (signed / unsigned). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  slebInto(out, n);
+  return out;
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  ulebInto(out, n);
+  return out;
+}
+
+/** `bytes` with one more segment (its encoding `seg`) in the element section (id 9): count and size updated. */
+function withExtraElemSegment(bytes: Uint8Array, seg: number[]): Uint8Array {
+  const readU = (p: number): [number, number] => {
+    let v = 0, shift = 0, b: number;
+    do {
+      b = bytes[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return [v, p];
+  };
+  let p = 8;
+  while (p < bytes.length) {
+    const id = bytes[p];
+    const [size, body] = readU(p + 1);
+    if (id === 9) {
+      const [count, items] = readU(body);
+      const payload = [...uleb(count + 1), ...bytes.subarray(items, body + size), ...seg];
+      return Uint8Array.from([...bytes.subarray(0, p), 9, ...uleb(payload.length), ...payload, ...bytes.subarray(body + size)]);
+    }
+    p = body + size;
+  }
+  throw new Error('no element section');
+}
 
 test.run();
