@@ -219,6 +219,13 @@ test('bodies deeper or taller than the first scratch capacities are validated he
   const d4 = decode(oneFunction(tallBad), features)!;
   assert.not.ok(new BodyValidator(d4.info, features).validate(0, d4.bytes, d4.starts[0], d4.ends[0]), 'invalid tall body accepted');
   assert.not.ok(compilerAccepts(d4, features, 0));
+  // 100,000 frames (a scratch too big to keep for the thread), then ordinary bodies again
+  const deep = 100_000;
+  const d5 = decode(oneFunction([...Array(deep).fill([0x02, 0x7f]).flat(), 0x41, 7, ...Array(deep).fill(0x0b), 0x0b]), features)!;
+  const v = new BodyValidator(d5.info, features);
+  assert.ok(v.validate(0, d5.bytes, d5.starts[0], d5.ends[0]), '100,000 frames declined');
+  for (const d of [d2, d3, d5]) assert.ok(v.validate(0, d.bytes, d.starts[0], d.ends[0]), 'declined after the scratch was dropped');
+  assert.not.ok(v.validate(0, d4.bytes, d4.starts[0], d4.ends[0]));
 });
 
 test('memarg alignment at its edges, with and without the memory-index bit: the fast validator and both compile modes agree with the rule', async () => {

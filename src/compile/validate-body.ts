@@ -32,6 +32,8 @@ const FIRST_STACK = 4096;
 const FIRST_DEPTH = 1024;
 const LIMIT_STACK = 1 << 20; // (deeper bodies: declined, the function compiler validates them)
 const LIMIT_DEPTH = 1 << 20;
+const KEEP_STACK = 1 << 16; // larger scratch is dropped after the body that needed it
+const KEEP_DEPTH = 1 << 16;
 const MAX_BR_TABLE = 1_000_000; // likewise
 
 // Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
@@ -250,7 +252,11 @@ export class BodyValidator {
       } catch {
         return false; // a malformed immediate (the reader throws): the function compiler reports it
       }
-      if (ok || !this.outgrown || !growScratch(this.stack.length, this.fKind.length)) return ok;
+      if (ok || !this.outgrown || !growScratch(this.stack.length, this.fKind.length)) {
+        // A pathological body's capacities (up to ~15 MB) are not kept for the thread's life.
+        if (this.fKind.length > KEEP_DEPTH || this.stack.length > KEEP_STACK) scratch = null;
+        return ok;
+      }
     }
   }
 
