@@ -6,7 +6,6 @@
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { keptBytes, snapshotInfo, restoreInfo } from '../src/compile/info-snapsh
 import { decodeModule } from '../src/decode/module-decoder.js';
 import { resolveFeatures } from '../src/decode/features.js';
 import { isolated } from './helpers/isolate.js';
+import { wat as watBytes } from './helpers/wat.js';
 
 const t = isolated(import.meta.url, { name: 'code-cache' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -66,9 +66,9 @@ const RICH_WAT = `(module
   (func (export "copyElem") (table.init $tab $pe (i32.const 6) (i32.const 0) (i32.const 2)))
   (func (export "trap") (param i32) (result i32) (call $log (local.get 0)) (unreachable)))`;
 
-async function wat(text: string): Promise<Uint8Array> {
-  const wabt = await (createRequire(import.meta.url)('wabt') as () => Promise<any>)();
-  return new Uint8Array(wabt.parseWat('t.wat', text, { bulk_memory: true, reference_types: true }).toBinary({ write_debug_names: true }).buffer);
+/** (with the name section: backtraces of cached code are checked) */
+function wat(text: string): Uint8Array {
+  return watBytes(text, { bulk_memory: true, reference_types: true }, { validate: false, names: true });
 }
 
 const temps: string[] = [];

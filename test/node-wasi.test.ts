@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as qb from '../src/index.js';
+import { wat as watBytes } from './helpers/wat.js';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -58,9 +59,8 @@ const REACTOR = `(module
     (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
     (i32.load (i32.const 16))))`;
 
-async function wat(text: string): Promise<Uint8Array> {
-  const wabt = await (require('wabt') as () => Promise<any>)();
-  return new Uint8Array(wabt.parseWat('t.wat', text).toBinary({}).buffer);
+function wat(text: string): Uint8Array {
+  return watBytes(text, {}, { validate: false });
 }
 
 /** Run `body(stdoutFd)` with a temp file as WASI's stdout; returns the file's text afterwards. */

@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
+import { wat } from './helpers/wat.js';
 import { execFileSync } from 'node:child_process';
 import { qbInstance, v8Instance, outcome, showOutcome, prng } from './helpers/engines.js';
 
@@ -214,12 +214,8 @@ const WAT = String.raw`
 
 let bytes: Uint8Array;
 
-test.before(async () => {
-  const require = createRequire(import.meta.url);
-  const wabt = await (require('wabt') as () => Promise<any>)();
-  const m = wabt.parseWat('frames.wat', WAT, { simd: true, multi_value: true, reference_types: true });
-  bytes = new Uint8Array(m.toBinary({}).buffer);
-  m.destroy();
+test.before(() => {
+  bytes = wat(WAT, { simd: true, multi_value: true, reference_types: true }, { validate: false });
 });
 
 const EXPORTS: Array<[string, number]> = [
@@ -245,18 +241,14 @@ test('v128 frames, calls and branches agree with V8', () => {
   }
 });
 
-test('JS API: v128 in an exported or imported signature is a TypeError at call time', async () => {
-  const require = createRequire(import.meta.url);
-  const wabt = await (require('wabt') as () => Promise<any>)();
-  const m = wabt.parseWat('api.wat', `(module
+test('JS API: v128 in an exported or imported signature is a TypeError at call time', () => {
+  const b = wat(`(module
     (import "m" "f" (func $f (param i32) (result v128)))
     (import "m" "g" (func $g (param v128)))
     (func (export "ret") (result v128) (v128.const i32x4 1 2 3 4))
     (func (export "arg") (param v128) (result i32) (i32x4.extract_lane 0 (local.get 0)))
     (func (export "callf") (result i32) (i32x4.extract_lane 0 (call $f (i32.const 1))))
-    (func (export "callg") (call $g (v128.const i32x4 0 0 0 0))))`, { simd: true });
-  const b = new Uint8Array(m.toBinary({}).buffer);
-  m.destroy();
+    (func (export "callg") (call $g (v128.const i32x4 0 0 0 0))))`, { simd: true }, { validate: false });
   let called = 0;
   const imports = { m: { f: () => { called++; return 0; }, g: () => { called++; } } };
   const q = qbInstance(b, imports);

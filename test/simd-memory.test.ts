@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
+import { wat } from './helpers/wat.js';
 import { qbInstance, v8Instance, outcome, showOutcome } from './helpers/engines.js';
 
 // [name, access size, body producing an i64 from ($a: address, $v: v128)]
@@ -58,13 +58,8 @@ function module(index64: boolean): string {
     ${funcs})`;
 }
 
-async function assemble(text: string, memory64: boolean): Promise<Uint8Array> {
-  const require = createRequire(import.meta.url);
-  const wabt = await (require('wabt') as () => Promise<any>)();
-  const m = wabt.parseWat('mem.wat', text, { simd: true, memory64 });
-  const b = new Uint8Array(m.toBinary({}).buffer);
-  m.destroy();
-  return b;
+function assemble(text: string, memory64: boolean): Uint8Array {
+  return wat(text, { simd: true, memory64 }, { validate: false });
 }
 
 test('v128 memory operators trap exactly at the end of i32 and i64 memories', async () => {

@@ -9,12 +9,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRequire } from 'node:module';
+import { wat } from './helpers/wat.js';
 import { Worker } from 'node:worker_threads';
 import qb from '../src/index.js';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 
 const WAT = `(module
   (import "env" "mem" (memory 1 16 shared))
@@ -66,12 +64,7 @@ const WAT = `(module
     (i32.atomic.load (i32.const 100))))`;
 
 const BYTES: Uint8Array = (() => {
-  const m = wabt.parseWat('threads.wat', WAT, { threads: true });
-  try {
-    return m.toBinary({}).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
+  return wat(WAT, { threads: true }, { validate: false });
 })();
 
 const THREADS = Number(process.env.THREADS ?? 4);

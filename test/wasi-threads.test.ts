@@ -7,13 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { wat } from './helpers/wat.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const wabt = await (require('wabt') as () => Promise<any>)();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/quickbeam.js');
 const RUNS = Number(process.env.QUICKBEAM_WASI_THREADS_RUNS ?? 5);
@@ -56,12 +54,7 @@ function program(threadBody: string): Uint8Array {
     (i32.store (i32.const 64) (local.get $p))
     (i32.store (i32.const 68) (i32.sub (i32.const 200) (local.get $p)))
     (drop (call $fd_write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 72)))))`;
-  const m = wabt.parseWat('t.wat', src, { threads: true });
-  try {
-    return m.toBinary({}).buffer as Uint8Array;
-  } finally {
-    m.destroy();
-  }
+  return wat(src, { threads: true }, { validate: false });
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'qb-wasi-threads-'));
