@@ -12,6 +12,7 @@ import { DEFAULT_FEATURES, type Features, resolveFeatures } from '../decode/feat
 import { ExternKind } from '../decode/types.js';
 import { CompileError } from '../errors.js';
 import { CliError } from './main.js';
+import { walkArgs } from './arg-walker.js';
 import { readModuleBytes } from './load-module.js';
 
 export function compileHelp(): string {
@@ -56,25 +57,7 @@ export function parseCompileArgs(args: string[]): CompileCmdOptions {
   const feats = new Map<string, keyof Features>();
   for (const k of Object.keys(DEFAULT_FEATURES) as (keyof Features)[]) feats.set(kebab(k), k);
   const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      files.push(...args.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      files.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = args[++i];
-      if (v === undefined) throw new CliError(`compile: ${name} needs a value`, 2);
-      return v;
-    };
+  walkArgs('compile', args, (a) => files.push(a), ({ name, value }) => {
     switch (name) {
       case '--disasm':
         o.disasm = true;
@@ -101,7 +84,7 @@ export function parseCompileArgs(args: string[]): CompileCmdOptions {
         o.features[f] = !neg;
       }
     }
-  }
+  });
   if (files.length !== 1) throw new CliError(`compile: expected one FILE.wasm (see quickbeam compile --help)`, 2);
   o.file = files[0]!;
   return o;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FEATURES, type Features, resolveFeatures } from '../decode/features.js';
 import { CliError } from './main.js';
+import { walkArgs } from './arg-walker.js';
 import { type EngineName, QUICKBEAM_INDEX_URL } from './spectest-engine.js';
 import type { WorkerOptions } from './spectest-worker.js';
 
@@ -97,28 +98,7 @@ export function parseSpectestArgs(args: string[]): SpectestOptions {
     paths: [],
   };
   const feats = featureByKebab();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      o.paths.push(...args.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      o.paths.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = args[++i];
-      if (v === undefined) throw new CliError(`spectest: ${name} needs a value`, 2);
-      return v;
-    };
-    const noValue = (): void => {
-      if (inline !== undefined) throw new CliError(`spectest: ${name} takes no value`, 2);
-    };
+  walkArgs('spectest', args, (a) => o.paths.push(a), ({ name, value, noValue }) => {
     switch (name) {
       case '--engine': {
         const v = value();
@@ -182,7 +162,7 @@ export function parseSpectestArgs(args: string[]): SpectestOptions {
         o.features[f] = !off;
       }
     }
-  }
+  });
   if (o.paths.length === 0) throw new CliError('spectest: no PATH given (see quickbeam spectest --help)', 2);
   return o;
 }
