@@ -7,19 +7,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModuleBuilder, Code, T, uleb as ulebInto, sleb as slebInto } from './helpers/wasm-builder.js';
-import { qb } from './helpers/engines.js';
+import { prng, qb } from './helpers/engines.js';
 
-/** A deterministic PRNG (xorshift32). */
+/** Deterministic uint32s (the shared PRNG scaled). */
 function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const next = prng(seed);
+  return () => Math.floor(next() * 4294967296);
 }
 
 const PAGES = 2;
