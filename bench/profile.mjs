@@ -85,6 +85,25 @@ function profileRun(eng) {
     const m = /^\s*([0-9a-f]+)\s*(.*)$/.exec(l);
     return m ? { ip: parseInt(m[1], 16), sym: m[2].trim() || '[unknown]' } : null;
   }).filter(Boolean);
+  if (eng === 'quickbeam') {
+    // The code lives in a memfd mapping (not anonymous memory), so perf does not consult the perf map for it:
+    // name those samples from the layout directly.
+    const layout = JSON.parse(fs.readFileSync(layoutFile, 'utf8'));
+    const ranges = [...layout.ranges].sort((x, y) => x.start - y.start);
+    const lastEnd = Math.max(layout.codeLength, ...ranges.map((f) => f.end));
+    for (const s of samples) {
+      const off = s.ip - layout.base;
+      if (off < 0 || off >= lastEnd + 65536) continue;
+      let lo = 0, hi = ranges.length - 1, hit = null;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (ranges[mid].end <= off) lo = mid + 1;
+        else if (ranges[mid].start > off) hi = mid - 1;
+        else { hit = ranges[mid]; break; }
+      }
+      s.sym = hit ? `qb:${hit.name ?? `func${hit.index}`}` : 'qb:(stubs)';
+    }
+  }
   const total = samples.length;
   const bySym = new Map();
   for (const s of samples) {
