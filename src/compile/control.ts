@@ -43,6 +43,8 @@ export class ControlFrame {
   loopRegs = new Int32Array(32);
   loopLocals = new Int32Array(32);
   loopCount = 0;
+  /** Loops: ValueStack.carriedMask outside this loop (restored at its end). */
+  outerCarried = 0;
   /**
    * Blocks, ifs: the label of branches that record their cached locals here (block-merge.ts), bound with
    * `label`; -1 when the frame does not merge caches. mergeRegs: per register (GPR r, 16 + XMM r) the local it

@@ -881,7 +881,7 @@ export class FunctionCompiler {
     if (f.kind !== F_LOOP) {
       finishMerge(this.vs, a, f); // binds f.label: branches from elsewhere merge here
     } else {
-      endLoop(a, f); // its preheader, if something jumps to it
+      endLoop(this.vs, a, f); // its preheader, if something jumps to it
       if (!fallthroughLive) this.vs.clearLocalCache(); // (a loop's end is reached only by falling through)
     }
     this.ctl.pop();

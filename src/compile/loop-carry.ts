@@ -84,6 +84,10 @@ export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): 
     else gprs++;
   }
   f.loopCount = n;
+  f.outerCarried = vs.carriedMask;
+  let mask = vs.carriedMask;
+  for (let k = 0; k < n; k++) mask |= 1 << f.loopRegs[k];
+  vs.carriedMask = mask;
   vs.clearChecks(); // (bounds checks hold only within a basic block)
   for (let k = 0; load !== 0; k++, load >>>= 1) {
     if ((load & 1) === 0) continue;
@@ -104,7 +108,8 @@ export function resetLoopStubs(): void {
 }
 
 /** At the end of a carried loop: keep its preheader if anything jumps to it (all such jumps are known now). */
-export function endLoop(asm: Assembler, f: ControlFrame): void {
+export function endLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): void {
+  if (f.headerLabel >= 0) vs.carriedMask = f.outerCarried;
   if (f.headerLabel < 0 || !(f.unknownEntry || asm.hasPendingRefs(f.label))) return;
   const need = stubsLength + 3 + 2 * f.loopCount;
   if (need > stubs.length) {
@@ -147,17 +152,54 @@ export function loopNeedsReload(vs: ValueStack, f: ControlFrame): boolean {
   return false;
 }
 
+// Scratch for emitLoopReload: per pending pair, its source register (bits as cacheBits, -1: load from the slot).
+const moveSrc = new Int32Array(64);
+
 /**
- * On a taken branch back to loop f (after the carried values are in place): reload the carried registers that
- * no longer hold their local. From the slots, not from other registers: no order of moves can clobber a source.
- * The compiler's cache is unchanged (this code runs only on the branch's path).
+ * On a taken branch back to loop f (after the carried values are in place): put each carried local back in its
+ * register. A local still cached in another register is copied from there (a register move, off the
+ * store-to-load path of a loop-carried value), as long as the destination is not the source of another pending
+ * copy; copies left in a cycle, and locals cached nowhere, load from their slots (always current), after all
+ * the copies. The compiler's cache is unchanged (this code runs only on the branch's path).
  */
 export function emitLoopReload(vs: ValueStack, f: ControlFrame): void {
-  for (let k = 0; k < f.loopCount; k++) {
+  const n = f.loopCount;
+  let pending = 0; // bit k: pair k not in place yet (loopCount <= GPR_BUDGET + XMM_BUDGET < 32)
+  for (let k = 0; k < n; k++) {
     const r = f.loopRegs[k];
     const l = f.loopLocals[k];
     const cur = r >= 16 ? vs.xmmLocal[r - 16] : vs.gprLocal[r];
-    if (cur !== l) vs.loadFromFrame(vs.localType[l], r & 15, vs.localDisp[l]);
+    if (cur === l) continue;
+    pending |= 1 << k;
+    const c = vs.localReg[l];
+    moveSrc[k] = c < 0 ? -1 : r >= 16 ? 16 + c : c;
+  }
+  let progress = true;
+  while (progress && pending !== 0) {
+    progress = false;
+    for (let k = 0; k < n; k++) {
+      if ((pending & (1 << k)) === 0 || moveSrc[k] < 0) continue;
+      const r = f.loopRegs[k];
+      let blocked = false;
+      for (let j = 0; j < n; j++) {
+        if (j !== k && (pending & (1 << j)) !== 0 && moveSrc[j] === r) {
+          blocked = true;
+          break;
+        }
+      }
+      if (blocked) continue;
+      const t = vs.localType[f.loopLocals[k]];
+      if (r >= 16) vs.asmCopy(t, r - 16, moveSrc[k] - 16);
+      else vs.asmCopy(t, r, moveSrc[k]);
+      pending &= ~(1 << k);
+      progress = true;
+    }
+  }
+  for (let k = 0; pending !== 0; k++) {
+    if ((pending & (1 << k)) === 0) continue;
+    pending &= ~(1 << k);
+    const l = f.loopLocals[k];
+    vs.loadFromFrame(vs.localType[l], f.loopRegs[k] & 15, vs.localDisp[l]);
   }
 }
 

@@ -81,6 +81,12 @@ export class ValueStack {
   xmmLocal = new Int32Array(16).fill(-1);
   /** The registers that cache a local: bit r for GPR r, bit 16 + r for XMM r (so merges visit only those). */
   cacheBits = 0;
+  /**
+   * The registers that carry a local into the enclosing loops (bits as cacheBits, loop-carry.ts): when only
+   * registers caching a local are free, the allocator takes one outside this set first, since a carried one
+   * handed out for a temporary must be reloaded at the back edge.
+   */
+  carriedMask = 0;
   /** Number of K_LOCAL entries (lets local.set skip the scan when zero). */
   localRefs = 0;
   /**
@@ -126,6 +132,7 @@ export class ValueStack {
     this.maxHeight = 0;
     this.maxDepth = 0;
     this.localRefs = 0;
+    this.carriedMask = 0;
     const rl = this.recentLocals;
     for (let k = 0; k < rl.length; k++) rl[k] = -1;
     this.recentPos = 0;
@@ -421,8 +428,10 @@ export class ValueStack {
   }
 
   allocGpr(): number {
-    // Prefer a free register that caches no local; else any free one; else spill.
-    let fallback = -1;
+    // Prefer a free register that caches no local; else a free one not carried into a loop; else any free one;
+    // else spill.
+    let fallback = -1, fallbackCarried = true;
+    const carried = this.carriedMask;
     for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
       const r = ALLOCATABLE_GPRS[k];
       if (this.gprOwner[r] === -1) {
@@ -430,7 +439,10 @@ export class ValueStack {
           this.gprOwner[r] = USED_BY_TEMP;
           return r;
         }
-        if (fallback < 0) fallback = r;
+        if (fallbackCarried && (fallback < 0 || (carried & (1 << r)) === 0)) {
+          fallback = r;
+          fallbackCarried = (carried & (1 << r)) !== 0;
+        }
       }
     }
     const r = fallback >= 0 ? fallback : this.spillOldest(false);
@@ -439,7 +451,8 @@ export class ValueStack {
   }
 
   allocXmm(): number {
-    let fallback = -1;
+    let fallback = -1, fallbackCarried = true;
+    const carried = this.carriedMask;
     for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
       const r = ALLOCATABLE_XMMS[k];
       if (this.xmmOwner[r] === -1) {
@@ -447,7 +460,10 @@ export class ValueStack {
           this.xmmOwner[r] = USED_BY_TEMP;
           return r;
         }
-        if (fallback < 0) fallback = r;
+        if (fallbackCarried && (fallback < 0 || (carried & (1 << (16 + r))) === 0)) {
+          fallback = r;
+          fallbackCarried = (carried & (1 << (16 + r))) !== 0;
+        }
       }
     }
     const r = fallback >= 0 ? fallback : this.spillOldest(true);
@@ -584,6 +600,12 @@ export class ValueStack {
         pinsrq(a, r, R11, 1);
       }
     }
+  }
+
+  /** Copy register s to r (same class; type t: an i32 copy zero-extends). */
+  asmCopy(t: number, r: number, s: number): void {
+    if (isXmmType(t)) this.asm.sse(SseOp.MOVAPS, r, s);
+    else this.asm.movRR(t !== ValType.I32, r, s);
   }
 
   loadFromFrame(t: number, r: number, disp: number): void {
