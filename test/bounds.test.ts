@@ -336,7 +336,8 @@ function runAccessMatrix(cfg: MemConfig): { calls: number; traps: number } {
 }
 
 
-const I32_OFFSETS = [0n, 1n, 2n ** 16n, 2n ** 31n - 1n, 2n ** 31n, TWO32 - 1n];
+// 4088..4096: offset + size on both sides of the fast check's reach (4096, compile/emit-memory.ts)
+const I32_OFFSETS = [0n, 1n, 4088n, 4092n, 4095n, 4096n, 2n ** 16n, 2n ** 31n - 1n, 2n ** 31n, TWO32 - 1n];
 const I64_OFFSETS = [
   ...I32_OFFSETS,
   TWO32, TWO32 + 1n, TWO32 + 8n,

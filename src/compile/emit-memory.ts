@@ -1,13 +1,17 @@
 // Memory operators: loads and stores with their bounds checks, memory.size/grow and bulk memory.
 //
-// Bounds check (docs/ARCHITECTURE.md): t = addr (i32: zero-extended); t += offset + size (i64 memories:
-// a carry traps, so address + offset never wraps); t > length traps; access [base + t - size]. Memory 0's
-// length is in r13, except for a shared memory 0, whose length other threads change: r13 = its MemoryDesc.
+// Bounds check (docs/ARCHITECTURE.md). Memory 0 (not shared), offset + size <= MEMORY_FAST_REACH: r13 holds
+// the desc's fast limit (length - (REACH - 1), or 0), so `cmp addr, r13; jb` proves the access in bounds and it
+// reads [r15 + addr + offset] with the address register untouched; otherwise (jae) an out-of-line path calls a
+// shared stub that checks against the exact length (derived from r13), then jumps back (emitBoundsStubs).
+// Other accesses: t = addr (i32: zero-extended); t += offset + size (i64 memories: a carry traps, so address +
+// offset never wraps); t > length traps; access [base + t - size]. A shared memory 0's length changes under
+// other threads: there r13 = its MemoryDesc.
 
 import { AluOp, Cond, LoadKind, R11, R13, R14, R15, ShiftOp } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
-import { K_CONST } from './value-stack.js';
-import { TrapCode, Builtin, MEMDESC_LENGTH } from './abi.js';
+import { K_CONST, K_LOCAL, K_REG } from './value-stack.js';
+import { TrapCode, Builtin, MEMDESC_LENGTH, MEMORY_FAST_REACH } from './abi.js';
 import type { FunctionCompiler } from './function-compiler.js';
 
 const I32 = ValType.I32, I64 = ValType.I64, F32 = ValType.F32, F64 = ValType.F64;
@@ -26,10 +30,96 @@ let maOffLo = 0; // uint32
 let maOffHi = 0; // uint32
 
 // Result of emitAddress: the access is [addrBase + addrIndex + addrDisp] (addrIndex -1: none).
-// Exported (live bindings) for the SIMD loads and stores in emit-simd.ts.
+// Exported (live bindings) for the SIMD loads and stores in emit-simd.ts. addrIndexReadOnly: addrIndex may
+// hold a cached local (popToRegRead): the access must not write it (a load takes another destination); it is
+// released with freeGpr all the same.
 export let addrBase = 0;
 export let addrIndex = -1;
 export let addrDisp = 0;
+export let addrIndexReadOnly = false;
+
+// Accesses that fail the fast check (an address in the last REACH - 1 bytes of memory, or any address in an
+// empty memory) take an out-of-line path: `call` a stub shared by the accesses of the function with the same
+// address register and reach, which checks exactly and returns, or jumps to the trap stub (the return address,
+// recorded with the access's wasm offset, names the access in the backtrace), then `jmp` back. Per access:
+// its jae's label, the code offset to return to, the address register, the end (offset + size), the wasm offset.
+let sites = new Int32Array(200);
+let sitesLength = 0;
+// The shared stubs: label, register, end, in order; and per (register, end) the label, valid when its generation
+// is the current function's (a direct index: a big function has thousands of accesses).
+let shared = new Int32Array(48);
+let sharedLength = 0;
+const KEYS = 16 * (MEMORY_FAST_REACH + 1);
+const sharedLabel = new Int32Array(KEYS);
+const sharedGen = new Int32Array(KEYS);
+let gen = 0;
+
+/** Before each function (a failed compile may leave entries behind). */
+export function resetBoundsStubs(): void {
+  sitesLength = 0;
+  sharedLength = 0;
+  gen = (gen + 1) | 0;
+}
+
+function addSite(label: number, back: number, reg: number, end: number, wasmOffset: number): void {
+  if (sitesLength + 5 > sites.length) {
+    const grown = new Int32Array(2 * sites.length);
+    grown.set(sites.subarray(0, sitesLength));
+    sites = grown;
+  }
+  sites[sitesLength++] = label;
+  sites[sitesLength++] = back;
+  sites[sitesLength++] = reg;
+  sites[sitesLength++] = end;
+  sites[sitesLength++] = wasmOffset;
+}
+
+/** The label of the shared stub for (reg, end), added if new. */
+function sharedStub(c: FunctionCompiler, reg: number, end: number): number {
+  const key = reg * (MEMORY_FAST_REACH + 1) + end;
+  if (sharedGen[key] === gen) return sharedLabel[key];
+  if (sharedLength + 3 > shared.length) {
+    const grown = new Int32Array(2 * shared.length);
+    grown.set(shared.subarray(0, sharedLength));
+    shared = grown;
+  }
+  const label = c.asm.newLabel();
+  sharedGen[key] = gen;
+  sharedLabel[key] = label;
+  shared[sharedLength++] = label;
+  shared[sharedLength++] = reg;
+  shared[sharedLength++] = end;
+  return label;
+}
+
+/**
+ * After the function's code: the out-of-line paths of the accesses, then the shared stubs. A memory's length is
+ * a multiple of 64 KiB, so r13 = 0 means length 0, and otherwise length = r13 + REACH - 1 exactly: the exact
+ * check needs no load.
+ */
+export function emitBoundsStubs(c: FunctionCompiler): void {
+  if (sitesLength === 0) return;
+  const a = c.asm, m = c.m;
+  for (let p = 0; p < sitesLength; p += 5) {
+    a.bind(sites[p]);
+    a.call(sharedStub(c, sites[p + 2], sites[p + 3]));
+    m.pcOffsets.push(a.offset);
+    m.wasmOffsets.push(sites[p + 4]);
+    a.jmpToOffset(sites[p + 1]);
+  }
+  const trap = m.trapStubs[TrapCode.MemoryOutOfBounds];
+  for (let k = 0; k < sharedLength; k += 3) {
+    a.bind(shared[k]);
+    a.test(true, R13, R13);
+    a.jcc(Cond.E, trap); // an empty memory
+    a.lea(true, R11, R13, -1, 1, MEMORY_FAST_REACH - 1 - shared[k + 2]); // length - (offset + size) >= 0
+    a.alu(AluOp.CMP, true, shared[k + 1], R11);
+    a.jcc(Cond.A, trap);
+    a.ret();
+  }
+  sitesLength = 0;
+  sharedLength = 0;
+}
 
 export function readMemarg(c: FunctionCompiler, size: number): void {
   const r = c.r;
@@ -76,9 +166,10 @@ export function addrType(c: FunctionCompiler, mem: number): number {
 /**
  * Pop the address operand and emit the bounds check for an access of `size` bytes (memarg in ma*). Atomics
  * pass `alignMask` = size - 1: an effective address with any of those bits set traps (before the bounds
- * check, as the reference interpreter orders them).
+ * check, as the reference interpreter orders them). `readOnlyIndex`: the caller never writes addrIndex (see
+ * addrIndexReadOnly).
  */
-export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): void {
+export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0, readOnlyIndex = false): void {
   const vs = c.vs, a = c.asm;
   const mem = maMem;
   const index64 = c.m.info.memories[mem].index64;
@@ -92,10 +183,14 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
       if (((end - size) & alignMask) !== 0) a.jmp(c.trapLabel(TrapCode.UnalignedAccess));
       if (mem === 0 && end <= vs.checkedConstEnd) {
         // an access reaching at least as far was checked earlier in this basic block (lengths never shrink)
+      } else if (mem === 0 && !shared0(c)) {
+        // fast limit L (r13): L = 0 means an empty memory, else length = L + REACH - 1 (see emitBoundsStubs), so
+        // end <= length exactly when L >= max(end - REACH + 1, 1)
+        a.aluImm(AluOp.CMP, true, R13, Math.max(end - MEMORY_FAST_REACH + 1, 1));
+        a.jcc(Cond.B, c.trapLabel(TrapCode.MemoryOutOfBounds));
+        if (!PLANTED_OFF_BY_ONE) vs.checkedConstEnd = end;
       } else {
-        if (mem === 0 && !shared0(c)) {
-          a.aluImm(AluOp.CMP, true, R13, end);
-        } else if (mem === 0) {
+        if (mem === 0) {
           a.aluMemImm(AluOp.CMP, true, R13, -1, 1, MEMDESC_LENGTH, end);
         } else {
           a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
@@ -110,6 +205,7 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
         addrBase = R11;
       }
       addrIndex = -1;
+      addrIndexReadOnly = false;
       addrDisp = end - size;
       return;
     }
@@ -117,14 +213,37 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
   // The address a plain local whose value passed a check reaching at least as far in this basic block: no check.
   const local = mem === 0 && alignMask === 0 && maOffHi === 0 && !PLANTED_OFF_BY_ONE ? vs.entryLocal(top) : -1;
   const end = maOffLo + size;
-  if (local >= 0 && end <= vs.checkedEnd[local] && c.m.boundsChecks) {
-    const t = vs.popToReg();
-    if (!index64 && !vs.poppedZext) a.movRR(false, t, t);
+  const checked = local >= 0 && end <= vs.checkedEnd[local] && c.m.boundsChecks;
+  if (checked || (mem === 0 && !shared0(c) && alignMask === 0 && maOffHi === 0 && end <= MEMORY_FAST_REACH &&
+      !PLANTED_OFF_BY_ONE && c.m.boundsChecks)) {
+    // The address register is only read: a cached local's register serves as it is. An i32 register's upper
+    // half is zero by construction; the fast check compares all 64 bits of the register the access uses (a
+    // nonzero upper half would fail it and trap in the stub, never reach outside the memory), so it needs no
+    // zero-extension. An access with no check here zero-extends explicitly (in place: the value is unchanged).
+    let t: number;
+    if (readOnlyIndex) {
+      const k = vs.kind[top];
+      const zextDone = !checked || (k === K_LOCAL ? vs.localReg[vs.reg[top]] < 0 : k !== K_REG); // else: a 32-bit load
+      t = vs.popToRegRead();
+      if (!index64 && !zextDone) a.movRR(false, t, t);
+    } else {
+      t = vs.popToReg();
+      if (!index64 && checked && !vs.poppedZext) a.movRR(false, t, t);
+    }
+    if (!checked) {
+      const slow = a.newLabel();
+      a.alu(AluOp.CMP, true, t, R13);
+      a.jcc(Cond.AE, slow);
+      addSite(slow, a.offset, t, end, c.opOffset);
+      if (local >= 0) vs.noteChecked(local, end);
+    }
     addrBase = R15;
     addrIndex = t;
+    addrIndexReadOnly = readOnlyIndex;
     addrDisp = maOffLo;
     return;
   }
+  addrIndexReadOnly = false;
   const t = vs.popToReg();
   if (!index64 && !vs.poppedZext) a.movRR(false, t, t); // (i32 addresses: explicitly zero-extended)
   if (alignMask !== 0) {
@@ -158,8 +277,10 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0): v
     a.alu(AluOp.ADD, true, t, R11);
   }
   if (index64) a.jcc(Cond.B, trap); // carry: address + offset + size wrapped past 2^64
-  if (mem === 0 && !shared0(c)) a.alu(AluOp.CMP, true, t, R13);
-  else if (mem === 0) a.aluLoad(AluOp.CMP, true, t, R13, -1, 1, MEMDESC_LENGTH);
+  if (mem === 0 && !shared0(c)) {
+    a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(0));
+    a.aluLoad(AluOp.CMP, true, t, R11, -1, 1, MEMDESC_LENGTH);
+  } else if (mem === 0) a.aluLoad(AluOp.CMP, true, t, R13, -1, 1, MEMDESC_LENGTH);
   else {
     a.load(LoadKind.I64, R11, R14, -1, 1, L.memDesc(mem));
     a.aluLoad(AluOp.CMP, true, t, R11, -1, 1, MEMDESC_LENGTH);
@@ -216,7 +337,7 @@ export function emitLoad(c: FunctionCompiler, op: number): void {
     vs.pushDead(type);
     return;
   }
-  emitAddress(c, size);
+  emitAddress(c, size, 0, true);
   if (type === F32 || type === F64) {
     const x = vs.allocXmm();
     if (type === F32) a.movssLoad(x, addrBase, addrIndex, 1, addrDisp);
@@ -225,8 +346,9 @@ export function emitLoad(c: FunctionCompiler, op: number): void {
     vs.pushReg(type, x);
     return;
   }
-  const dst = addrIndex >= 0 ? addrIndex : vs.allocGpr();
+  const dst = addrIndex >= 0 && !addrIndexReadOnly ? addrIndex : vs.allocGpr();
   a.load(kind, dst, addrBase, addrIndex, 1, addrDisp);
+  if (addrIndex >= 0 && addrIndexReadOnly) vs.freeGpr(addrIndex);
   vs.pushReg(type, dst);
 }
 
@@ -260,7 +382,7 @@ export function emitStore(c: FunctionCompiler, op: number): void {
   let v = -1;
   if (immOk) vs.drop();
   else v = vs.popToReg();
-  emitAddress(c, size);
+  emitAddress(c, size, 0, true);
   if (immOk) a.storeImm(size, imm, addrBase, addrIndex, 1, addrDisp);
   else if (type === F32) a.movssStore(v, addrBase, addrIndex, 1, addrDisp);
   else if (type === F64) a.movsdStore(v, addrBase, addrIndex, 1, addrDisp);
@@ -286,8 +408,10 @@ export function emitMemorySize(c: FunctionCompiler): void {
     return;
   }
   const r = vs.allocGpr();
-  if (mem === 0 && !shared0(c)) a.movRR(true, r, R13);
-  else if (mem === 0) a.load(LoadKind.I64, r, R13, -1, 1, MEMDESC_LENGTH);
+  if (mem === 0 && !shared0(c)) {
+    a.load(LoadKind.I64, r, R14, -1, 1, c.m.layout.memDesc(0));
+    a.load(LoadKind.I64, r, r, -1, 1, MEMDESC_LENGTH);
+  } else if (mem === 0) a.load(LoadKind.I64, r, R13, -1, 1, MEMDESC_LENGTH);
   else {
     a.load(LoadKind.I64, r, R14, -1, 1, c.m.layout.memDesc(mem));
     a.load(LoadKind.I64, r, r, -1, 1, MEMDESC_LENGTH);

@@ -12,10 +12,10 @@ import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_TRY } from './control.js';
-import { Builtin, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
+import { Builtin, MEMDESC_FAST_LIMIT, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
-import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory } from './emit-memory.js';
+import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory, emitBoundsStubs, resetBoundsStubs } from './emit-memory.js';
 import { emitAtomic } from './emit-atomics.js';
 import { emitTableOp, emitTableGet, emitTableSet } from './emit-table.js';
 import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
@@ -136,6 +136,7 @@ export class FunctionCompiler {
     this.gcSlow.reset();
     resetSimdConsts();
     resetLoopStubs();
+    resetBoundsStubs();
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
@@ -162,6 +163,7 @@ export class FunctionCompiler {
     if (r.pos !== r.end) this.error('operators remaining after the end of the function', r.pos);
     if (this.validateOnly) return;
     this.gcSlow.flush(this);
+    emitBoundsStubs(this);
     this.emitTrapSites();
     emitLoopStubs(this.vs, this.asm);
     flushSimdConsts(this);
@@ -319,7 +321,7 @@ export class FunctionCompiler {
     }
   }
 
-  /** Reload the pinned memory-0 registers from vmctx (r15 only when r14 may have changed): r15 base, r13 length (shared: desc). */
+  /** Reload the pinned memory-0 registers from vmctx (r15 only when r14 may have changed): r15 base, r13 the fast bounds-check limit (shared: the desc). */
   reloadMemory0(withBase: boolean): void {
     if (this.m.info.memories.length === 0) return;
     const a = this.asm;
@@ -327,7 +329,7 @@ export class FunctionCompiler {
     if (withBase) a.load(LoadKind.I64, R15, R14, -1, 1, L.memBase(0));
     a.load(LoadKind.I64, R13, R14, -1, 1, L.memDesc(0));
     // a shared memory's length may change under us (other threads grow it): r13 keeps its MemoryDesc instead
-    if (!this.m.info.memories[0].shared) a.load(LoadKind.I64, R13, R13, -1, 1, 8);
+    if (!this.m.info.memories[0].shared) a.load(LoadKind.I64, R13, R13, -1, 1, MEMDESC_FAST_LIMIT);
   }
 
   private emitEpilogue(): void {

@@ -212,7 +212,24 @@ export const VMCTX_MEMORIES = 40;
 export const MEMDESC_BASE = 0;
 export const MEMDESC_LENGTH = 8;
 export const MEMDESC_RESERVED = 16;
-export const MEMDESC_SIZE = 24;
+/**
+ * max(length - (MEMORY_FAST_REACH - 1), 0): an address below it is in bounds for every access that ends at most
+ * MEMORY_FAST_REACH bytes past it (offset + size), so the common check is one `cmp addr, r13` against this
+ * value, kept in r13 for memory 0 (compile/emit-memory.ts). Not maintained in shared memories' descs (their
+ * length changes under other threads: code reads the length itself).
+ */
+export const MEMDESC_FAST_LIMIT = 24;
+export const MEMDESC_SIZE = 32;
+export const MEMORY_FAST_REACH = 4096;
+/**
+ * The MEMDESC_FAST_LIMIT value for a memory of `length` bytes. Generated code derives the exact length from it
+ * (0: length 0, else limit + REACH - 1), which needs every nonzero length to be at least REACH - 1: it is a
+ * multiple of the 64 KiB page.
+ */
+export function memoryFastLimit(length: number): number {
+  if (length !== 0 && length < MEMORY_FAST_REACH - 1) throw new RangeError(`memory length ${length} below the fast-check reach`);
+  return length === 0 ? 0 : length - (MEMORY_FAST_REACH - 1);
+}
 
 /** TableDesc. */
 export const TABLEDESC_ELEMENTS = 0;

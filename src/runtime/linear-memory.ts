@@ -31,8 +31,8 @@
 // the JS Memory object that created it, the instance that defined it, each instance that imported it.
 
 import {
-  DEFAULT_MEMORY64_RESERVATION, MEMDESC_BASE, MEMDESC_LENGTH, MEMDESC_RESERVED, MEMDESC_SIZE, MEMORY32_MAX_PAGES,
-  MEMORY64_MAX_PAGES, WASM_PAGE_SIZE,
+  DEFAULT_MEMORY64_RESERVATION, MEMDESC_BASE, MEMDESC_FAST_LIMIT, MEMDESC_LENGTH, MEMDESC_RESERVED, MEMDESC_SIZE, MEMORY32_MAX_PAGES,
+  MEMORY64_MAX_PAGES, WASM_PAGE_SIZE, memoryFastLimit,
 } from './layout.js';
 import {
   MADV_DONTNEED, MAX_VIEW_BYTES, PAGE_SIZE, PROT_NONE, addressOf, PROT_READ, PROT_WRITE, forceGc, madvise, mprotect, munmap, nativeMove, tryMmapAnon, view,
@@ -313,7 +313,7 @@ export class LinearMemory {
       notePressure(reserved);
     }
     this.setDesc(MEMDESC_BASE, this.base);
-    this.setDesc(MEMDESC_LENGTH, initial * WASM_PAGE_SIZE);
+    this.setLength(initial * WASM_PAGE_SIZE);
     this.setDesc(MEMDESC_RESERVED, this.reservedBytes);
     if (this.shared) {
       // one desc for every thread: the one registered by whoever created the memory, else a new entry
@@ -368,6 +368,12 @@ export class LinearMemory {
     putU64(this.descWords, offset, v);
   }
 
+  /** The length in the desc, with the fast bounds-check limit derived from it (layout.ts). */
+  private setLength(bytes: number): void {
+    putU64(this.descWords, MEMDESC_FAST_LIMIT, memoryFastLimit(bytes));
+    putU64(this.descWords, MEMDESC_LENGTH, bytes);
+  }
+
   /** The V8 memory object behind this memory (null for an own reservation, and once released). */
   get v8Object(): object | null {
     return this.v8;
@@ -416,7 +422,7 @@ export class LinearMemory {
       this.held.sharedDesc = 0;
     }
     // defensive: any access that could still happen traps (not for a shared memory: other threads use its desc)
-    if (this.sharedDesc === null) this.setDesc(MEMDESC_LENGTH, 0);
+    if (this.sharedDesc === null) this.setLength(0);
     const maps = this.held.maps;
     if (maps !== undefined) {
       for (const m of maps.list()) {
@@ -500,7 +506,7 @@ export class LinearMemory {
       // would still point at the old range: make the memory unusable (every access traps) rather than let
       // anything touch freed memory.
       if (backingAddress(v8Buffer(v8)) !== this.base) {
-        this.setDesc(MEMDESC_LENGTH, 0);
+        this.setLength(0);
         this._pages = 0;
         this._released = true;
         throw new RangeError('WebAssembly.Memory.grow(): V8 moved the memory while growing it; the memory is no longer usable');
@@ -525,7 +531,7 @@ export class LinearMemory {
       }
       if (addressOf(this.rab) !== this.base) {
         // (Never seen: resizable buffers grow in place. As for a V8 memory, nothing may touch a freed range.)
-        this.setDesc(MEMDESC_LENGTH, 0);
+        this.setLength(0);
         this._pages = 0;
         this._released = true;
         throw new RangeError('memory.grow: the memory moved while growing; it is no longer usable');
@@ -537,7 +543,7 @@ export class LinearMemory {
       this._buffer = null;
     }
     this._pages = next;
-    this.setDesc(MEMDESC_LENGTH, next * WASM_PAGE_SIZE);
+    this.setLength(next * WASM_PAGE_SIZE);
     for (const f of this.growListeners) f(old, next);
     return old;
   }
