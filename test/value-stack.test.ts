@@ -168,8 +168,9 @@ test('popToReg on each entry kind: register, constants of every type, local, sta
     ['i64 const (64-bit)', (vs) => vs.pushConst(I64, 0x9abcdef0 | 0, 0x12345678), [/^movabs rax,0x123456789abcdef0$/]],
     ['i64 const -1', (vs) => vs.pushConst(I64, -1, -1), [/^mov rax,0xffffffffffffffff$|^movabs rax,0xffffffffffffffff$/]],
     ['f32 const 0', (vs) => vs.pushConst(F32, 0, 0), [/^xorps xmm0,xmm0$/]],
-    ['f64 const 1.5', (vs) => vs.pushConst(F64, 0, 0x3ff80000), [/^movabs r11,0x3ff8000000000000$/, /^movq xmm0,r11$/]],
-    ['f32 const -0', (vs) => vs.pushConst(F32, 0x80000000 | 0, 0), [/^mov r11d,0x80000000$/, /^movd xmm0,r11d$/]],
+    // other float constants: from the function's literals (float-consts.ts), read rip-relative
+    ['f64 const 1.5', (vs) => vs.pushConst(F64, 0, 0x3ff80000), [/^movsd xmm0,QWORD PTR \[rip\+0x[0-9a-f]+\]$/]],
+    ['f32 const -0', (vs) => vs.pushConst(F32, 0x80000000 | 0, 0), [/^movss xmm0,DWORD PTR \[rip\+0x[0-9a-f]+\]$/]],
     ['i32 param', (vs) => vs.pushLocal(I32, 0), [/^mov eax,DWORD PTR \[rbp\+0x10\]$/]],
     ['i64 param', (vs) => vs.pushLocal(I64, 1), [/^mov rax,QWORD PTR \[rbp\+0x18\]$/]],
     ['f64 param', (vs) => vs.pushLocal(F64, 2), [/^movsd xmm0,QWORD PTR \[rbp\+0x20\]$/]],

@@ -1,5 +1,6 @@
 // Numeric operators: integer and float arithmetic, comparisons, conversions (0x45..0xc4 and 0xfc 0..7).
 
+import { floatConstLabel } from './float-consts.js';
 import { AluOp, BitOp, Cond, RAX, RBP, RCX, RDX, R11, ShiftOp, SseOp, UnaryOp, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
 import { cpuFeatures } from '../x64/cpu-features.js';
@@ -537,6 +538,15 @@ function sseBin(c: FunctionCompiler, op: SseOp): void {
     vs.drop();
     const x = vs.popToReg();
     a.sseLoad(op, x, RBP, -1, 1, disp);
+    vs.pushReg(t, x);
+    return;
+  }
+  if (k === K_CONST && (vs.lo[top] | vs.hi[top]) !== 0) {
+    // The right operand straight from the function's float literals.
+    const label = floatConstLabel(a, vs.lo[top], t === F32 ? 0 : vs.hi[top]);
+    vs.drop();
+    const x = vs.popToReg();
+    a.sseLoadLabel(op, x, label);
     vs.pushReg(t, x);
     return;
   }

@@ -2,6 +2,7 @@
 // machine code in the same step. Shared state lives in the ValueStack (where operands are) and the
 // ControlStack (open blocks); operator families are emitted by the emit-*.ts modules.
 
+import { flushFloatConsts, resetFloatConsts } from './float-consts.js';
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, invertCond, LoadKind, RAX, RBP, RCX, RDI, RSI, RSP, R11, R13, R14, R15, XMM0, XMM15, SseOp } from '../x64/registers.js';
 import { ByteReader } from '../decode/reader.js';
@@ -137,6 +138,7 @@ export class FunctionCompiler {
     resetSimdConsts();
     resetLoopStubs();
     resetBoundsStubs();
+    resetFloatConsts();
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
@@ -167,6 +169,7 @@ export class FunctionCompiler {
     this.emitTrapSites();
     emitLoopStubs(this.vs, this.asm);
     flushSimdConsts(this);
+    flushFloatConsts(this.asm);
     // Frame: vmctx + declared locals + value-stack slots + outgoing area, keeping rsp 16-byte aligned.
     const slotsEnd = 8 + this.vs.declaredBytes + this.vs.maxDepth;
     let frame = slotsEnd + this.exc.slotBytes() + this.outgoing;

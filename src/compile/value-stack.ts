@@ -10,6 +10,7 @@
 // below the start of the slot area (end[i] = end[i-1] + size of its type), so a function without v128 values
 // has exactly the 8-byte slots at slotBase - 8 i of before. Locals and params likewise take 8 or 16 bytes.
 
+import { floatConstLabel } from './float-consts.js';
 import { Assembler } from '../x64/assembler.js';
 import { LoadKind, RBP, R11, SseOp, XMM15 } from '../x64/registers.js';
 import { ValType } from '../decode/types.js';
@@ -552,10 +553,8 @@ export class ValueStack {
         if (t === ValType.V128) this.loadV128Const(i, r);
         else if (isFloatType(t)) {
           if (this.lo[i] === 0 && this.hi[i] === 0) a.sse(SseOp.XORPS, r, r);
-          else {
-            a.movImm64(R11, this.lo[i], t === ValType.F32 ? 0 : this.hi[i]);
-            a.movdToXmm(t !== ValType.F32, r, R11);
-          }
+          else if (t === ValType.F32) a.movssLoadLabel(r, floatConstLabel(a, this.lo[i], 0));
+          else a.movsdLoadLabel(r, floatConstLabel(a, this.lo[i], this.hi[i]));
         } else if (t === ValType.I32) a.movImm32(r, this.lo[i]);
         else a.movImm64(r, this.lo[i], this.hi[i]);
         return;
