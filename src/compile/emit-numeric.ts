@@ -287,6 +287,17 @@ function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
       vs.pushConst(I32, v, 0);
       return;
     }
+    if ((op === AluOp.ADD || (op === AluOp.SUB && imm !== -0x80000000))) {
+      // x + imm with x a cached local's register: lea into another register (no copy first)
+      const s = vs.popCachedSource();
+      if (s >= 0) {
+        const r = vs.copyDst;
+        a.lea(is64, r, s, -1, 1, op === AluOp.ADD ? imm : -imm);
+        vs.freeGpr(s);
+        vs.pushReg(t, r);
+        return;
+      }
+    }
     const r = vs.popToReg();
     a.aluImm(op, is64, r, imm);
     vs.pushReg(t, r);
@@ -325,6 +336,14 @@ function mul(c: FunctionCompiler, is64: boolean): void {
   if (vs.topIsImm32()) {
     const imm = vs.topLo();
     vs.drop();
+    const s = vs.popCachedSource(); // (imul r, s, imm: no copy of a cached local first)
+    if (s >= 0) {
+      const r = vs.copyDst;
+      a.imulImm(is64, r, s, imm);
+      vs.freeGpr(s);
+      vs.pushReg(t, r);
+      return;
+    }
     const r = vs.popToReg();
     a.imulImm(is64, r, r, imm);
     vs.pushReg(t, r);

@@ -823,6 +823,37 @@ export class ValueStack {
   }
 
   /**
+   * For an operator that can write its result to another register than its operand's (lea, 3-operand imul): when
+   * popToReg would copy the top integer value out of a register that caches a local (to keep the local cached),
+   * pop it instead as popToRegRead does, returning that register (read only; release it with freeGpr), with
+   * `copyDst` a free register for the result, so the operator does the copy. Else -1, and nothing is popped.
+   */
+  popCachedSource(): number {
+    const i = this.height - 1;
+    const k = this.kind[i];
+    if (isXmmType(this.type[i])) return -1;
+    let c = -1;
+    if (k === K_REG) {
+      c = this.reg[i];
+      if (this.gprLocal[c] < 0) return -1;
+    } else if (k === K_LOCAL) {
+      c = this.localReg[this.reg[i]];
+      if (c < 0 || this.gprOwner[c] !== -1) return -1;
+    } else return -1;
+    const s = this.tryAllocFree(ValType.I64);
+    if (s < 0) return -1;
+    if (k === K_LOCAL) this.localRefs--;
+    this.gprOwner[c] = USED_BY_TEMP;
+    this.gprOwner[s] = USED_BY_TEMP;
+    this.copyDst = s;
+    this.height = i;
+    return c;
+  }
+
+  /** Set by popCachedSource: the register for the result. */
+  copyDst = -1;
+
+  /**
    * Pop the top value into a register the caller only reads (an operand it never writes); release it with
    * freeGpr/freeXmm. A register holding a cached local is handed out as it is (no copy: the cache stays valid).
    */
