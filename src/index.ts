@@ -36,7 +36,7 @@ import { WASI } from './wasi/index.js';
 export { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 import { interrupt, interruptHandle, setFuel, getFuel } from './runtime/interrupts.js';
 /** GC (issue 17): the most bytes of native memory for GC objects (this thread; default 1 GiB). */
-export { setGcHeapMax, gcHeapMax, gcHeapStats } from './runtime/gc-heap.js';
+export { setGcHeapMax, gcHeapMax, gcHeapStats, gcCollect } from './runtime/gc-heap.js';
 export type { Features, ModuleOptions, ModuleDescriptor };
 
 /**

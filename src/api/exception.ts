@@ -8,6 +8,8 @@
 // throw_ref throws the very same value again).
 
 import { ValType } from '../decode/types.js';
+import { mayHoldGcObject } from '../decode/gc-types.js';
+import { wrapGcObject } from '../runtime/gc-heap.js';
 import { argsU32 } from '../runtime/exec-state.js';
 import { externToId, idToExtern } from '../runtime/refs.js';
 import { releaseWhenIdle } from '../runtime/lifetime.js';
@@ -32,11 +34,16 @@ type Words = number[];
  */
 type Held = unknown[] | null;
 
-/** 1: a function reference (a FuncRecord address), 2: an exnref, 0: anything else. */
+/** 1: a function reference (a FuncRecord address), 2: an exnref, 3: a reference that may be a GC object, 0: anything else. */
 function refKind(t: number): number {
   if (!isRefType(t)) return 0;
   const top = topHeap(heapOf(t));
-  return top === Heap.Func ? 1 : top === Heap.Exn ? 2 : 0;
+  return top === Heap.Func ? 1 : top === Heap.Exn ? 2 : mayHoldGcObject(t) ? 3 : 0;
+}
+
+/** A GC object in a payload is held through its JS object, which keeps it alive (a root: gc-heap.ts). */
+function isGcObjectWord(raw: number): boolean {
+  return raw !== 0 && raw % 4 === 0;
 }
 
 /**
@@ -129,8 +136,11 @@ export class Exception {
     let held: Held = null;
     for (let k = 0, at = 0; k < params.length; k++) {
       const t = params[k];
-      encode(payloadValue(values[k], t), t, words, at);
-      if (refKind(t) === 1 && typeof values[k] === 'function') (held ??= [])[k] = values[k];
+      const raw = payloadValue(values[k], t);
+      encode(raw, t, words, at);
+      const kind = refKind(t);
+      if (kind === 1 && typeof values[k] === 'function') (held ??= [])[k] = values[k];
+      if (kind === 3 && isGcObjectWord(raw as number)) (held ??= [])[k] = wrapGcObject(raw as number);
       at += t === ValType.V128 ? 4 : 2;
     }
     this.#tag = tag;
@@ -301,6 +311,7 @@ export function builtinThrow(state: InstanceState): number {
       const raw = words[at] + words[at + 1] * TWO32;
       if (kind === 1 && raw !== 0) (held ??= [])[k] = toJSValue(raw, ValType.FuncRef, state);
       if (kind === 2 && raw !== 0) (held ??= [])[k] = exnrefBox(raw);
+      if (kind === 3 && isGcObjectWord(raw)) (held ??= [])[k] = wrapGcObject(raw);
     }
     at += t === ValType.V128 ? 4 : 2;
   }
@@ -388,7 +399,7 @@ setCatchMatcher({
             if (h !== undefined) {
               if (typeof h === 'function') {
                 if (state !== undefined) keepFuncref(state, h);
-              } else {
+              } else if (refKind(params[k]) === 2) { // (GC objects are held only to keep them alive)
                 const id = exnrefOfBox(h as ExnBox);
                 argsU32[at] = id >>> 0;
                 argsU32[at + 1] = Math.floor(id / TWO32);

@@ -9,6 +9,7 @@
 // whose calls are running (the code making a host call was reached from them through imports, tables and
 // globals, all of which they keep alive), and what the value was read from (a table, a global, an instance).
 
+import { unparkStack } from '../runtime/gc-roots.js';
 import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
@@ -406,9 +407,15 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
               } catch (e) {
                 code = raiseCatchable(e);
               }
-              run(() => resumeStackFn(stack.record, code));
+              run(() => {
+                unparkStack(stack.record);
+                return resumeStackFn(stack.record, code);
+              });
             },
-            (reason) => run(() => resumeStackFn(stack.record, raiseCatchable(reason))),
+            (reason) => run(() => {
+              unparkStack(stack.record);
+              return resumeStackFn(stack.record, raiseCatchable(reason));
+            }),
           );
           return;
         }

@@ -28,9 +28,9 @@ function setResult(v: number): void {
 }
 
 /** A new array of type index t with n elements of `esize` bytes (zeroed, length set); 0 when the heap is full. */
-function newArray(state: InstanceState, t: number, n: number, esize: number): number {
-  const size = (ARRAY_DATA + n * esize + 7) & ~7;
-  const obj = gcAllocFromJs(size);
+function newArray(state: InstanceState, t: number, n: number, esize: number, mayCollect: boolean): number {
+  const size = Math.ceil((ARRAY_DATA + n * esize) / 8) * 8;
+  const obj = gcAllocFromJs(size, mayCollect);
   if (obj === 0) return 0;
   writePtr(obj, readPtr(state.vmctx + state.module.compiled.layout.rtt(t)));
   writeU32(obj + ARRAY_LENGTH, n);
@@ -53,7 +53,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
       setResult(isCanonSubtype(u32(0), u32(1)) ? 1 : 0);
       return 0;
     case Builtin.GcAlloc: {
-      const obj = gcAllocFromJs(u64(0));
+      const obj = gcAllocFromJs(u64(0), true);
       if (obj === 0) return TrapCode.GcHeapExhausted;
       setResult(obj);
       return 0;
@@ -67,7 +67,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
       if (s >= 0x80000000) return TrapCode.DataSegmentOutOfBounds;
       if (n > maxArrayLength(esize)) return TrapCode.ArrayTooLarge;
       if (s + n * esize > bytes.length) return TrapCode.DataSegmentOutOfBounds;
-      const obj = newArray(state, t, n, esize);
+      const obj = newArray(state, t, n, esize, true);
       if (obj === 0) return TrapCode.GcHeapExhausted;
       if (n > 0) copyIn(obj + ARRAY_DATA, bytes.subarray(s, s + n * esize));
       setResult(obj);
@@ -79,7 +79,7 @@ export function gcBuiltin(state: InstanceState, id: number): number {
       if (s >= 0x80000000) return TrapCode.ElementSegmentOutOfBounds; // (V8's order, as above)
       if (n > maxArrayLength(8)) return TrapCode.ArrayTooLarge;
       if (s + n > items.length) return TrapCode.ElementSegmentOutOfBounds;
-      const obj = newArray(state, t, n, 8);
+      const obj = newArray(state, t, n, 8, true);
       if (obj === 0) return TrapCode.GcHeapExhausted;
       writeRefs(obj, 0, items, s, n);
       setResult(obj);
@@ -156,7 +156,8 @@ export function constArrayNew(state: InstanceState, t: number, n: number, values
   const st = state.module.info.types[t].fields![0].type;
   const esize = storageSize(st);
   if (n > maxArrayLength(esize)) throw trapError(TrapCode.ArrayTooLarge);
-  const obj = newArray(state, t, n, esize);
+  // (No collection in constant expressions: objects made so far are only in JS variables.)
+  const obj = newArray(state, t, n, esize, false);
   if (obj === 0) throw trapError(TrapCode.GcHeapExhausted);
   for (let k = 0; k < n; k++) {
     const v = values !== null ? values[k] : fill;

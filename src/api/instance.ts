@@ -29,6 +29,8 @@ import { isRefType, isSubtype } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
 import { isCanonSubtype } from '../decode/gc-types.js';
 import { rttOf } from '../runtime/gc-heap.js';
+import { registerRootWords } from '../runtime/gc-roots.js';
+import { mayHoldGcObject } from '../decode/gc-types.js';
 import { constArrayNew, constStructNew } from './gc-builtins.js';
 import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
 import { adoptMemory, getLinearMemory, isMemoryDisposed, memoryFromRuntime, Memory } from './memory.js';
@@ -148,7 +150,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   const sigWord = L.sigsOffset >>> 2;
   for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
   // GC: the RTT of each struct and array type (casts compare these, allocation stores them in headers).
-  if (L.rttsOffset < L.size) for (let t = 0; t < info.types.length; t++) if ((info.types[t].kind ?? 0) !== 0) put(L.rtt(t), rttOf(c.sigIds[t]));
+  if (L.rttsOffset < L.size) for (let t = 0; t < info.types.length; t++) if ((info.types[t].kind ?? 0) !== 0) put(L.rtt(t), rttOf(c.sigIds[t], info.types[t]));
   const state = new InstanceState(m, vmctx, words, { dataDropped: info.datas.count === 0 ? NO_DATA : new Uint8Array(info.datas.count), elemItems: [] });
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
@@ -295,6 +297,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Element segment items are evaluated now (they may reference functions and globals); `ref.func f`, nearly all
   // of them (a function table), without the interpreter.
   const funcRecords2 = state.funcRecords;
+  let gcItems = false;
   for (const seg of info.elems) {
     const items = seg.items;
     const values = new Array<number>(items.length);
@@ -303,7 +306,10 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
       values[k] = e.length === 1 && e[0].op === ConstOp.RefFunc ? funcRecords2[e[0].value as number] : Number(evalConst(state, e, seg.elemType));
     }
     state.segments.elemItems.push(values);
+    if (mayHoldGcObject(seg.elemType)) gcItems = true;
   }
+  // Items that may be GC objects are roots until their segment is dropped (the segment state is the token).
+  if (gcItems) registerRootWords(state.segments, { u32: null, count: 0, lists: state.segments.elemItems });
   state.hostHandler = makeHostHandler(state);
   // Tables and globals this instance uses may come to hold its funcrefs: they keep it alive.
   for (const t of state.tables) t.keep(state);

@@ -30,6 +30,7 @@ import { Builtin, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_ARGS } from './abi.js';
 import { HANDLER_CLAUSE_REF as HF_REF, EXEC_THROW_RBP, EXEC_THROW_PC, HANDLER_TABLE_MAGIC } from '../runtime/layout.js';
 import { isSubtype } from '../decode/ref-types.js';
 import type { FunctionCompiler } from './function-compiler.js';
+import type { StackMapRecorder } from './stack-maps.js';
 
 /** exnref (0x69): an id of the exception object in the externref handle table; 0 = null. */
 export const EXNREF = 0x69;
@@ -435,14 +436,14 @@ export class ExceptionEmitter {
    * After the function's code, with the frame size known (its last 8*maxLevels bytes hold the exception slots):
    * the try_table pads, then the handler table; patch the marker, pads and slot accesses.
    */
-  finish(frame: number, slotsEnd: number): void {
+  finish(frame: number, slotsEnd: number, maps: StackMapRecorder): void {
     if (this.markerPos < 0) return;
     const fc = this.fc;
     const a = fc.asm;
     for (let i = 0; i < this.framePatches.length; i++) a.patchInt32(this.framePatches[i], frame);
     for (let i = 0; i < this.slotPatches.length; i++) a.patchInt32(this.slotPatches[i], -(slotsEnd + 8 * (this.slotLevels[i] + 1)));
     for (let i = 0; i < this.numPads; i++) this.emitPad(i, frame);
-    if (this.count === 0) return;
+    if (this.count === 0 && maps.empty) return;
     const entry = this.markerPos + 4;
     while ((a.offset & 3) !== 0) a.byte(0xcc);
     const table = a.offset;
@@ -464,6 +465,7 @@ export class ExceptionEmitter {
         a.int32(a.labelOffset(cs[k + 2]) - entry);
       }
     }
+    if (!maps.empty) maps.emit(a, entry);
     a.patchInt32(this.markerPos, table - entry);
   }
 

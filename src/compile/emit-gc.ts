@@ -5,8 +5,8 @@
 // process-specific constant) and, for a type with subtypes, one entry of the RTT's supertype display.
 //
 // At every allocation site and runtime call the value stack is spilled (registers hold nothing but the
-// operands being built), so references live only in frame slots there: what a precise collector's stack maps
-// will describe (phase 2, see ARCHITECTURE.md).
+// operands being built), so references live only in frame slots there, which the site's stack map describes
+// (compile/stack-maps.ts) for the collector (runtime/gc-roots.ts).
 
 import { AluOp, Cond, LoadKind, R11, R14, RAX, ShiftOp } from '../x64/registers.js';
 import { ValType, type FuncType } from '../decode/types.js';
@@ -34,14 +34,17 @@ export class GcSlowPaths {
   /** A register holding the size, or -1 - size for a constant size. */
   private size: number[] = [];
   private offset: number[] = [];
+  /** The site's stack map (StackMapRecorder site index, -1: none), whose return address flush sets. */
+  private map: number[] = [];
   private count = 0;
 
   reset(): void {
     this.count = 0;
   }
 
-  add(slow: number, done: number, obj: number, size: number, wasmOffset: number): void {
+  add(slow: number, done: number, obj: number, size: number, wasmOffset: number, map: number): void {
     const k = this.count++;
+    this.map[k] = map;
     this.slow[k] = slow;
     this.done[k] = done;
     this.obj[k] = obj;
@@ -64,6 +67,7 @@ export class GcSlowPaths {
       a.movImm32(6 /* rsi */, Builtin.GcAlloc);
       a.callMem(R14, VMCTX_HOSTCALL);
       c.recordPc();
+      c.maps.setPc(this.map[k], a.offset);
       a.test(false, RAX, RAX);
       a.jcc(Cond.NE, c.trapLabel(TrapCode.None));
       a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
@@ -94,7 +98,8 @@ function emitAlloc(c: FunctionCompiler, obj: number, size: number): void {
   if (size >= 0) a.alu(AluOp.SUB, true, obj, size);
   else a.aluImm(AluOp.SUB, true, obj, -1 - size);
   a.bind(done);
-  c.gcSlow.add(slow, done, obj, size, c.opOffset);
+  // The operands are still on the value stack (in their slots): the map describes the frame at the slow call.
+  c.gcSlow.add(slow, done, obj, size, c.opOffset, c.maps.record(c.vs, -1));
   c.vs.clearLocalCache();
 }
 

@@ -170,6 +170,7 @@ export function opCallRef(c: FunctionCompiler): void {
   a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
   a.callMem(RAX, 0);
   c.recordPc();
+  c.recordCallSite();
   c.vs.clearLocalCache();
   a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
   c.reloadMemory0(true);

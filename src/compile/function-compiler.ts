@@ -23,6 +23,8 @@ import { emitSimd, flushSimdConsts, resetSimdConsts } from './emit-simd.js';
 import { ExceptionEmitter, EXNREF } from './emit-exceptions.js';
 import { opReturnCall, opReturnCallIndirect, opReturnCallRef } from './emit-tail-call.js';
 import { GcSlowPaths, emitGc, opRefEq } from './emit-gc.js';
+import { StackMapRecorder } from './stack-maps.js';
+import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
 
@@ -110,6 +112,10 @@ export class FunctionCompiler {
   readonly exc: ExceptionEmitter;
   /** GC: the allocation sites' out-of-line slow paths. */
   readonly gcSlow = new GcSlowPaths();
+  /** GC: the stack maps of the function's call sites (only in modules whose values may be GC objects). */
+  readonly maps = new StackMapRecorder();
+  private mapsInfo: ModuleInfo | null = null;
+  private mapsModule = false;
 
   constructor(readonly m: ModuleCodegen) {
     this.asm = m.asm;
@@ -142,6 +148,7 @@ export class FunctionCompiler {
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
+    if (!this.validateOnly) this.maps.reset(this.moduleHasGcRefs(), this.vs, this.numLocals);
 
     this.exc.begin();
     if (!this.validateOnly) {
@@ -174,7 +181,7 @@ export class FunctionCompiler {
     const slotsEnd = 8 + this.vs.declaredBytes + this.vs.maxDepth;
     let frame = slotsEnd + this.exc.slotBytes() + this.outgoing;
     frame = (frame + 15) & ~15;
-    this.exc.finish(frame, slotsEnd);
+    this.exc.finish(frame, slotsEnd, this.maps);
     this.asm.patchInt32(this.frameSizePatch, frame);
     this.asm.patchInt32(this.frameCheckPatch, frame);
   }
@@ -375,6 +382,21 @@ export class FunctionCompiler {
   emitTrap(code: number): void {
     this.asm.call(this.m.trapStubs[code]);
     this.recordPc();
+  }
+
+  /** Whether the module's values may be GC objects (cached per module: then its call sites get stack maps). */
+  private moduleHasGcRefs(): boolean {
+    const info = this.m.info;
+    if (this.mapsInfo !== info) {
+      this.mapsInfo = info;
+      this.mapsModule = moduleMayHoldGcObjects(info.types, info.globals, info.tables);
+    }
+    return this.mapsModule;
+  }
+
+  /** Record the stack map of the call whose return address is the current code offset (after recordPc). */
+  recordCallSite(): void {
+    this.maps.record(this.vs, this.asm.offset);
   }
 
   /** Record that the current code offset (a return address) belongs to the current operator. */
@@ -964,6 +986,7 @@ export class FunctionCompiler {
       a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
       a.callMem(RAX, 0);
       this.recordPc();
+      this.recordCallSite();
       this.vs.clearLocalCache();
       a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
       this.reloadMemory0(true);
@@ -971,6 +994,7 @@ export class FunctionCompiler {
       a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
       a.callMem(R11, 8 * f);
       this.recordPc();
+      this.recordCallSite();
       this.vs.clearLocalCache();
       this.reloadMemory0(false);
     } else {
@@ -979,6 +1003,7 @@ export class FunctionCompiler {
       if (label >= 0) a.call(label);
       else this.m.callRelocs.push(a.callExternal(), f);
       this.recordPc();
+      this.recordCallSite();
       this.vs.clearLocalCache();
       this.reloadMemory0(false);
     }
@@ -993,6 +1018,7 @@ export class FunctionCompiler {
     a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
     a.callMem(RAX, 0);
     this.recordPc();
+    this.recordCallSite();
     this.vs.clearLocalCache();
     a.load(LoadKind.I64, R14, RBP, -1, 1, -8);
     this.reloadMemory0(true);
@@ -1104,6 +1130,7 @@ export class FunctionCompiler {
     a.callMem(R14, VMCTX_HOSTCALL);
     this.vs.clearLocalCache();
     this.recordPc();
+    this.recordCallSite();
     a.test(false, RAX, RAX);
     a.jcc(Cond.NE, this.trapLabel(TrapCode.None));
     this.reloadMemory0(false);

@@ -15,7 +15,7 @@
 import type { ByteReader } from './reader.js';
 import type { Features } from './features.js';
 import type { FieldType, FuncType } from './types.js';
-import { CONCRETE_SHIFT, KIND_MASK, REF_CONCRETE, REF_NON_NULL, isSubtype, readValType, typesEqual } from './ref-types.js';
+import { CONCRETE_SHIFT, Heap, KIND_MASK, REF_CONCRETE, REF_NON_NULL, isRefType, isSubtype, readValType, typesEqual } from './ref-types.js';
 
 export const enum TypeKind {
   Func = 0,
@@ -309,4 +309,31 @@ export function plainFuncKey(params: readonly number[], results: readonly number
   s += ':';
   for (const r of results) s += r.toString(16) + ',';
   return s + ';#0';
+}
+
+/**
+ * Whether a value (or field) of type t may be a GC object's address: a reference of the any or extern hierarchy
+ * that is not always null or an i31. What the collector traces (frames, fields, globals, tables); func and exn
+ * references are never GC objects.
+ */
+export function mayHoldGcObject(t: number): boolean {
+  if (!isRefType(t)) return false;
+  const h = t & ~REF_NON_NULL;
+  if (h & REF_CONCRETE) return (h & KIND_MASK) !== TypeKind.Func;
+  return h === Heap.Extern || h === Heap.Any || h === Heap.Eq || h === Heap.Struct || h === Heap.Array;
+}
+
+/**
+ * Whether any value of a module may be a GC object (its types, globals or tables mention the any or extern
+ * hierarchy): functions of other modules get no stack maps at all.
+ */
+export function moduleMayHoldGcObjects(types: readonly FuncType[], globals: readonly { type: number }[], tables: readonly { elemType: number }[]): boolean {
+  for (const t of types) {
+    if ((t.kind ?? 0) !== TypeKind.Func) return true;
+    for (const p of t.params) if (mayHoldGcObject(p)) return true;
+    for (const r of t.results) if (mayHoldGcObject(r)) return true;
+  }
+  for (const g of globals) if (mayHoldGcObject(g.type)) return true;
+  for (const t of tables) if (mayHoldGcObject(t.elemType)) return true;
+  return false;
 }

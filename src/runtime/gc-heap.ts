@@ -1,5 +1,6 @@
-// The GC heap (phase 1): native memory for struct and array objects, their type descriptors (RTTs), the
-// allocator's regions, and the opaque JS objects that stand for GC objects outside wasm.
+// The GC heap: native memory for struct and array objects, their type descriptors (RTTs), the allocator's
+// regions, the collector (a precise, non-moving mark-sweep), and the opaque JS objects that stand for GC
+// objects outside wasm.
 //
 // Reference words (one 64-bit word per reference, in every hierarchy except func and exn):
 //   0                 null
@@ -16,27 +17,42 @@
 // depth+1 RTT addresses, root supertype first, itself last. So "is the object's type a subtype of $t" is
 // `rtt == rtt_t || (rtt.depth >= depth_t && rtt.display[depth_t] == rtt_t)`: bounded, no loop.
 //
-// Allocation: generated code bumps EXEC_GC_TOP up to EXEC_GC_LIMIT (the current region) inline and calls the
-// GcAlloc builtin when the region is full; the builtin maps a new region (or a dedicated one for a big
-// object). Phase 1 has no collector: regions are never freed, and the heap limit (gcHeapMax) makes running
-// out a clean trap. Memory comes zeroed from mmap and is never reused, so new objects are all zero bits
-// (null references, 0 numbers) before their fields are written.
+// Allocation: generated code bumps EXEC_GC_TOP up to EXEC_GC_LIMIT (the current *run* of free memory) inline
+// and calls the GcAlloc builtin when the run is full; the builtin takes the next free run (zeroed first), maps a
+// new 1 MiB region, or collects. Objects above a quarter of a region get a region of their own.
+//
+// The collector (why mark-sweep: generated code, JS handles and tables hold raw addresses, so objects never
+// move; see ARCHITECTURE.md): marking starts from the roots (runtime/gc-roots.ts: wasm frames through stack
+// maps, globals, tables, element segments, JS handles) and traces reference fields by the RTT's layout
+// (RttInfo). Sweeping walks each region object by object (an object's size comes from its RTT and length), turns
+// every maximal range of dead objects and free space into one free run (a filler: word 0 = 1, word 1 = its
+// length; a single free word is 0), frees regions with no live object, and lists the runs of at least
+// MIN_RUN bytes for the bump allocator. Memory is zero when handed out (mmap'd, or cleared when its run is
+// taken), so `*.new_default` writes only the header. A region is parseable at all times except the current run
+// above TOP (zero; retired with a filler before a collection).
 
 import { EXEC_GC_LIMIT, EXEC_GC_TOP, RTT_CANON, RTT_DEPTH, RTT_DISPLAY, RTT_ELEM_SIZE, RTT_KIND } from './layout.js';
 import { execStateAddr } from './exec-state.js';
-import { PROT_READ, PROT_WRITE, readPtr, readU32, tryMmapAnon, writePtr, writeU32 } from './native.js';
-import { canonDepth, canonElemSize, canonKind, canonSuper } from '../decode/gc-types.js';
-
+import { MADV_DONTNEED, PROT_READ, PROT_WRITE, madvise, munmap, nativeFill, readPtr, readU32, tryMmapAnon, view, writePtr, writeU32 } from './native.js';
+import { TypeKind, canonDepth, canonElemSize, canonKind, canonSuper, mayHoldGcObject, storageSize, structLayout } from '../decode/gc-types.js';
+import type { FuncType } from '../decode/types.js';
 
 /** Size of an allocation region; objects above a quarter of it get a region of their own. */
 export const GC_REGION_SIZE = 1 << 20;
 export const GC_BIG_OBJECT = GC_REGION_SIZE >> 2;
 /** Default heap limit (bytes of regions), configurable with setGcHeapMax / { gcHeapMax } / --gc-heap-max. */
 export const DEFAULT_GC_HEAP_MAX = 1024 * 1024 * 1024;
+/** Free runs shorter than this are not allocated into (each run costs a runtime call to start). */
+const MIN_RUN = 2048;
+/** The heap size below which no collection is started. */
+const MIN_THRESHOLD = 4 * 1024 * 1024;
+/** Empty regions kept (pages given back with madvise, address kept) instead of unmapped. */
+const KEEP_EMPTY_REGIONS = 4;
+const MiB = GC_REGION_SIZE;
+const TWO32 = 4294967296;
+const FILLER = 1;
 
 let heapMax = DEFAULT_GC_HEAP_MAX;
-let heapBytes = 0;
-let regionCount = 0;
 
 export function setGcHeapMax(bytes: number): void {
   if (!(bytes > 0)) throw new RangeError('gcHeapMax must be a positive number of bytes');
@@ -47,38 +63,213 @@ export function gcHeapMax(): number {
   return heapMax;
 }
 
-/** Bytes of heap mapped so far, and how many regions (statistics for tests and the CLI). */
-export function gcHeapStats(): { bytes: number; regions: number } {
-  return { bytes: heapBytes, regions: regionCount };
+// ---------------------------------------------------------------------------------------------------
+// Regions
+
+interface Region {
+  start: number;
+  size: number;
+  /** A region of one big object. */
+  big: boolean;
+  /** The region's memory as words (a koffi view: the mapping outlives it while the region is listed). */
+  u32: Uint32Array;
+  /** Mark bits, one per 8-byte word (a big region: bit 0). */
+  marks: Int32Array;
 }
 
-function mapRegion(size: number): number {
+/** Regions by 1 MiB key (address / 1 MiB): every region starts at a multiple of 1 MiB. */
+const regionByKey = new Map<number, Region>();
+const regions = new Set<Region>();
+let heapBytes = 0;
+
+/** Map `size` bytes (a page multiple) at a multiple of 1 MiB; 0 when the limit or the system refuses. */
+function mapAligned(size: number): number {
   if (heapBytes + size > heapMax) return 0;
-  const p = tryMmapAnon(size, PROT_READ | PROT_WRITE);
+  const p = tryMmapAnon(size + MiB, PROT_READ | PROT_WRITE);
   if (p === 0) return 0;
-  heapBytes += size;
-  regionCount++;
-  return p;
+  const head = (MiB - (p % MiB)) % MiB;
+  const start = p + head;
+  if (head > 0) munmap(p, head);
+  munmap(start + size, MiB - head);
+  return start;
 }
 
-/**
- * The GcAlloc builtin: `size` bytes (a multiple of 8) for one object. Small objects come from a new current
- * region (the rest of the old one is abandoned: phase 1 does not collect), big ones from a region of their own.
- * Returns the address, or 0 when the heap limit is reached.
- */
-export function gcAllocate(size: number): number {
-  if (size > GC_BIG_OBJECT) return mapRegion((size + 4095) & ~4095);
-  const region = mapRegion(GC_REGION_SIZE);
-  if (region === 0) return 0;
-  writePtr(execStateAddr + EXEC_GC_TOP, region + size);
-  writePtr(execStateAddr + EXEC_GC_LIMIT, region + GC_REGION_SIZE);
-  return region;
+function addRegion(start: number, size: number, big: boolean): Region {
+  const r: Region = {
+    start, size, big,
+    u32: new Uint32Array(view(start, size)),
+    marks: new Int32Array(big ? 1 : size >>> 8),
+  };
+  for (let k = Math.floor(start / MiB), end = Math.ceil((start + size) / MiB); k < end; k++) regionByKey.set(k, r);
+  regions.add(r);
+  heapBytes += size;
+  return r;
+}
+
+function removeRegion(r: Region): void {
+  for (let k = Math.floor(r.start / MiB), end = Math.ceil((r.start + r.size) / MiB); k < end; k++) regionByKey.delete(k);
+  regions.delete(r);
+  heapBytes -= r.size;
+  munmap(r.start, r.size);
 }
 
 // ---------------------------------------------------------------------------------------------------
-// RTTs
+// Free runs and allocation
+
+/** Free runs left by the last sweep: [start, end), whether already zero; taken in order from runPos. */
+const runStart: number[] = [];
+const runEnd: number[] = [];
+const runZero: boolean[] = [];
+let runCount = 0;
+let runPos = 0;
+
+// Statistics and the collection policy
+let allocatedSinceGc = 0;
+let liveAfterGc = 0;
+let threshold = MIN_THRESHOLD;
+let collections = 0;
+let totalPauseMs = 0;
+let maxPauseMs = 0;
+let lastLiveBytes = 0;
+let regionsFreed = 0;
+let peakHeapBytes = 0;
+
+/** Set by runtime/gc-roots.ts: whether a collection may run now (every wasm frame can be walked). */
+let rootsWalkable: () => boolean = () => false;
+/** Set by runtime/gc-roots.ts: call `visit` with every root reference word. */
+let enumerateRoots: (visit: (word: number) => void) => void = () => {};
+
+export function setRootProvider(walkable: () => boolean, roots: (visit: (word: number) => void) => void): void {
+  rootsWalkable = walkable;
+  enumerateRoots = roots;
+}
+
+/** Write a filler over the free range [s, e) of a region (a single word is left 0). */
+function writeFree(r: Region, s: number, e: number): void {
+  const i = (s - r.start) >>> 2;
+  const u = r.u32;
+  if (e - s >= 16) {
+    u[i] = FILLER;
+    u[i + 1] = 0;
+    u[i + 2] = e - s;
+    u[i + 3] = 0;
+  } else {
+    u[i] = 0;
+    u[i + 1] = 0;
+  }
+}
+
+/** Close the current run: its unused end (zero) becomes a filler, so the region stays parseable. */
+function retireCurrentRun(): void {
+  const top = readPtr(execStateAddr + EXEC_GC_TOP);
+  const limit = readPtr(execStateAddr + EXEC_GC_LIMIT);
+  if (top !== 0 && limit > top) {
+    const r = regionByKey.get(Math.floor(top / MiB));
+    if (r !== undefined) writeFree(r, top, limit);
+  }
+  writePtr(execStateAddr + EXEC_GC_TOP, 0);
+  writePtr(execStateAddr + EXEC_GC_LIMIT, 0);
+}
+
+/** Make [start, end) the current run and allocate `size` bytes at its start. */
+function startRun(start: number, end: number, size: number): number {
+  writePtr(execStateAddr + EXEC_GC_TOP, start + size);
+  writePtr(execStateAddr + EXEC_GC_LIMIT, end);
+  return start;
+}
+
+/** The next listed free run of at least `size` bytes, zeroed and made current (0: none left). */
+function takeRun(size: number): number {
+  while (runPos < runCount) {
+    const k = runPos++;
+    const s = runStart[k], e = runEnd[k];
+    if (e - s < size) continue; // (left as its filler: parseable, reused after the next sweep)
+    if (!runZero[k]) nativeFill(s, 0, e - s);
+    allocatedSinceGc += e - s;
+    return startRun(s, e, size);
+  }
+  return 0;
+}
+
+function newSmallRegion(size: number): number {
+  const start = mapAligned(GC_REGION_SIZE);
+  if (start === 0) return 0;
+  addRegion(start, GC_REGION_SIZE, false);
+  if (heapBytes > peakHeapBytes) peakHeapBytes = heapBytes;
+  allocatedSinceGc += GC_REGION_SIZE;
+  return startRun(start, start + GC_REGION_SIZE, size);
+}
+
+function newBigObject(size: number): number {
+  const bytes = Math.ceil(size / 4096) * 4096;
+  const start = mapAligned(bytes);
+  if (start === 0) return 0;
+  addRegion(start, bytes, true);
+  if (heapBytes > peakHeapBytes) peakHeapBytes = heapBytes;
+  allocatedSinceGc += bytes;
+  return start;
+}
+
+function shouldCollect(size: number): boolean {
+  return liveAfterGc + allocatedSinceGc + size > threshold;
+}
+
+/**
+ * Allocate `size` bytes (a multiple of 8) for one object once the current run is full: the next free run, a new
+ * region, or a collection first when the heap has grown past the threshold (only when `mayCollect` and every
+ * root can be found). Returns the address (memory zeroed), or 0 when the heap limit is reached.
+ */
+export function gcAllocate(size: number, mayCollect: boolean): number {
+  if (!(size > 0 && size <= Number.MAX_SAFE_INTEGER)) return 0;
+  let collected = false;
+  if (mayCollect && shouldCollect(size) && rootsWalkable()) {
+    collect();
+    collected = true;
+  }
+  for (;;) {
+    let p: number;
+    if (size > GC_BIG_OBJECT) p = newBigObject(size);
+    else {
+      retireCurrentRun();
+      p = takeRun(size);
+      if (p === 0) p = newSmallRegion(size);
+    }
+    if (p !== 0) return p;
+    if (collected || !mayCollect || !rootsWalkable()) return 0;
+    collect(); // the limit was reached before the threshold: collect, then try once more
+    collected = true;
+  }
+}
+
+/** Allocate from JS (builtins, constant expressions): the current run first, like the inline path. */
+export function gcAllocFromJs(size: number, mayCollect = false): number {
+  const top = readPtr(execStateAddr + EXEC_GC_TOP);
+  const limit = readPtr(execStateAddr + EXEC_GC_LIMIT);
+  if (top !== 0 && top + size <= limit) {
+    writePtr(execStateAddr + EXEC_GC_TOP, top + size);
+    return top;
+  }
+  return gcAllocate(size, mayCollect);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RTTs and what the collector knows of each type
+
+/** Per RTT: the object's kind and what to trace (byte offsets of reference fields; arrays: elements). */
+interface RttInfo {
+  kind: TypeKind;
+  /** Structs: the object size. */
+  size: number;
+  /** Arrays: bytes per element. */
+  elemSize: number;
+  /** Structs: byte offsets of the fields that may hold GC objects. */
+  refOffsets: Int32Array;
+  /** Arrays: whether the elements may hold GC objects. */
+  elemRefs: boolean;
+}
 
 const rtts: number[] = []; // by canonical id
+const rttInfos = new Map<number, RttInfo>();
 let rttChunk = 0;
 let rttChunkLeft = 0;
 
@@ -95,23 +286,43 @@ function rttMemory(bytes: number): number {
   return p;
 }
 
-/** The RTT of a canonical struct or array type (made on first use, with its supertypes' RTTs). */
-export function rttOf(canon: number): number {
-  const have = rtts[canon];
-  if (have !== undefined) return have;
-  const depth = canonDepth(canon);
-  const sup = canonSuper(canon);
-  const supRtt = sup > 0 ? rttOf(sup) : 0;
-  const kind = canonKind(canon);
-  const elemSize = canonElemSize(canon);
-  const p = rttMemory(RTT_DISPLAY + 8 * (depth + 1));
-  writeU32(p + RTT_CANON, canon);
-  writeU32(p + RTT_DEPTH, depth);
-  writeU32(p + RTT_KIND, kind);
-  writeU32(p + RTT_ELEM_SIZE, elemSize);
-  for (let d = 0; d < depth; d++) writePtr(p + RTT_DISPLAY + 8 * d, readPtr(supRtt + RTT_DISPLAY + 8 * d));
-  writePtr(p + RTT_DISPLAY + 8 * depth, p);
-  rtts[canon] = p;
+function describe(type: FuncType): RttInfo {
+  const fields = type.fields!;
+  if ((type.kind ?? 0) === TypeKind.Struct) {
+    const { offsets, size } = structLayout(type);
+    const refs: number[] = [];
+    fields.forEach((f, k) => {
+      if (mayHoldGcObject(f.type)) refs.push(offsets[k]);
+    });
+    return { kind: TypeKind.Struct, size, elemSize: 0, refOffsets: Int32Array.from(refs), elemRefs: false };
+  }
+  const st = fields[0].type;
+  return { kind: TypeKind.Array, size: 0, elemSize: storageSize(st), refOffsets: new Int32Array(0), elemRefs: mayHoldGcObject(st) };
+}
+
+/**
+ * The RTT of a canonical struct or array type (made on first use, with its supertypes' RTTs). `type` (a module
+ * type with that canonical id) tells the collector the layout; every module that can allocate objects of a type
+ * asks for its RTT with it at instantiation.
+ */
+export function rttOf(canon: number, type?: FuncType): number {
+  let p = rtts[canon];
+  if (p === undefined) {
+    const depth = canonDepth(canon);
+    const sup = canonSuper(canon);
+    const supRtt = sup > 0 ? rttOf(sup) : 0;
+    const kind = canonKind(canon);
+    const elemSize = canonElemSize(canon);
+    p = rttMemory(RTT_DISPLAY + 8 * (depth + 1));
+    writeU32(p + RTT_CANON, canon);
+    writeU32(p + RTT_DEPTH, depth);
+    writeU32(p + RTT_KIND, kind);
+    writeU32(p + RTT_ELEM_SIZE, elemSize);
+    for (let d = 0; d < depth; d++) writePtr(p + RTT_DISPLAY + 8 * d, readPtr(supRtt + RTT_DISPLAY + 8 * d));
+    writePtr(p + RTT_DISPLAY + 8 * depth, p);
+    rtts[canon] = p;
+  }
+  if (type !== undefined && !rttInfos.has(p)) rttInfos.set(p, describe(type));
   return p;
 }
 
@@ -133,18 +344,198 @@ export function arrayElemSize(addr: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// GC objects in JS: opaque objects, one per object address (identity is preserved both ways)
+// The collector
 
-const wrappers = new Map<number, object>();
+function word64(u: Uint32Array, byteOffset: number): number {
+  const i = byteOffset >>> 2;
+  return u[i] + u[i + 1] * TWO32;
+}
+
+/** Bytes of the object at byte offset `off` of region r. */
+function objectBytes(u: Uint32Array, off: number, info: RttInfo): number {
+  if (info.kind === TypeKind.Struct) return info.size;
+  return Math.ceil((16 + u[(off + 8) >>> 2] * info.elemSize) / 8) * 8;
+}
+
+const markStack: number[] = [];
+/** Root or field words that looked like objects but are not (must stay 0: counted for tests and debugging). */
+let strayWords = 0;
+
+/** Mark the object a reference word points at (i31, host values and null are skipped) and queue it. */
+function markWord(w: number): void {
+  if (w === 0 || w % 4 !== 0) return;
+  const r = regionByKey.get(Math.floor(w / MiB));
+  const off = r === undefined ? -1 : w - r.start;
+  if (r === undefined || off < 0 || off >= r.size || (r.big && off !== 0)) {
+    strayWords++;
+    return;
+  }
+  const bit = off / 8;
+  const idx = bit >>> 5, mask = 1 << (bit & 31);
+  if ((r.marks[idx] & mask) !== 0) return;
+  if (!rttInfos.has(word64(r.u32, off))) {
+    strayWords++;
+    return;
+  }
+  r.marks[idx] |= mask;
+  markStack.push(w);
+}
+
+function drainMarkStack(): void {
+  while (markStack.length > 0) {
+    const w = markStack.pop()!;
+    const r = regionByKey.get(Math.floor(w / MiB))!;
+    const off = w - r.start;
+    const u = r.u32;
+    const info = rttInfos.get(word64(u, off))!;
+    if (info.kind === TypeKind.Struct) {
+      const offs = info.refOffsets;
+      for (let k = 0; k < offs.length; k++) markWord(word64(u, off + offs[k]));
+    } else if (info.elemRefs) {
+      const n = u[(off + 8) >>> 2];
+      for (let k = 0, p = off + 16; k < n; k++, p += 8) markWord(word64(u, p));
+    }
+  }
+}
+
+/** Sweep a small region: rebuild its free runs; returns its live bytes (0: the region is empty). */
+function sweepRegion(r: Region): number {
+  const u = r.u32, marks = r.marks;
+  let live = 0;
+  let free = -1; // start offset of the current free range
+  let off = 0;
+  const size = r.size;
+  const closeFree = (end: number): void => {
+    writeFree(r, r.start + free, r.start + end);
+    if (end - free >= MIN_RUN) {
+      runStart[runCount] = r.start + free;
+      runEnd[runCount] = r.start + end;
+      runZero[runCount] = false;
+      runCount++;
+    }
+    free = -1;
+  };
+  const firstRun = runCount;
+  while (off < size) {
+    const i = off >>> 2;
+    const lo = u[i], hi = u[i + 1];
+    let bytes: number;
+    let isLive = false;
+    if (lo === 0 && hi === 0) bytes = 8;
+    else if (lo === FILLER && hi === 0) bytes = u[i + 2];
+    else {
+      const info = rttInfos.get(lo + hi * TWO32);
+      if (info === undefined) throw new Error(`quickbeam: GC heap corrupted at 0x${(r.start + off).toString(16)}`);
+      bytes = objectBytes(u, off, info);
+      const bit = off / 8;
+      isLive = (marks[bit >>> 5] & (1 << (bit & 31))) !== 0;
+    }
+    if (isLive) {
+      if (free >= 0) closeFree(off);
+      live += bytes;
+    } else if (free < 0) free = off;
+    off += bytes;
+  }
+  if (live === 0) {
+    runCount = firstRun; // the whole region is free: its runs are not listed
+    return 0;
+  }
+  if (free >= 0) closeFree(size);
+  marks.fill(0);
+  return live;
+}
+
+/** Run a collection now (the caller made sure every root can be found). */
+function collect(): void {
+  const t0 = performance.now();
+  retireCurrentRun();
+  enumerateRoots(markWord);
+  drainMarkStack();
+  runCount = 0;
+  runPos = 0;
+  let live = 0;
+  let kept = 0;
+  for (const r of [...regions]) {
+    if (r.big) {
+      if ((r.marks[0] & 1) !== 0) {
+        r.marks[0] = 0;
+        live += r.size;
+      } else {
+        removeRegion(r);
+        regionsFreed++;
+      }
+      continue;
+    }
+    const l = sweepRegion(r);
+    if (l > 0) {
+      live += l;
+      continue;
+    }
+    // An empty region: a few are kept as zero runs (pages given back), the rest unmapped.
+    if (kept < KEEP_EMPTY_REGIONS && madvise(r.start, r.size, MADV_DONTNEED)) {
+      r.marks.fill(0);
+      runStart[runCount] = r.start;
+      runEnd[runCount] = r.start + r.size;
+      runZero[runCount] = true;
+      runCount++;
+      kept++;
+    } else {
+      removeRegion(r);
+      regionsFreed++;
+    }
+  }
+  liveAfterGc = live;
+  lastLiveBytes = live;
+  allocatedSinceGc = 0;
+  threshold = Math.min(Math.max(MIN_THRESHOLD, 2 * live), heapMax);
+  collections++;
+  const pause = performance.now() - t0;
+  totalPauseMs += pause;
+  if (pause > maxPauseMs) maxPauseMs = pause;
+}
+
+/**
+ * Collect now, if every root can be found (no wasm frames that cannot be walked); returns whether it ran.
+ * (For tests and embedders; collections otherwise start from allocation.)
+ */
+export function gcCollect(): boolean {
+  if (!rootsWalkable()) return false;
+  collect();
+  return true;
+}
+
+/** Heap statistics (tests, the CLI, benchmarks). */
+export function gcHeapStats(): {
+  bytes: number; regions: number; peakBytes: number; collections: number; liveBytes: number;
+  totalPauseMs: number; maxPauseMs: number; regionsFreed: number; strayWords: number;
+} {
+  return {
+    bytes: heapBytes, regions: regions.size, peakBytes: peakHeapBytes, collections, liveBytes: lastLiveBytes,
+    totalPauseMs, maxPauseMs, regionsFreed, strayWords,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GC objects in JS: opaque objects, one per live object (identity is preserved both ways). A wrapper keeps
+// its object alive (every address with a live wrapper is a root) and lets it go when JS drops it: the table
+// holds wrappers weakly, and an entry whose wrapper was collected is removed (by the registry's callback, or
+// by the next collection, whichever comes first).
+
+const wrappers = new Map<number, WeakRef<object>>();
 const addresses = new WeakMap<object, number>();
+const wrapperGone = new FinalizationRegistry<number>((addr) => {
+  const ref = wrappers.get(addr);
+  if (ref !== undefined && ref.deref() === undefined) wrappers.delete(addr);
+});
 
 /** The JS object standing for the GC object at `addr`. */
 export function wrapGcObject(addr: number): object {
-  let w = wrappers.get(addr);
+  let w = wrappers.get(addr)?.deref();
   if (w === undefined) {
     w = Object.freeze(Object.create(null) as object);
-    wrappers.set(addr, w);
+    wrappers.set(addr, new WeakRef(w));
     addresses.set(w, addr);
+    wrapperGone.register(w, addr);
   }
   return w;
 }
@@ -154,13 +545,10 @@ export function gcObjectAddress(v: unknown): number {
   return typeof v === 'object' && v !== null ? addresses.get(v) ?? 0 : 0;
 }
 
-/** Allocate from JS (builtins, constant expressions): the current region first, like the inline path. */
-export function gcAllocFromJs(size: number): number {
-  const top = readPtr(execStateAddr + EXEC_GC_TOP);
-  const limit = readPtr(execStateAddr + EXEC_GC_LIMIT);
-  if (top !== 0 && top + size <= limit) {
-    writePtr(execStateAddr + EXEC_GC_TOP, top + size);
-    return top;
+/** Roots: the address of every GC object whose JS object is alive (dead entries are dropped). */
+export function visitWrapped(visit: (word: number) => void): void {
+  for (const [addr, ref] of wrappers) {
+    if (ref.deref() !== undefined) visit(addr);
+    else wrappers.delete(addr);
   }
-  return gcAllocate(size);
 }

@@ -5,6 +5,8 @@
 // with the GlobalCell, with no finalizer) or wraps memory owned by someone else, whose owner it keeps alive.
 // Instances must hold a strong reference to every GlobalCell their vmctx points at.
 
+import { registerRootWords } from './gc-roots.js';
+import { mayHoldGcObject } from '../decode/gc-types.js';
 import { ValType } from '../decode/types.js';
 import { GLOBAL_CELL_SIZE } from './layout.js';
 import { view } from './native.js';
@@ -28,6 +30,8 @@ export class GlobalCell {
   private readonly owner: unknown;
   /** Objects that must live as long as this cell (instances using it, functions stored in it from JS). */
   private readonly keepAlive = new Set<object>();
+  /** GC: while this lives, the cell's value is a root of the collector (types that may hold GC objects). */
+  private readonly gcToken: object | null = null;
 
   /** Keep `o` alive as long as this cell (see TableStorage.keep). */
   keep(o: unknown): void {
@@ -46,6 +50,10 @@ export class GlobalCell {
     this.mutable = mutable;
     this.owner = owner;
     this.dv = dv;
+    if (mayHoldGcObject(type)) {
+      this.gcToken = {};
+      registerRootWords(this.gcToken, { u32: new Uint32Array(dv.buffer, dv.byteOffset, 2), count: 1, lists: null });
+    }
   }
 
   /** A fresh zeroed cell owned by the returned object (its storage is freed with it by the GC). */

@@ -66,6 +66,8 @@ export const CAUGHT_CODE = 0x7fffff00;
 export const HANDLER_CLAUSE_REF = 1;
 /** First word of a handler table: 'QBEH' (the unwinder checks it). */
 export const HANDLER_TABLE_MAGIC = 0x48454251;
+/** 'QBSM': the stack maps that follow a function's handler table (compile/stack-maps.ts, runtime/gc-roots.ts). */
+export const STACK_MAP_MAGIC = 0x4d534251;
 /** Args buffer: 8-byte slots for arguments and results between JS and wasm (both directions). */
 export const EXEC_ARGS = 4096;
 export const EXEC_ARGS_SIZE = 16384;

@@ -4,6 +4,7 @@
 // one), and a page at the top holding the suspender record. Pages are committed only as the stack is used;
 // a finished call's stack goes back to a small pool with its used pages dropped.
 
+import { unparkStack } from './gc-roots.js';
 import { MADV_DONTNEED, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, alignUp, madvise, mmapAnon, mprotect, munmap, writePtr } from './native.js';
 import { SUSPENDER_S_TOP } from './stack-switching-code.js';
 import { bitsOf } from './exec-state.js';
@@ -69,6 +70,7 @@ export function acquireStack(): SecondaryStack {
 
 /** Give a stack back once no frame on it can run again (its call returned, trapped, or was abandoned). */
 export function releaseStack(s: SecondaryStack): void {
+  unparkStack(s.record);
   setSuspendedCalls(--live);
   setPromisingStack(s.record, false);
   if (pool.length < POOL_MAX) {

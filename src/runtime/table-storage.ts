@@ -10,6 +10,8 @@
 
 import { TABLEDESC_ELEMENTS, TABLEDESC_LENGTH, TABLEDESC_MAX, TABLEDESC_SIZE, TABLE_MAX_ELEMENTS } from './layout.js';
 import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
+import { registerRootWords, type RootWords } from './gc-roots.js';
+import { mayHoldGcObject } from '../decode/gc-types.js';
 
 export const enum TableElem {
   FuncRef = 0x70,
@@ -66,6 +68,9 @@ export class TableStorage {
   private elements: number;
   /** The entries (two words each); holding it keeps their block alive. */
   private u32: Uint32Array;
+  /** GC: the entries as roots of the collector (element types that may hold GC objects), and its token. */
+  private readonly gcRoots: RootWords | null = null;
+  private readonly gcToken: object | null = null;
 
   /** Throws a RangeError when the table cannot be allocated. */
   constructor(opts: TableStorageOptions) {
@@ -98,6 +103,11 @@ export class TableStorage {
       this.setDesc(TABLEDESC_MAX, 2 ** 32 - 1);
     } else {
       this.setDesc(TABLEDESC_MAX, Math.floor(max));
+    }
+    if (mayHoldGcObject(this.elemType)) {
+      this.gcRoots = { u32: entries, count: initial, lists: null };
+      this.gcToken = {};
+      registerRootWords(this.gcToken, this.gcRoots);
     }
     const init = opts.init ?? 0;
     if (init !== 0) this.fill(0, init, initial);
@@ -218,8 +228,10 @@ export class TableStorage {
       this.u32 = u;
       this.capacity = cap;
       this.setDesc(TABLEDESC_ELEMENTS, this.elements);
+      if (this.gcRoots !== null) this.gcRoots.u32 = u;
     }
     this._length = next;
+    if (this.gcRoots !== null) this.gcRoots.count = next;
     if (raw !== 0) this.fill(old, raw, d);
     else this.u32.fill(0, 2 * old, 2 * next);
     this.setDesc(TABLEDESC_LENGTH, next);

@@ -24,7 +24,8 @@ import { Assembler } from '../x64/assembler.js';
 import { popExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
 import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
-import { clearTrace, execStateAddr, readTrace, setEnterArgs, setResumeArgs, setStackEnterArgs, writeExec64 } from './exec-state.js';
+import { clearTrace, execStateAddr, hostCallSuspender, hostCallTop, readTrace, setEnterArgs, setResumeArgs, setStackEnterArgs, writeExec64 } from './exec-state.js';
+import { enterPlain, parkStack, unparkStack } from './gc-roots.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
   EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, CAUGHT_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
@@ -439,9 +440,19 @@ export function raiseEntryResult(code: number): never {
  */
 export function callWasm(vmctx: number, entryStub: number, code: number): void {
   setEnterArgs(vmctx, entryStub, code);
-  const rc = enter0Fn();
+  const rc = plainEnter0();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm);
+}
+
+/** The plain entry (on koffi's stack): its frames cannot be walked, so no collection runs meanwhile. */
+function plainEnter0(): number {
+  enterPlain(1);
+  try {
+    return enter0Fn();
+  } finally {
+    enterPlain(-1);
+  }
 }
 
 // (Module-local copies: an imported constant costs a cell load and a hole check per use in optimised code.)
@@ -465,8 +476,12 @@ export function callOnStack(stack: SecondaryStack, vmctxBits: number, entryStubB
  */
 export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: boolean): number {
   while (rc === HOSTCALL) {
+    // The stack's frames stay where they are while JS runs the call: the collector walks them (gc-roots.ts).
+    const record = hostCallSuspender();
+    parkStack(record, hostCallTop());
     const code = hostcallFromStack();
-    if (code === SUSPENDED && maySuspend) return code;
+    if (code === SUSPENDED && maySuspend) return code; // (stays parked until resumed or released)
+    unparkStack(record);
     setResumeArgs(stack.recordBits, code);
     rc = resumeStack0Fn();
   }
@@ -475,7 +490,13 @@ export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: b
 
 /** callWasm through the three-argument entry (same behaviour; for comparison and tests). */
 export function callWasm3(vmctx: number, entryStub: number, code: number): void {
-  const rc = enterFn(vmctx, entryStub, code);
+  enterPlain(1);
+  let rc: number;
+  try {
+    rc = enterFn(vmctx, entryStub, code);
+  } finally {
+    enterPlain(-1);
+  }
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm3);
 }
@@ -483,7 +504,7 @@ export function callWasm3(vmctx: number, entryStub: number, code: number): void 
 /** Run without throwing: returns 0 or the trap code (HostException leaves the exception pending). */
 export function callWasmRaw(vmctx: number, entryStub: number, code: number): number {
   setEnterArgs(vmctx, entryStub, code);
-  const rc = enter0Fn();
+  const rc = plainEnter0();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   return rc;
 }

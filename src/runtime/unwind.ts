@@ -64,6 +64,12 @@ export interface CatchMatcher {
 
 let matcher: CatchMatcher | null = null;
 
+/** The matcher's `locate` (null before the JS API installed it): the collector finds frames' functions with it. */
+export function codeLocator(): ((vmctx: number, pc: number) => CodeLocation | null) | null {
+  const m = matcher;
+  return m === null ? null : (vmctx, pc) => m.locate(vmctx, pc);
+}
+
 /** Install the tag matcher (api/exception.ts). */
 export function setCatchMatcher(m: CatchMatcher): void {
   matcher = m;
