@@ -63,7 +63,8 @@ async function child(engine, maxDepth) {
   const inst = new api.Instance(new api.Module(b), {});
   const result = inst.exports.run(maxDepth);
   const t = process.cpuUsage(t0);
-  const heap = engine === 'quickbeam' ? api.gcHeapStats().bytes : 0;
+  const heap = engine === "quickbeam" ? api.gcHeapStats().bytes : 0;
+  if (engine === "quickbeam" && process.env.GC_STATS) console.error(api.gcHeapStats());
   console.log(JSON.stringify({ result, cpuMs: (t.user + t.system) / 1000, sysMs: t.system / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, heapMb: heap / 2 ** 20 }));
 }
 

@@ -33,7 +33,7 @@
 
 import { EXEC_GC_LIMIT, EXEC_GC_TOP, RTT_CANON, RTT_DEPTH, RTT_DISPLAY, RTT_ELEM_SIZE, RTT_KIND } from './layout.js';
 import { execStateAddr } from './exec-state.js';
-import { MADV_DONTNEED, PROT_READ, PROT_WRITE, madvise, munmap, nativeFill, readPtr, readU32, tryMmapAnon, view, writePtr, writeU32 } from './native.js';
+import { PROT_READ, PROT_WRITE, munmap, nativeFill, readPtr, readU32, tryMmapAnon, view, writePtr, writeU32 } from './native.js';
 import { TypeKind, canonDepth, canonElemSize, canonKind, canonSuper, mayHoldGcObject, storageSize, structLayout } from '../decode/gc-types.js';
 import type { FuncType } from '../decode/types.js';
 
@@ -45,12 +45,12 @@ export const DEFAULT_GC_HEAP_MAX = 1024 * 1024 * 1024;
 /** Free runs shorter than this are not allocated into (each run costs a runtime call to start). */
 const MIN_RUN = 2048;
 /** The heap size below which no collection is started. */
-const MIN_THRESHOLD = 4 * 1024 * 1024;
-/** Empty regions kept (pages given back with madvise, address kept) instead of unmapped. */
-const KEEP_EMPTY_REGIONS = 4;
+const MIN_THRESHOLD = 32 * 1024 * 1024;
 const MiB = GC_REGION_SIZE;
 const TWO32 = 4294967296;
 const FILLER = 1;
+/** QUICKBEAM_GC_TRACE=1: one line per collection on stderr (time of each phase, live bytes). */
+const gcTrace = process.env.QUICKBEAM_GC_TRACE === '1';
 
 let heapMax = DEFAULT_GC_HEAP_MAX;
 
@@ -107,6 +107,8 @@ function addRegion(start: number, size: number, big: boolean): Region {
 }
 
 function removeRegion(r: Region): void {
+  lastKey = -1;
+  lastRegion = undefined;
   for (let k = Math.floor(r.start / MiB), end = Math.ceil((r.start + r.size) / MiB); k < end; k++) regionByKey.delete(k);
   regions.delete(r);
   heapBytes -= r.size;
@@ -122,6 +124,8 @@ const runEnd: number[] = [];
 const runZero: boolean[] = [];
 let runCount = 0;
 let runPos = 0;
+/** Empty regions kept by the last sweep for reuse (cleared when taken; unmapped when a big object needs room). */
+const spare: Region[] = [];
 
 // Statistics and the collection policy
 let allocatedSinceGc = 0;
@@ -130,6 +134,8 @@ let threshold = MIN_THRESHOLD;
 let collections = 0;
 let totalPauseMs = 0;
 let maxPauseMs = 0;
+let totalPauseCpuMs = 0;
+let maxPauseCpuMs = 0;
 let lastLiveBytes = 0;
 let regionsFreed = 0;
 let peakHeapBytes = 0;
@@ -188,7 +194,11 @@ function takeRun(size: number): number {
     allocatedSinceGc += e - s;
     return startRun(s, e, size);
   }
-  return 0;
+  const r = spare.pop();
+  if (r === undefined) return 0;
+  nativeFill(r.start, 0, r.size);
+  allocatedSinceGc += r.size;
+  return startRun(r.start, r.start + r.size, size);
 }
 
 function newSmallRegion(size: number): number {
@@ -202,6 +212,10 @@ function newSmallRegion(size: number): number {
 
 function newBigObject(size: number): number {
   const bytes = Math.ceil(size / 4096) * 4096;
+  while (heapBytes + bytes > heapMax && spare.length > 0) {
+    removeRegion(spare.pop()!);
+    regionsFreed++;
+  }
   const start = mapAligned(bytes);
   if (start === 0) return 0;
   addRegion(start, bytes, true);
@@ -357,14 +371,51 @@ function objectBytes(u: Uint32Array, off: number, info: RttInfo): number {
   return Math.ceil((16 + u[(off + 8) >>> 2] * info.elemSize) / 8) * 8;
 }
 
-const markStack: number[] = [];
+// RttInfo by RTT address: a direct-mapped cache in front of the map (addresses above 2^31 are slow map keys).
+const cacheRtt = new Float64Array(1024);
+const cacheInfo: (RttInfo | undefined)[] = new Array(1024).fill(undefined);
+
+function infoOf(rtt: number): RttInfo | undefined {
+  const k = (rtt / 8) & 1023;
+  if (cacheRtt[k] === rtt) return cacheInfo[k];
+  const info = rttInfos.get(rtt);
+  if (info !== undefined) {
+    cacheRtt[k] = rtt;
+    cacheInfo[k] = info;
+  }
+  return info;
+}
+
+/** Objects marked but not traced yet (addresses as doubles: no number boxes). */
+let markStack = new Float64Array(4096);
+let markTop = 0;
+
+function pushMark(w: number): void {
+  if (markTop === markStack.length) {
+    const grown = new Float64Array(2 * markStack.length);
+    grown.set(markStack);
+    markStack = grown;
+  }
+  markStack[markTop++] = w;
+}
+
+// The region of the last address looked up (objects near each other are traced together).
+let lastRegion: Region | undefined;
+let lastKey = -1;
+
+function regionOf(w: number): Region | undefined {
+  const key = Math.floor(w / MiB);
+  if (key === lastKey) return lastRegion;
+  lastKey = key;
+  return (lastRegion = regionByKey.get(key));
+}
 /** Root or field words that looked like objects but are not (must stay 0: counted for tests and debugging). */
 let strayWords = 0;
 
 /** Mark the object a reference word points at (i31, host values and null are skipped) and queue it. */
 function markWord(w: number): void {
   if (w === 0 || w % 4 !== 0) return;
-  const r = regionByKey.get(Math.floor(w / MiB));
+  const r = regionOf(w);
   const off = r === undefined ? -1 : w - r.start;
   if (r === undefined || off < 0 || off >= r.size || (r.big && off !== 0)) {
     strayWords++;
@@ -373,21 +424,21 @@ function markWord(w: number): void {
   const bit = off / 8;
   const idx = bit >>> 5, mask = 1 << (bit & 31);
   if ((r.marks[idx] & mask) !== 0) return;
-  if (!rttInfos.has(word64(r.u32, off))) {
+  if (infoOf(word64(r.u32, off)) === undefined) {
     strayWords++;
     return;
   }
   r.marks[idx] |= mask;
-  markStack.push(w);
+  pushMark(w);
 }
 
 function drainMarkStack(): void {
-  while (markStack.length > 0) {
-    const w = markStack.pop()!;
-    const r = regionByKey.get(Math.floor(w / MiB))!;
+  while (markTop > 0) {
+    const w = markStack[--markTop];
+    const r = regionOf(w)!;
     const off = w - r.start;
     const u = r.u32;
-    const info = rttInfos.get(word64(u, off))!;
+    const info = infoOf(word64(u, off))!;
     if (info.kind === TypeKind.Struct) {
       const offs = info.refOffsets;
       for (let k = 0; k < offs.length; k++) markWord(word64(u, off + offs[k]));
@@ -398,63 +449,65 @@ function drainMarkStack(): void {
   }
 }
 
-/** Sweep a small region: rebuild its free runs; returns its live bytes (0: the region is empty). */
+/**
+ * Sweep a small region: every range between live objects becomes free (a filler), and the long ones are listed
+ * as runs; returns the live bytes (0: the region is empty). Only live objects are visited: their mark bits give
+ * where they start and their headers how long they are, so a sweep costs what the live objects do, not the
+ * dead ones.
+ */
 function sweepRegion(r: Region): number {
   const u = r.u32, marks = r.marks;
-  let live = 0;
-  let free = -1; // start offset of the current free range
-  let off = 0;
-  const size = r.size;
-  const closeFree = (end: number): void => {
-    writeFree(r, r.start + free, r.start + end);
-    if (end - free >= MIN_RUN) {
-      runStart[runCount] = r.start + free;
-      runEnd[runCount] = r.start + end;
-      runZero[runCount] = false;
-      runCount++;
-    }
-    free = -1;
-  };
   const firstRun = runCount;
-  while (off < size) {
-    const i = off >>> 2;
-    const lo = u[i], hi = u[i + 1];
-    let bytes: number;
-    let isLive = false;
-    if (lo === 0 && hi === 0) bytes = 8;
-    else if (lo === FILLER && hi === 0) bytes = u[i + 2];
-    else {
-      const info = rttInfos.get(lo + hi * TWO32);
+  let live = 0;
+  let prevEnd = 0;
+  for (let wi = 0; wi < marks.length; wi++) {
+    let m = marks[wi];
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m & -m);
+      m &= m - 1;
+      const off = (wi * 32 + b) * 8;
+      if (off > prevEnd) freeRange(r, prevEnd, off);
+      const i = off >>> 2;
+      const info = infoOf(u[i] + u[i + 1] * TWO32);
       if (info === undefined) throw new Error(`quickbeam: GC heap corrupted at 0x${(r.start + off).toString(16)}`);
-      bytes = objectBytes(u, off, info);
-      const bit = off / 8;
-      isLive = (marks[bit >>> 5] & (1 << (bit & 31))) !== 0;
-    }
-    if (isLive) {
-      if (free >= 0) closeFree(off);
+      const bytes = objectBytes(u, off, info);
       live += bytes;
-    } else if (free < 0) free = off;
-    off += bytes;
+      prevEnd = off + bytes;
+    }
   }
   if (live === 0) {
-    runCount = firstRun; // the whole region is free: its runs are not listed
+    runCount = firstRun;
     return 0;
   }
-  if (free >= 0) closeFree(size);
+  if (prevEnd < r.size) freeRange(r, prevEnd, r.size);
   marks.fill(0);
   return live;
+}
+
+/** Region r's bytes [s, e) (offsets) are free: a filler, and a run when long enough. */
+function freeRange(r: Region, s: number, e: number): void {
+  writeFree(r, r.start + s, r.start + e);
+  if (e - s >= MIN_RUN) {
+    runStart[runCount] = r.start + s;
+    runEnd[runCount] = r.start + e;
+    runZero[runCount] = false;
+    runCount++;
+  }
 }
 
 /** Run a collection now (the caller made sure every root can be found). */
 function collect(): void {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   retireCurrentRun();
   enumerateRoots(markWord);
+  const t1 = performance.now();
   drainMarkStack();
+  const t2 = performance.now();
   runCount = 0;
   runPos = 0;
   let live = 0;
-  let kept = 0;
+  const empty: Region[] = [];
   for (const r of [...regions]) {
     if (r.big) {
       if ((r.marks[0] & 1) !== 0) {
@@ -471,25 +524,33 @@ function collect(): void {
       live += l;
       continue;
     }
-    // An empty region: a few are kept as zero runs (pages given back), the rest unmapped.
-    if (kept < KEEP_EMPTY_REGIONS && madvise(r.start, r.size, MADV_DONTNEED)) {
-      r.marks.fill(0);
-      runStart[runCount] = r.start;
-      runEnd[runCount] = r.start + r.size;
-      runZero[runCount] = true;
-      runCount++;
-      kept++;
-    } else {
-      removeRegion(r);
-      regionsFreed++;
-    }
+    empty.push(r);
   }
   liveAfterGc = live;
   lastLiveBytes = live;
   allocatedSinceGc = 0;
   threshold = Math.min(Math.max(MIN_THRESHOLD, 2 * live), heapMax);
+  // Empty regions: as many as the heap will use again before the next collection are kept as free runs
+  // (cleared when taken: cheaper than a fresh mapping's page faults), the rest go back to the OS.
+  let budget = threshold - heapBytes;
+  for (const r of empty) budget += r.size;
+  spare.length = 0;
+  for (const r of empty) {
+    if (budget >= r.size) {
+      budget -= r.size;
+      spare.push(r);
+    } else {
+      removeRegion(r);
+      regionsFreed++;
+    }
+  }
   collections++;
   const pause = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  const pauseCpu = (cpu.user + cpu.system) / 1000;
+  totalPauseCpuMs += pauseCpu;
+  if (pauseCpu > maxPauseCpuMs) maxPauseCpuMs = pauseCpu;
+  if (gcTrace) process.stderr.write(`gc: roots ${(t1 - t0).toFixed(2)} mark ${(t2 - t1).toFixed(2)} sweep ${(performance.now() - t2).toFixed(2)} ms, live ${live}\n`);
   totalPauseMs += pause;
   if (pause > maxPauseMs) maxPauseMs = pause;
 }
@@ -504,14 +565,19 @@ export function gcCollect(): boolean {
   return true;
 }
 
-/** Heap statistics (tests, the CLI, benchmarks). */
+/**
+ * Heap statistics (tests, the CLI, benchmarks): bytes mapped now and at most, regions, collections, live bytes
+ * after the last one, pauses (wall-clock and CPU time of the process: on a loaded machine the wall clock
+ * includes time other processes ran), regions given back to the OS, and stray words (reference words that
+ * pointed at no object: always 0 unless something is wrong).
+ */
 export function gcHeapStats(): {
   bytes: number; regions: number; peakBytes: number; collections: number; liveBytes: number;
-  totalPauseMs: number; maxPauseMs: number; regionsFreed: number; strayWords: number;
+  totalPauseMs: number; maxPauseMs: number; totalPauseCpuMs: number; maxPauseCpuMs: number; regionsFreed: number; strayWords: number;
 } {
   return {
     bytes: heapBytes, regions: regions.size, peakBytes: peakHeapBytes, collections, liveBytes: lastLiveBytes,
-    totalPauseMs, maxPauseMs, regionsFreed, strayWords,
+    totalPauseMs, maxPauseMs, totalPauseCpuMs, maxPauseCpuMs, regionsFreed, strayWords,
   };
 }
 
