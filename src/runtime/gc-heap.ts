@@ -51,6 +51,12 @@ const TWO32 = 4294967296;
 const FILLER = 1;
 /** QUICKBEAM_GC_TRACE=1: one line per collection on stderr (time of each phase, live bytes). */
 const gcTrace = process.env.QUICKBEAM_GC_TRACE === '1';
+/**
+ * QUICKBEAM_GC_STRESS=N (testing the stack maps and roots): every allocation takes the runtime path, and every
+ * N-th one collects first (when the roots can be walked).
+ */
+const stressEvery = Number(process.env.QUICKBEAM_GC_STRESS ?? 0) | 0;
+let stressCount = 0;
 
 let heapMax = DEFAULT_GC_HEAP_MAX;
 
@@ -180,7 +186,7 @@ function retireCurrentRun(): void {
 /** Make [start, end) the current run and allocate `size` bytes at its start. */
 function startRun(start: number, end: number, size: number): number {
   writePtr(execStateAddr + EXEC_GC_TOP, start + size);
-  writePtr(execStateAddr + EXEC_GC_LIMIT, end);
+  writePtr(execStateAddr + EXEC_GC_LIMIT, stressEvery > 0 ? start + size : end);
   return start;
 }
 
@@ -236,7 +242,7 @@ function shouldCollect(size: number): boolean {
 export function gcAllocate(size: number, mayCollect: boolean): number {
   if (!(size > 0 && size <= Number.MAX_SAFE_INTEGER)) return 0;
   let collected = false;
-  if (mayCollect && shouldCollect(size) && rootsWalkable()) {
+  if (mayCollect && (shouldCollect(size) || (stressEvery > 0 && ++stressCount % stressEvery === 0)) && rootsWalkable()) {
     collect();
     collected = true;
   }

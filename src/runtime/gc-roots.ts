@@ -20,12 +20,11 @@
 // - JS handles: every GC object whose JS object is alive (gc-heap.ts visitWrapped); exception payloads and
 //   element segments keep the JS objects of their GC objects (api/exception.ts, api/instance.ts).
 
-import { readPtr, view } from './native.js';
+import { readI32, readPtr, view } from './native.js';
 import { setRootProvider, visitWrapped } from './gc-heap.js';
 import { codeLocator } from './unwind.js';
 import { SUSPENDER_S_RSP } from './stack-switching-code.js';
 import { STACK_MAP_MAGIC, HANDLER_TABLE_MAGIC } from './layout.js';
-import { readI32 } from './native.js';
 import type { CodeLocation, HandlerCache } from './unwind.js';
 
 const TWO32 = 4294967296;
