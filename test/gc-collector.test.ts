@@ -95,6 +95,7 @@ for (const [mode, options] of MODES) {
       assert.ok(gcHeapStats().bytes <= max);
       e.build(50_000); // 800 KB live
       const before = collections();
+      forceGc();
       const rssBefore = process.memoryUsage().rss;
       let peakRss = rssBefore;
       const len = 126; // 16 + 126 * 8 = 1,024 bytes per array
@@ -110,7 +111,8 @@ for (const [mode, options] of MODES) {
       assert.is(gcHeapStats().strayWords, 0);
       const gcs = collections() - before;
       assert.ok(gcs >= 50, `only ${gcs} collections`);
-      assert.ok(peakRss - rssBefore < max + 64 * 1024 * 1024, `RSS grew by ${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MB`);
+      // (RSS is the whole process's: V8's heap moves too. Without a collector it would grow by the 1.6 GB allocated.)
+      assert.ok(peakRss - rssBefore < max + 128 * 1024 * 1024, `RSS grew by ${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MB`);
       console.log(`  (${mode}: ${(allocated / 2 ** 20).toFixed(0)} MiB allocated under a ${(max / 2 ** 20).toFixed(0)} MiB limit, ${gcs} collections, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MB above the start), max pause ${gcHeapStats().maxPauseCpuMs.toFixed(1)} ms CPU)`);
     } finally {
       setGcHeapMax(saved);

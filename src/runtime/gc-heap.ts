@@ -442,15 +442,23 @@ function drainMarkStack(): void {
   while (markTop > 0) {
     const w = markStack[--markTop];
     const r = regionOf(w)!;
-    const off = w - r.start;
     const u = r.u32;
-    const info = infoOf(word64(u, off))!;
+    const i = (w - r.start) >>> 2;
+    const info = infoOf(u[i] + u[i + 1] * TWO32)!;
+    // (Reads inlined, and null, i31 and host words skipped by their low word before any arithmetic on doubles.)
     if (info.kind === TypeKind.Struct) {
       const offs = info.refOffsets;
-      for (let k = 0; k < offs.length; k++) markWord(word64(u, off + offs[k]));
+      for (let k = 0; k < offs.length; k++) {
+        const j = i + (offs[k] >>> 2);
+        const lo = u[j];
+        if ((lo & 3) === 0 && (lo | u[j + 1]) !== 0) markWord(lo + u[j + 1] * TWO32);
+      }
     } else if (info.elemRefs) {
-      const n = u[(off + 8) >>> 2];
-      for (let k = 0, p = off + 16; k < n; k++, p += 8) markWord(word64(u, p));
+      const n = u[i + 2];
+      for (let k = 0, j = i + 4; k < n; k++, j += 2) {
+        const lo = u[j];
+        if ((lo & 3) === 0 && (lo | u[j + 1]) !== 0) markWord(lo + u[j + 1] * TWO32);
+      }
     }
   }
 }
