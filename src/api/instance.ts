@@ -28,7 +28,7 @@ import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runt
 import { isRefType, isSubtype } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
 import { isCanonSubtype, mayHoldGcObject } from '../decode/gc-types.js';
-import { rttOf } from '../runtime/gc-heap.js';
+import { gcCollectIfDue, rttOf } from '../runtime/gc-heap.js';
 import { registerRootWords } from '../runtime/gc-roots.js';
 import { constArrayNew, constStructNew } from './gc-builtins.js';
 import { dropModuleHold, holdModule, Module, moduleInternals, ModuleInternals } from './module.js';
@@ -277,6 +277,9 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
     put(L.memDesc(i), lm.desc);
     state.memories.push(lm);
   }
+  // Constant expressions below may allocate GC objects but never collect (what they made so far is only in JS
+  // variables): collect now if the heap is due for it.
+  if (L.rttsOffset < L.size) gcCollectIfDue();
   for (let i = info.numImportedTables; i < info.tables.length; i++) {
     const tt = info.tables[i];
     // Wasm 3.0 initialisers may read imported globals and take function references (both set up by now).

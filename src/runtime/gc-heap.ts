@@ -33,7 +33,7 @@
 
 import { EXEC_GC_LIMIT, EXEC_GC_TOP, RTT_CANON, RTT_DEPTH, RTT_DISPLAY, RTT_ELEM_SIZE, RTT_KIND } from './layout.js';
 import { execStateAddr } from './exec-state.js';
-import { PROT_READ, PROT_WRITE, munmap, nativeFill, readPtr, readU32, tryMmapAnon, view, writePtr, writeU32 } from './native.js';
+import { PROT_READ, PROT_WRITE, forceGc, munmap, nativeFill, readPtr, readU32, tryMmapAnon, view, writePtr, writeU32 } from './native.js';
 import { TypeKind, canonDepth, canonElemSize, canonKind, canonSuper, mayHoldGcObject, storageSize, structLayout } from '../decode/gc-types.js';
 import type { FuncType } from '../decode/types.js';
 
@@ -151,9 +151,25 @@ let rootsWalkable: () => boolean = () => false;
 /** Set by runtime/gc-roots.ts: call `visit` with every root reference word. */
 let enumerateRoots: (visit: (word: number) => void) => void = () => {};
 
-export function setRootProvider(walkable: () => boolean, roots: (visit: (word: number) => void) => void): void {
+/** Set by runtime/gc-roots.ts: drop the registry entries of storages V8 has collected. */
+let pruneStorages: () => void = () => {};
+
+export function setRootProvider(walkable: () => boolean, roots: (visit: (word: number) => void) => void, prune: () => void): void {
   rootsWalkable = walkable;
   enumerateRoots = roots;
+  pruneStorages = prune;
+}
+
+/**
+ * When the heap is still full after a collection: have V8 collect, so that storages and JS objects it finds
+ * dead stop being roots now rather than when their FinalizationRegistry callbacks run (a later task). Returns
+ * false when V8 cannot be made to collect.
+ */
+function collectJsSide(): boolean {
+  if (!forceGc()) return false;
+  pruneStorages();
+  for (const [addr, ref] of wrappers) if (ref.deref() === undefined) wrappers.delete(addr);
+  return true;
 }
 
 /** Write a filler over the free range [s, e) of a region (a single word is left 0). */
@@ -171,20 +187,24 @@ function writeFree(r: Region, s: number, e: number): void {
   }
 }
 
+/** The end of the current run (EXEC_GC_LIMIT, except under QUICKBEAM_GC_STRESS, where LIMIT is kept at TOP). */
+let runLimit = 0;
+
 /** Close the current run: its unused end (zero) becomes a filler, so the region stays parseable. */
 function retireCurrentRun(): void {
   const top = readPtr(execStateAddr + EXEC_GC_TOP);
-  const limit = readPtr(execStateAddr + EXEC_GC_LIMIT);
-  if (top !== 0 && limit > top) {
+  if (top !== 0 && runLimit > top) {
     const r = regionByKey.get(Math.floor(top / MiB));
-    if (r !== undefined) writeFree(r, top, limit);
+    if (r !== undefined) writeFree(r, top, runLimit);
   }
+  runLimit = 0;
   writePtr(execStateAddr + EXEC_GC_TOP, 0);
   writePtr(execStateAddr + EXEC_GC_LIMIT, 0);
 }
 
 /** Make [start, end) the current run and allocate `size` bytes at its start. */
 function startRun(start: number, end: number, size: number): number {
+  runLimit = end;
   writePtr(execStateAddr + EXEC_GC_TOP, start + size);
   writePtr(execStateAddr + EXEC_GC_LIMIT, stressEvery > 0 ? start + size : end);
   return start;
@@ -231,7 +251,7 @@ function newBigObject(size: number): number {
 }
 
 function shouldCollect(size: number): boolean {
-  return liveAfterGc + allocatedSinceGc + size > threshold;
+  return liveAfterGc + allocatedSinceGc + size > Math.min(threshold, heapMax);
 }
 
 /**
@@ -242,9 +262,19 @@ function shouldCollect(size: number): boolean {
 export function gcAllocate(size: number, mayCollect: boolean): number {
   if (!(size > 0 && size <= Number.MAX_SAFE_INTEGER)) return 0;
   let collected = false;
+  let forcedV8 = false;
   if (mayCollect && (shouldCollect(size) || (stressEvery > 0 && ++stressCount % stressEvery === 0)) && rootsWalkable()) {
     collect();
     collected = true;
+  }
+  if (stressEvery > 0 && size <= GC_BIG_OBJECT) {
+    // (Stress: every allocation comes here; bump in the current run, LIMIT following TOP.)
+    const top = readPtr(execStateAddr + EXEC_GC_TOP);
+    if (top !== 0 && top + size <= runLimit) {
+      writePtr(execStateAddr + EXEC_GC_TOP, top + size);
+      writePtr(execStateAddr + EXEC_GC_LIMIT, top + size);
+      return top;
+    }
   }
   for (;;) {
     let p: number;
@@ -255,8 +285,14 @@ export function gcAllocate(size: number, mayCollect: boolean): number {
       if (p === 0) p = newSmallRegion(size);
     }
     if (p !== 0) return p;
-    if (collected || !mayCollect || !rootsWalkable()) return 0;
-    collect(); // the limit was reached before the threshold: collect, then try once more
+    if (forcedV8 || !mayCollect || !rootsWalkable()) return 0;
+    if (collected) {
+      // Still full after a collection: storages (globals, tables) V8 has not collected yet are roots until it
+      // does (their registry entries are weak). Have V8 collect, then collect again (once).
+      if (!collectJsSide()) return 0;
+      forcedV8 = true;
+    }
+    collect(); // (the limit was reached before the threshold, or V8 just collected: collect, then try again)
     collected = true;
   }
 }
@@ -569,6 +605,15 @@ function collect(): void {
   if (pause > maxPauseMs) maxPauseMs = pause;
 }
 
+/** Collect if the heap has grown past its threshold and every root can be found (before constant expressions). */
+export function gcCollectIfDue(): void {
+  // (A quarter early: the constant expressions about to run cannot collect when they fill the heap.)
+  if (liveAfterGc + allocatedSinceGc <= 0.75 * Math.min(threshold, heapMax) || !rootsWalkable()) return;
+  collect();
+  // Over half the limit still live: dead storages V8 has not collected yet may hold it (see gcAllocate).
+  if (2 * liveAfterGc > heapMax && collectJsSide()) collect();
+}
+
 /**
  * Collect now, if every root can be found (no wasm frames that cannot be walked); returns whether it ran.
  * (For tests and embedders; collections otherwise start from allocation.)
@@ -597,9 +642,8 @@ export function gcHeapStats(): {
 
 // ---------------------------------------------------------------------------------------------------
 // GC objects in JS: opaque objects, one per live object (identity is preserved both ways). A wrapper keeps
-// its object alive (every address with a live wrapper is a root) and lets it go when JS drops it: the table
-// holds wrappers weakly, and an entry whose wrapper was collected is removed (by the registry's callback, or
-// by the next collection, whichever comes first).
+// its object alive (every address in the table is a root) and lets it go when JS drops it: the table holds
+// wrappers weakly, and once V8 has collected one, the registry's callback removes its entry.
 
 const wrappers = new Map<number, WeakRef<object>>();
 const addresses = new WeakMap<object, number>();
@@ -625,10 +669,11 @@ export function gcObjectAddress(v: unknown): number {
   return typeof v === 'object' && v !== null ? addresses.get(v) ?? 0 : 0;
 }
 
-/** Roots: the address of every GC object whose JS object is alive (dead entries are dropped). */
+/**
+ * Roots: the address of every GC object with a JS object that V8 has not shown to be gone (entries are removed
+ * by the FinalizationRegistry's callback, not here: reading a WeakRef would keep its target alive until the
+ * current job ends).
+ */
 export function visitWrapped(visit: (word: number) => void): void {
-  for (const [addr, ref] of wrappers) {
-    if (ref.deref() !== undefined) visit(addr);
-    else wrappers.delete(addr);
-  }
+  for (const addr of wrappers.keys()) visit(addr);
 }

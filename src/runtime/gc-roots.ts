@@ -13,10 +13,10 @@
 //   references. Code entered through the plain `enter` (tests, hand-made contexts) cannot be walked, so no
 //   collection happens while any runs.
 // - Global cells and tables whose type may hold GC objects, and element segments not yet dropped: a registry
-//   of their words. Each entry holds the words (so reading them is always safe) and a WeakRef to a token that
-//   only the storage holds: once the storage is gone, the entry is dropped (the storage itself is not kept
-//   alive by the registry, which a WeakRef to it would do until the microtask queue drains, with every
-//   instance it keeps).
+//   of their words. Each entry holds the words (so reading them is always safe, and the storage itself is not
+//   kept alive), and a FinalizationRegistry drops it once V8 has collected the storage. Until that callback
+//   has run (a task after V8's collection) a dead storage's objects stay alive; the allocator has V8 collect
+//   when the heap would otherwise be exhausted.
 // - JS handles: every GC object whose JS object is alive (gc-heap.ts visitWrapped); exception payloads and
 //   element segments keep the JS objects of their GC objects (api/exception.ts, api/instance.ts).
 
@@ -63,27 +63,28 @@ export interface RootWords {
 }
 
 interface RootEntry {
-  alive: WeakRef<object>;
+  owner: WeakRef<object>;
   words: RootWords;
 }
 
 const storages = new Set<RootEntry>();
-let pruneAt = 256;
+const storageGone = new FinalizationRegistry<RootEntry>((e) => storages.delete(e));
 
 /**
- * Register a storage's words as roots for as long as `token` lives (the storage holds the token and nothing
- * else does).
+ * Register a storage's words as roots for as long as `owner` lives (`words` must not refer to the owner: the
+ * registry holds it strongly). The entry is dropped by a FinalizationRegistry callback once V8 has collected
+ * the owner (a task after that collection), or by pruneDeadStorages right after a forced V8 collection.
+ * Collections do not read the WeakRef: reading one keeps its target alive until the current job ends.
  */
-export function registerRootWords(token: object, words: RootWords): void {
-  storages.add({ alive: new WeakRef(token), words });
-  if (storages.size >= pruneAt) {
-    pruneStorages();
-    pruneAt = Math.max(256, 2 * storages.size);
-  }
+export function registerRootWords(owner: object, words: RootWords): void {
+  const e = { owner: new WeakRef(owner), words };
+  storages.add(e);
+  storageGone.register(owner, e);
 }
 
-function pruneStorages(): void {
-  for (const e of storages) if (e.alive.deref() === undefined) storages.delete(e);
+/** Drop the entries of storages V8 has collected (after forceGc, before any other read of them in this job). */
+function pruneDeadStorages(): void {
+  for (const e of storages) if (e.owner.deref() === undefined) storages.delete(e);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -173,10 +174,6 @@ function visitRoots(visit: (w: number) => void): void {
   lastWalk.stacks = lastWalk.frames = lastWalk.slots = 0;
   for (const [record, top] of parked) walkStack(record, top, visit);
   for (const e of storages) {
-    if (e.alive.deref() === undefined) {
-      storages.delete(e);
-      continue;
-    }
     const { u32, count, lists } = e.words;
     if (u32 !== null) for (let k = 0; k < count; k++) visit(u32[2 * k] + u32[2 * k + 1] * TWO32);
     if (lists !== null) for (const l of lists) for (let k = 0; k < l.length; k++) visit(l[k]);
@@ -192,4 +189,4 @@ function walkable(): boolean {
   return plainEntries === 0;
 }
 
-setRootProvider(walkable, visitRoots);
+setRootProvider(walkable, visitRoots, pruneDeadStorages);

@@ -30,8 +30,6 @@ export class GlobalCell {
   private readonly owner: unknown;
   /** Objects that must live as long as this cell (instances using it, functions stored in it from JS). */
   private readonly keepAlive = new Set<object>();
-  /** GC: while this lives, the cell's value is a root of the collector (types that may hold GC objects). */
-  private readonly gcToken: object | null = null;
 
   /** Keep `o` alive as long as this cell (see TableStorage.keep). */
   keep(o: unknown): void {
@@ -50,9 +48,9 @@ export class GlobalCell {
     this.mutable = mutable;
     this.owner = owner;
     this.dv = dv;
+    // GC: while this lives, the cell's value is a root of the collector (types that may hold GC objects).
     if (mayHoldGcObject(type)) {
-      this.gcToken = {};
-      registerRootWords(this.gcToken, { u32: new Uint32Array(dv.buffer, dv.byteOffset, 2), count: 1, lists: null });
+      registerRootWords(this, { u32: new Uint32Array(dv.buffer, dv.byteOffset, 2), count: 1, lists: null });
     }
   }
 

@@ -68,9 +68,8 @@ export class TableStorage {
   private elements: number;
   /** The entries (two words each); holding it keeps their block alive. */
   private u32: Uint32Array;
-  /** GC: the entries as roots of the collector (element types that may hold GC objects), and its token. */
+  /** GC: the entries as roots of the collector while this lives (element types that may hold GC objects). */
   private readonly gcRoots: RootWords | null = null;
-  private readonly gcToken: object | null = null;
 
   /** Throws a RangeError when the table cannot be allocated. */
   constructor(opts: TableStorageOptions) {
@@ -106,8 +105,7 @@ export class TableStorage {
     }
     if (mayHoldGcObject(this.elemType)) {
       this.gcRoots = { u32: entries, count: initial, lists: null };
-      this.gcToken = {};
-      registerRootWords(this.gcToken, this.gcRoots);
+      registerRootWords(this, this.gcRoots);
     }
     const init = opts.init ?? 0;
     if (init !== 0) this.fill(0, init, initial);
