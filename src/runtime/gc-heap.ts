@@ -40,7 +40,7 @@ import type { FuncType } from '../decode/types.js';
 /** Size of an allocation region; objects above a quarter of it get a region of their own. */
 export const GC_REGION_SIZE = 1 << 20;
 export const GC_BIG_OBJECT = GC_REGION_SIZE >> 2;
-/** Default heap limit (bytes of regions), configurable with setGcHeapMax / { gcHeapMax } / --gc-heap-max. */
+/** Default heap limit (bytes of regions, per thread: GC objects cross modules), set with setGcHeapMax / --gc-heap-max. */
 export const DEFAULT_GC_HEAP_MAX = 1024 * 1024 * 1024;
 /** Free runs shorter than this are not allocated into (each run costs a runtime call to start). */
 const MIN_RUN = 2048;
