@@ -324,6 +324,29 @@ test('objects of dropped instances\' globals are collected, made by constant exp
   assert.ok(collections() > before);
 });
 
+test('a function reference in a GC object keeps its instance: callable after the instance is dropped and V8 collected, eager and lazy', async () => {
+  // A makes a struct holding a reference to its own function and is dropped; B calls through the struct.
+  // (Before instances were pinned, the lazy case failed: A's vmctx was no longer found, its code could be freed.)
+  const types = `(rec (type $ft (func (result i32)))) (rec (type $s (struct (field (ref null $ft)))))`;
+  const A = wat(`(module ${types} (func $f (type $ft) (i32.const 42)) (elem declare func $f)
+    (func (export "make") (result anyref) (struct.new $s (ref.func $f))))`);
+  const B = wat(`(module ${types} (func (export "call") (param anyref) (result i32)
+    (call_ref $ft (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))))`);
+  for (const [name, options] of MODES) {
+    let made: unknown = (new qb.Instance(new qb.Module(A, options), {}).exports as Record<string, any>).make();
+    const b = new qb.Instance(new qb.Module(B, options), {}).exports as Record<string, any>;
+    assert.is(b.call(made), 42, name);
+    for (let k = 0; k < 5; k++) {
+      await new Promise((r) => setImmediate(r));
+      if (!forceGc()) return;
+      gcCollect();
+    }
+    for (let k = 0; k < 50; k++) new qb.Module(A, options); // code memory churn
+    assert.is(b.call(made), 42, `${name}: after the instance was dropped`);
+    made = null;
+  }
+});
+
 test('(restore the heap limit)', () => {
   setGcHeapMax(savedHeapMax);
 });

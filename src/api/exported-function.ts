@@ -29,7 +29,7 @@ import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
 import { RuntimeError } from '../errors.js';
-import { InstanceState } from './instance-state.js';
+import { gcPinnedStates, InstanceState } from './instance-state.js';
 import { ModuleInternals, symbolizeModulePc } from './module.js';
 
 /** The instance state an Exported Function belongs to (it keeps it alive). */
@@ -62,7 +62,7 @@ export function findState(vmctx: number, hint?: unknown): InstanceState | undefi
   const roots: unknown[] = [];
   if (hint !== undefined) roots.push(hint);
   for (let i = n - 1; i >= 0; i--) roots.push(running[i]);
-  return search(vmctx, roots, n > 0);
+  return search(vmctx, roots, n > 0) ?? gcPinnedStates.get(vmctx);
 }
 
 /**

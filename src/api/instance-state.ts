@@ -10,6 +10,12 @@ import type { ModuleInternals } from './module.js';
 import type { SegmentState } from './builtins.js';
 import type { Tag } from './tag.js';
 
+/**
+ * Instances kept for the life of the thread because GC objects may hold references to their functions (see
+ * instance.ts), by vmctx address.
+ */
+export const gcPinnedStates = new Map<number, InstanceState>();
+
 export class InstanceState {
   readonly #brand = true;
 

@@ -25,7 +25,7 @@ import { GlobalCell } from '../runtime/global-cell.js';
 import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { jsToFuncRecord, externToId } from '../runtime/refs.js';
 import { readCellRaw, writeCellRaw, RawValue, toWebAssemblyValue } from '../runtime/js-values.js';
-import { isRefType, isSubtype } from '../decode/ref-types.js';
+import { Heap, isRefType, isSubtype, refTop } from '../decode/ref-types.js';
 import { canonicalType } from '../compile/signatures.js';
 import { isCanonSubtype, mayHoldGcObject } from '../decode/gc-types.js';
 import { gcCollectIfDue, rttOf } from '../runtime/gc-heap.js';
@@ -36,7 +36,7 @@ import { adoptMemory, getLinearMemory, isMemoryDisposed, memoryFromRuntime, Memo
 import { getTableStorage, tableFromRuntime, Table } from './table.js';
 import { getGlobalCell, globalFromCell as globalFromRuntime, Global } from './global.js';
 import { makeExportedFunction, funcRecordSignature, callExport } from './exported-function.js';
-import { InstanceState } from './instance-state.js';
+import { gcPinnedStates, InstanceState } from './instance-state.js';
 import { makeHostHandler, SegmentState } from './builtins.js';
 import { webIdlInterface } from './webidl.js';
 
@@ -57,6 +57,7 @@ export class Instance {
     const m = moduleInternals(isModuleDescriptor(module) ? moduleFromDescriptor(module) : module, 'WebAssembly.Instance()');
     const state = link(m, importObject);
     holdModule(m); // (until disposed: see dropModuleHold)
+    if (gcObjectsMayHoldFuncRefs(m)) gcPinnedStates.set(state.vmctx, state);
     this.#exports = buildExports(state);
     // The state must live as long as anything can reach its code: exports, tables and funcrefs hold it.
     (this as unknown as { [STATE]: InstanceState })[STATE] = state;
@@ -75,6 +76,24 @@ export class Instance {
 }
 
 const STATE = Symbol('quickbeam.instance');
+
+// A function reference stored in a GC object is the address of a FuncRecord in its instance's vmctx, and the
+// collector does not trace it to that instance: an object could outlive the instance and call freed code. So
+// an instance whose module has struct or array types with fields in the func hierarchy is kept for the life of
+// the thread in gcPinnedStates, where host calls of its code also find it (disposal still makes its functions
+// throw; the records stay readable). A leak for modules that
+// instantiate such types in a loop, and no cover for a function reference of another instance passed in from
+// JS: both go once the collector keeps the instances behind the references it marks (issue 17).
+function gcObjectsMayHoldFuncRefs(m: ModuleInternals): boolean {
+  if (m.gcFuncRefFields !== undefined) return m.gcFuncRefFields;
+  let found = false;
+  for (const t of m.info.types) {
+    if ((t.kind ?? 0) === 0 || t.fields === undefined) continue;
+    for (const f of t.fields) if (isRefType(f.type) && refTop(f.type) === Heap.Func) found = true;
+  }
+  m.gcFuncRefFields = found;
+  return found;
+}
 
 /** dataDropped of every module without data segments (V8 makes a zero-length typed array slowly, ~0.2 us). */
 const NO_DATA = new Uint8Array(0);

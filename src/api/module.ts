@@ -115,6 +115,8 @@ export interface ModuleInternals {
   codeSlots: number;
   /** Which defined memories the module exports (instance.ts: exportedMemories; computed on first use). */
   exportedMemories?: number;
+  /** Whether its struct or array types have fields in the func hierarchy (instance.ts: such instances are pinned). */
+  gcFuncRefFields?: boolean;
   /** The module's code and code slots (see moduleRegistry for the few that need a finalizer). */
   native: NativeParts;
   info: ModuleInfo;
