@@ -84,6 +84,10 @@ let loadMax = loadStart;
 setInterval(() => { loadMax = Math.max(loadMax, os.loadavg()[0]); }, 5000).unref();
 
 // ------------------------------------------------------------------------------------------------ workloads
+// Every child is a Node process: NODE_EXTRA_CA_CERTS (set on some machines) adds ~30-40 ms of certificate
+// parsing to each Node start, which is not what the whole-process rows measure.
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 const WORKLOADS_DIR = path.resolve(process.env.QUICKBEAM_WORKLOADS ?? path.join(root, '..', 'shared', 'workloads'));
 const expected = JSON.parse(fs.readFileSync(path.join(here, 'programs', 'expected.json'), 'utf8'));
 /** name -> { wasm32: {file, expected}, wasm64: {...} } */
