@@ -10,19 +10,8 @@ import * as assert from 'uvu/assert';
 import * as qb from '../src/index.js';
 import { gcCollect, gcHeapMax, gcHeapStats, setGcHeapMax } from '../src/runtime/gc-heap.js';
 import { forceGc } from '../src/runtime/native.js';
+import { gcWat as wat } from './helpers/gc-wat.js';
 
-const binaryen = (await import('binaryen')).default as any;
-
-function wat(source: string): Uint8Array {
-  const m = binaryen.parseText(source);
-  try {
-    m.setFeatures(binaryen.Features.All);
-    if (!m.validate()) throw new Error('binaryen: invalid test module');
-    return m.emitBinary();
-  } finally {
-    m.dispose();
-  }
-}
 
 const MODES: Array<[string, qb.ModuleOptions]> = [['eager', {}], ['lazy', { lazy: true }]];
 

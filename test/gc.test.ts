@@ -14,20 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as qb from '../src/index.js';
 import { gcCollect, gcHeapMax, gcHeapStats, setGcHeapMax } from '../src/runtime/gc-heap.js';
+import { gcWat as wat } from './helpers/gc-wat.js';
 
-// binaryen is an ES module with top-level await (dev dependency, as for fuzz-diff).
-const binaryen = (await import('binaryen')).default as any;
-
-function wat(source: string): Uint8Array {
-  const m = binaryen.parseText(source);
-  try {
-    m.setFeatures(binaryen.Features.All);
-    if (!m.validate()) throw new Error('binaryen: invalid test module');
-    return m.emitBinary();
-  } finally {
-    m.dispose();
-  }
-}
 
 function instance(source: string, imports: Record<string, Record<string, unknown>> = {}, options: qb.ModuleOptions = {}): Record<string, any> {
   return new qb.Instance(new qb.Module(wat(source), options), imports).exports as Record<string, any>;
