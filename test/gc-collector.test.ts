@@ -334,6 +334,23 @@ test('a function reference in a GC object keeps its instance: callable after the
     assert.is(b.call(made), 42, `${name}: after the instance was dropped`);
     made = null;
   }
+  // The same with the function coming from JS: A only exports it, B stores what it is given.
+  const A2 = wat(`(module ${types} (func (export "f") (type $ft) (i32.const 7)))`);
+  const B2 = wat(`(module ${types}
+    (func (export "make") (param (ref null $ft)) (result anyref) (struct.new $s (local.get 0)))
+    (func (export "call") (param anyref) (result i32) (call_ref $ft (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))))`);
+  for (const [name, options] of MODES) {
+    const b = new qb.Instance(new qb.Module(B2, options), {}).exports as Record<string, any>;
+    let made: unknown = b.make((new qb.Instance(new qb.Module(A2, options), {}).exports as Record<string, any>).f);
+    for (let k = 0; k < 5; k++) {
+      await new Promise((r) => setImmediate(r));
+      if (!forceGc()) return;
+      gcCollect();
+    }
+    for (let k = 0; k < 50; k++) new qb.Module(A2, options);
+    assert.is(b.call(made), 7, `${name}: a function from JS, after its instance was dropped`);
+    made = null;
+  }
 });
 
 test('(restore the heap limit)', () => {

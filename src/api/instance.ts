@@ -81,9 +81,9 @@ const STATE = Symbol('quickbeam.instance');
 // collector does not trace it to that instance: an object could outlive the instance and call freed code. So
 // an instance whose module has struct or array types with fields in the func hierarchy is kept for the life of
 // the thread in gcPinnedStates, where host calls of its code also find it (disposal still makes its functions
-// throw; the records stay readable). A leak for modules that
-// instantiate such types in a loop, and no cover for a function reference of another instance passed in from
-// JS: both go once the collector keeps the instances behind the references it marks (issue 17).
+// throw; the records stay readable). Functions of other instances it can store come through its imports,
+// tables and globals (which it holds) or from JS (its `refs`): pinned with it. A leak for modules that
+// instantiate such types in a loop, until the collector keeps the instances behind the references it marks.
 function gcObjectsMayHoldFuncRefs(m: ModuleInternals): boolean {
   if (m.gcFuncRefFields !== undefined) return m.gcFuncRefFields;
   let found = false;
