@@ -317,14 +317,13 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   }
   // Element segment items are evaluated now (they may reference functions and globals); `ref.func f`, nearly all
   // of them (a function table), without the interpreter.
-  const funcRecords2 = state.funcRecords;
   let gcItems = false;
   for (const seg of info.elems) {
     const items = seg.items;
     const values = new Array<number>(items.length);
     for (let k = 0; k < items.length; k++) {
       const e = items[k];
-      values[k] = e.length === 1 && e[0].op === ConstOp.RefFunc ? funcRecords2[e[0].value as number] : Number(evalConst(state, e, seg.elemType));
+      values[k] = e.length === 1 && e[0].op === ConstOp.RefFunc ? funcRecords[e[0].value as number] : Number(evalConst(state, e, seg.elemType));
     }
     state.segments.elemItems.push(values);
     if (mayHoldGcObject(seg.elemType)) gcItems = true;
