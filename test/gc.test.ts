@@ -390,6 +390,49 @@ function outcomes(exports: Record<string, any>, calls: Array<[string, unknown[]]
   });
 }
 
+// An exnref is an id into a process-wide table that is emptied when the outermost call returns, unless some
+// module can keep ids longer. A struct field can: the id must survive the call that stored it (it did not: the
+// next call's throw_ref found "invalid exnref 1", and an id handed out again would have named another exception).
+// In a fresh process, because the table's mode is process-wide and other tests switch it.
+const EXN_FIELD = `(module
+  (type $box (struct (field (mut exnref))))
+  (tag $t (param i32))
+  (global $g (mut (ref null $box)) (ref.null $box))
+  (func (export "keep") (param i32)
+    (global.set $g (struct.new $box
+      (block $h (result exnref)
+        (try_table (catch_all_ref $h) (throw $t (local.get 0)))
+        (unreachable)))))
+  (func (export "rethrow") (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (struct.get $box 0 (global.get $g))))
+      (i32.const -1))))`;
+
+test('an exnref in a struct field outlives the call that caught it (fresh process, eager and lazy)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qb-exn-field-'));
+  try {
+    const file = path.join(dir, 'm.wasm');
+    writeFileSync(file, wat(EXN_FIELD));
+    const index = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.js');
+    const script = `const qb = await import(process.argv[1]);
+      const bytes = (await import('node:fs')).readFileSync(process.argv[2]);
+      const out = [];
+      for (const lazy of [false, true]) {
+        const e = new qb.Instance(new qb.Module(bytes, { lazy })).exports;
+        e.keep(41);
+        out.push(e.rethrow());
+        e.keep(42); e.keep(7);
+        out.push(e.rethrow());
+      }
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, index, file], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), [41, 7, 41, 7]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('results and traps agree with V8 (Node 24) on the struct, array and cast programs', () => {
   if (NODE24 === undefined) return;
   const programs: Array<[string, Array<[string, unknown[]]>]> = [

@@ -225,8 +225,8 @@ function makeException(tag: Tag, words: Words, held: Held): Exception {
 // exnref values
 //
 // An exnref is an index into `exnValues` (0 = null). exnrefs never reach JS (the JS API refuses the type), so
-// they live only in wasm frames, and in globals and tables of an exnref type. Until some instance has such a
-// global or table, every id is dead once the outermost call into wasm returns: the table is emptied then (a
+// they live only in wasm frames, and in globals, tables and GC struct or array fields of an exnref type. Until
+// some instance has such a global, table or field, every id is dead once the outermost call into wasm returns: the table is emptied then (a
 // release queued when its first id is handed out), so catching exceptions in a loop holds no memory. After
 // that, ids are kept for the life of the process, like externref handles.
 
@@ -238,12 +238,20 @@ class JSValueBox {
 const exnValues: unknown[] = [null];
 let exnStorage = false;
 
-/** An instance of this module may keep exnrefs beyond a call (a global or table of an exnref type). */
-export function noteExnrefStorage(types: readonly number[]): void {
-  for (const t of types) {
-    const heap = t & 0x2ff; // without the non-null bit; concrete types keep 0x200
-    if (heap === 0x69 || heap === 0x74) exnStorage = true;
-  }
+/**
+ * An instance of this module may keep exnrefs beyond a call: a global or table of an exnref type, or a struct
+ * or array type with an exnref field (a GC object outlives the call that stored the id).
+ */
+export function noteExnrefStorage(info: { globals: readonly { type: number }[]; tables: readonly { elemType: number }[]; types: readonly { fields?: readonly { type: number }[] }[] }): void {
+  if (exnStorage) return;
+  for (const g of info.globals) if (isExnType(g.type)) exnStorage = true;
+  for (const t of info.tables) if (isExnType(t.elemType)) exnStorage = true;
+  for (const t of info.types) if (t.fields !== undefined) for (const f of t.fields) if (isExnType(f.type)) exnStorage = true;
+}
+
+function isExnType(t: number): boolean {
+  const heap = t & 0x2ff; // without the non-null bit; concrete types keep 0x200
+  return heap === 0x69 || heap === 0x74;
 }
 
 /** The exnref id of a thrown value. */

@@ -266,8 +266,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
       }
     }
   }
-  noteExnrefStorage(info.globals.map((g) => g.type));
-  noteExnrefStorage(info.tables.map((t) => t.elemType));
+  noteExnrefStorage(info);
   // Defined tags: new identities per instance.
   const tagTypes = info.tags ?? [];
   for (let i = info.numImportedTags ?? 0; i < tagTypes.length; i++) state.tags.push(makeTag(info.types[tagTypes[i]].params, info.types[tagTypes[i]].key));
