@@ -70,11 +70,11 @@ function entryOf(bytes: Uint8Array): { name: string; data: Buffer } {
   return { name: name!, data: readFileSync(path.join(d, name!)) };
 }
 
-/** An entry under TWO's key holding ONE's code, with a valid checksum: what an attacker would plant. */
+/** An entry under TWO's key holding TWO's bytes and ONE's code, with valid checksums: what an attacker would plant. */
 function forgedEntry(): { name: string; data: Buffer } {
   const one = entryOf(ONE);
   const two = entryOf(TWO);
-  return { name: two.name, data: Buffer.from(rekeyEntry(one.data, two.name.replace(/\.qbc$/, ''))) };
+  return { name: two.name, data: Buffer.from(rekeyEntry(one.data, two.name.replace(/\.qbc$/, ''), TWO)) };
 }
 
 /** Plants the forged entry in `dir` with `mode`; returns its path. */
@@ -95,6 +95,19 @@ t('control: a forged entry that passes the checks is executed (what the other ca
   const r = load(dir);
   assert.is(r.status, 'hit');
   assert.is(r.f, 1, 'the forged code ran');
+});
+
+t('two modules under one key (a fingerprint collision) do not share code: the entry holds its module\'s bytes, compared on every lookup', () => {
+  // ONE's entry, renamed to TWO's key with everything else intact: what a collision of the key would find.
+  const dir = tempDir();
+  const one = entryOf(ONE);
+  const two = entryOf(TWO);
+  writeFileSync(path.join(dir, two.name), Buffer.from(rekeyEntry(one.data, two.name.replace(/\.qbc$/, ''), ONE)));
+  const r = load(dir);
+  assert.is(r.status, 'stale');
+  assert.is(r.f, 2, "TWO's own code ran");
+  assert.is(load(dir).status, 'hit', 'the miss rewrote the entry for TWO');
+  assert.is(load(dir).f, 2);
 });
 
 t('a valid entry of this user hits; the cache directory is created 0700 and entries 0600, even with umask 0', () => {

@@ -256,7 +256,7 @@ export class Module {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
       const key = cacheKey(src, features, compileOptions);
-      startupMark('module: cache key (SHA-256 of the module)');
+      startupMark('module: cache key (fingerprint of the module)');
       const hit = loadCached(options.cache, key, src, features);
       if ('compiled' in hit) {
         compiled = hit.compiled;

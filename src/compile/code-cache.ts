@@ -1,6 +1,9 @@
-// On-disk cache of compiled machine code. An entry is keyed by the module's SHA-256, Quickbeam's version,
-// the CPU features the code was generated for, and the compile options; its contents are checksummed, so a
-// corrupt, truncated or stale entry is detected and ignored (then overwritten), never executed.
+// On-disk cache of compiled machine code. An entry is keyed by a fingerprint of the module's bytes (runtime/
+// checksum.ts: CRC-32C at memory speed, not a cryptographic hash, which cost 20-35 ms for a 30 MB module),
+// Quickbeam's version, the CPU features the code was generated for, and the compile options; it holds a copy of
+// the module's bytes, compared byte for byte with the caller's before anything else is used (so two modules
+// with one key, by accident or by design, cannot share code: the second misses); its contents are checksummed,
+// so a corrupt, truncated or stale entry is detected and ignored (then overwritten), never executed.
 //
 // An entry becomes executable code, and a checksum only catches accidents: entries are read and written through
 // src/trusted-file.cts, so only a file that no one but the current user (or root) can have written is used. The
@@ -18,13 +21,14 @@
 //
 // Entry layout (little-endian; every region's length is a multiple of CHECKSUM_ALIGN, checksums are 16 bytes,
 // runtime/checksum.ts):
-//   0   'QBCACHE3'
+//   0   'QBCACHE4'
 //   8   u32 metaLength
 //   12  u32 0
 //   16  checksum of the meta region
 //   32  meta region: u32 header length, the header (JSON: key, options, the other regions' offsets, lengths
 //       and checksums, the blobs' lengths), zero padding to 4 bytes, then the blobs: funcOffsets and
 //       entryStubOffsets (Int32), the ModuleInfo snapshot; zero padding
+//   moduleOffset (page-aligned): the module's bytes, zero padding
 //   srcMapOffset (page-aligned): pcOffsets then wasmOffsets (Int32), zero padding
 //   codeOffset (page-aligned): the code, zero-padded to a multiple of the page size; the file ends there.
 
@@ -34,7 +38,7 @@ import { createRequire } from 'node:module';
 import { Features } from '../decode/features.js';
 import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
-import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes } from '../runtime/checksum.js';
+import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes, moduleFingerprint } from '../runtime/checksum.js';
 import { mapCodeFile, mapFileOwned, readCodeBlock } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { RawArrays, snapshotInfo } from './info-snapshot.js';
@@ -67,7 +71,7 @@ function trusted(): TrustedFile {
   return (trustedFile ??= createRequire(import.meta.url)('../trusted-file.cjs') as TrustedFile);
 }
 
-const MAGIC = 'QBCACHE3';
+const MAGIC = 'QBCACHE4';
 const PREFIX = 32;
 
 let cachedVersion: string | null = null;
@@ -107,7 +111,7 @@ function buildId(): string {
 /** The cache key of compiling `bytes` with these features and options on this machine. */
 export function cacheKey(bytes: Uint8Array, features: Features, options: CompileOptions): string {
   const h = createHash('sha256');
-  h.update(bytes);
+  h.update(moduleFingerprint(bytes));
   h.update(
     JSON.stringify({
       v: quickbeamVersion(),
@@ -144,6 +148,10 @@ interface Header {
   stubsLength?: number;
   /** The range of the module bytes a loaded module reads (data segments): only that part is copied. */
   keep: [number, number];
+  /** The module's bytes (compared with the caller's on every lookup): offset, length, region length. */
+  moduleOffset: number;
+  moduleLength: number;
+  moduleRegion: number;
   /** Element count of pcOffsets (and of wasmOffsets). */
   srcMapCount: number;
   srcMapOffset: number;
@@ -209,25 +217,32 @@ function metaRegion(header: Header, blobs: Uint8Array[]): Uint8Array {
  * A whole entry, as parts to write one after the other: prefix and meta region, padding, source map region,
  * padding, code region (`header`'s offsets are filled in).
  */
-function entryParts(header: Header, blobs: Uint8Array[], srcMap: Uint8Array, code: Uint8Array): Uint8Array[] {
+function entryParts(header: Header, blobs: Uint8Array[], moduleBytes: Uint8Array, srcMap: Uint8Array, code: Uint8Array): Uint8Array[] {
+  header.moduleLength = moduleBytes.length;
+  header.moduleRegion = alignUp(moduleBytes.length, PAGE_SIZE);
   header.srcMapRegion = srcMap.length;
   header.codeRegion = code.length;
   // The offsets depend on the meta region's size, which depends on the header: repeat until they settle.
   let meta = metaRegion(header, blobs);
   for (;;) {
-    const srcMapOffset = alignUp(PREFIX + meta.length, PAGE_SIZE);
+    const moduleOffset = alignUp(PREFIX + meta.length, PAGE_SIZE);
+    const srcMapOffset = moduleOffset + header.moduleRegion;
     const codeOffset = alignUp(srcMapOffset + srcMap.length, PAGE_SIZE);
-    if (header.srcMapOffset === srcMapOffset && header.codeOffset === codeOffset) break;
+    if (header.moduleOffset === moduleOffset && header.srcMapOffset === srcMapOffset && header.codeOffset === codeOffset) break;
+    header.moduleOffset = moduleOffset;
     header.srcMapOffset = srcMapOffset;
     header.codeOffset = codeOffset;
     meta = metaRegion(header, blobs);
   }
-  const head = new Uint8Array(header.srcMapOffset);
+  const head = new Uint8Array(header.moduleOffset);
   head.set(Buffer.from(MAGIC, 'latin1'), 0);
   putU32(head, 8, meta.length);
   putHex(head, 16, checksumBytes(meta));
   head.set(meta, PREFIX);
-  return [head, srcMap, new Uint8Array(header.codeOffset - header.srcMapOffset - srcMap.length), code];
+  return [
+    head, moduleBytes, new Uint8Array(header.moduleRegion - moduleBytes.length),
+    srcMap, new Uint8Array(header.codeOffset - header.srcMapOffset - srcMap.length), code,
+  ];
 }
 
 /** The concatenation of parts. */
@@ -274,10 +289,11 @@ export function storeCached(dir: string, key: string, c: CompiledModule): string
   const code = paddedCode(c.code);
   const header: Header = {
     key, check: checksumAlgorithm(), boundsChecks: c.boundsChecks, interruptible: c.interruptible,
-    fuel: c.fuel, blobs: blobs.map((b) => b.length), keep, srcMapCount: c.pcOffsets.length, srcMapOffset: 0, srcMapRegion: 0,
+    fuel: c.fuel, blobs: blobs.map((b) => b.length), keep, moduleOffset: 0, moduleLength: 0, moduleRegion: 0,
+    srcMapCount: c.pcOffsets.length, srcMapOffset: 0, srcMapRegion: 0,
     srcMapChecksum: checksumBytes(srcMap), codeOffset: 0, codeLength: c.code.length, codeRegion: 0, codeChecksum: checksumBytes(code),
   };
-  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, srcMap, code));
+  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, c.bytes, srcMap, code));
   return null;
 }
 
@@ -332,39 +348,43 @@ export function storeLazyCached(
   const srcMap = region([bytesOf(pcs), bytesOf(wasms)]);
   const header: Header = {
     key, check: checksumAlgorithm(), boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
-    blobs: blobs.map((b) => b.length), lazy: true, stubsLength: stubs.length, keep: [0, c.bytes.length], srcMapCount: maps,
+    blobs: blobs.map((b) => b.length), lazy: true, stubsLength: stubs.length, keep: [0, c.bytes.length],
+    moduleOffset: 0, moduleLength: 0, moduleRegion: 0, srcMapCount: maps,
     srcMapOffset: 0, srcMapRegion: 0, srcMapChecksum: checksumBytes(srcMap), codeOffset: 0, codeLength: size, codeRegion: 0,
     codeChecksum: checksumBytes(code),
   };
-  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, srcMap, code));
+  t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, c.bytes, srcMap, code));
   return null;
 }
 
 /**
- * Testing the trust checks: `entry` (as storeCached wrote it) under another key, with valid checksums. This is
- * what anyone able to write to a cache directory could make, which is why the directory must be private.
+ * Testing the trust checks: `entry` (as storeCached wrote it) under another key and holding another module's
+ * bytes (`moduleBytes`), with valid checksums. This is what anyone able to write to a cache directory could
+ * make, which is why the directory must be private.
  */
-export function rekeyEntry(data: Uint8Array, key: string): Uint8Array {
+export function rekeyEntry(data: Uint8Array, key: string, moduleBytes: Uint8Array): Uint8Array {
   const entry = new Uint8Array(data); // (a plain copy: a Buffer's slice() would share memory)
   const parsed = parseMeta(entry.subarray(PREFIX, PREFIX + u32At(entry, 8)));
   if (parsed === null) throw new Error('not a cache entry');
   const { header, blobs } = parsed;
   header.key = key;
   return concat(entryParts(
-    header, blobs,
+    header, blobs, moduleBytes,
     entry.slice(header.srcMapOffset, header.srcMapOffset + header.srcMapRegion),
     entry.slice(header.codeOffset, header.codeOffset + header.codeRegion),
   ));
 }
 
 /** Where an entry's regions are (tests: corrupting each of them). */
-export function entryLayout(data: Uint8Array): { metaEnd: number; srcMapOffset: number; srcMapEnd: number; codeOffset: number; codeLength: number; codeEnd: number } {
+export function entryLayout(data: Uint8Array): {
+  metaEnd: number; moduleOffset: number; moduleEnd: number; srcMapOffset: number; srcMapEnd: number; codeOffset: number; codeLength: number; codeEnd: number;
+} {
   const metaLength = u32At(data, 8);
   const parsed = parseMeta(data.subarray(PREFIX, PREFIX + metaLength));
   if (parsed === null) throw new Error('not a cache entry');
   const h = parsed.header;
   return {
-    metaEnd: PREFIX + metaLength, srcMapOffset: h.srcMapOffset, srcMapEnd: h.srcMapOffset + h.srcMapRegion,
+    metaEnd: PREFIX + metaLength, moduleOffset: h.moduleOffset, moduleEnd: h.moduleOffset + h.moduleLength, srcMapOffset: h.srcMapOffset, srcMapEnd: h.srcMapOffset + h.srcMapRegion,
     codeOffset: h.codeOffset, codeLength: h.codeLength, codeEnd: h.codeOffset + h.codeRegion,
   };
 }
@@ -403,6 +423,12 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     if ('miss' in r) return r;
     const { header, blobs } = r;
     startupMark(`cache: ${(blobs[2].length / 1e6).toFixed(2)} MB of declarations and offsets read and checked`);
+    // The key is a fingerprint, not a cryptographic hash: the entry is this module's only if it holds the same
+    // bytes. The part an instance reads (header.keep) is read from the entry into the module's own copy and
+    // compared there (the read is the copy); the rest is compared through a small buffer.
+    const kept = keptFromEntry(file.fd, header, src);
+    if (kept === null) return { miss: 'stale' };
+    startupMark('cache: module bytes compared');
     // The code: mapped from the checked descriptor (or read, where executable mappings are refused), then
     // checksummed where it is, before anything can run it. Small entries are read into code memory instead
     // (a copy costs less than a mapping's system calls). Either way GC-owned: no finalizer (a loop of cache
@@ -421,7 +447,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     // The module itself was validated when the entry was made (same bytes, same features), and its
     // declarations were recorded then.
     const raw: RawArrays = { codeOffsets: new Int32Array(0), codeEnds: null };
-    const { info, bytes } = restoreDeclarations(src, blobs[2], header.keep, raw);
+    const { info, bytes } = restoreDeclarations(src, blobs[2], header.keep, raw, kept);
     startupMark('cache: module declarations restored');
     const funcOffsets = int32s(blobs[0]);
     const entryStubOffsets = int32s(blobs[1]);
@@ -562,6 +588,42 @@ function mapSourceMap(fd: number, offset: number, length: number, gcOwned: boole
   return { addr, release: () => { if (!released) { released = true; munmap(addr, length); } } };
 }
 
+/** Compare buffer for the bytes an instance does not read (reused: a lookup allocates no more than this). */
+const COMPARE_CHUNK = 1 << 20;
+let compareBuffer: Buffer | null = null;
+
+/**
+ * The module's own copy of its bytes (zero outside header.keep, filled from the entry there), when the entry's
+ * copy of the module is exactly `src`; null when it is not (another module under this key).
+ */
+function keptFromEntry(fd: number, header: Header, src: Uint8Array): Uint8Array | null {
+  const length = header.moduleLength;
+  const [lo, hi] = header.keep;
+  if (length !== src.length || !(lo >= 0 && lo <= hi && hi <= length)) return null;
+  const out = new Uint8Array(length);
+  if (!readInto(fd, header.moduleOffset + lo, out, lo, hi - lo)) return null;
+  if (Buffer.compare(out.subarray(lo, hi), src.subarray(lo, hi)) !== 0) return null;
+  compareBuffer ??= Buffer.allocUnsafe(COMPARE_CHUNK);
+  for (const [from, to] of [[0, lo], [hi, length]]) {
+    for (let at = from; at < to; at += COMPARE_CHUNK) {
+      const n = Math.min(COMPARE_CHUNK, to - at);
+      if (!readInto(fd, header.moduleOffset + at, compareBuffer, 0, n)) return null;
+      if (Buffer.compare(compareBuffer.subarray(0, n), src.subarray(at, at + n)) !== 0) return null;
+    }
+  }
+  return out;
+}
+
+/** Read `n` bytes of `fd` at `offset` into `out` at `at`; false if the file ends first. */
+function readInto(fd: number, offset: number, out: Uint8Array, at: number, n: number): boolean {
+  for (let done = 0; done < n; ) {
+    const got = fs.readSync(fd, out, at + done, n - done, offset + done);
+    if (got <= 0) return false;
+    done += got;
+  }
+  return true;
+}
+
 function readRegion(fd: number, offset: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let done = 0;
@@ -605,7 +667,8 @@ function readMeta(fd: number, size: number, key: string): { header: Header; blob
   const blobCount = h.lazy === true ? 5 : 3;
   if (parsed.blobs.length !== blobCount || parsed.blobs.some((b, k) => k !== 2 && b.length % 4 !== 0)) return { miss: 'corrupt' };
   // The regions in order, page-aligned, and the code region ending the file exactly (not truncated or extended).
-  if (h.srcMapOffset % PAGE_SIZE !== 0 || h.srcMapOffset < PREFIX + metaLength) return { miss: 'corrupt' };
+  if (h.moduleOffset % PAGE_SIZE !== 0 || h.moduleOffset < PREFIX + metaLength || h.moduleLength > h.moduleRegion) return { miss: 'corrupt' };
+  if (h.srcMapOffset % PAGE_SIZE !== 0 || h.srcMapOffset < h.moduleOffset + h.moduleRegion) return { miss: 'corrupt' };
   if (h.codeOffset % PAGE_SIZE !== 0 || h.codeOffset < h.srcMapOffset + h.srcMapRegion) return { miss: 'corrupt' };
   if (h.codeOffset + h.codeRegion !== size || h.codeLength > h.codeRegion || h.codeRegion % PAGE_SIZE !== 0) return { miss: 'corrupt' };
   return parsed;

@@ -12,10 +12,13 @@ import { signatureId } from './signatures.js';
 /**
  * The declarations of module bytes `src` from their snapshot, and the copy of `src` an instance reads: only
  * `keep` (the data segments) and the custom sections (Module.customSections reads them at their own offsets).
- * `raw`, when given, receives the body offsets as the snapshot holds them.
+ * `raw`, when given, receives the body offsets as the snapshot holds them; `kept`, when given, is that copy already
+ * made (the code cache reads it from its entry).
  */
-export function restoreDeclarations(src: Uint8Array, snapshot: Uint8Array, keep: [number, number], raw?: RawArrays): { info: ModuleInfo; bytes: Uint8Array } {
-  const bytes = keptBytes(src, keep);
+export function restoreDeclarations(
+  src: Uint8Array, snapshot: Uint8Array, keep: [number, number], raw?: RawArrays, kept?: Uint8Array,
+): { info: ModuleInfo; bytes: Uint8Array } {
+  const bytes = kept ?? keptBytes(src, keep);
   const info = restoreInfo(snapshot, bytes, raw);
   for (const s of info.customSections) bytes.set(src.subarray(s.start, s.end), s.start);
   return { info, bytes };

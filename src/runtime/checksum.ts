@@ -103,6 +103,23 @@ export function checksumAt(addr: number, len: number): string {
   return hex(outView!);
 }
 
+/**
+ * A fingerprint of any byte array (a module), for naming cache entries: its length, the checksum of its first
+ * multiple of CHECKSUM_ALIGN bytes and the rest in hex. Not collision-resistant against a crafted input (CRC is
+ * linear): whoever uses it compares the bytes too. SHA-256 where the checksum is not CRC-32C, or where koffi
+ * cannot pass the bytes (a SharedArrayBuffer).
+ */
+export function moduleFingerprint(data: Uint8Array): string {
+  const shared = typeof SharedArrayBuffer === 'function' && data.buffer instanceof SharedArrayBuffer;
+  if (!cpuFeatures().sse42 || shared) {
+    nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    return `sha256:${nodeCrypto.createHash('sha256').update(data).digest('hex')}`;
+  }
+  const body = data.length - (data.length % CHECKSUM_ALIGN);
+  const tail = Buffer.from(data.buffer, data.byteOffset + body, data.length - body).toString('hex');
+  return `crc32c-x4:${data.length}:${body > 0 ? checksumBytes(data.subarray(0, body)) : ''}:${tail}`;
+}
+
 /** The checksum (32 hex digits) of a byte array. */
 export function checksumBytes(data: Uint8Array): string {
   checkLength(data.length);
