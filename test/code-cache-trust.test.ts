@@ -121,7 +121,7 @@ t('a valid entry of this user hits; the cache directory is created 0700 and entr
   assert.is(mode(dir), 0o700);
   const files = listing(dir);
   assert.is(files.length, 1, files.join(' ')); // no temp file left behind
-  assert.match(files[0]!, /^[0-9a-f]{64}\.qbc$/);
+  assert.match(files[0]!, /^[0-9a-f]{32}\.qbc$/);
   assert.is(mode(path.join(dir, files[0]!)), 0o600);
   assert.is(lstatSync(path.join(dir, files[0]!)).uid, uid);
   const second = load(dir);

@@ -32,13 +32,12 @@
 //   srcMapOffset (page-aligned): pcOffsets then wasmOffsets (Int32), zero padding
 //   codeOffset (page-aligned): the code, zero-padded to a multiple of the page size; the file ends there.
 
-import type { Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Features } from '../decode/features.js';
 import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
-import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes, moduleFingerprint } from '../runtime/checksum.js';
+import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes, moduleFingerprint, stringDigest } from '../runtime/checksum.js';
 import { mapCodeFile, mapFileOwned, readCodeBlock } from '../runtime/mapped-code.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { RawArrays, snapshotInfo } from './info-snapshot.js';
@@ -54,13 +53,6 @@ import { signatureId } from './signatures.js';
 function nowMs(): number {
   const [s, ns] = process.hrtime();
   return s * 1e3 + ns / 1e6;
-}
-
-// node:crypto is loaded on first use, not when this module is (it costs about 3 ms of process start).
-let nodeCrypto: typeof import('node:crypto') | undefined;
-function createHash(algorithm: string): Hash {
-  nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return nodeCrypto.createHash(algorithm);
 }
 
 // The shared checks for files that become code (CommonJS, shared with bin/quickbeam.js, which has usually loaded
@@ -110,9 +102,9 @@ function buildId(): string {
 
 /** The cache key of compiling `bytes` with these features and options on this machine. */
 export function cacheKey(bytes: Uint8Array, features: Features, options: CompileOptions): string {
-  const h = createHash('sha256');
-  h.update(moduleFingerprint(bytes));
-  h.update(
+  // (A digest of the fingerprint and the options: no one can choose the options, and the bytes are compared.)
+  return stringDigest(
+    moduleFingerprint(bytes) +
     JSON.stringify({
       v: quickbeamVersion(),
       cpu: cpuFeatures(),
@@ -123,7 +115,6 @@ export function cacheKey(bytes: Uint8Array, features: Features, options: Compile
       lazy: options.lazy === true,
     }),
   );
-  return h.digest('hex');
 }
 
 interface Header {
