@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { wat } from './helpers/wat.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REGRESSIONS = path.join(ROOT, 'test', 'regressions');
@@ -127,6 +128,50 @@ for (const f of regressionFiles.filter((x) => x.endsWith('.mjs'))) {
     assert.ok(ok, `${f}: ${show(r)}`);
   });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Classification: NaN bits the trace cannot show (an unexported memory or global) that steer control flow.
+// The spec lets f64.min of a non-canonical NaN return any arithmetic NaN: V8 returns the canonical one,
+// Quickbeam the operand. Read back as integers, the bits choose a branch: V8 returns 1, Quickbeam traps.
+// fuzz-diff must call that NaN nondeterminism (confirmed with --denan), not a mismatch
+// (fuzz-diff-5ff5c8cdede7, seed 20261209 case 9642: the same through a memory the module does not export).
+
+test('fuzz-diff: NaN bits in an unexported memory or global that steer a branch are NaN nondeterminism', async () => {
+  const { denan, prepareBinaryen, BASE_FEATURES } = await lib('binaryen.mjs');
+  if (!(await prepareBinaryen())) {
+    console.log('  skipped: binaryen (wasm-opt --denan) not found');
+    return;
+  }
+  const { makeEngines, diffCase } = await lib('diff.mjs');
+  const nanBits = '(f64.min (f64.const -nan:0xfffffffffffef) (f64.const 0))';
+  const branch = (topBits: string) => `(func (export "branch") (result i32)
+      (if (result i32) ${topBits} (then (i32.const 1)) (else (unreachable))))`;
+  const modules: Record<string, Uint8Array> = {
+    memory: wat(`(module (memory 1)
+      (func (export "store") (f64.store (i32.const 0) ${nanBits}))
+      ${branch('(i32.eq (i32.load16_u (i32.const 6)) (i32.const 0xfff8))')})`),
+    global: wat(`(module (global $g (mut f64) (f64.const 0))
+      (func (export "store") (global.set $g ${nanBits}))
+      ${branch('(i64.eq (i64.shr_u (i64.reinterpret_f64 (global.get $g)) (i64.const 48)) (i64.const 0xfff8))')})`),
+  };
+  const call = (name: string, results: string[]) => ({ name, params: [], results, args: [] });
+  const plan = { imports: [], calls: [call('store', []), call('branch', ['i32'])], reset: null, nanMask: true };
+  const engines = makeEngines({ useNode24: true });
+  try {
+    for (const [where, bytes] of Object.entries(modules)) {
+      // Without the --denan confirmation the engines' disagreement is a mismatch (they do disagree)...
+      const raw = await diffCase(engines, bytes, plan, {});
+      assert.is(raw.verdict, 'mismatch', `${where}: the engines agree (${engines.v8.label}), the test proves nothing: ${JSON.stringify(raw.diffs ?? raw.detail)}`);
+      assert.is(raw.diffs[0].what, 'outcome', where);
+      // ...with it, NaN nondeterminism that steered control flow.
+      const v = await diffCase(engines, bytes, plan, { denan: (b: Uint8Array) => denan(b, BASE_FEATURES) });
+      assert.is(v.verdict, 'nan-nondet', `${where}: ${JSON.stringify(v.diffs ?? v.detail)}`);
+      assert.is(v.control, true, where);
+    }
+  } finally {
+    await engines.stop();
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------
 // 2. Self-test: the planted bounds bug must be caught; without it, nothing may be reported.

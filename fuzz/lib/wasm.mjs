@@ -599,6 +599,23 @@ export function addExports(bytes, extra) {
   return concat([bytes.subarray(0, at), payload, bytes.subarray(at)]);
 }
 
+/**
+ * The module with every memory and every f32/f64 global that it does not export exported too (as
+ * `__hidden_memN` / `__hidden_globalN`), so that a trace shows the NaNs they hold; null when there is none
+ * (or the module cannot be parsed).
+ */
+export function exposeFloatState(bytes) {
+  let m;
+  try { m = parseModule(bytes); } catch { return null; }
+  const exported = (kind, index) => m.exports.some((e) => e.kind === kind && e.index === index);
+  const extra = [];
+  for (let i = 0; i < m.memories.length; i++) if (!exported(2, i)) extra.push({ name: `__hidden_mem${i}`, kind: 2, index: i });
+  m.globals.forEach((g, i) => {
+    if ((g.type === T.f32 || g.type === T.f64) && !exported(3, i)) extra.push({ name: `__hidden_global${i}`, kind: 3, index: i });
+  });
+  return extra.length ? addExports(bytes, extra) : null;
+}
+
 /** Concatenate byte arrays. */
 export function concat(parts) {
   let n = 0;
