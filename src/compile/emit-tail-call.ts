@@ -29,6 +29,7 @@ import { VMCTX_EXEC, VMCTX_CODE_SLOTS, EXEC_TAIL_CALL_RETURN } from './abi.js';
 import type { FunctionCompiler } from './function-compiler.js';
 import { emitRefRecord, readCallRef } from './emit-ref.js';
 import type { Assembler } from '../x64/assembler.js';
+import { loadArgRegs } from './reg-args.js';
 
 /** Arguments copied with straight-line moves up to this many bytes; a loop beyond. */
 const UNROLL_BYTES = 128;
@@ -232,6 +233,8 @@ function emitJump(fc: FunctionCompiler, target: Target, f: number): void {
     a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
     a.jmpMem(R11, 8 * f);
   } else {
+    // The direct entry takes the first arguments in registers (reg-args.ts); they are in the area at [rsp + 8].
+    loadArgRegs(a, m.info.types[m.info.funcTypes[f]].params, RSP, 8);
     const label = m.directLabels[f];
     if (label >= 0) a.jmp(label);
     else {

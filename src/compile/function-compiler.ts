@@ -27,6 +27,7 @@ import { StackMapRecorder } from './stack-maps.js';
 import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
+import { loadArgRegs, placeDirectCallArgs, storeArgRegs } from './reg-args.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -102,6 +103,8 @@ export class FunctionCompiler {
   validateOnly = false;
   numLocals = 0;
   localTypes = new Int32Array(64);
+  /** Whether the function being compiled has a direct entry, which takes register arguments (reg-args.ts). */
+  regArgs = false;
   /** Largest outgoing argument area needed by a call in this function, in bytes. */
   outgoing = 0;
   private trapSites: TrapSite[] = [];
@@ -155,9 +158,13 @@ export class FunctionCompiler {
       // Two entries: calls through a FuncRecord (imports, call_indirect, exports, lazy slots) may come from
       // another instance, so they load this instance's memory registers first; direct calls from the
       // same instance already have them and enter after that.
+      // The direct entry takes the first arguments in registers (reg-args.ts); the FuncRecord entry loads them
+      // from the argument area.
+      this.regArgs = this.m.directLabels[funcIndex] >= 0;
       this.asm.bind(this.m.funcLabels[funcIndex]);
+      if (this.regArgs) loadArgRegs(this.asm, params, RSP, 8);
       this.reloadMemory0(true);
-      if (this.m.directLabels[funcIndex] >= 0) this.asm.bind(this.m.directLabels[funcIndex]);
+      if (this.regArgs) this.asm.bind(this.m.directLabels[funcIndex]);
       this.emitPrologue();
     }
 
@@ -303,6 +310,7 @@ export class FunctionCompiler {
     this.frameSizePatch = a.aluImm32(AluOp.SUB, true, RSP, 0);
     a.store(8, R14, RBP, -1, 1, -8);
     this.emitInterruptCheck();
+    if (this.regArgs) storeArgRegs(this.vs, this.funcType.params);
     // Zero the declared locals (in 8-byte words: a v128 local takes two).
     const declared = this.vs.declaredBytes >> 3;
     if (declared > 0 && declared <= 16) {
@@ -947,12 +955,17 @@ export class FunctionCompiler {
   emitCallArgs(type: FuncType): void {
     const vs = this.vs;
     const np = type.params.length;
-    const area = Math.max(typesBytes(type.params), typesBytes(type.results));
-    if (area > this.outgoing) this.outgoing = area;
+    this.reserveOutgoing(type);
     const first = vs.height - np;
     for (let k = 0, off = 0; k < np; off += slotSize(type.params[k]), k++) vs.storeEntryTo(first + k, RSP, off);
     for (let k = 0; k < np; k++) vs.drop();
     vs.spillRegs();
+  }
+
+  /** Make the outgoing area big enough for a call of this type (arguments and results). */
+  reserveOutgoing(type: FuncType): void {
+    const area = Math.max(typesBytes(type.params), typesBytes(type.results));
+    if (area > this.outgoing) this.outgoing = area;
   }
 
   pushCallResults(type: FuncType): void {
@@ -979,8 +992,10 @@ export class FunctionCompiler {
     const info = this.m.info;
     const type = info.types[info.funcTypes[f]];
     if (!this.callValidate(type, 0)) return;
-    this.emitCallArgs(type);
     const a = this.asm;
+    const direct = f >= info.numImportedFuncs && !this.m.lazy;
+    if (direct) this.reserveOutgoing(type);
+    else this.emitCallArgs(type);
     if (f < info.numImportedFuncs) {
       a.load(LoadKind.I64, RAX, R14, -1, 1, this.m.layout.func(f));
       a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
@@ -998,6 +1013,7 @@ export class FunctionCompiler {
       this.vs.clearLocalCache();
       this.reloadMemory0(false);
     } else {
+      placeDirectCallArgs(this.vs, a, type);
       // A function compiled in another batch: a rel32 the module linker patches (see batch-compiler.ts).
       const label = this.m.directLabels[f];
       if (label >= 0) a.call(label);

@@ -1,0 +1,158 @@
+// Register arguments of direct calls (docs/ARCHITECTURE.md, "Wasm-to-wasm calling convention").
+//
+// A direct call inside an eagerly compiled module (`call rel32` to the callee's direct entry) passes the first
+// REG_ARG_GPRS.length integer/reference arguments and the first REG_ARG_XMMS.length f32/f64/v128 arguments in
+// registers; the rest go to the outgoing area as before, and the area keeps its full size. The callee's
+// prologue stores the register arguments to their slots in that area ([rbp + 16 + off]), so from there on
+// the frame is exactly what the memory convention makes it (stack maps, tail calls, exceptions, traps see no
+// difference), and leaves each one cached in its register (a `local.get` of a parameter costs nothing).
+//
+// Every other way into a function (FuncRecords: imports, call_indirect, call_ref, exports, entry stubs, tail
+// calls through records; lazily compiled modules, whose functions have no direct entry) keeps the memory
+// convention: the FuncRecord entry loads the register arguments from the area and falls into the direct
+// entry. A tail call to a direct entry loads them from the area just before its jump.
+
+import type { Assembler } from '../x64/assembler.js';
+import type { FuncType } from '../decode/types.js';
+import { ValType } from '../decode/types.js';
+import { LoadKind, RBX, RDX, RSI, R8, R9, R10, R11, RSP, SseOp, XMM1, XMM2, XMM3, XMM4, XMM5, XMM6, XMM15 } from '../x64/registers.js';
+import { K_LOCAL, K_REG, isXmmType, slotSize, type ValueStack } from './value-stack.js';
+
+/**
+ * Integer and reference arguments. Not rax, rcx, rdi (the prologue zeroes many locals with `rep stosb`), nor
+ * r11 (scratch of the prologue's checks).
+ */
+export const REG_ARG_GPRS = [RDX, RSI, R8, R9, R10, RBX];
+/** f32, f64, v128 arguments. */
+export const REG_ARG_XMMS = [XMM1, XMM2, XMM3, XMM4, XMM5, XMM6];
+
+/**
+ * The register of each parameter of `params` (-1: passed in memory), written to `out`; returns how many are in
+ * registers. No allocation.
+ */
+export function assignArgRegs(params: ArrayLike<number>, out: Int32Array): number {
+  let g = 0, x = 0, n = 0;
+  for (let k = 0; k < params.length; k++) {
+    let r = -1;
+    if (isXmmType(params[k])) {
+      if (x < REG_ARG_XMMS.length) r = REG_ARG_XMMS[x++];
+    } else if (g < REG_ARG_GPRS.length) r = REG_ARG_GPRS[g++];
+    out[k] = r;
+    if (r >= 0) n++;
+  }
+  return n;
+}
+
+/** Load a value of type t from [base + disp] into register r (GPR or XMM by type). */
+export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
+  switch (t) {
+    case ValType.V128: a.movdquLoad(r, base, -1, 1, disp); break;
+    case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
+    case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
+    case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
+    default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
+  }
+}
+
+// Per-call scratch of placeArgs (sized for the largest register count; nothing is allocated per call).
+const MAX = REG_ARG_GPRS.length + REG_ARG_XMMS.length;
+const regOf = new Int32Array(1001);
+const mvDst = new Int32Array(MAX);
+const mvSrc = new Int32Array(MAX);
+const mvXmm = new Uint8Array(MAX);
+const mvEntry = new Int32Array(MAX);
+
+/**
+ * Caller side of a direct call: place the `type.params.length` arguments on top of the value stack (memory
+ * ones to [rsp + off], register ones in their registers), spill every other register value, and pop the
+ * arguments. Register moves are done as a parallel move (cycles broken through r11 / xmm15); constants and
+ * values in memory are loaded last, when no register source is pending any more.
+ */
+export function placeDirectCallArgs(vs: ValueStack, a: Assembler, type: FuncType): void {
+  const params = type.params;
+  const np = params.length;
+  const first = vs.height - np;
+  assignArgRegs(params, regOf);
+  // Memory arguments first (their stores read registers and use r11), then the values below the arguments.
+  for (let k = 0, off = 0; k < np; off += slotSize(params[k]), k++) if (regOf[k] < 0) vs.storeEntryTo(first + k, RSP, off);
+  for (let i = 0; i < first; i++) if (vs.kind[i] === K_REG) vs.spill(i);
+  // Register-to-register moves.
+  let n = 0;
+  for (let k = 0; k < np; k++) {
+    const dst = regOf[k];
+    if (dst < 0) continue;
+    const i = first + k;
+    let src = -1;
+    if (vs.kind[i] === K_REG) src = vs.reg[i];
+    else if (vs.kind[i] === K_LOCAL) src = vs.localReg[vs.reg[i]];
+    if (src < 0 || src === dst) continue;
+    mvDst[n] = dst;
+    mvSrc[n] = src;
+    mvXmm[n] = isXmmType(params[k]) ? 1 : 0;
+    n++;
+  }
+  while (n > 0) {
+    let k = 0;
+    for (; k < n; k++) if (!isRead(mvDst[k], mvXmm[k], n, k)) break;
+    if (k === n) {
+      // Only cycles are left: move the first destination's current value to the scratch register.
+      k = 0;
+      const x = mvXmm[0], d = mvDst[0], scratch = x ? XMM15 : R11;
+      copy(a, x, scratch, d);
+      for (let j = 1; j < n; j++) if (mvXmm[j] === x && mvSrc[j] === d) mvSrc[j] = scratch;
+    }
+    copy(a, mvXmm[k], mvDst[k], mvSrc[k]);
+    n--;
+    mvDst[k] = mvDst[n];
+    mvSrc[k] = mvSrc[n];
+    mvXmm[k] = mvXmm[n];
+  }
+  // Constants and values in memory.
+  let m = 0;
+  for (let k = 0; k < np; k++) {
+    const dst = regOf[k];
+    if (dst < 0) continue;
+    const i = first + k;
+    if (vs.kind[i] === K_REG || (vs.kind[i] === K_LOCAL && vs.localReg[vs.reg[i]] >= 0)) continue;
+    mvEntry[m++] = k;
+  }
+  for (let j = 0; j < m; j++) vs.loadEntry(first + mvEntry[j], regOf[mvEntry[j]]);
+  for (let k = 0; k < np; k++) vs.drop();
+  // The argument registers were overwritten: whatever locals they cached are gone.
+  vs.clearLocalCache();
+}
+
+function isRead(r: number, xmm: number, n: number, except: number): boolean {
+  for (let j = 0; j < n; j++) if (j !== except && mvXmm[j] === xmm && mvSrc[j] === r) return true;
+  return false;
+}
+
+function copy(a: Assembler, xmm: number, dst: number, src: number): void {
+  if (xmm) a.sse(SseOp.MOVAPS, dst, src);
+  else a.movRR(true, dst, src);
+}
+
+/**
+ * Load the register arguments of a function of type `type` from an argument area at [base + disp] (the
+ * FuncRecord entry: [rsp + 8]; a tail call after its epilogue: [rsp + 8]).
+ */
+export function loadArgRegs(a: Assembler, params: ArrayLike<number>, base: number, disp: number): void {
+  assignArgRegs(params, regOf);
+  for (let k = 0, off = disp; k < params.length; off += slotSize(params[k]), k++) {
+    if (regOf[k] >= 0) loadTyped(a, params[k], regOf[k], base, off);
+  }
+}
+
+/**
+ * Callee side, in the prologue of the direct entry: store the register arguments to their slots and leave
+ * them cached in their registers.
+ */
+export function storeArgRegs(vs: ValueStack, params: ArrayLike<number>): void {
+  assignArgRegs(params, regOf);
+  for (let k = 0; k < params.length; k++) {
+    const r = regOf[k];
+    if (r < 0) continue;
+    vs.storeToFrame(params[k], r, vs.localDisp[k]);
+    vs.cacheLocal(k, r);
+  }
+}
