@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as qb from '../src/index.js';
+import { DISPOSE } from '../src/runtime/lifetime.js';
 import { gcCollect, gcHeapMax, gcHeapStats, setGcHeapMax } from '../src/runtime/gc-heap.js';
 import { forceGc } from '../src/runtime/native.js';
 import { gcWat as wat } from './helpers/gc-wat.js';
@@ -349,6 +350,37 @@ test('a function reference in a GC object keeps its instance: callable after the
     }
     for (let k = 0; k < 50; k++) new qb.Module(A2, options);
     assert.is(b.call(made), 7, `${name}: a function from JS, after its instance was dropped`);
+    made = null;
+  }
+});
+
+test('X\'s function stored by B in a struct, called from a third instance C after X and B were dropped (and B disposed), eager and lazy', async () => {
+  // B imports X's function and stores it in a struct; both instances are dropped (B disposed too, in the second
+  // round: its own functions now throw); C calls through the struct. Only B, pinned, keeps X: host calls of X's
+  // code found it only from the running instances (C), and disposal dropped B's imports (the lazy cases failed
+  // with an unknown instance context; the eager ones could read freed memory).
+  const types = `(rec (type $ft (func (result i32)))) (rec (type $s (struct (field (ref null $ft)))))`;
+  const X = wat(`(module ${types} (func (export "f") (type $ft) (i32.const 9)))`);
+  const B = wat(`(module ${types} (import "x" "f" (func $f (type $ft))) (elem declare func $f)
+    (func (export "make") (result anyref) (struct.new $s (ref.func $f))))`);
+  const C = wat(`(module ${types} (func (export "call") (param anyref) (result i32)
+    (call_ref $ft (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))))`);
+  for (const [name, options] of MODES) for (const dispose of [false, true]) {
+    const c = new qb.Instance(new qb.Module(C, options), {}).exports as Record<string, any>;
+    let made: unknown;
+    {
+      const x = new qb.Instance(new qb.Module(X, options), {});
+      const b = new qb.Instance(new qb.Module(B, options), { x: { f: (x.exports as Record<string, any>).f } });
+      made = (b.exports as Record<string, any>).make();
+      if (dispose) (b as unknown as Record<symbol, () => void>)[DISPOSE]();
+    }
+    for (let k = 0; k < 5; k++) {
+      await new Promise((r) => setImmediate(r));
+      if (!forceGc()) return;
+      gcCollect();
+    }
+    for (let k = 0; k < 50; k++) new qb.Module(X, options); // code memory churn
+    assert.is(c.call(made), 9, `${name}: after X and B were dropped${dispose ? ', B disposed' : ''}`);
     made = null;
   }
 });

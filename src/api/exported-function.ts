@@ -62,7 +62,9 @@ export function findState(vmctx: number, hint?: unknown): InstanceState | undefi
   const roots: unknown[] = [];
   if (hint !== undefined) roots.push(hint);
   for (let i = n - 1; i >= 0; i--) roots.push(running[i]);
-  return search(vmctx, roots, n > 0) ?? gcPinnedStates.get(vmctx);
+  // A function reference read from a GC object can belong to an instance that only a pinned one holds (see
+  // instance.ts: pinned instances keep what they stored): search from those last.
+  return search(vmctx, roots, n > 0) ?? gcPinnedStates.get(vmctx) ?? (gcPinnedStates.size > 0 ? search(vmctx, [...gcPinnedStates.values()], n > 0) : undefined);
 }
 
 /**

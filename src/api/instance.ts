@@ -119,11 +119,15 @@ function disposeInstance(state: InstanceState): void {
     if (state.funcRecords[f] === own) putU64(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
   }
   const memories = state.memories;
+  // A pinned instance (GC objects may hold function references it stored) keeps what it holds: those references
+  // may be other instances' functions, which only its imports, tables, globals and refs keep alive.
+  const pinned = gcPinnedStates.get(state.vmctx) === state;
   releaseWhenIdle(() => {
     for (const mem of memories) mem.dropHolder();
     dropModuleHold(state.module);
-    // What only this instance used becomes garbage now, even while the state stays referenced.
     state.memories = [];
+    if (pinned) return;
+    // What only this instance used becomes garbage now, even while the state stays referenced.
     state.tables = [];
     state.globals = [];
     state.hostFuncs = [];
