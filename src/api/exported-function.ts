@@ -9,7 +9,6 @@
 // whose calls are running (the code making a host call was reached from them through imports, tables and
 // globals, all of which they keep alive), and what the value was read from (a table, a global, an instance).
 
-import { unparkStack } from '../runtime/gc-roots.js';
 import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
@@ -410,12 +409,12 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
                 code = raiseCatchable(e);
               }
               run(() => {
-                unparkStack(stack.record);
+                stack.parkedTop = 0;
                 return resumeStackFn(stack.record, code);
               });
             },
             (reason) => run(() => {
-              unparkStack(stack.record);
+              stack.parkedTop = 0;
               return resumeStackFn(stack.record, raiseCatchable(reason));
             }),
           );

@@ -32,17 +32,27 @@ const TWO32 = 4294967296;
 // ---------------------------------------------------------------------------------------------------
 // Parked stacks and plain entries
 
-/** Parked secondary stacks: suspender record -> top of their frames. */
-const parked = new Map<number, number>();
+/** A secondary stack as the collector sees it: its frames' top while parked in a host call, else 0. */
+export interface ParkableStack {
+  readonly record: number;
+  parkedTop: number;
+}
+
+/**
+ * Every mapped secondary stack (added when mapped, removed when unmapped). Parking writes the stack's own field:
+ * a Map from record to top that gained and lost an entry at every host call rehashed each time (and hashed
+ * records as heap numbers), which made a wasm -> JS call ~2.7x as many instructions (515 -> 1,381).
+ */
+const stacks = new Set<ParkableStack>();
 /** Wasm activations entered through the plain `enter` (no secondary stack): their frames cannot be walked. */
 let plainEntries = 0;
 
-export function parkStack(record: number, top: number): void {
-  parked.set(record, top);
+export function trackStack(s: ParkableStack): void {
+  stacks.add(s);
 }
 
-export function unparkStack(record: number): void {
-  parked.delete(record);
+export function untrackStack(s: ParkableStack): void {
+  stacks.delete(s);
 }
 
 export function enterPlain(delta: number): void {
@@ -172,7 +182,7 @@ function walkStack(record: number, top: number, visit: (w: number) => void): voi
 
 function visitRoots(visit: (w: number) => void): void {
   lastWalk.stacks = lastWalk.frames = lastWalk.slots = 0;
-  for (const [record, top] of parked) walkStack(record, top, visit);
+  for (const s of stacks) if (s.parkedTop !== 0) walkStack(s.record, s.parkedTop, visit);
   for (const e of storages) {
     const { u32, count, lists } = e.words;
     if (u32 !== null) for (let k = 0; k < count; k++) visit(u32[2 * k] + u32[2 * k + 1] * TWO32);

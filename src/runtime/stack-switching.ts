@@ -4,7 +4,7 @@
 // one), and a page at the top holding the suspender record. Pages are committed only as the stack is used;
 // a finished call's stack goes back to a small pool with its used pages dropped.
 
-import { unparkStack } from './gc-roots.js';
+import { trackStack, untrackStack, type ParkableStack } from './gc-roots.js';
 import { MADV_DONTNEED, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, alignUp, madvise, mmapAnon, mprotect, munmap, writePtr } from './native.js';
 import { SUSPENDER_S_TOP } from './stack-switching-code.js';
 import { bitsOf } from './exec-state.js';
@@ -19,9 +19,8 @@ const MAPPING_SIZE = GUARD + STACK_SIZE + PAGE_SIZE;
 const POOL_MAX = 8;
 
 /** One secondary stack: `record` is the suspender record's address (the top page), also the stack's top. */
-export interface SecondaryStack {
+export interface SecondaryStack extends ParkableStack {
   readonly mapping: number;
-  readonly record: number;
   /** `record` as an exec-state double (exec-state.ts bitsOf), for the zero-argument entries. */
   readonly recordBits: number;
 }
@@ -31,7 +30,9 @@ function mapStack(): SecondaryStack {
   mprotect(mapping, GUARD, PROT_NONE);
   const record = mapping + GUARD + STACK_SIZE;
   writePtr(record + SUSPENDER_S_TOP, record); // the stack grows down from its record page
-  return { mapping, record, recordBits: bitsOf(record) };
+  const s: SecondaryStack = { mapping, record, recordBits: bitsOf(record), parkedTop: 0 };
+  trackStack(s);
+  return s;
 }
 
 /**
@@ -70,13 +71,14 @@ export function acquireStack(): SecondaryStack {
 
 /** Give a stack back once no frame on it can run again (its call returned, trapped, or was abandoned). */
 export function releaseStack(s: SecondaryStack): void {
-  unparkStack(s.record);
+  s.parkedTop = 0;
   setSuspendedCalls(--live);
   setPromisingStack(s.record, false);
   if (pool.length < POOL_MAX) {
     madvise(s.mapping + GUARD, STACK_SIZE, MADV_DONTNEED);
     pool.push(s);
   } else {
+    untrackStack(s);
     munmap(s.mapping, MAPPING_SIZE);
   }
 }

@@ -25,7 +25,7 @@ import { popExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code
 import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
 import { clearTrace, execStateAddr, hostCallSuspender, hostCallTop, readTrace, setEnterArgs, setResumeArgs, setStackEnterArgs, writeExec64 } from './exec-state.js';
-import { enterPlain, parkStack, unparkStack } from './gc-roots.js';
+import { enterPlain } from './gc-roots.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
   EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE, EXEC_CATCH_RBP, EXEC_CATCH_PC, CAUGHT_CODE, HOSTCALL_DISPOSED, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER,
@@ -477,11 +477,12 @@ export function callOnStack(stack: SecondaryStack, vmctxBits: number, entryStubB
 export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: boolean): number {
   while (rc === HOSTCALL) {
     // The stack's frames stay where they are while JS runs the call: the collector walks them (gc-roots.ts).
-    const record = hostCallSuspender();
-    parkStack(record, hostCallTop());
+    // (The host call came from code on `stack`: entering or resuming it returned it.)
+    if (hostCallSuspender() !== stack.record) throw new Error('quickbeam: internal: a host call from another stack');
+    stack.parkedTop = hostCallTop();
     const code = hostcallFromStack();
     if (code === SUSPENDED && maySuspend) return code; // (stays parked until resumed or released)
-    unparkStack(record);
+    stack.parkedTop = 0;
     setResumeArgs(stack.recordBits, code);
     rc = resumeStack0Fn();
   }
