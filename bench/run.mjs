@@ -5,7 +5,7 @@
 //                      [--wait-idle]
 //
 // NAME is a workload (hash, sort, interp, bigint, nbody, fft, wordfreq, sqlite) or a section
-// (compile, run, memory64, calls, memory, wasi); with section names only those sections run, with workload
+// (compile, run, memory64, calls, memory, wasi, gc); with section names only those sections run, with workload
 // names only those workloads. --quick: one process per measurement and short tinybench budgets (a smoke run).
 // A full run (no --quick, no --only) rewrites the generated part of BENCHMARKS.md; --write / --no-write
 // override that. --wait-idle first waits (at most 15 min) for the 1-minute load average to drop below 0.6.
@@ -20,6 +20,8 @@
 //     tinybench inside this process.
 //   - peak RSS: VmHWM of those child processes (/proc/self/status).
 //   - whole-process time of the WASI hello example: hyperfine.
+//   - GC binary trees (bench/gc-section.mjs): bench/gc.mjs in fresh processes, 3 runs (1 with --quick),
+//     Quickbeam on this node and on Node 24, V8's Liftoff and TurboFan on Node 24 (skipped without one).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +34,7 @@ const root = path.resolve(here, '..');
 const dist = path.join(root, 'dist', 'src');
 
 // ------------------------------------------------------------------------------------------------ options
-const SECTIONS = ['compile', 'run', 'memory64', 'calls', 'memory', 'wasi'];
+const SECTIONS = ['compile', 'run', 'memory64', 'calls', 'memory', 'wasi', 'gc'];
 const argv = process.argv.slice(2);
 let quick = false, runsOpt = null, write = null, jsonOut = null, waitIdle = false;
 const onlyNames = [];
@@ -380,6 +382,10 @@ if (want('wasi')) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------ gc
+const { runGcSection, gcMarkdown } = await import('./gc-section.mjs');
+const gc = want('gc') ? runGcSection({ runs: quick ? 1 : 3, log }) : null;
+
 // ------------------------------------------------------------------------------------------------ report
 const f1 = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const fms = (x) => (!Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -592,10 +598,16 @@ if (want('wasi')) {
   if (wasi.note) { md.push(`Note: ${wasi.note}.`); md.push(''); }
 }
 
+if (gc !== null) {
+  md.push(...gcMarkdown(gc, f1));
+  if (!gc.agree) problems.push(`**GC binary trees: the engines disagree** (${gc.results.join(', ')})`);
+  for (const r of gc.rows) if (r.failed) problems.push(`**GC binary trees: ${r.label} failed**: ${r.failed}`);
+}
+
 const text = md.join('\n');
 process.stdout.write('\n' + text + '\n');
 if (Object.keys(summary).length) log(`bench: summary ${JSON.stringify(summary)}`);
-if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ date, cpu, node: process.version, runs: RUNS, quick, results, defaults, warmCompile, calls, memory, wasi, summary }, (k, v) => (k === 'stdout' ? undefined : v), 2));
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ date, cpu, node: process.version, runs: RUNS, quick, results, defaults, warmCompile, calls, memory, wasi, gc, summary }, (k, v) => (k === 'stdout' ? undefined : v), 2));
 
 if (write) {
   const file = path.join(root, 'BENCHMARKS.md');
