@@ -6,7 +6,7 @@
 // spawned threads too). proc_exit on any thread, or a trap on a spawned thread, ends the whole process, as
 // wasi-threads specifies; the process also ends when `_start` returns, whatever threads still run.
 
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { Memory } from '../api/memory.js';
 import type { Module } from '../api/module.js';
 import { moduleToDescriptor, type ModuleDescriptor } from '../api/module-transfer.js';
@@ -45,6 +45,9 @@ export function wasiThreadsSetup(module: Module, info: ModuleInfo, wasi: WasiThr
   };
 }
 
+// node:worker_threads is loaded by the first spawn, not by every `quickbeam run` (~3 ms of a cached start).
+let workerThreads: typeof import('node:worker_threads') | undefined;
+
 /** The `wasi` import namespace: thread-spawn(start_arg) -> tid, or a negative value when no thread started. */
 export function wasiThreadsImports(ctx: WasiThreadsContext): Record<string, (...a: number[]) => number> {
   const control = new Int32Array(ctx.control);
@@ -53,7 +56,8 @@ export function wasiThreadsImports(ctx: WasiThreadsContext): Record<string, (...
       const tid = Atomics.add(control, 0, 1) + 1;
       if (tid > MAX_TID) return -1;
       try {
-        const w = new Worker(workerUrl, { workerData: { ctx, tid, arg } });
+        workerThreads ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+        const w = new workerThreads.Worker(workerUrl, { workerData: { ctx, tid, arg } });
         w.unref(); // the process ends when _start returns
         w.on('error', (e) => {
           process.stderr.write(`quickbeam: thread ${tid}: ${(e as Error).message}\n`);
