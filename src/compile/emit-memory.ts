@@ -41,84 +41,70 @@ export let addrIndexReadOnly = false;
 // Accesses that fail the fast check (an address in the last REACH - 1 bytes of memory, or any address in an
 // empty memory) take an out-of-line path: `call` a stub shared by the accesses of the function with the same
 // address register and reach, which checks exactly and returns, or jumps to the trap stub (the return address,
-// recorded with the access's wasm offset, names the access in the backtrace), then `jmp` back. Per access:
-// its jae's label, the code offset to return to, the address register, the end (offset + size), the wasm offset.
+// recorded with the access's wasm offset, names the access in the backtrace), then `jmp` back. Per access: the
+// offset of its jae's displacement (patched directly, no label or fixup), the code offset to return to, the
+// address register, the end (offset + size), the wasm offset.
 let sites = new Int32Array(200);
 let sitesLength = 0;
-// The shared stubs: label, register, end, in order; and per (register, end) the label, valid when its generation
-// is the current function's (a direct index: a big function has thousands of accesses).
-let shared = new Int32Array(48);
-let sharedLength = 0;
+// The shared stubs, emitted before the accesses' paths (so that their calls are backward, with no fixups): the
+// code offset per (register, end), valid when its generation is the current function's (a direct index: a big
+// function has thousands of accesses).
 const KEYS = 16 * (MEMORY_FAST_REACH + 1);
-const sharedLabel = new Int32Array(KEYS);
+const sharedAt = new Int32Array(KEYS);
 const sharedGen = new Int32Array(KEYS);
 let gen = 0;
 
 /** Before each function (a failed compile may leave entries behind). */
 export function resetBoundsStubs(): void {
   sitesLength = 0;
-  sharedLength = 0;
   gen = (gen + 1) | 0;
 }
 
-function addSite(label: number, back: number, reg: number, end: number, wasmOffset: number): void {
+function addSite(jaeAt: number, back: number, reg: number, end: number, wasmOffset: number): void {
   if (sitesLength + 5 > sites.length) {
     const grown = new Int32Array(2 * sites.length);
     grown.set(sites.subarray(0, sitesLength));
     sites = grown;
   }
-  sites[sitesLength++] = label;
+  sites[sitesLength++] = jaeAt;
   sites[sitesLength++] = back;
   sites[sitesLength++] = reg;
   sites[sitesLength++] = end;
   sites[sitesLength++] = wasmOffset;
 }
 
-/** The label of the shared stub for (reg, end), added if new. */
-function sharedStub(c: FunctionCompiler, reg: number, end: number): number {
-  const key = reg * (MEMORY_FAST_REACH + 1) + end;
-  if (sharedGen[key] === gen) return sharedLabel[key];
-  if (sharedLength + 3 > shared.length) {
-    const grown = new Int32Array(2 * shared.length);
-    grown.set(shared.subarray(0, sharedLength));
-    shared = grown;
-  }
-  const label = c.asm.newLabel();
-  sharedGen[key] = gen;
-  sharedLabel[key] = label;
-  shared[sharedLength++] = label;
-  shared[sharedLength++] = reg;
-  shared[sharedLength++] = end;
-  return label;
-}
-
 /**
- * After the function's code: the out-of-line paths of the accesses, then the shared stubs. A memory's length is
+ * After the function's code: the shared stubs, then the out-of-line paths of the accesses. A memory's length is
  * a multiple of 64 KiB, so r13 = 0 means length 0, and otherwise length = r13 + REACH - 1 exactly: the exact
  * check needs no load.
  */
 export function emitBoundsStubs(c: FunctionCompiler): void {
   if (sitesLength === 0) return;
   const a = c.asm, m = c.m;
-  for (let p = 0; p < sitesLength; p += 5) {
-    a.bind(sites[p]);
-    a.call(sharedStub(c, sites[p + 2], sites[p + 3]));
-    m.pcOffsets.push(a.offset);
-    m.wasmOffsets.push(sites[p + 4]);
-    a.jmpToOffset(sites[p + 1]);
-  }
   const trap = m.trapStubs[TrapCode.MemoryOutOfBounds];
-  for (let k = 0; k < sharedLength; k += 3) {
-    a.bind(shared[k]);
+  const g = gen;
+  for (let p = 0; p < sitesLength; p += 5) {
+    const reg = sites[p + 2], end = sites[p + 3];
+    const key = reg * (MEMORY_FAST_REACH + 1) + end;
+    if (sharedGen[key] === g) continue;
+    sharedGen[key] = g;
+    sharedAt[key] = a.offset;
     a.test(true, R13, R13);
     a.jcc(Cond.E, trap); // an empty memory
-    a.lea(true, R11, R13, -1, 1, MEMORY_FAST_REACH - 1 - shared[k + 2]); // length - (offset + size) >= 0
-    a.alu(AluOp.CMP, true, shared[k + 1], R11);
+    a.lea(true, R11, R13, -1, 1, MEMORY_FAST_REACH - 1 - end); // length - (offset + size) >= 0
+    a.alu(AluOp.CMP, true, reg, R11);
     a.jcc(Cond.A, trap);
     a.ret();
   }
+  const pcs = m.pcOffsets, wasm = m.wasmOffsets;
+  for (let p = 0; p < sitesLength; p += 5) {
+    a.patchRel32Here(sites[p]);
+    a.callToOffset(sharedAt[sites[p + 2] * (MEMORY_FAST_REACH + 1) + sites[p + 3]]);
+    pcs.push(a.offset);
+    wasm.push(sites[p + 4]);
+    a.jmpToOffset(sites[p + 1]);
+  }
   sitesLength = 0;
-  sharedLength = 0;
 }
 
 export function readMemarg(c: FunctionCompiler, size: number): void {
@@ -231,10 +217,9 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0, re
       if (!index64 && checked && !vs.poppedZext) a.movRR(false, t, t);
     }
     if (!checked) {
-      const slow = a.newLabel();
       a.alu(AluOp.CMP, true, t, R13);
-      a.jcc(Cond.AE, slow);
-      addSite(slow, a.offset, t, end, c.opOffset);
+      const jaeAt = a.jccPatchable(Cond.AE);
+      addSite(jaeAt, a.offset, t, end, c.opOffset);
       if (local >= 0) vs.noteChecked(local, end);
     }
     addrBase = R15;

@@ -518,6 +518,25 @@ export class Assembler {
     this.put32(target - (this.pos + 4));
   }
 
+  /**
+   * jcc rel32 whose target the caller fills in later with patchRel32 (no label: for out-of-line paths the caller
+   * tracks itself). Returns the offset of the displacement.
+   */
+  jccPatchable(cond: Cond): number {
+    this.need(8);
+    const b = this.buf;
+    b[this.pos++] = 0x0f;
+    b[this.pos++] = 0x80 | (cond & 15);
+    const at = this.pos;
+    this.put32(0);
+    return at;
+  }
+
+  /** Point the rel32 displacement at `at` (from jccPatchable) to the current offset. */
+  patchRel32Here(at: number): void {
+    this.patchInt32(at, this.pos - (at + 4));
+  }
+
   /** call rel32 to an absolute offset within this buffer. */
   callToOffset(target: number): void {
     this.need(8);
