@@ -88,12 +88,17 @@ export function enterElse(vs: ValueStack, f: ControlFrame): void {
 
 /**
  * At f's end, once the fallthrough (and an if's implicit else edge) are recorded and the stack is cut back:
- * bind the end labels and install the merged cache (dropped when some edge is unknown).
+ * bind the end labels and install the merged cache (dropped when some edge is unknown). With a live fallthrough
+ * the current cache is that edge's, so the merge only removes the registers some other edge disagrees on.
  */
-export function finishMerge(vs: ValueStack, asm: Assembler, f: ControlFrame): void {
+export function finishMerge(vs: ValueStack, asm: Assembler, f: ControlFrame, fallthroughLive: boolean): void {
   const unknown = f.mergeLabel < 0 || f.unknownEntry || asm.hasPendingRefs(f.label) || f.mergeEdges === 0;
   asm.bind(f.label);
   if (f.mergeLabel >= 0) asm.bind(f.mergeLabel);
+  if (!unknown && fallthroughLive) {
+    vs.keepCached(f.mergeMask);
+    return;
+  }
   vs.clearLocalCache();
   if (!unknown) install(vs, f.mergeRegs, f.mergeMask);
 }

@@ -914,7 +914,7 @@ export class FunctionCompiler {
     if (this.nonDefaultable) this.resetLocalInits();
     if (f.kind === F_IF) a.bind(f.elseLabel);
     if (f.kind !== F_LOOP) {
-      finishMerge(this.vs, a, f); // binds f.label: branches from elsewhere merge here
+      finishMerge(this.vs, a, f, fallthroughLive); // binds f.label: branches from elsewhere merge here
     } else {
       endLoop(this.vs, a, f); // its preheader, if something jumps to it
       if (!fallthroughLive) this.vs.clearLocalCache(); // (a loop's end is reached only by falling through)

@@ -348,6 +348,28 @@ export class ValueStack {
     this.cacheBits = 0;
   }
 
+  /**
+   * A merge point whose edges all agree with the current cache on the registers in `mask` (bits as cacheBits):
+   * keep those, forget the rest; the bounds checks go as at any label.
+   */
+  keepCached(mask: number): void {
+    if (this.checkedCount !== 0 || this.checkedConstEnd !== 0) this.clearChecks();
+    const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
+    let m = this.cacheBits & ~mask;
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m);
+      m &= ~(1 << b);
+      if (b >= 16) {
+        lr[xl[b - 16]] = -1;
+        xl[b - 16] = -1;
+      } else {
+        lr[gl[b]] = -1;
+        gl[b] = -1;
+      }
+    }
+    this.cacheBits &= mask;
+  }
+
   /** Record that register r (of local x's type) now holds local x's current value. */
   cacheLocal(x: number, r: number): void {
     const xmm = isXmmType(this.localType[x]);
