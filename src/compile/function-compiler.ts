@@ -27,7 +27,7 @@ import { StackMapRecorder } from './stack-maps.js';
 import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
-import { loadArgRegs, placeDirectCallArgs, storeArgRegs } from './reg-args.js';
+import { loadArgRegs, loadTyped, placeDirectCallArgs, storeArgRegs } from './reg-args.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -1572,17 +1572,6 @@ export class FunctionCompiler {
       vs.freeGpr(b);
     }
     vs.pushReg(t, x);
-  }
-}
-
-/** Load a value of type t from [base + disp] into register r (GPR or XMM). */
-export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
-  switch (t) {
-    case ValType.V128: a.movdquLoad(r, base, -1, 1, disp); break;
-    case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
-    case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
-    case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
-    default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
   }
 }
 

@@ -330,22 +330,7 @@ export class ValueStack {
 
   /** Drop every cached local (at merge points and after calls), and the bounds checks with them. */
   clearLocalCache(): void {
-    if (this.checkedCount !== 0 || this.checkedConstEnd !== 0) this.clearChecks();
-    // Only the registers that cache something (and no TypedArray.prototype.fill: a C++ builtin call).
-    const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
-    let m = this.cacheBits;
-    while (m !== 0) {
-      const b = 31 - Math.clz32(m);
-      m &= ~(1 << b);
-      if (b >= 16) {
-        lr[xl[b - 16]] = -1;
-        xl[b - 16] = -1;
-      } else {
-        lr[gl[b]] = -1;
-        gl[b] = -1;
-      }
-    }
-    this.cacheBits = 0;
+    this.keepCached(0);
   }
 
   /**
@@ -354,6 +339,7 @@ export class ValueStack {
    */
   keepCached(mask: number): void {
     if (this.checkedCount !== 0 || this.checkedConstEnd !== 0) this.clearChecks();
+    // Only the registers that cache something (and no TypedArray.prototype.fill: a C++ builtin call).
     const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
     let m = this.cacheBits & ~mask;
     while (m !== 0) {
