@@ -617,12 +617,7 @@ function readInto(fd: number, offset: number, out: Uint8Array, at: number, n: nu
 
 function readRegion(fd: number, offset: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, out, done, length - done, offset + done);
-    if (n <= 0) throw new Error('cache entry ended early');
-    done += n;
-  }
+  if (!readInto(fd, offset, out, 0, length)) throw new Error('cache entry ended early');
   return out;
 }
 

@@ -85,10 +85,15 @@ function hex(out: Uint32Array): string {
   return s;
 }
 
+// node:crypto is loaded on first use: only where the checksum is not CRC-32C, or for shared bytes.
 let nodeCrypto: typeof import('node:crypto') | undefined;
-function sha128(data: Uint8Array): string {
+function sha256Hex(data: Uint8Array | string): string {
   nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return nodeCrypto.createHash('sha256').update(data).digest('hex').slice(0, 32);
+  return nodeCrypto.createHash('sha256').update(data).digest('hex');
+}
+
+function sha128(data: Uint8Array | string): string {
+  return sha256Hex(data).slice(0, 32);
 }
 
 function checkLength(len: number): void {
@@ -112,8 +117,7 @@ export function checksumAt(addr: number, len: number): string {
 export function moduleFingerprint(data: Uint8Array): string {
   const shared = typeof SharedArrayBuffer === 'function' && data.buffer instanceof SharedArrayBuffer;
   if (!cpuFeatures().sse42 || shared) {
-    nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-    return `sha256:${nodeCrypto.createHash('sha256').update(data).digest('hex')}`;
+    return `sha256:${sha256Hex(data)}`;
   }
   const body = data.length - (data.length % CHECKSUM_ALIGN);
   const tail = Buffer.from(data.buffer, data.byteOffset + body, data.length - body).toString('hex');
@@ -125,10 +129,7 @@ export function moduleFingerprint(data: Uint8Array): string {
  * same checksum where it is CRC-32C: loading node:crypto for it cost ~3 ms of every cached start.
  */
 export function stringDigest(text: string): string {
-  if (!cpuFeatures().sse42) {
-    nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-    return nodeCrypto.createHash('sha256').update(text).digest('hex').slice(0, 32);
-  }
+  if (!cpuFeatures().sse42) return sha128(text);
   const utf8 = Buffer.from(text, 'utf8');
   const padded = new Uint8Array(Math.max(CHECKSUM_ALIGN, Math.ceil((utf8.length + 4) / CHECKSUM_ALIGN) * CHECKSUM_ALIGN));
   padded.set(utf8);
