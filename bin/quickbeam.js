@@ -9,6 +9,11 @@
 // runs start from it (a cache saved by a run that compiled nothing is replaced by the first run that compiles).
 // The cache is deserialised into V8, so it is read and written through dist/src/trusted-file.cjs, like run's
 // machine-code cache: only a file owned by this user, in a directory private to this user, is ever used.
+// `quickbeam run` starts from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about
+// half the JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache
+// needs. A run that will compile is handed over to the full bundle before it has done anything visible: on
+// --no-cache or --lazy here, on a lazily compiled (>= 4 MiB) module before the engine loads (cli/run-prescan.ts),
+// on a cache miss when the stubbed compiler is called (cli/compiler-presence.ts). Each bundle has its own cache.
 // QUICKBEAM_NO_BUNDLE=1 uses dist/src; QUICKBEAM_CODE_CACHE=0 turns the cache off.
 //
 // This file is CommonJS (bin/package.json says so): an ES module as the entry point makes Node set up its ES
@@ -27,6 +32,10 @@ mark('bin: start (node bootstrap before this)');
 const argv = process.argv.slice(2);
 const dist = require('node:path').join(__dirname, '..', 'dist') + '/';
 const bundleFile = dist + 'quickbeam.cjs';
+// `quickbeam run` starts from a bundle without the compiler (src/cli/compiler-presence.ts): a run from the code
+// cache does not need it. A run that does is handed over to the full bundle before it has done anything visible.
+const runBundleFile = dist + 'quickbeam-run.cjs';
+const NEEDS_COMPILER = Symbol.for('quickbeam.needsCompiler');
 const BUNDLE_HEADER = '// quickbeam-bundle 1 ';
 
 function mtimeMs(file) {
@@ -37,15 +46,15 @@ function mtimeMs(file) {
   }
 }
 
-/** Loads the bundle and returns its exports, or null to fall back to dist/src. */
-function loadBundle() {
+/** Loads a bundle and returns its exports, or null to fall back to dist/src. */
+function loadBundle(file) {
   if (process.env.QUICKBEAM_NO_BUNDLE && process.env.QUICKBEAM_NO_BUNDLE !== '0') return null;
-  const bundleTime = mtimeMs(bundleFile);
+  const bundleTime = mtimeMs(file);
   if (bundleTime < 0 || bundleTime < mtimeMs(dist + 'src/cli/main.js')) return null; // absent or stale
-  const source = readFileSync(bundleFile, 'utf8');
+  const source = readFileSync(file, 'utf8');
   if (!source.startsWith(BUNDLE_HEADER)) return null;
   const id = source.slice(BUNDLE_HEADER.length, source.indexOf('\n')).trim();
-  return runBundle(source, id);
+  return runBundle(file, source, id);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -84,13 +93,18 @@ function fnv1a(s) {
  * `kind` is 'full' for a cache saved by a run that compiled a module, so that holds the compiler's bytecode, and
  * 'partial' for one saved by a run that loaded its module from run's code cache.
  */
-function cacheName(id, kind) {
+function cacheName(bundle, id, kind) {
   const flags = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`;
-  return `quickbeam-${id}-node${process.version}-${process.arch}-${flags === '\0' ? 'default' : fnv1a(flags)}.${kind}.bin`;
+  return `${bundlePrefix(bundle)}${id}-node${process.version}-${process.arch}-${flags === '\0' ? 'default' : fnv1a(flags)}.${kind}.bin`;
+}
+
+/** Caches of the CLI bundle are named quickbeam-cli-ID-..., of the run bundle quickbeam-run-ID-... */
+function bundlePrefix(bundle) {
+  return bundle === runBundleFile ? 'quickbeam-run-' : 'quickbeam-cli-';
 }
 
 /** The best cache there is: `{ data, kind, file }`, or null. A file or directory that fails the checks is skipped. */
-function readCache(id) {
+function readCache(bundle, id) {
   if (process.env.QUICKBEAM_CODE_CACHE === '0') return null;
   let trustedDir, readTrusted;
   try {
@@ -105,7 +119,7 @@ function readCache(id) {
       continue;
     }
     for (const kind of ['full', 'partial']) {
-      const name = cacheName(id, kind);
+      const name = cacheName(bundle, id, kind);
       const r = readTrusted(d, name);
       if (r.ok) return { data: r.data, kind, file: `${d.path}/${name}` };
       if (!r.missing) mark(`bin: code cache ignored: ${r.reason}`);
@@ -114,8 +128,9 @@ function readCache(id) {
   return null;
 }
 
-function writeCache(id, kind, data) {
-  const name = cacheName(id, kind);
+function writeCache(bundle, id, kind, data) {
+  const name = cacheName(bundle, id, kind);
+  const prefix = bundlePrefix(bundle);
   const { trustedDir, writeTrusted } = trusted();
   for (const dir of cacheDirs()) {
     try {
@@ -123,10 +138,11 @@ function writeCache(id, kind, data) {
       if (!d.ok) continue;
       writeTrusted(d, name, data);
       // Caches of older bundles are of no use any more, nor is a partial one next to a full one.
-      const partial = cacheName(id, 'partial');
+      // (Names without a bundle prefix are from builds before the run bundle.)
+      const partial = cacheName(bundle, id, 'partial');
       for (const f of readdirSync(d.path)) {
-        if (!f.startsWith('quickbeam-') || !f.endsWith('.bin')) continue;
-        if (!f.startsWith(`quickbeam-${id}-`) || (kind === 'full' && f === partial)) unlinkSync(`${d.path}/${f}`);
+        if (!f.endsWith('.bin') || !(f.startsWith(prefix) || /^quickbeam-[0-9a-f]{16}-/.test(f))) continue;
+        if (!f.startsWith(`${prefix}${id}-`) || (kind === 'full' && f === partial)) unlinkSync(`${d.path}/${f}`);
       }
       return true;
     } catch {
@@ -136,18 +152,18 @@ function writeCache(id, kind, data) {
   return false;
 }
 
-function runBundle(source, id) {
+function runBundle(file, source, id) {
   const vm = require('node:vm');
-  const cache = readCache(id);
+  const cache = readCache(file, id);
   const cachedData = cache?.data;
   // The same wrapper as a CommonJS module, plus __qbLoaderImport for the bundle's dynamic imports (a vm.Script
   // has no import() of its own without an experimental option).
   const wrapper = `(function (exports, require, module, __filename, __dirname, __qbLoaderImport) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename: bundleFile, cachedData });
-  mark(`bin: bundle compiled (code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'})`);
+  const script = new vm.Script(wrapper, { filename: file, cachedData });
+  mark(`bin: ${file === runBundleFile ? 'run bundle' : 'bundle'} compiled (code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'})`);
   const module = { exports: {} };
   const load = (spec) => import(new URL(spec, pathToFileURL(dist)).href);
-  script.runInThisContext()(module.exports, createRequire(bundleFile), module, bundleFile, dist.slice(0, -1), load);
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dist.slice(0, -1), load);
   mark('bin: bundle evaluated');
   // Saved after the command has run, so that the cache holds every function compiled on the way. Only a `run`
   // that succeeded saves: that is the start-up that matters, and a cache made by `--help` or by a run that
@@ -166,21 +182,39 @@ function runBundle(source, id) {
         /* gone already, or not ours to remove */
       }
     }
-    if (writeCache(id, kind, script.createCachedData())) mark(`bin: code cache saved (${kind})`);
+    if (writeCache(file, id, kind, script.createCachedData())) mark(`bin: code cache saved (${kind})`);
   };
   return { exports: module.exports, saveCache };
 }
 
 // -------------------------------------------------------------------------------------------------
 
-async function start() {
-  let loaded = null;
+function tryLoadBundle(file) {
   try {
-    loaded = loadBundle();
+    return loadBundle(file);
   } catch (e) {
-    if (process.env.QUICKBEAM_DEBUG) process.stderr.write(`quickbeam: not using dist/quickbeam.cjs: ${e?.stack ?? e}\n`);
-    loaded = null;
+    if (process.env.QUICKBEAM_DEBUG) process.stderr.write(`quickbeam: not using ${file}: ${e?.stack ?? e}\n`);
+    return null;
   }
+}
+
+async function start() {
+  // (--no-cache and --lazy runs always compile: straight to the full bundle. The flag could be one of the guest's
+  // arguments: then the run bundle would have done, and the full one only costs a little more.)
+  const compiles = argv.includes('--no-cache') || argv.includes('--lazy');
+  let loaded = argv[0] === 'run' && !compiles ? tryLoadBundle(runBundleFile) : null;
+  if (loaded !== null) {
+    try {
+      const status = await loaded.exports.main(argv);
+      process.exitCode = status;
+      if (status === 0) saveQuietly(loaded);
+      return;
+    } catch (e) {
+      if (e?.[NEEDS_COMPILER] !== true) throw e;
+      mark(`bin: handed over to the full bundle (${e.message.replace(/^.*\((.*)\)$/, '$1')})`);
+    }
+  }
+  loaded = tryLoadBundle(bundleFile);
   let main;
   if (loaded !== null) {
     main = loaded.exports.main;
@@ -196,12 +230,14 @@ async function start() {
   }
   const status = await main(argv);
   process.exitCode = status;
-  if (status === 0 && loaded !== null) {
-    try {
-      loaded.saveCache();
-    } catch {
-      /* the cache is an optimisation only */
-    }
+  if (status === 0 && loaded !== null) saveQuietly(loaded);
+}
+
+function saveQuietly(loaded) {
+  try {
+    loaded.saveCache();
+  } catch {
+    /* the cache is an optimisation only */
   }
 }
 

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'quickbeam.js');
 const bundle = path.join(root, 'dist', 'quickbeam.cjs');
+const runBundle = path.join(root, 'dist', 'quickbeam-run.cjs');
 const cacheDir = path.join(root, 'dist', 'v8-code-cache');
 const hello = path.join(root, 'examples', 'hello.wasm');
 const mainJs = path.join(root, 'dist', 'src', 'cli', 'main.js');
@@ -40,6 +41,7 @@ function quickbeam(args: string[], env: Record<string, string> = {}): Run {
 }
 
 const haveBundle = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(mainJs).mtimeMs;
+const haveRunBundle = haveBundle && existsSync(runBundle) && statSync(runBundle).mtimeMs >= statSync(mainJs).mtimeMs;
 const skip = (why: string): void => console.log(`  (skipped: ${why})`);
 
 test('QUICKBEAM_TRACE_STARTUP=1 prints a timeline on stderr and leaves stdout alone', () => {
@@ -85,13 +87,17 @@ test('bundle: errors of commands outside it (spectest, compile) read as before',
   assert.match(help.stdout, 'Usage: quickbeam spectest');
 });
 
-test('bundle: the V8 code cache: saved by `run`, used next time, upgraded once a run compiles, a damaged one replaced', () => {
-  if (!haveBundle || !existsSync(hello)) return skip('no up-to-date dist/quickbeam.cjs or no examples/hello.wasm');
+test('bundle: the V8 code caches: saved by `run`, used next time, upgraded once a run compiles, a damaged one replaced', () => {
+  if (!haveRunBundle || !existsSync(hello)) return skip('no up-to-date dist/quickbeam.cjs and quickbeam-run.cjs, or no examples/hello.wasm');
   const machineCache = mkdtempSync(path.join(tmpdir(), 'qb-startup-test-'));
-  const ours = (): string[] => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.includes('-default.') && f.endsWith('.bin')) : []);
-  const clear = (): void => ours().forEach((f) => rmSync(path.join(cacheDir, f)));
-  const saved = (r: Run): string | undefined => r.marks.find((m) => m.startsWith('bin: code cache saved'));
-  const v8cache = (r: Run): string | undefined => /code cache (\w+)/.exec(r.marks.find((m) => m.startsWith('bin: bundle compiled')) ?? '')?.[1];
+  // quickbeam-cli-* for the full bundle, quickbeam-run-* for the run bundle (bin/quickbeam.js)
+  const ours = (which: 'cli' | 'run'): string[] =>
+    existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.startsWith(`quickbeam-${which}-`) && f.includes('-default.') && f.endsWith('.bin')) : [];
+  const clear = (): void => [...ours('cli'), ...ours('run')].forEach((f) => rmSync(path.join(cacheDir, f)));
+  const kinds = (which: 'cli' | 'run'): string[] => ours(which).map((f) => f.replace(/.*\.(\w+)\.bin$/, '$1'));
+  const saved = (r: Run): string[] => r.marks.filter((m) => m.startsWith('bin: code cache saved'));
+  const v8cache = (r: Run, which: 'bundle' | 'run bundle'): string | undefined =>
+    /code cache (\w+)/.exec(r.marks.find((m) => m.startsWith(`bin: ${which} compiled`)) ?? '')?.[1];
   try {
     const run = (...args: string[]): Run => {
       const r = quickbeam(['run', ...args, hello], { QUICKBEAM_CACHE_DIR: machineCache });
@@ -101,31 +107,109 @@ test('bundle: the V8 code cache: saved by `run`, used next time, upgraded once a
     };
     run(); // fills run's machine-code cache
     clear();
-    const a = run(); // module loaded from run's cache: no compiler bytecode to save
-    if (ours().length === 0) return skip(`the cache is not in ${cacheDir} (dist/ not writable?)`);
-    assert.is(v8cache(a), 'absent');
-    assert.is(saved(a), 'bin: code cache saved (partial)');
+    const a = run(); // module loaded from run's cache, by the run bundle alone
+    if (ours('run').length === 0) return skip(`the cache is not in ${cacheDir} (dist/ not writable?)`);
+    assert.is(v8cache(a, 'run bundle'), 'absent');
+    assert.is(v8cache(a, 'bundle'), undefined, a.marks.join(' | '));
+    assert.equal(saved(a), ['bin: code cache saved (partial)']);
     const b = run();
-    assert.is(v8cache(b), 'used');
-    assert.is(saved(b), undefined);
-    const c = run('--no-cache'); // compiles: the cache is upgraded
-    assert.is(v8cache(c), 'used');
-    assert.is(saved(c), 'bin: code cache saved (full)');
-    assert.equal(ours().map((f) => f.replace(/.*\.(\w+)\.bin$/, '$1')), ['full']);
+    assert.is(v8cache(b, 'run bundle'), 'used');
+    assert.equal(saved(b), []);
+    const c = run('--no-cache'); // compiles: the full bundle, straight away
+    assert.is(v8cache(c, 'run bundle'), undefined, c.marks.join(' | '));
+    assert.is(v8cache(c, 'bundle'), 'absent');
+    assert.equal(saved(c), ['bin: code cache saved (full)']);
+    assert.equal(kinds('cli'), ['full']);
+    assert.equal(kinds('run'), ['partial'], 'the run bundle keeps its own cache');
     const d = run('--no-cache');
-    assert.is(v8cache(d), 'used');
-    assert.is(saved(d), undefined);
-    writeFileSync(path.join(cacheDir, ours()[0]!), 'not a code cache');
+    assert.is(v8cache(d, 'bundle'), 'used');
+    assert.equal(saved(d), []);
+    writeFileSync(path.join(cacheDir, ours('cli')[0]!), 'not a code cache');
     const e = run('--no-cache');
-    assert.is(v8cache(e), 'rejected');
-    assert.is(saved(e), 'bin: code cache saved (full)');
+    assert.is(v8cache(e, 'bundle'), 'rejected');
+    assert.equal(saved(e), ['bin: code cache saved (full)']);
+    writeFileSync(path.join(cacheDir, ours('run')[0]!), 'not a code cache either');
+    const f = run();
+    assert.is(v8cache(f, 'run bundle'), 'rejected');
+    assert.equal(saved(f), ['bin: code cache saved (partial)']);
     const off = quickbeam(['run', '--no-cache', hello], { QUICKBEAM_CODE_CACHE: '0' });
-    assert.is(v8cache(off), 'absent');
-    assert.is(saved(off), undefined);
-    assert.is(v8cache(run()), 'used');
+    assert.is(v8cache(off, 'bundle'), 'absent');
+    assert.equal(saved(off), []);
+    assert.is(v8cache(run(), 'run bundle'), 'used');
   } finally {
     rmSync(machineCache, { recursive: true, force: true });
   }
+});
+
+test('run bundle: a run that must compile is handed over to the full bundle before anything is visible', () => {
+  if (!haveRunBundle || !existsSync(hello)) return skip('no up-to-date dist/quickbeam-run.cjs or no examples/hello.wasm');
+  const dir = mkdtempSync(path.join(tmpdir(), 'qb-handover-test-'));
+  try {
+    const env = { QUICKBEAM_CACHE_DIR: path.join(dir, 'cache') };
+    const handedOver = (r: Run): string | undefined => r.marks.find((m) => m.startsWith('bin: handed over to the full bundle'));
+    const expectHello = (r: Run, what: string): void => {
+      assert.is(r.status, 0, `${what}: ${r.stderr}`);
+      assert.is(r.stdout, 'Hello from Quickbeam!\nargv[1] = x\n', what);
+      assert.is(r.stderr, '', what);
+    };
+    // A miss: the run bundle reaches the compiler's stub, and the full bundle compiles and runs it, once.
+    const miss = quickbeam(['run', hello, 'x'], env);
+    expectHello(miss, 'miss');
+    assert.match(handedOver(miss) ?? '', /compileModule/, miss.marks.join(' | '));
+    assert.is(miss.marks.filter((m) => m === 'run: instantiated').length, 1, miss.marks.join(' | '));
+    assert.ok(miss.marks.indexOf('run: instantiated') > miss.marks.indexOf(handedOver(miss)!));
+    // A hit: the run bundle alone.
+    const hit = quickbeam(['run', hello, 'x'], env);
+    expectHello(hit, 'hit');
+    assert.is(handedOver(hit), undefined, hit.marks.join(' | '));
+    assert.ok(hit.marks.includes('run: loaded from the code cache (21 functions)'), hit.marks.join(' | '));
+    // A module compiled lazily (>= 4 MiB: hello plus a 4 MiB custom section): handed over before the engine loads.
+    const big = path.join(dir, 'big.wasm');
+    const name = Buffer.from('padding');
+    const payload = 4 * 1024 * 1024;
+    const size = 1 + name.length + payload;
+    const leb: number[] = [];
+    for (let v = size; ; ) {
+      const b = v & 0x7f;
+      v >>>= 7;
+      if (v === 0) { leb.push(b); break; }
+      leb.push(b | 0x80);
+    }
+    writeFileSync(big, Buffer.concat([readFileSync(hello), Buffer.from([0, ...leb, name.length]), name, Buffer.alloc(payload)]));
+    for (const round of ['first', 'second']) {
+      const lazy = quickbeam(['run', big, 'x'], env);
+      expectHello(lazy, `lazy, ${round} run`);
+      assert.is(handedOver(lazy), 'bin: handed over to the full bundle (lazy)', lazy.marks.join(' | '));
+      const engine = lazy.marks.filter((m) => m === 'runtime: koffi loaded, libc bound');
+      assert.is(engine.length, 1, `the engine loads once: ${lazy.marks.join(' | ')}`);
+      assert.ok(lazy.marks.indexOf(engine[0]!) > lazy.marks.indexOf(handedOver(lazy)!), `... after the handover: ${lazy.marks.join(' | ')}`);
+    }
+    // An invalid module: the same one-line CompileError as from dist/src.
+    const bad = path.join(dir, 'bad.wasm');
+    writeFileSync(bad, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 9]));
+    const viaBundle = quickbeam(['run', bad], env);
+    const viaSrc = quickbeam(['run', bad], { ...env, QUICKBEAM_NO_BUNDLE: '1' });
+    assert.is(viaBundle.status, 1);
+    assert.is(viaBundle.stderr, viaSrc.stderr);
+    assert.match(viaBundle.stderr, /CompileError/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('run pre-scan: knows every option of `quickbeam run` that takes a value, and which runs compile', async () => {
+  const { runHelp } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'cli', 'run.js')).href);
+  const { RUN_VALUE_OPTIONS, runWillCompile } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'cli', 'run-prescan.js')).href);
+  const fromHelp = [...(runHelp() as string).matchAll(/^ {2}(--[\w-]+) [A-Z]/gm)].map((m) => m[1]).sort();
+  assert.equal([...(RUN_VALUE_OPTIONS as Set<string>)].sort(), fromHelp);
+  const will = runWillCompile as (args: string[]) => string | null;
+  assert.is(will([hello]), null);
+  assert.is(will(['--no-cache', hello]), 'no code cache');
+  assert.is(will(['--lazy', hello]), 'lazy');
+  assert.is(will(['--env', '--lazy', hello]), null, '--lazy as the value of --env');
+  assert.is(will([hello, '--no-cache']), null, 'a guest argument');
+  assert.is(will(['--', '--no-cache']), null, 'a file named --no-cache');
+  assert.is(will(['/nonexistent.wasm']), null);
 });
 
 test('bundle: a bundle older than dist/src/cli/main.js is not used', () => {

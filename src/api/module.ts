@@ -52,11 +52,8 @@ export interface ModuleOptions {
   batchBytes?: number;
 }
 
-// Measured: on sqlite (1 MB) lazy compilation reaches the first instruction sooner (140 vs 317 ms CPU) but
-// runs the whole program slower (compiling ~half the functions one by one costs more than one eager pass);
-// on 12-22 MB modules (esbuild, swc from npm) lazy wins outright, as most functions never run.
-/** Modules at least this big compile lazily by default. */
-export const LAZY_THRESHOLD = 4 * 1024 * 1024;
+export { LAZY_THRESHOLD } from './lazy-threshold.js';
+import { LAZY_THRESHOLD } from './lazy-threshold.js';
 
 const INTERNAL = Symbol('quickbeam.module');
 /** `new Module(FROM_CODE, options)` with `pendingCode` set: a Module over code that exists already. */

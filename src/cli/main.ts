@@ -8,6 +8,8 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startupMark } from '../startup-trace.js';
+import { compilerBundled, compilerNeeded, isCompilerNeeded } from './compiler-presence.js';
+import { runWillCompile } from './run-prescan.js';
 
 /** An error shown to the user as one line on stderr; `exitCode` is the process exit status. */
 export class CliError extends Error {
@@ -46,7 +48,12 @@ export const COMMANDS: CommandEntry[] = [
     name: 'run',
     summary: 'Run a WebAssembly module (WASI command, or --invoke an exported function)',
     help: async () => (await import('./run.js')).runHelp(),
-    run: async (args) => (await import('./run.js')).runCommand(args),
+    run: async (args) => {
+      // The run bundle hands a run that will compile over to the full CLI before loading the engine.
+      const why = compilerBundled ? null : runWillCompile(args);
+      if (why !== null) throw compilerNeeded(why);
+      return (await import('./run.js')).runCommand(args);
+    },
   },
   {
     name: 'compile',
@@ -142,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (e) {
+    if (isCompilerNeeded(e)) throw e; // (bin/quickbeam.js runs the command again with the full CLI)
     const code = typeof (e as { exitCode?: unknown })?.exitCode === 'number' ? (e as { exitCode: number }).exitCode : 1;
     // By name too: in the bundled CLI (dist/quickbeam.cjs) the compile/compare/spectest commands are separate
     // modules with their own copy of this one, hence of CliError.

@@ -16,6 +16,7 @@ import { parseFeatureFlag, readModuleBytes } from './load-module.js';
 import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from './values.js';
 import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
 import { startupFact, startupMark } from '../startup-trace.js';
+import { compilerBundled, compilerNeeded } from './compiler-presence.js';
 import { usesWasiThreads, wasiThreadsImports, wasiThreadsSetup, type WasiThreadsContext } from './wasi-threads.js';
 
 startupMark('run: command and engine modules evaluated');
@@ -199,6 +200,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const cache = o.noCache ? undefined : (o.cache ?? defaultCacheDir());
   const lazy = o.lazy ?? (cache !== undefined && bytes.length >= LAZY_THRESHOLD ? true : undefined);
   const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache, lazy, threads: o.threads };
+  // The run bundle (compiler-presence.ts) hands over before doing anything visible when it will need the compiler.
+  if (!compilerBundled && (cache === undefined || lazy === true)) throw compilerNeeded(cache === undefined ? 'no code cache' : 'lazy');
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;
   try {
@@ -207,7 +210,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (e instanceof CompileError) throw new CliError(`${o.file}: CompileError: ${e.message}`);
     throw e;
   }
-  const { info, cacheStatus, cacheReason } = moduleInternals(module);
+  const { info, cacheStatus, cacheReason, native } = moduleInternals(module);
+  if (!compilerBundled && native.lazy !== null) throw compilerNeeded('a lazily compiled entry');
   if (cacheStatus === 'untrusted') warnUntrustedCache(cache!, cacheReason);
   const compiled = cacheStatus !== 'hit';
   startupFact('compiled', compiled);
