@@ -11,9 +11,10 @@
 // machine-code cache: only a file owned by this user, in a directory private to this user, is ever used.
 // `quickbeam run` starts from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about
 // half the JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache
-// needs. A run that will compile is handed over to the full bundle before it has done anything visible: on
-// --no-cache or --lazy here, on a lazily compiled (>= 4 MiB) module before the engine loads (cli/run-prescan.ts),
-// on a cache miss when the stubbed compiler is called (cli/compiler-presence.ts). Each bundle has its own cache.
+// needs. A run that will compile whatever the cache holds (--no-cache, --lazy, a module of >= 4 MiB, which compiles
+// lazily) starts from the full bundle (dist/src/cli/run-prescan.cjs says which); a cache miss in the run bundle
+// reaches the compiler's stub before the run has done anything visible, and is handed over to the full bundle
+// (cli/compiler-presence.ts). Each bundle has its own V8 code cache.
 // QUICKBEAM_NO_BUNDLE=1 uses dist/src; QUICKBEAM_CODE_CACHE=0 turns the cache off.
 //
 // This file is CommonJS (bin/package.json says so): an ES module as the entry point makes Node set up its ES
@@ -189,6 +190,17 @@ function runBundle(file, source, id) {
 
 // -------------------------------------------------------------------------------------------------
 
+/** Whether this `run` will compile whatever the code cache holds (--no-cache, --lazy, a module of >= 4 MiB). */
+function runWillCompile() {
+  try {
+    const why = require(dist + 'src/cli/run-prescan.cjs').runWillCompile(argv.slice(1));
+    if (why !== null) mark(`bin: the run will compile (${why}): the full bundle`);
+    return why !== null;
+  } catch {
+    return false; // (an older dist/ without it: the run bundle hands the run over if it must)
+  }
+}
+
 function tryLoadBundle(file) {
   try {
     return loadBundle(file);
@@ -199,10 +211,7 @@ function tryLoadBundle(file) {
 }
 
 async function start() {
-  // (--no-cache and --lazy runs always compile: straight to the full bundle. The flag could be one of the guest's
-  // arguments: then the run bundle would have done, and the full one only costs a little more.)
-  const compiles = argv.includes('--no-cache') || argv.includes('--lazy');
-  let loaded = argv[0] === 'run' && !compiles ? tryLoadBundle(runBundleFile) : null;
+  let loaded = argv[0] === 'run' && !runWillCompile() ? tryLoadBundle(runBundleFile) : null;
   if (loaded !== null) {
     try {
       const status = await loaded.exports.main(argv);

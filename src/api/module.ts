@@ -52,8 +52,8 @@ export interface ModuleOptions {
   batchBytes?: number;
 }
 
-export { LAZY_THRESHOLD } from './lazy-threshold.js';
-import { LAZY_THRESHOLD } from './lazy-threshold.js';
+export { LAZY_THRESHOLD } from './lazy-threshold.cjs';
+import { LAZY_THRESHOLD } from './lazy-threshold.cjs';
 
 const INTERNAL = Symbol('quickbeam.module');
 /** `new Module(FROM_CODE, options)` with `pendingCode` set: a Module over code that exists already. */

@@ -8,8 +8,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startupMark } from '../startup-trace.js';
-import { compilerBundled, compilerNeeded, isCompilerNeeded } from './compiler-presence.js';
-import { runWillCompile } from './run-prescan.js';
+import { isCompilerNeeded } from './compiler-presence.js';
 
 /** An error shown to the user as one line on stderr; `exitCode` is the process exit status. */
 export class CliError extends Error {
@@ -48,12 +47,7 @@ export const COMMANDS: CommandEntry[] = [
     name: 'run',
     summary: 'Run a WebAssembly module (WASI command, or --invoke an exported function)',
     help: async () => (await import('./run.js')).runHelp(),
-    run: async (args) => {
-      // The run bundle hands a run that will compile over to the full CLI before loading the engine.
-      const why = compilerBundled ? null : runWillCompile(args);
-      if (why !== null) throw compilerNeeded(why);
-      return (await import('./run.js')).runCommand(args);
-    },
+    run: async (args) => (await import('./run.js')).runCommand(args),
   },
   {
     name: 'compile',

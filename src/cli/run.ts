@@ -200,7 +200,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const cache = o.noCache ? undefined : (o.cache ?? defaultCacheDir());
   const lazy = o.lazy ?? (cache !== undefined && bytes.length >= LAZY_THRESHOLD ? true : undefined);
   const options: ModuleOptions = { features: o.features, boundsChecks: o.boundsChecks, timeoutMs: o.timeoutMs, fuel: o.fuel !== undefined, cache, lazy, threads: o.threads };
-  // The run bundle (compiler-presence.ts) hands over before doing anything visible when it will need the compiler.
+  // The run bundle (compiler-presence.ts) hands over before doing anything visible when it will need the compiler
+  // (bin/quickbeam.js does not start it for such runs, but another caller might).
   if (!compilerBundled && (cache === undefined || lazy === true)) throw compilerNeeded(cache === undefined ? 'no code cache' : 'lazy');
   if (o.fuel !== undefined) setFuel(o.fuel);
   let module: Module;

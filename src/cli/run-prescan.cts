@@ -1,11 +1,11 @@
-// Before `quickbeam run` loads the engine: will this run compile? In the run bundle (compiler-presence.ts) a run
-// that will is handed over to the full CLI here, before the engine (koffi, the runtime's code) is set up twice.
-// A wrong guess costs time, never correctness: runCommand checks again once the module is loaded.
-// Light on purpose: node:fs and a constant only.
+// Before `quickbeam run` loads any bundle: will this run compile whatever the code cache holds? bin/quickbeam.js
+// then starts the full CLI bundle rather than the run bundle, which has no compiler (cli/compiler-presence.ts).
+// A wrong guess costs time, never correctness: the run bundle hands a run over when it finds it must compile.
+// CommonJS and light on purpose (node:fs and a constant): bin requires it before any bundle.
 
 import { statSync } from 'node:fs';
 
-import { LAZY_THRESHOLD } from '../api/lazy-threshold.js';
+import { LAZY_THRESHOLD } from '../api/lazy-threshold.cjs';
 
 /** Options of `quickbeam run` that take a value (test/cli-run-prescan.test.ts checks this against its help). */
 export const RUN_VALUE_OPTIONS: ReadonlySet<string> = new Set([
