@@ -12,7 +12,7 @@
 // `quickbeam run` starts from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about
 // half the JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache
 // needs. A run that will compile whatever the cache holds (--no-cache, --lazy, a module of >= 4 MiB, which compiles
-// lazily) starts from the full bundle (dist/src/cli/run-prescan.cjs says which); a cache miss in the run bundle
+// lazily) starts from the full bundle (dist/src/run-prescan.cjs says which); a cache miss in the run bundle
 // reaches the compiler's stub before the run has done anything visible, and is handed over to the full bundle
 // (cli/compiler-presence.ts). Each bundle has its own V8 code cache.
 // QUICKBEAM_NO_BUNDLE=1 uses dist/src; QUICKBEAM_CODE_CACHE=0 turns the cache off.
@@ -193,7 +193,7 @@ function runBundle(file, source, id) {
 /** Whether this `run` will compile whatever the code cache holds (--no-cache, --lazy, a module of >= 4 MiB). */
 function runWillCompile() {
   try {
-    const why = require(dist + 'src/cli/run-prescan.cjs').runWillCompile(argv.slice(1));
+    const why = require(dist + 'src/run-prescan.cjs').runWillCompile(argv.slice(1));
     if (why !== null) mark(`bin: the run will compile (${why}): the full bundle`);
     return why !== null;
   } catch {

@@ -220,6 +220,9 @@ const lib = await esbuild.build({
     js: [
       'const __qbDistUrl = new URL("./", import.meta.url).href;',
       'function __qbModuleUrl(p) { return __qbDistUrl + p; }',
+      // CommonJS sources (src/*.cts) require Node built-ins; esbuild's ES output calls the `require` in scope.
+      'import { createRequire as __qbCreateRequire } from "node:module";',
+      'const require = __qbCreateRequire(import.meta.url);',
     ].join('\n'),
   },
 });

@@ -152,17 +152,39 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
       assert.is(r.stdout, 'Hello from Quickbeam!\nargv[1] = x\n', what);
       assert.is(r.stderr, '', what);
     };
-    // A miss: the run bundle reaches the compiler's stub, and the full bundle compiles and runs it, once.
+    const cache = env.QUICKBEAM_CACHE_DIR;
+    const entries = (): string[] => (existsSync(cache) ? readdirSync(cache).filter((f) => f.endsWith('.qbc')) : []);
+    // A first run: no hint that the module is in the cache (run-prescan.cts), so the full bundle from the start.
+    const first = quickbeam(['run', hello, 'x'], env);
+    expectHello(first, 'first run');
+    assert.ok(first.marks.includes('bin: the run will compile (not cached yet): the full bundle'), first.marks.join(' | '));
+    assert.ok(!first.marks.some((m) => m.startsWith('bin: run bundle')), first.marks.join(' | '));
+    assert.is(entries().length, 1);
+    // A hit: the run bundle alone.
+    const hit = quickbeam(['run', hello, 'x'], env);
+    expectHello(hit, 'hit');
+    assert.ok(hit.marks.some((m) => m.startsWith('bin: run bundle compiled')), hit.marks.join(' | '));
+    assert.is(handedOver(hit), undefined, hit.marks.join(' | '));
+    assert.ok(hit.marks.includes('run: loaded from the code cache (21 functions)'), hit.marks.join(' | '));
+    // A miss the hint did not foresee (the entry is gone): the run bundle reaches the compiler's stub in
+    // `new Module`, and the full bundle compiles and runs the module, once.
+    for (const f of entries()) rmSync(path.join(cache, f));
     const miss = quickbeam(['run', hello, 'x'], env);
     expectHello(miss, 'miss');
     assert.match(handedOver(miss) ?? '', /compileModule/, miss.marks.join(' | '));
     assert.is(miss.marks.filter((m) => m === 'run: instantiated').length, 1, miss.marks.join(' | '));
     assert.ok(miss.marks.indexOf('run: instantiated') > miss.marks.indexOf(handedOver(miss)!));
-    // A hit: the run bundle alone.
-    const hit = quickbeam(['run', hello, 'x'], env);
-    expectHello(hit, 'hit');
-    assert.is(handedOver(hit), undefined, hit.marks.join(' | '));
-    assert.ok(hit.marks.includes('run: loaded from the code cache (21 functions)'), hit.marks.join(' | '));
+    assert.is(entries().length, 1);
+    // The module file changed (same bytes, new mtime): no hint for it as it is now.
+    const later = new Date(statSync(hello).mtimeMs + 1000);
+    const copy = path.join(dir, 'hello.wasm');
+    writeFileSync(copy, readFileSync(hello));
+    const viaCopy = quickbeam(['run', copy, 'x'], env);
+    expectHello({ ...viaCopy, stdout: viaCopy.stdout.replace(copy, hello) }, 'copy');
+    assert.ok(viaCopy.marks.includes('bin: the run will compile (not cached yet): the full bundle'), viaCopy.marks.join(' | '));
+    assert.ok(viaCopy.marks.includes('run: loaded from the code cache (21 functions)'), 'the full bundle uses the cache too');
+    utimesSync(copy, later, later);
+    assert.ok(quickbeam(['run', copy, 'x'], env).marks.includes('bin: the run will compile (not cached yet): the full bundle'));
     // A module compiled lazily (>= 4 MiB: hello plus a 4 MiB custom section): the full bundle from the start.
     const big = path.join(dir, 'big.wasm');
     const name = Buffer.from('padding');
@@ -198,17 +220,27 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
 
 test('run pre-scan: knows every option of `quickbeam run` that takes a value, and which runs compile', async () => {
   const { runHelp } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'cli', 'run.js')).href);
-  const { RUN_VALUE_OPTIONS, runWillCompile } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'cli', 'run-prescan.cjs')).href);
+  const { RUN_VALUE_OPTIONS, runWillCompile, leaveRunHint } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'run-prescan.cjs')).href);
   const fromHelp = [...(runHelp() as string).matchAll(/^ {2}(--[\w-]+) [A-Z]/gm)].map((m) => m[1]).sort();
   assert.equal([...(RUN_VALUE_OPTIONS as Set<string>)].sort(), fromHelp);
   const will = runWillCompile as (args: string[]) => string | null;
-  assert.is(will([hello]), null);
-  assert.is(will(['--no-cache', hello]), 'no code cache');
-  assert.is(will(['--lazy', hello]), 'lazy');
-  assert.is(will(['--env', '--lazy', hello]), null, '--lazy as the value of --env');
-  assert.is(will([hello, '--no-cache']), null, 'a guest argument');
-  assert.is(will(['--', '--no-cache']), null, 'a file named --no-cache');
-  assert.is(will(['/nonexistent.wasm']), null);
+  const cache = mkdtempSync(path.join(tmpdir(), 'qb-prescan-test-'));
+  try {
+    const withCache = ['--cache', cache];
+    assert.is(will([...withCache, hello]), 'not cached yet');
+    leaveRunHint(cache, hello);
+    assert.is(will([...withCache, hello]), null);
+    assert.is(will([`--cache=${cache}`, hello]), null);
+    assert.is(will(['--cache', path.join(cache, 'other'), hello]), 'not cached yet', 'another cache directory');
+    assert.is(will([...withCache, '--no-cache', hello]), 'no code cache');
+    assert.is(will([...withCache, '--lazy', hello]), 'lazy');
+    assert.is(will([...withCache, '--env', '--lazy', hello]), null, '--lazy as the value of --env');
+    assert.is(will([...withCache, hello, '--no-cache']), null, 'a guest argument');
+    assert.is(will([...withCache, '--', '--no-cache']), null, 'a file named --no-cache (missing)');
+    assert.is(will([...withCache, '/nonexistent.wasm']), null, '(runCommand reports it)');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
 
 test('bundle: a bundle older than dist/src/cli/main.js is not used', () => {

@@ -52,8 +52,8 @@ export interface ModuleOptions {
   batchBytes?: number;
 }
 
-export { LAZY_THRESHOLD } from './lazy-threshold.cjs';
-import { LAZY_THRESHOLD } from './lazy-threshold.cjs';
+export { LAZY_THRESHOLD } from '../run-prescan.cjs';
+import { LAZY_THRESHOLD } from '../run-prescan.cjs';
 
 const INTERNAL = Symbol('quickbeam.module');
 /** `new Module(FROM_CODE, options)` with `pendingCode` set: a Module over code that exists already. */

@@ -1,8 +1,6 @@
 // `quickbeam run`: run a WASI command (or reactor), or invoke one export and print its results.
 
 import { setGcHeapMax } from '../runtime/gc-heap.js';
-import os from 'node:os';
-import path from 'node:path';
 import { Module, ModuleOptions, LAZY_THRESHOLD } from '../api/module.js';
 import { Instance } from '../api/instance.js';
 import { moduleInternals } from '../api/module.js';
@@ -17,17 +15,11 @@ import { formatResultValue, parseArgValue, parseDirOption, parseEnvOption } from
 import { MAP_FILE_HELP, MapFileSpec, applyMapFiles, importedMemoryForMapFiles, memoryForMapFiles, parseMapFileOption } from './map-file-option.js';
 import { startupFact, startupMark } from '../startup-trace.js';
 import { compilerBundled, compilerNeeded } from './compiler-presence.js';
+import { defaultCacheDir, leaveRunHint } from '../run-prescan.cjs';
 import { usesWasiThreads, wasiThreadsImports, wasiThreadsSetup, type WasiThreadsContext } from './wasi-threads.js';
 
 startupMark('run: command and engine modules evaluated');
 
-/** Where `quickbeam run` caches compiled code unless told otherwise. */
-export function defaultCacheDir(): string {
-  const env = process.env;
-  if (env.QUICKBEAM_CACHE_DIR) return env.QUICKBEAM_CACHE_DIR;
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'quickbeam');
-}
 
 export function runHelp(): string {
   return `Usage: quickbeam run [options] FILE [ARGS...]
@@ -215,6 +207,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!compilerBundled && native.lazy !== null) throw compilerNeeded('a lazily compiled entry');
   if (cacheStatus === 'untrusted') warnUntrustedCache(cache!, cacheReason);
   const compiled = cacheStatus !== 'hit';
+  if (cache !== undefined && (cacheStatus === 'hit' || cacheStatus === 'absent' || cacheStatus === 'stale' || cacheStatus === 'corrupt')) {
+    leaveRunHint(cache, o.file); // (the module is in the cache now: the next run may start from the run bundle)
+  }
   startupFact('compiled', compiled);
   startupMark(`run: ${compiled ? 'compiled' : 'loaded from the code cache'} (${info.funcTypes.length - info.numImportedFuncs} functions)`);
   const preopens: Record<string, string> = {};
