@@ -961,6 +961,12 @@ test('cpu features: parsing, masking, caching', () => {
     'processor\t: 1\nflags\t\t: fpu\n';
   assert.equal({ ...parseCpuFeatures(info, undefined) }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: true, fma: true });
   assert.equal({ ...parseCpuFeatures('flags : lzcnt\n', '') }, { lzcnt: true, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false, fma: false });
+  // the first `flags` line only, not `vmx flags` before it nor a second processor's after it
+  assert.equal(
+    { ...parseCpuFeatures('processor\t: 0\nvmx flags\t: avx fma\nflags\t\t: popcnt sse4_2\n\nprocessor\t: 1\nflags\t\t: avx\n', undefined) },
+    { lzcnt: false, bmi1: false, popcnt: true, sse41: false, avx: false, sse42: true, fma: false },
+  );
+  assert.equal({ ...parseCpuFeatures('processor\t: 0\nflagsy : avx\n', undefined) }, { lzcnt: false, bmi1: false, popcnt: false, sse41: false, avx: false, sse42: false, fma: false });
   assert.equal({ ...parseCpuFeatures(info, 'lzcnt, popcnt') }, { lzcnt: false, bmi1: true, popcnt: false, sse41: true, avx: true, sse42: true, fma: true });
   assert.equal({ ...parseCpuFeatures(info, 'sse4_1,tzcnt') }, { lzcnt: true, bmi1: false, popcnt: true, sse41: false, avx: true, sse42: true, fma: true });
   assert.equal({ ...parseCpuFeatures(info, 'crc32') }, { lzcnt: true, bmi1: true, popcnt: true, sse41: true, avx: true, sse42: false, fma: true });
