@@ -207,9 +207,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!compilerBundled && native.lazy !== null) throw compilerNeeded('a lazily compiled entry');
   if (cacheStatus === 'untrusted') warnUntrustedCache(cache!, cacheReason);
   const compiled = cacheStatus !== 'hit';
-  if (cache !== undefined && (cacheStatus === 'hit' || cacheStatus === 'absent' || cacheStatus === 'stale' || cacheStatus === 'corrupt')) {
-    leaveRunHint(cache, o.file); // (the module is in the cache now: the next run may start from the run bundle)
-  }
+  // The module's code is in the cache now: the next run may start from the run bundle (not a lazily compiled
+  // one: it may compile at run time, so it always starts from the full bundle).
+  const stored = cacheStatus === 'hit' || cacheStatus === 'absent' || cacheStatus === 'stale' || cacheStatus === 'corrupt';
+  if (cache !== undefined && stored && native.lazy === null) leaveRunHint(cache, o.file);
   startupFact('compiled', compiled);
   startupMark(`run: ${compiled ? 'compiled' : 'loaded from the code cache'} (${info.funcTypes.length - info.numImportedFuncs} functions)`);
   const preopens: Record<string, string> = {};
