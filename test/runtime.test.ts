@@ -665,16 +665,17 @@ if (fixtureName !== undefined) {
     assert.is(l.global(0), 96);
     assert.is(l.func(0), 128);
     assert.is(l.record(0), 168);
-    assert.is(l.record(4), 168 + 4 * 24);
-    assert.is(l.size, 168 + 5 * 24);
+    // (a FuncRecord: memory entry, vmctx, signature id, register entry: 32 bytes)
+    assert.is(l.record(4), 168 + 4 * 32);
+    assert.is(l.size, 168 + 5 * 32);
     assert.throws(() => l.table(3), RangeError);
     const r = computeVmctxLayout({ memories: 0, tables: 0, globals: 0, funcs: 3, records: 1 });
-    assert.is(r.size, 40 + 24 + 24);
+    assert.is(r.size, 40 + 24 + 32);
     // The signature table (u32 per type index) follows the records; the size stays a multiple of 8.
     const s = computeVmctxLayout({ memories: 0, tables: 0, globals: 0, funcs: 3, records: 1, types: 3 });
-    assert.is(s.sig(0), 40 + 24 + 24);
-    assert.is(s.sig(2), 40 + 24 + 24 + 8);
-    assert.is(s.size, 40 + 24 + 24 + 16);
+    assert.is(s.sig(0), 40 + 24 + 32);
+    assert.is(s.sig(2), 40 + 24 + 32 + 8);
+    assert.is(s.size, 40 + 24 + 32 + 16);
     assert.throws(() => s.sig(3), RangeError);
   });
 

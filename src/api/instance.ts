@@ -11,7 +11,7 @@ import { Tag, isTag, makeTag, tagKey } from './tag.js';
 import { noteExnrefStorage } from './exception.js';
 import { LinkError } from '../errors.js';
 import {
-  FUNCREC_CODE, FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
+  FUNCREC_CODE, FUNCREC_REG_CODE, FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX, TrapCode, VMCTX_CODE_SLOTS, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_INTERRUPTS, VMCTX_TRAP_HANDLER,
 } from '../runtime/layout.js';
 import { interruptBlockAddr } from '../runtime/interrupts.js';
 import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js';
@@ -116,7 +116,9 @@ function disposeInstance(state: InstanceState): void {
   const L = state.module.compiled.layout;
   for (let f = 0; f < state.funcRecords.length; f++) {
     const own = state.vmctx + L.record(f);
-    if (state.funcRecords[f] === own) putU64(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
+    if (state.funcRecords[f] !== own) continue;
+    putU64(state.vmctxWords, L.record(f) + FUNCREC_CODE, disposedFuncAddr);
+    putU64(state.vmctxWords, L.record(f) + FUNCREC_REG_CODE, disposedFuncAddr); // (it reads no argument)
   }
   const memories = state.memories;
   // A pinned instance (GC objects may hold function references it stored) keeps what it holds: those references
@@ -197,6 +199,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
         } else {
           rec = vmctx + L.record(f);
           put(L.record(f) + FUNCREC_CODE, m.code.addr + c.funcOffsets[f]);
+          put(L.record(f) + FUNCREC_REG_CODE, m.code.addr + c.regEntryOffsets[f]);
           put(L.record(f) + FUNCREC_VMCTX, vmctx);
           words[(L.record(f) + FUNCREC_SIG) >>> 2] = sig;
           state.hostFuncs.push(fn);
@@ -342,13 +345,16 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   return state;
 }
 
-/** The FuncRecords (code, vmctx, signature id) of the defined functions, appended to state.funcRecords. */
+/**
+ * The FuncRecords (memory entry, vmctx, signature id, register entry) of the defined functions, appended to
+ * state.funcRecords.
+ */
 function fillFuncRecords(state: InstanceState, words: Uint32Array, vmctx: number, codeAddr: number): void {
   const m = state.module;
   const info = m.info, c = m.compiled, L = c.layout;
   const first = info.numImportedFuncs, n = info.funcTypes.length;
   if (first >= n) return;
-  const offsets = c.funcOffsets, sigIds = c.sigIds, funcTypes = info.funcTypes, funcRecords = state.funcRecords;
+  const offsets = c.funcOffsets, regOffsets = c.regEntryOffsets, sigIds = c.sigIds, funcTypes = info.funcTypes, funcRecords = state.funcRecords;
   const vmLo = vmctx >>> 0, vmHi = (vmctx - vmLo) / 4294967296;
   const stride = FUNCREC_SIZE >>> 2;
   let r = L.record(first);
@@ -360,6 +366,10 @@ function fillFuncRecords(state: InstanceState, words: Uint32Array, vmctx: number
     words[w + (FUNCREC_VMCTX >>> 2)] = vmLo;
     words[w + (FUNCREC_VMCTX >>> 2) + 1] = vmHi;
     words[w + (FUNCREC_SIG >>> 2)] = sigIds[funcTypes[f]];
+    const regCode = codeAddr + regOffsets[f];
+    const regLo = regCode >>> 0;
+    words[w + (FUNCREC_REG_CODE >>> 2)] = regLo;
+    words[w + (FUNCREC_REG_CODE >>> 2) + 1] = (regCode - regLo) / 4294967296;
     funcRecords.push(vmctx + r);
   }
 }

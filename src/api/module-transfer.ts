@@ -33,6 +33,7 @@ export interface ModuleDescriptor {
   keep: [number, number] | null;
   bytes: Uint8Array;
   funcOffsets: Int32Array | null;
+  regEntryOffsets: Int32Array | null;
   entryStubOffsets: Int32Array | null;
   pcOffsets: Int32Array | null;
   wasmOffsets: Int32Array | null;
@@ -57,7 +58,7 @@ export function moduleToDescriptor(module: Module): ModuleDescriptor {
   const base = { kind: TAG, version: VERSION, flags, features: c.features, timeoutMs: m.timeoutMs } as const;
   if (c.lazy) {
     return {
-      ...base, code: null, snapshot: null, keep: null, bytes: shared(c.bytes), funcOffsets: null, entryStubOffsets: null,
+      ...base, code: null, snapshot: null, keep: null, bytes: shared(c.bytes), funcOffsets: null, regEntryOffsets: null, entryStubOffsets: null,
       pcOffsets: null, wasmOffsets: null,
     };
   }
@@ -69,6 +70,7 @@ export function moduleToDescriptor(module: Module): ModuleDescriptor {
     keep,
     bytes: shared(c.bytes),
     funcOffsets: shared(c.funcOffsets),
+    regEntryOffsets: shared(c.regEntryOffsets),
     entryStubOffsets: shared(c.entryStubOffsets),
     pcOffsets: shared(c.pcOffsets),
     wasmOffsets: shared(c.wasmOffsets),
@@ -94,6 +96,7 @@ export function moduleFromDescriptor(d: unknown): Module {
   const compiled = restoredEagerModule(info, bytes, { features: x.features, boundsChecks: x.flags.boundsChecks, interruptible: x.flags.interruptible, fuel: x.flags.fuel }, {
     codeSize: x.code!.length,
     funcOffsets: new Int32Array(x.funcOffsets!),
+    regEntryOffsets: new Int32Array(x.regEntryOffsets!),
     entryStubOffsets: new Int32Array(x.entryStubOffsets!),
     pcOffsets: new Int32Array(x.pcOffsets!),
     wasmOffsets: new Int32Array(x.wasmOffsets!),

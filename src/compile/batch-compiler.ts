@@ -61,7 +61,9 @@ function int32s(a: number[]): Int32Array {
 /** The code of one batch. Offsets are relative to the start of `code`. */
 export interface BatchCode {
   code: Uint8Array;
-  /** Per function of the batch: entry through FuncRecords, then the direct-call entry (pairs). */
+  /**
+   * Per function of the batch (triples): the FuncRecord's memory entry, its register entry, the direct-call entry.
+   */
   entries: Int32Array;
   /** Source map: code offset of a return address / trap site (ascending) -> wasm byte offset. */
   pcOffsets: Int32Array;
@@ -101,7 +103,7 @@ function sharedContext(owner: BatchCompiler, info: ModuleInfo, features: Feature
   if (shared === null) {
     const asm = new Assembler(64 * 1024);
     const m: ModuleCodegen = {
-      asm, info, features, ...options, lazy: false, layout: moduleVmctxLayout(info), funcLabels: [], directLabels: [],
+      asm, info, features, ...options, lazy: false, layout: moduleVmctxLayout(info), funcLabels: [], directLabels: [], regLabels: [],
       trapStubs: [], pcOffsets: [], wasmOffsets: [], callRelocs: [],
     };
     shared = { asm, m, fc: new FunctionCompiler(m), owner: null };
@@ -118,6 +120,7 @@ function sharedContext(owner: BatchCompiler, info: ModuleInfo, features: Feature
   for (let f = m.funcLabels.length, n = info.funcTypes.length; f < n; f++) {
     m.funcLabels.push(-1);
     m.directLabels.push(-1);
+    m.regLabels.push(-1);
   }
   fc.validateOnly = validateOnly;
   return shared;
@@ -165,6 +168,7 @@ export class BatchCompiler {
     for (let f = first; f < end; f++) {
       m.funcLabels[f] = asm.newLabel();
       m.directLabels[f] = asm.newLabel();
+      m.regLabels[f] = asm.newLabel();
     }
     try {
       for (let f = first; f < end; f++) {
@@ -172,17 +176,18 @@ export class BatchCompiler {
         this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);
       }
       asm.finish();
-      const entries = new Int32Array(2 * (end - first));
-      for (let f = first; f < end; f++) {
-        entries[2 * (f - first)] = asm.labelOffset(m.funcLabels[f]);
-        entries[2 * (f - first) + 1] = asm.labelOffset(m.directLabels[f]);
+      const entries = new Int32Array(3 * (end - first));
+      for (let f = first, k = 0; f < end; f++, k += 3) {
+        entries[k] = asm.labelOffset(m.funcLabels[f]);
+        entries[k + 1] = asm.labelOffset(m.regLabels[f]);
+        entries[k + 2] = asm.labelOffset(m.directLabels[f]);
       }
       return {
         code: inPlace ? asm.view() : asm.bytes(), entries, pcOffsets: int32s(m.pcOffsets), wasmOffsets: int32s(m.wasmOffsets),
         callRelocs: int32s(m.callRelocs),
       };
     } finally {
-      for (let f = first; f < end; f++) m.funcLabels[f] = m.directLabels[f] = -1;
+      for (let f = first; f < end; f++) m.funcLabels[f] = m.directLabels[f] = m.regLabels[f] = -1;
     }
   }
 

@@ -27,7 +27,8 @@
 //   16  checksum of the meta region
 //   32  meta region: u32 header length, the header (JSON: key, options, the other regions' offsets, lengths
 //       and checksums, the blobs' lengths), zero padding to 4 bytes, then the blobs: funcOffsets and
-//       entryStubOffsets (Int32), the ModuleInfo snapshot; zero padding
+//       entryStubOffsets (Int32), the ModuleInfo snapshot, (lazy: lazyThunkOffsets, the function table),
+//       regEntryOffsets (Int32); zero padding
 //   moduleOffset (page-aligned): the module's bytes, zero padding
 //   srcMapOffset (page-aligned): pcOffsets then wasmOffsets (Int32), zero padding
 //   codeOffset (page-aligned): the code, zero-padded to a multiple of the page size; the file ends there.
@@ -126,7 +127,7 @@ interface Header {
   fuel: boolean;
   /**
    * Byte lengths of the meta region's blobs: funcOffsets, entryStubOffsets, the ModuleInfo snapshot; lazy entries
-   * also lazyThunkOffsets and the function table.
+   * also lazyThunkOffsets and the function table; then regEntryOffsets.
    */
   blobs: number[];
   /**
@@ -275,7 +276,7 @@ export function storeCached(dir: string, key: string, c: CompiledModule): string
   const d = t.trustedDir(dir, true);
   if (!d.ok) return d.reason;
   const { snapshot, keep } = snapshotInfo(c.info, c.bytes);
-  const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot];
+  const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot, bytesOf(c.regEntryOffsets)];
   const srcMap = region([bytesOf(c.pcOffsets), bytesOf(c.wasmOffsets)]);
   const code = paddedCode(c.code);
   const header: Header = {
@@ -335,7 +336,7 @@ export function storeLazyCached(
     pcs.set(fn.pcOffsets.subarray(fn.mapStart, fn.mapStart + fn.mapCount), table[FN_FIELDS * k + 4]);
     wasms.set(fn.wasmOffsets.subarray(fn.mapStart, fn.mapStart + fn.mapCount), table[FN_FIELDS * k + 4]);
   }
-  const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot, bytesOf(c.lazyThunkOffsets), bytesOf(table)];
+  const blobs = [bytesOf(c.funcOffsets), bytesOf(c.entryStubOffsets), snapshot, bytesOf(c.lazyThunkOffsets), bytesOf(table), bytesOf(c.regEntryOffsets)];
   const srcMap = region([bytesOf(pcs), bytesOf(wasms)]);
   const header: Header = {
     key, check: checksumAlgorithm(), boundsChecks: c.boundsChecks, interruptible: c.interruptible, fuel: c.fuel,
@@ -442,8 +443,10 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     startupMark('cache: module declarations restored');
     const funcOffsets = int32s(blobs[0]);
     const entryStubOffsets = int32s(blobs[1]);
+    const regEntryOffsets = int32s(blobs[header.lazy === true ? 5 : 3]);
+    if (regEntryOffsets.length !== funcOffsets.length) return { miss: 'corrupt' };
     if (header.lazy === true) {
-      const hit = lazyHit(header, blobs, info, raw, bytes, features, code, srcMap, srcMapBytes, funcOffsets, entryStubOffsets);
+      const hit = lazyHit(header, blobs, info, raw, bytes, features, code, srcMap, srcMapBytes, funcOffsets, regEntryOffsets, entryStubOffsets);
       code = null;
       srcMap = null; // (read and released by lazyHit)
       hit.compiled.compileMs = nowMs() - t0;
@@ -452,6 +455,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
     const compiled = restoredEagerModule(info, bytes, { features, boundsChecks: header.boundsChecks, interruptible: header.interruptible, fuel: header.fuel }, {
       codeSize: header.codeLength,
       funcOffsets,
+      regEntryOffsets,
       entryStubOffsets,
     });
     const block = withSourceMap(code, compiled, header, srcMap, srcMapBytes);
@@ -521,7 +525,8 @@ function int32s(b: Uint8Array): Int32Array {
 /** The hit of a lazy entry: a lazily compiled module, its stubs, and the functions to preinstall. */
 function lazyHit(
   header: Header, blobs: Uint8Array[], info: ModuleInfo, raw: RawArrays, bytes: Uint8Array, features: Features, code: CodeBlock & { mapped: boolean; gcOwned?: boolean },
-  srcMap: SrcMapping | null, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, entryStubOffsets: Int32Array,
+  srcMap: SrcMapping | null, srcMapBytes: Uint8Array | null, funcOffsets: Int32Array, regEntryOffsets: Int32Array,
+  entryStubOffsets: Int32Array,
 ): { compiled: CompiledModule; code: CodeBlock; mapped: boolean; lazyFunctions: LazyFunctions } {
   const n = info.funcTypes.length;
   const bodyStarts = new Int32Array(n), bodyEnds = new Int32Array(n);
@@ -531,7 +536,7 @@ function lazyHit(
   const compiled: CompiledModule = {
     info, features, boundsChecks: header.boundsChecks, interruptible: header.interruptible, fuel: header.fuel, lazy: true,
     lazyThunkOffsets: int32s(blobs[3]), bodyStarts, bodyEnds, bytes, layout: moduleVmctxLayout(info), code: new Uint8Array(0),
-    codeSize: stubsLength, funcOffsets, entryStubOffsets, sigIds: info.types.map((ty) => signatureId(ty)),
+    codeSize: stubsLength, funcOffsets, regEntryOffsets, entryStubOffsets, sigIds: info.types.map((ty) => signatureId(ty)),
     pcOffsets: new Int32Array(0), wasmOffsets: new Int32Array(0), compileMs: 0,
   };
   // The functions' source maps (small: only the functions that ran) are read now; a damaged one leaves them
@@ -650,7 +655,7 @@ function readMeta(fd: number, size: number, key: string): { header: Header; blob
   if (parsed === null) return { miss: 'corrupt' };
   const h = parsed.header;
   if (h.key !== key || h.check !== checksumAlgorithm()) return { miss: 'stale' };
-  const blobCount = h.lazy === true ? 5 : 3;
+  const blobCount = h.lazy === true ? 6 : 4;
   if (parsed.blobs.length !== blobCount || parsed.blobs.some((b, k) => k !== 2 && b.length % 4 !== 0)) return { miss: 'corrupt' };
   // The regions in order, page-aligned, and the code region ending the file exactly (not truncated or extended).
   if (h.moduleOffset % PAGE_SIZE !== 0 || h.moduleOffset < PREFIX + metaLength || h.moduleLength > h.moduleRegion) return { miss: 'corrupt' };

@@ -13,7 +13,7 @@ import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
 import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_TRY } from './control.js';
-import { Builtin, MEMDESC_FAST_LIMIT, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS } from './abi.js';
+import { Builtin, MEMDESC_FAST_LIMIT, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS, FUNCREC_CODE, FUNCREC_REG_CODE, FUNCREC_VMCTX } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
 import { emitNumeric, emitSatTrunc } from './emit-numeric.js';
 import { emitLoad, emitStore, emitMemorySize, emitMemoryGrow, emitBulkMemory, emitBoundsStubs, resetBoundsStubs } from './emit-memory.js';
@@ -27,7 +27,7 @@ import { StackMapRecorder } from './stack-maps.js';
 import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
-import { loadArgRegs, loadTyped, placeDirectCallArgs, storeArgRegs } from './reg-args.js';
+import { loadArgRegs, loadTyped, placeCallArgs, storeArgRegs } from './reg-args.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -73,6 +73,11 @@ export interface ModuleCodegen {
   funcLabels: number[];
   /** Label of each defined function's entry for direct calls from the same instance (-1: none). */
   directLabels: number[];
+  /**
+   * Label of each defined function's register entry (FuncRecord's FUNCREC_REG_CODE: call_indirect, call_ref,
+   * calls of imports, with the first arguments in registers), bound where there is a direct entry.
+   */
+  regLabels: number[];
   /** Module trap stub label per trap code (index 0: code taken from eax). */
   trapStubs: number[];
   /** Source map of the module: code offset of a return address / trap site -> wasm byte offset. */
@@ -155,14 +160,16 @@ export class FunctionCompiler {
 
     this.exc.begin();
     if (!this.validateOnly) {
-      // Two entries: calls through a FuncRecord (imports, call_indirect, exports, lazy slots) may come from
-      // another instance, so they load this instance's memory registers first; direct calls from the
-      // same instance already have them and enter after that.
-      // The direct entry takes the first arguments in registers (reg-args.ts); the FuncRecord entry loads them
-      // from the argument area.
+      // Three entries: calls through a FuncRecord (imports, call_indirect, call_ref, exports, lazy slots) may
+      // come from another instance, so they load this instance's memory registers first; direct calls from the
+      // same instance already have them and enter after that. The register and direct entries take the first
+      // arguments in registers (reg-args.ts); the memory entry (FUNCREC_CODE) loads them from the argument area.
       this.regArgs = this.m.directLabels[funcIndex] >= 0;
       this.asm.bind(this.m.funcLabels[funcIndex]);
-      if (this.regArgs) loadArgRegs(this.asm, params, RSP, 8);
+      if (this.regArgs) {
+        loadArgRegs(this.asm, params, RSP, 8);
+        this.asm.bind(this.m.regLabels[funcIndex]);
+      }
       this.reloadMemory0(true);
       if (this.regArgs) this.asm.bind(this.m.directLabels[funcIndex]);
       this.emitPrologue();
@@ -993,13 +1000,16 @@ export class FunctionCompiler {
     const type = info.types[info.funcTypes[f]];
     if (!this.callValidate(type, 0)) return;
     const a = this.asm;
-    const direct = f >= info.numImportedFuncs && !this.m.lazy;
-    if (direct) this.reserveOutgoing(type);
-    else this.emitCallArgs(type);
+    if (this.m.lazy && f >= info.numImportedFuncs) this.emitCallArgs(type);
+    else {
+      this.reserveOutgoing(type);
+      placeCallArgs(this.vs, a, type);
+    }
     if (f < info.numImportedFuncs) {
+      // Through the import's FuncRecord, to its register entry (rax = the record).
       a.load(LoadKind.I64, RAX, R14, -1, 1, this.m.layout.func(f));
-      a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
-      a.callMem(RAX, 0);
+      a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
+      a.callMem(RAX, FUNCREC_REG_CODE);
       this.recordPc();
       this.recordCallSite();
       this.vs.clearLocalCache();
@@ -1013,7 +1023,6 @@ export class FunctionCompiler {
       this.vs.clearLocalCache();
       this.reloadMemory0(false);
     } else {
-      placeDirectCallArgs(this.vs, a, type);
       // A function compiled in another batch: a rel32 the module linker patches (see batch-compiler.ts).
       const label = this.m.directLabels[f];
       if (label >= 0) a.call(label);
@@ -1029,10 +1038,22 @@ export class FunctionCompiler {
   private opCallIndirect(): void {
     const type = this.readCallIndirect();
     if (!this.callValidate(type, 1)) return;
-    this.emitIndirectRecord(type);
     const a = this.asm;
-    a.load(LoadKind.I64, R14, RAX, -1, 1, 8);
-    a.callMem(RAX, 0);
+    // The arguments go in registers to the record's register entry; a type with subtypes asks the runtime
+    // (a host call) during the check, so there they are written to the area first (memory entry).
+    const viaRegs = this.m.info.types[this.indirectTypeIndex].final ?? true;
+    if (viaRegs) {
+      this.reserveOutgoing(type);
+      // The index in rax, which becomes the record: nothing else lives there while the arguments are placed.
+      const idx = this.vs.popToGpr(RAX);
+      this.emitIndirectCheck(idx);
+      placeCallArgs(this.vs, a, type);
+      this.vs.freeGpr(RAX);
+    } else {
+      this.emitIndirectRecord(type);
+    }
+    a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
+    a.callMem(RAX, viaRegs ? FUNCREC_REG_CODE : FUNCREC_CODE);
     this.recordPc();
     this.recordCallSite();
     this.vs.clearLocalCache();
@@ -1072,20 +1093,29 @@ export class FunctionCompiler {
    * table[index], checked (traps: index out of bounds, null entry, signature mismatch).
    */
   emitIndirectRecord(type: FuncType): void {
+    // The index is below nothing: it is the top operand, above the arguments.
+    const idx = this.vs.popToReg();
+    this.emitCallArgs(type);
+    this.emitIndirectCheck(idx);
+    this.vs.freeGpr(RAX); // (nothing lives in registers after emitCallArgs)
+  }
+
+  /**
+   * The FuncRecord of table[index] (index in register idx, a temp, released here unless it is rax) into rax,
+   * checked (traps: index out of bounds, null entry, signature mismatch). Uses only idx, r11 and rax.
+   */
+  private emitIndirectCheck(idx: number): void {
     const vs = this.vs;
     const a = this.asm;
     const typeIndex = this.indirectTypeIndex, tableIndex = this.indirectTableIndex;
-    // The index is below nothing: it is the top operand, above the arguments.
-    const idx = vs.popToReg();
     if (!this.m.info.tables[tableIndex].index64) a.movRR(false, idx, idx);
-    this.emitCallArgs(type);
     const L = this.m.layout;
     a.load(LoadKind.I64, R11, R14, -1, 1, L.table(tableIndex));
     a.aluLoad(AluOp.CMP, true, idx, R11, -1, 1, 8);
     a.jcc(Cond.AE, this.trapLabel(TrapCode.IndirectOutOfBounds));
     a.load(LoadKind.I64, R11, R11, -1, 1, 0);
     a.load(LoadKind.I64, RAX, R11, idx, 8, 0);
-    vs.freeGpr(idx);
+    if (idx !== RAX) vs.freeGpr(idx);
     a.test(true, RAX, RAX);
     a.jcc(Cond.E, this.trapLabel(TrapCode.IndirectNull));
     // The expected signature id (process-wide) comes from the instance's signature table, so the code has no

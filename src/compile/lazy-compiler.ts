@@ -34,7 +34,7 @@ function contextFor(c: CompiledModule): Context {
     const asm = new Assembler(64 * 1024);
     const m: ModuleCodegen = {
       asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
-      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: [], directLabels: [], trapStubs: [], pcOffsets: [],
+      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: [], directLabels: [], regLabels: [], trapStubs: [], pcOffsets: [],
       wasmOffsets: [], callRelocs: [],
     };
     shared = { asm, m, fc: new FunctionCompiler(m) };
@@ -49,6 +49,7 @@ function contextFor(c: CompiledModule): Context {
   for (let f = m.funcLabels.length, n = c.info.funcTypes.length; f < n; f++) {
     m.funcLabels.push(-1);
     m.directLabels.push(-1);
+    m.regLabels.push(-1);
   }
   return shared;
 }

@@ -13,6 +13,7 @@ import { moduleVmctxLayout, VmctxLayout } from '../runtime/layout.js';
 import { BatchCode, BatchCompiler, BatchFailure, CodegenOptions, EMPTY_I32, isBatchFailure, planBatches } from './batch-compiler.js';
 import { compileBatchesInParallel, parallelThreads, startCompileWorkersFor } from './compile-pool.js';
 import { emitEntryStub, emitHostThunk, emitLazyStubs } from './stubs.js';
+import { emitArgSpill } from './reg-args.js';
 import { signatureId } from './signatures.js';
 
 /** Milliseconds on a monotonic clock. (Not `performance.now()`: its first use loads perf_hooks, 0.6 ms of start-up.) */
@@ -35,8 +36,16 @@ export interface CompiledModule {
   code: Uint8Array;
   /** Bytes of machine code (code.length, except for a cache hit). */
   codeSize: number;
-  /** Code offset per function index: defined functions' entries; imported functions' host-call thunks. */
+  /**
+   * Code offset per function index of its memory entry (FUNCREC_CODE: every argument in the caller's area):
+   * defined functions' entries; imported functions' host-call thunks.
+   */
   funcOffsets: Int32Array;
+  /**
+   * Code offset per function index of its register entry (FUNCREC_REG_CODE, reg-args.ts): an eagerly compiled
+   * function's own; a lazily compiled one's, the shared adapter of its type; an import's, its host-call thunk's.
+   */
+  regEntryOffsets: Int32Array;
   /** Code offset of the entry stub of each type index. */
   entryStubOffsets: Int32Array;
   /** Process-wide signature id of each type index. */
@@ -164,18 +173,23 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
 
   // Link: the batches in order, then the stubs.
   const funcOffsets = new Int32Array(n);
+  const regEntryOffsets = new Int32Array(n);
   const directOffsets = new Int32Array(n);
   const callRelocs: number[] = [];
   const bases: number[] = [];
-  const { size, pcOffsets, wasmOffsets } = layoutBatches(batches, info.numImportedFuncs, funcOffsets, directOffsets, bases, callRelocs);
+  const { size, pcOffsets, wasmOffsets } = layoutBatches(batches, info.numImportedFuncs, funcOffsets, regEntryOffsets, directOffsets, bases, callRelocs);
   const stubsBase = align64(size);
   const stubs = (stubsAssembler ??= new Assembler(4096));
   stubs.reset();
   const lazyThunkOffsets = lazy ? new Int32Array(n) : EMPTY_I32;
-  if (lazy) emitLazyStubs(stubs, info, funcOffsets, lazyThunkOffsets);
+  if (lazy) emitLazyStubs(stubs, info, funcOffsets, lazyThunkOffsets, regEntryOffsets);
   for (let i = 0; i < info.numImportedFuncs; i++) {
+    // (the register entry: the arguments stored to the area, then the thunk, which reads them there)
+    const type = info.types[info.funcTypes[i]];
+    regEntryOffsets[i] = stubs.offset;
+    emitArgSpill(stubs, type.params);
     funcOffsets[i] = stubs.offset;
-    emitHostThunk(stubs, i, info.types[info.funcTypes[i]]);
+    emitHostThunk(stubs, i, type);
   }
   const entryStubOffsets = new Int32Array(info.types.length);
   for (let t = 0; t < info.types.length; t++) {
@@ -187,8 +201,10 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
   if (lazy) {
     for (let g = info.numImportedFuncs; g < n; g++) lazyThunkOffsets[g] += stubsBase;
     for (let g = info.numImportedFuncs; g < n; g++) funcOffsets[g] += stubsBase;
+    for (let g = info.numImportedFuncs; g < n; g++) regEntryOffsets[g] += stubsBase;
   }
   for (let i = 0; i < info.numImportedFuncs; i++) funcOffsets[i] += stubsBase;
+  for (let i = 0; i < info.numImportedFuncs; i++) regEntryOffsets[i] += stubsBase;
 
   // (Room for zeros up to the next page boundary: the code cache stores the code page-padded without a copy.)
   const codeSize = stubsBase + stubs.offset;
@@ -208,6 +224,7 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
     code,
     codeSize: code.length,
     funcOffsets,
+    regEntryOffsets,
     entryStubOffsets,
     sigIds,
     pcOffsets,
@@ -226,10 +243,10 @@ export function compileModule(bytes: Uint8Array, features: Features, options: Co
 // run when the replacement was made) deoptimised it at every compile, leaving the loops in baseline code with
 // an inline-cache call per property access (measured: ~6% of a warm sqlite.wasm32 compile).
 
-/** Place the batches one after another: each function's two entries and the joined source map. */
+/** Place the batches one after another: each function's three entries and the joined source map. */
 function layoutBatches(
-  batches: BatchCode[], numImported: number, funcOffsets: Int32Array, directOffsets: Int32Array, bases: number[],
-  callRelocs: number[],
+  batches: BatchCode[], numImported: number, funcOffsets: Int32Array, regEntryOffsets: Int32Array, directOffsets: Int32Array,
+  bases: number[], callRelocs: number[],
 ): { size: number; pcOffsets: Int32Array; wasmOffsets: Int32Array } {
   // The source map: one batch's own arrays (its base is 0), else the batches' joined.
   let sites = 0;
@@ -245,9 +262,10 @@ function layoutBatches(
     const base = align64(size);
     bases.push(base);
     const entries = b.entries;
-    for (let k = 0; k < entries.length; k += 2, f++) {
+    for (let k = 0; k < entries.length; k += 3, f++) {
       funcOffsets[f] = base + entries[k];
-      directOffsets[f] = base + entries[k + 1];
+      regEntryOffsets[f] = base + entries[k + 1];
+      directOffsets[f] = base + entries[k + 2];
     }
     if (!one) {
       // (TypedArray.set copies natively)

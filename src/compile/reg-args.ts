@@ -1,21 +1,26 @@
-// Register arguments of direct calls (docs/ARCHITECTURE.md, "Wasm-to-wasm calling convention").
+// Register arguments (docs/ARCHITECTURE.md, "Wasm-to-wasm calling convention").
 //
-// A direct call inside an eagerly compiled module (`call rel32` to the callee's direct entry) passes the first
-// REG_ARG_GPRS.length integer/reference arguments and the first REG_ARG_XMMS.length f32/f64/v128 arguments in
-// registers; the rest go to the outgoing area as before, and the area keeps its full size. The callee's
-// prologue stores the register arguments to their slots in that area ([rbp + 16 + off]), so from there on
-// the frame is exactly what the memory convention makes it (stack maps, tail calls, exceptions, traps see no
-// difference), and leaves each one cached in its register (a `local.get` of a parameter costs nothing).
+// A call passes the first REG_ARG_GPRS.length integer/reference arguments and the first REG_ARG_XMMS.length
+// f32/f64/v128 arguments in registers; the rest go to the outgoing area as before, and the area keeps its full
+// size. So go direct calls inside an eagerly compiled module (`call rel32` to the callee's direct entry) and
+// calls through a FuncRecord's register entry (call_indirect, call_ref, calls of imported functions: `call
+// [rax + FUNCREC_REG_CODE]` with rax = the record). The callee's prologue stores the register arguments to their
+// slots in that area ([rbp + 16 + off]), so from there on the frame is exactly what the memory convention makes
+// it (stack maps, tail calls, exceptions, traps see no difference), and leaves each one cached in its register
+// (a `local.get` of a parameter costs nothing).
 //
-// Every other way into a function (FuncRecords: imports, call_indirect, call_ref, exports, entry stubs, tail
-// calls through records; lazily compiled modules, whose functions have no direct entry) keeps the memory
-// convention: the FuncRecord entry loads the register arguments from the area and falls into the direct
-// entry. A tail call to a direct entry loads them from the area just before its jump.
+// The memory convention (every argument in the area) stays for the FuncRecord's other entry, FUNCREC_CODE:
+// entry stubs, tail calls through records, lazily compiled modules' own calls. An eagerly compiled function's
+// three entries follow each other: the memory entry loads the register arguments from the area and falls into
+// the register entry, which loads the memory registers of its instance and falls into the direct entry. What
+// has no register entry of its own (a host-call thunk, a lazily compiled module's function) gets an adapter
+// that stores the register arguments to the area (emitArgSpill) before its memory entry. A tail call to a
+// direct entry loads them from the area just before its jump.
 
 import type { Assembler } from '../x64/assembler.js';
 import type { FuncType } from '../decode/types.js';
 import { ValType } from '../decode/types.js';
-import { LoadKind, RBX, RDX, RSI, R8, R9, R10, R11, RSP, SseOp, XMM1, XMM2, XMM3, XMM4, XMM5, XMM6, XMM15 } from '../x64/registers.js';
+import { LoadKind, RAX, RBX, RDX, RSI, R8, R9, R10, R11, RSP, SseOp, XMM1, XMM2, XMM3, XMM4, XMM5, XMM6, XMM15 } from '../x64/registers.js';
 import { K_LOCAL, K_REG, isXmmType, slotSize, type ValueStack } from './value-stack.js';
 
 /**
@@ -63,12 +68,12 @@ const mvXmm = new Uint8Array(MAX);
 const mvEntry = new Int32Array(MAX);
 
 /**
- * Caller side of a direct call: place the `type.params.length` arguments on top of the value stack (memory
+ * Caller side of a call with register arguments: place the `type.params.length` arguments on top of the value stack (memory
  * ones to [rsp + off], register ones in their registers), spill every other register value, and pop the
  * arguments. Register moves are done as a parallel move (cycles broken through r11 / xmm15); constants and
  * values in memory are loaded last, when no register source is pending any more.
  */
-export function placeDirectCallArgs(vs: ValueStack, a: Assembler, type: FuncType): void {
+export function placeCallArgs(vs: ValueStack, a: Assembler, type: FuncType): void {
   const params = type.params;
   const np = params.length;
   const first = vs.height - np;
@@ -134,7 +139,7 @@ function copy(a: Assembler, xmm: number, dst: number, src: number): void {
 
 /**
  * Load the register arguments of a function of type `type` from an argument area at [base + disp] (the
- * FuncRecord entry: [rsp + 8]; a tail call after its epilogue: [rsp + 8]).
+ * FuncRecord's memory entry: [rsp + 8]; a tail call after its epilogue: [rsp + 8]).
  */
 export function loadArgRegs(a: Assembler, params: ArrayLike<number>, base: number, disp: number): void {
   assignArgRegs(params, regOf);
@@ -155,4 +160,28 @@ export function storeArgRegs(vs: ValueStack, params: ArrayLike<number>): void {
     vs.storeToFrame(params[k], r, vs.localDisp[k]);
     vs.cacheLocal(k, r);
   }
+}
+
+/**
+ * The adapter from the register entry to a memory entry, at a function's entry (the return address at [rsp]):
+ * store the register arguments to their slots in the caller's argument area, [rsp + 8 + off].
+ */
+export function emitArgSpill(a: Assembler, params: ArrayLike<number>): void {
+  assignArgRegs(params, regOf);
+  for (let k = 0, off = 8; k < params.length; off += slotSize(params[k]), k++) {
+    const r = regOf[k];
+    if (r < 0) continue;
+    switch (params[k]) {
+      case ValType.V128: a.movdquStore(r, RSP, -1, 1, off); break;
+      case ValType.F32: a.movssStore(r, RSP, -1, 1, off); break;
+      case ValType.F64: a.movsdStore(r, RSP, -1, 1, off); break;
+      default: a.store(8, r, RSP, -1, 1, off); break; // (an i32 is zero-extended in its register)
+    }
+  }
+}
+
+/** A shared adapter (lazily compiled modules): the spill, then the record's memory entry (rax = the record). */
+export function emitRecordAdapter(a: Assembler, params: ArrayLike<number>): void {
+  emitArgSpill(a, params);
+  a.jmpMem(RAX, 0);
 }

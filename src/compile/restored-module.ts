@@ -36,6 +36,7 @@ export interface RestoredFlags {
 export interface RestoredCode {
   codeSize: number;
   funcOffsets: Int32Array;
+  regEntryOffsets: Int32Array;
   entryStubOffsets: Int32Array;
   pcOffsets?: Int32Array;
   wasmOffsets?: Int32Array;
@@ -58,6 +59,7 @@ export function restoredEagerModule(info: ModuleInfo, bytes: Uint8Array, flags: 
     code: new Uint8Array(0),
     codeSize: code.codeSize,
     funcOffsets: code.funcOffsets,
+    regEntryOffsets: code.regEntryOffsets,
     entryStubOffsets: code.entryStubOffsets,
     sigIds: info.types.map((ty) => signatureId(ty)),
     pcOffsets: code.pcOffsets ?? new Int32Array(0),

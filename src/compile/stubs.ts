@@ -5,6 +5,7 @@
 import { Assembler } from '../x64/assembler.js';
 import { AluOp, Cond, LoadKind, RAX, RBP, RDI, RDX, RSI, RSP, R11, R14, XMM0 } from '../x64/registers.js';
 import { FuncType, ModuleInfo, ValType } from '../decode/types.js';
+import { emitRecordAdapter } from './reg-args.js';
 import { TrapCode, TRAP_CODE_COUNT, VMCTX_EXEC, VMCTX_HOSTCALL, VMCTX_TRAP_HANDLER, EXEC_ARGS, VMCTX_CODE_SLOTS, Builtin } from './abi.js';
 
 /**
@@ -50,9 +51,11 @@ function emitTrapStubsSlowly(asm: Assembler): number[] {
 /**
  * Lazy mode: each defined function's entry (what FuncRecords and exports point at) is a trampoline through
  * the code-slot table; the slot starts at a thunk that asks the runtime to compile the function, then
- * re-dispatches. Arguments are on the stack (wasm calling convention), so they survive the detour.
+ * re-dispatches. Arguments are on the stack (wasm calling convention), so they survive the detour. The
+ * register entries (`regOffsets`) are one adapter per function type (reg-args.ts), which stores the register
+ * arguments there and jumps to the record's memory entry; a function without parameters needs none.
  */
-export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32Array, thunkOffsets: Int32Array): void {
+export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32Array, thunkOffsets: Int32Array, regOffsets: Int32Array): void {
   const common = a.newLabel();
   for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
     funcOffsets[f] = a.offset;
@@ -61,6 +64,19 @@ export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32
     thunkOffsets[f] = a.offset;
     a.movImm32(RAX, f);
     a.jmp(common);
+  }
+  const adapters = new Int32Array(info.types.length).fill(-1);
+  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
+    const t = info.funcTypes[f], params = info.types[t].params;
+    if (params.length === 0) {
+      regOffsets[f] = funcOffsets[f];
+      continue;
+    }
+    if (adapters[t] < 0) {
+      adapters[t] = a.offset;
+      emitRecordAdapter(a, params);
+    }
+    regOffsets[f] = adapters[t];
   }
   const fail = a.newLabel();
   a.bind(common);

@@ -239,11 +239,16 @@ export const TABLEDESC_LENGTH = 8;
 export const TABLEDESC_MAX = 16;
 export const TABLEDESC_SIZE = 24;
 
-/** FuncRecord: the value of a funcref. */
+/**
+ * FuncRecord: the value of a funcref. Two entries to the same function: FUNCREC_CODE takes every argument in the
+ * caller's outgoing area (entry stubs, tail calls through records); FUNCREC_REG_CODE takes the first ones in
+ * registers (compile/reg-args.ts: call_indirect, call_ref, calls of imports), with rax = the record.
+ */
 export const FUNCREC_CODE = 0;
 export const FUNCREC_VMCTX = 8;
 export const FUNCREC_SIG = 16;
-export const FUNCREC_SIZE = 24;
+export const FUNCREC_REG_CODE = 24;
+export const FUNCREC_SIZE = 32;
 
 /** Size of a global cell (8 bytes used by scalars and references, 16 reserved for v128). */
 export const GLOBAL_CELL_SIZE = 16;
