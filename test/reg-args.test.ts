@@ -1,11 +1,13 @@
-// Register arguments of direct calls (compile/reg-args.ts): the first integer/reference and float/v128
-// arguments of a `call` to a function of the same module travel in registers, every other way into a function
-// keeps the memory convention. Each case runs eagerly, lazily (no direct entries: memory convention only) and
-// linked across compile batches, and is compared with V8: many arguments of mixed types beyond the register
+// Register arguments (compile/reg-args.ts): the first integer/reference and float/v128 arguments of a `call` to a
+// function of the same module, and of call_indirect, call_ref and calls of imports (through the FuncRecord's
+// register entry), travel in registers; entry stubs, tail calls through records and lazily compiled modules' own
+// calls keep the memory convention. Each case runs eagerly, lazily (no direct entries; adapters for the records)
+// and linked across compile batches, and is compared with V8: many arguments of mixed types beyond the register
 // count, arguments permuted between the registers they arrive in (parallel moves with cycles), the same value
 // passed twice, call_indirect into a register-argument function (and its signature-mismatch trap),
 // return_call with register arguments (deep: constant stack), exports called from JS, a stack overflow in a
-// recursion with register arguments (RangeError, as V8), and exceptions thrown through such calls.
+// recursion with register arguments (RangeError, as V8), and exceptions thrown through such calls; then (second
+// part) call_indirect to own, imported JS and other instances' functions, call_ref, and the traps.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -64,7 +66,7 @@ const MIX = wat(`(module
       (i64.const -9) (f32.const 0.5) (i32.add (local.get $s) (local.get $s)) (f64.convert_i32_u (local.get $s))
       (f64x2.splat (f64.convert_i32_s (i32.sub (i32.const 0) (local.get $s))))))
 
-  ;; the same through the table: call_indirect enters through the FuncRecord (memory convention)
+  ;; the same through the table: call_indirect enters through the FuncRecord's register entry
   (func (export "mixIndirect") (param $s i32) (param $x externref) (param $slot i32) (result f64)
     (call_indirect $tab (type $mix_t)
       (local.get $s) (f64.const 1) (i64.const 2) (f32.const 3) (i32x4.splat (local.get $s)) (i32.const 6)
