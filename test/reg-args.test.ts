@@ -1,8 +1,8 @@
 // Register arguments (compile/reg-args.ts): the first integer/reference and float/v128 arguments of a `call` to a
 // function of the same module, and of call_indirect, call_ref and calls of imports (through the FuncRecord's
 // register entry), travel in registers; entry stubs, tail calls through records and lazily compiled modules' own
-// calls keep the memory convention. Each case runs eagerly, lazily (no direct entries; adapters for the records)
-// and linked across compile batches, and is compared with V8: many arguments of mixed types beyond the register
+// calls keep the memory convention, as does all lazily compiled code. Each case runs eagerly, lazily (no direct
+// entries: the memory convention, and adapters where eager code calls lazy code) and linked across compile batches, and is compared with V8: many arguments of mixed types beyond the register
 // count, arguments permuted between the registers they arrive in (parallel moves with cycles), the same value
 // passed twice, call_indirect into a register-argument function (and its signature-mismatch trap),
 // return_call with register arguments (deep: constant stack), exports called from JS, a stack overflow in a

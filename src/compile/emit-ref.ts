@@ -5,7 +5,7 @@
 import { Cond, invertCond, LoadKind, RAX, RBP, R11, R14 } from '../x64/registers.js';
 import { FuncType, ValType } from '../decode/types.js';
 import { REF_NON_NULL, concreteHeap, isRefType, isSubtype, readHeapType, refType } from '../decode/ref-types.js';
-import { FUNCREC_REG_CODE, FUNCREC_VMCTX, TrapCode } from './abi.js';
+import { FUNCREC_CODE, FUNCREC_REG_CODE, FUNCREC_VMCTX, TrapCode } from './abi.js';
 import { placeCallArgs } from './reg-args.js';
 import { F_FUNC } from './control.js';
 import { type FunctionCompiler, T_BOTTOM, typeName } from './function-compiler.js';
@@ -167,15 +167,22 @@ export function opCallRef(c: FunctionCompiler): void {
   const type = readCallRef(c);
   if (!c.callValidate(type, 1)) return;
   const a = c.asm;
-  // The reference in rax, then the arguments in their registers (reg-args.ts): the record's register entry.
-  c.reserveOutgoing(type);
-  c.vs.popToGpr(RAX);
-  a.test(true, RAX, RAX);
-  a.jcc(Cond.E, c.trapLabel(TrapCode.NullReference));
-  placeCallArgs(c.vs, a, type);
-  c.vs.freeGpr(RAX);
-  a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
-  a.callMem(RAX, FUNCREC_REG_CODE);
+  if (c.m.lazy) {
+    // (lazily compiled code keeps the memory convention: see reg-args.ts)
+    emitRefRecord(c, type);
+    a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
+    a.callMem(RAX, FUNCREC_CODE);
+  } else {
+    // The reference in rax, then the arguments in their registers (reg-args.ts): the record's register entry.
+    c.reserveOutgoing(type);
+    c.vs.popToGpr(RAX);
+    a.test(true, RAX, RAX);
+    a.jcc(Cond.E, c.trapLabel(TrapCode.NullReference));
+    placeCallArgs(c.vs, a, type);
+    c.vs.freeGpr(RAX);
+    a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
+    a.callMem(RAX, FUNCREC_REG_CODE);
+  }
   c.recordPc();
   c.recordCallSite();
   c.vs.clearLocalCache();

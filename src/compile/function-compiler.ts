@@ -1000,16 +1000,18 @@ export class FunctionCompiler {
     const type = info.types[info.funcTypes[f]];
     if (!this.callValidate(type, 0)) return;
     const a = this.asm;
-    if (this.m.lazy && f >= info.numImportedFuncs) this.emitCallArgs(type);
+    // (lazily compiled code keeps the memory convention for every call: see reg-args.ts)
+    const lazy = this.m.lazy;
+    if (lazy) this.emitCallArgs(type);
     else {
       this.reserveOutgoing(type);
       placeCallArgs(this.vs, a, type);
     }
     if (f < info.numImportedFuncs) {
-      // Through the import's FuncRecord, to its register entry (rax = the record).
+      // Through the import's FuncRecord (rax), to its register entry (or its memory entry from lazy code).
       a.load(LoadKind.I64, RAX, R14, -1, 1, this.m.layout.func(f));
       a.load(LoadKind.I64, R14, RAX, -1, 1, FUNCREC_VMCTX);
-      a.callMem(RAX, FUNCREC_REG_CODE);
+      a.callMem(RAX, lazy ? FUNCREC_CODE : FUNCREC_REG_CODE);
       this.recordPc();
       this.recordCallSite();
       this.vs.clearLocalCache();
@@ -1040,8 +1042,9 @@ export class FunctionCompiler {
     if (!this.callValidate(type, 1)) return;
     const a = this.asm;
     // The arguments go in registers to the record's register entry; a type with subtypes asks the runtime
-    // (a host call) during the check, so there they are written to the area first (memory entry).
-    const viaRegs = this.m.info.types[this.indirectTypeIndex].final ?? true;
+    // (a host call) during the check, so there they are written to the area first (memory entry), as they are
+    // from lazily compiled code.
+    const viaRegs = !this.m.lazy && (this.m.info.types[this.indirectTypeIndex].final ?? true);
     if (viaRegs) {
       this.reserveOutgoing(type);
       // The index in rax, which becomes the record: nothing else lives there while the arguments are placed.

@@ -2,15 +2,16 @@
 //
 // A call passes the first REG_ARG_GPRS.length integer/reference arguments and the first REG_ARG_XMMS.length
 // f32/f64/v128 arguments in registers; the rest go to the outgoing area as before, and the area keeps its full
-// size. So go direct calls inside an eagerly compiled module (`call rel32` to the callee's direct entry) and
-// calls through a FuncRecord's register entry (call_indirect, call_ref, calls of imported functions: `call
-// [rax + FUNCREC_REG_CODE]` with rax = the record). The callee's prologue stores the register arguments to their
+// size. So go the calls of eagerly compiled code: direct calls inside the module (`call rel32` to the callee's
+// direct entry) and calls through a FuncRecord's register entry (call_indirect, call_ref, calls of imported
+// functions: `call [rax + FUNCREC_REG_CODE]` with rax = the record). The callee's prologue stores the register arguments to their
 // slots in that area ([rbp + 16 + off]), so from there on the frame is exactly what the memory convention makes
 // it (stack maps, tail calls, exceptions, traps see no difference), and leaves each one cached in its register
 // (a `local.get` of a parameter costs nothing).
 //
 // The memory convention (every argument in the area) stays for the FuncRecord's other entry, FUNCREC_CODE:
-// entry stubs, tail calls through records, lazily compiled modules' own calls. An eagerly compiled function's
+// entry stubs, tail calls through records, and every call of lazily compiled code (whose functions have no
+// register entry of their own: through the adapter below, an indirect call to one cost 3.9 ns instead of 3.2). An eagerly compiled function's
 // three entries follow each other: the memory entry loads the register arguments from the area and falls into
 // the register entry, which loads the memory registers of its instance and falls into the direct entry. What
 // has no register entry of its own (a host-call thunk, a lazily compiled module's function) gets an adapter
