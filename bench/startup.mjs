@@ -8,13 +8,15 @@
 //   node -e 0                                      the floor: Node's own start-up
 //   node examples/node-wasi.mjs examples/hello.wasm  V8 + node:wasi on the same module
 //   quickbeam --version                            the CLI alone (no engine)
-//   quickbeam run examples/hello.wasm              as users run it: the bundle (dist/quickbeam.cjs) with its V8
-//                                                  code cache warm, and the compiled code loaded from run's
-//                                                  machine-code cache (here a temporary QUICKBEAM_CACHE_DIR)
+//   quickbeam run examples/hello.wasm              as users run it: the run bundle (dist/quickbeam-run.cjs, no
+//                                                  compiler) with its V8 code cache warm, and the compiled code
+//                                                  loaded from run's machine-code cache (a temporary
+//                                                  QUICKBEAM_CACHE_DIR)
 //     ... --no-cache                               the same, compiling the module every time
 //     ... --no-cache, QUICKBEAM_CODE_CACHE=0       ... and without the V8 code cache of the bundle
 //     ... --no-cache, QUICKBEAM_NO_BUNDLE=1        ... and from the ES modules of dist/src (what `tsc` builds)
-//   DIR/bin/quickbeam.js run examples/hello.wasm   with --before DIR: another build (e.g. a checkout of an
+//   DIR/bin/quickbeam.js run [--no-cache] examples/hello.wasm
+//                                                  with --before DIR: another build (e.g. a checkout of an
 //                                                  older commit, built) for a before/after comparison
 //
 // By default the figures come from hyperfine (-N, warm-up runs first; `--interleaved`, or no hyperfine
@@ -99,8 +101,13 @@ const cmds = [
 if (before !== null) {
   // An older build may not know --no-cache (it always compiled).
   const probe = spawnSync(node, [path.join(before, 'bin', 'quickbeam.js'), 'run', '--no-cache', hello], { env, stdio: 'ignore' });
+  const rel = path.relative(process.cwd(), before) || '.';
+  if (probe.status === 0) {
+    // (its own machine-code cache: entries are per build)
+    cmds.push({ label: `\`${rel}/bin/quickbeam.js run examples/hello.wasm\` (--before, compiled code cached)`, cmd: [node, path.join(before, 'bin', 'quickbeam.js'), 'run', hello] });
+  }
   const args = probe.status === 0 ? ['run', '--no-cache', hello] : ['run', hello];
-  cmds.push({ label: `\`${path.relative(process.cwd(), before) || '.'}/bin/quickbeam.js ${args.slice(0, -1).join(' ')} examples/hello.wasm\` (--before)`, cmd: [node, path.join(before, 'bin', 'quickbeam.js'), ...args] });
+  cmds.push({ label: `\`${rel}/bin/quickbeam.js ${args.slice(0, -1).join(' ')} examples/hello.wasm\` (--before)`, cmd: [node, path.join(before, 'bin', 'quickbeam.js'), ...args] });
 }
 
 // Every command must work (and the quickbeam runs must print what node prints) before it is timed.
