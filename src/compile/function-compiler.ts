@@ -33,6 +33,8 @@ import { loadArgRegs, loadTyped, placeCallArgs, storeArgRegs } from './reg-args.
 export const T_BOTTOM = 0;
 
 const EMPTY: number[] = [];
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 const SINGLE: Record<number, number[]> = {
   [ValType.I32]: [ValType.I32],
   [ValType.I64]: [ValType.I64],
@@ -107,7 +109,7 @@ export class FunctionCompiler {
   /** Validate only (lazy compilation's up-front pass): the whole body is treated as dead code. */
   validateOnly = false;
   numLocals = 0;
-  localTypes = new Int32Array(64);
+  localTypes: Int32Array = EMPTY_I32; // (set in the constructor)
   /** Whether the function being compiled has a direct entry, which takes register arguments (reg-args.ts). */
   regArgs = false;
   /** Largest outgoing argument area needed by a call in this function, in bytes. */
@@ -126,6 +128,16 @@ export class FunctionCompiler {
   private mapsModule = false;
 
   constructor(readonly m: ModuleCodegen) {
+    // The scratch arrays that grow (a function with more locals, a wider br_table, deeper blocks) are stored a
+    // second time here: V8 treats a field that has only ever held one value as constant, and the first growth,
+    // often late in a big module, then threw away the optimised code that relied on it (step, the local
+    // operators, compile).
+    this.localTypes = new Int32Array(64);
+    this.localInit = new Uint8Array(64);
+    this.initUndo = new Int32Array(64);
+    this.initMarks = new Int32Array(16);
+    this.brDepths = new Int32Array(64);
+    this.brLanding = new Int32Array(64);
     this.asm = m.asm;
     this.vs = new ValueStack(m.asm);
     this.exc = new ExceptionEmitter(this);
@@ -249,10 +261,10 @@ export class FunctionCompiler {
   // Only functions with such locals pay for this (nonDefaultable).
 
   nonDefaultable = false;
-  private localInit = new Uint8Array(64);
-  private initUndo = new Int32Array(64);
+  private localInit: Uint8Array = EMPTY_U8; // (these three: set in the constructor)
+  private initUndo: Int32Array = EMPTY_I32;
   private initTop = 0;
-  private initMarks = new Int32Array(16);
+  private initMarks: Int32Array = EMPTY_I32;
 
   private beginLocalInits(numParams: number, numLocals: number): void {
     if (this.localInit.length < numLocals) this.localInit = new Uint8Array(Math.max(numLocals, 2 * this.localInit.length));
@@ -768,8 +780,8 @@ export class FunctionCompiler {
 
   // br_table scratch, reused (no allocation per br_table): the target depths, and per relative depth its
   // landing label (-1: not yet assigned) while one table is emitted.
-  private brDepths = new Int32Array(64);
-  private brLanding = new Int32Array(64);
+  private brDepths: Int32Array = EMPTY_I32; // (both set in the constructor)
+  private brLanding: Int32Array = EMPTY_I32;
   private brStubs: number[] = [];
 
   private opBrTable(): void {

@@ -123,6 +123,8 @@ interface Scratch {
   locals: Uint8Array;
 }
 let scratch: Scratch | null = null;
+const NO_BYTES = new Uint8Array(0);
+const NO_INTS = new Int32Array(0);
 
 function newScratch(stackCap: number, depthCap: number): Scratch {
   return {
@@ -147,23 +149,26 @@ export class BodyValidator {
   // Fixed capacities in the hot loop: a body that needs more fails with `outgrown` set, and validate() grows the
   // thread's scratch and starts the body again. Growth code in the loop would cost a deoptimisation the first
   // time it ran.
-  private stack = threadScratch().stack;
+  // (These start as placeholders and useScratch() sets them in the constructor: a field V8 has seen hold only one
+  // value is 'const', and the first time useScratch() changed it after the scratch grew, V8 threw away all the
+  // optimised code that depended on that (the validator's loop and ~25 functions inlined or not).)
+  private stack: Uint8Array = NO_BYTES;
   private sp = 0;
   /** Operand stack room: the loop declines at this height (one value below capacity, as an operator pushes one). */
-  private stackLimit = this.stack.length - 1;
+  private stackLimit = -1;
   // Control frames, as parallel arrays: kind, operand height at entry (after its params), unreachable flag, and
   // the type lists of its params and results.
-  private fKind = threadScratch().fKind;
-  private fHeight = threadScratch().fHeight;
-  private fDead = threadScratch().fDead;
-  private fParams = threadScratch().fParams;
-  private fResults = threadScratch().fResults;
+  private fKind: Uint8Array = NO_BYTES;
+  private fHeight: Int32Array = NO_INTS;
+  private fDead: Uint8Array = NO_BYTES;
+  private fParams: Int32Array = NO_INTS;
+  private fResults: Int32Array = NO_INTS;
   private depth = 0;
   /** Set when a body failed only for lack of stack or frame room. */
   private outgrown = false;
   private readonly locals = threadScratch().locals;
   private numLocals = 0;
-  private depths = new Int32Array(64);
+  private depths: Int32Array = NO_INTS; // (set in the constructor, as the scratch above)
   private readonly r = new ByteReader(new Uint8Array(0));
   private readonly numIn: Uint8Array;
   private readonly globalTypes: Uint8Array;
@@ -182,6 +187,8 @@ export class BodyValidator {
   private readonly singleList = new Int32Array(256);
 
   constructor(private readonly info: ModuleInfo, private readonly features: Features) {
+    this.useScratch();
+    this.depths = new Int32Array(64);
     this.numIn = NUM_IN.slice();
     if (!features.signExt) for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = 0;
     else {
