@@ -15,10 +15,14 @@ export class ByteReader {
   bytes: Uint8Array;
   pos: number;
   end: number;
+  // (lo and hi start as -0, a double: a uint32 above 2^31 is no small integer, and the first one stored into a
+  // field that had only held small integers changed every reader's hidden class, deoptimising the functions that
+  // had seen the old one (u8, u32, s32, ... "wrong map"), late in a big module. The constructor stores 0 over
+  // them, so that they are not 'constant' fields either.)
   /** Low 32 bits (as a uint32 number) of the last 64-bit read. */
-  lo = 0;
+  lo = -0;
   /** High 32 bits (as a uint32 number) of the last 64-bit read. */
-  hi = 0;
+  hi = -0;
   /**
    * Message used when a read runs past `end`. A reader over a whole module says "unexpected end"; a reader over
    * a section or a function body (or one whose owner narrows `end` to a section) says
@@ -31,6 +35,9 @@ export class ByteReader {
     this.pos = pos;
     this.end = end;
     this.eofMessage = pos === 0 && end === bytes.length ? MSG_END : MSG_END_SECTION;
+    // (A second, different value: V8 treats a field that has held one value only as constant; see lo/hi.)
+    this.lo = 0;
+    this.hi = 0;
   }
 
   eof(): boolean {
