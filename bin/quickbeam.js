@@ -9,9 +9,9 @@
 // runs start from it (a cache saved by a run that compiled nothing is replaced by the first run that compiles).
 // The cache is deserialised into V8, so it is read and written through dist/src/trusted-file.cjs, like run's
 // machine-code cache: only a file owned by this user, in a directory private to this user, is ever used.
-// `quickbeam run` starts from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about
-// half the JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache
-// needs. A run that will compile whatever the cache holds (--no-cache, --lazy, a module of >= 4 MiB, which compiles
+// Commands start from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about half the
+// JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache needs (and
+// all `--version`, `--help` and the commands kept in dist/src need). A run that will compile whatever the cache holds (--no-cache, --lazy, a module of >= 4 MiB, which compiles
 // lazily) starts from the full bundle (dist/src/run-prescan.cjs says which); a cache miss in the run bundle
 // reaches the compiler's stub before the run has done anything visible, and is handed over to the full bundle
 // (cli/compiler-presence.ts). Each bundle has its own V8 code cache.
@@ -211,7 +211,9 @@ function tryLoadBundle(file) {
 }
 
 async function start() {
-  let loaded = argv[0] === 'run' && !runWillCompile() ? tryLoadBundle(runBundleFile) : null;
+  // (Every command but a compiling run starts from the run bundle: the others are modules of dist/src, loaded
+  // when used, and `--version` or `--help` need none of the engine.)
+  let loaded = argv[0] === 'run' && runWillCompile() ? null : tryLoadBundle(runBundleFile);
   if (loaded !== null) {
     try {
       const status = await loaded.exports.main(argv);

@@ -244,17 +244,24 @@ test('run pre-scan: knows every option of `quickbeam run` that takes a value, an
 });
 
 test('bundle: a bundle older than dist/src/cli/main.js is not used', () => {
-  if (!haveBundle) return skip('no up-to-date dist/quickbeam.cjs');
-  const st = statSync(bundle);
-  const main = statSync(mainJs);
-  try {
-    utimesSync(bundle, st.atime, new Date(main.mtimeMs - 60_000));
-    const r = quickbeam(['--version']);
-    assert.is(r.status, 0);
-    assert.ok(r.marks.includes('bin: dist/src/cli/main.js imported'), r.marks.join(' | '));
-  } finally {
-    utimesSync(bundle, st.atime, st.mtime);
-  }
+  if (!haveRunBundle) return skip('no up-to-date dist/quickbeam.cjs and quickbeam-run.cjs');
+  const stale = (files: string[], args: string[], expect: string): void => {
+    const times = files.map((f) => statSync(f));
+    const main = statSync(mainJs);
+    try {
+      for (const f of files) utimesSync(f, statSync(f).atime, new Date(main.mtimeMs - 60_000));
+      const r = quickbeam(args);
+      assert.is(r.status, 0, r.stderr);
+      assert.ok(r.marks.some((m) => m.startsWith(expect)), `${files.map((f) => path.basename(f)).join(', ')} stale: ${r.marks.join(' | ')}`);
+    } finally {
+      files.forEach((f, k) => utimesSync(f, times[k]!.atime, times[k]!.mtime));
+    }
+  };
+  stale([runBundle], ['--version'], 'bin: bundle compiled'); // the full bundle serves it
+  stale([runBundle, bundle], ['--version'], 'bin: dist/src/cli/main.js imported');
+  stale([bundle], ['run', '--no-cache', hello], 'bin: dist/src/cli/main.js imported');
+  const fresh = quickbeam(['--version']);
+  assert.ok(fresh.marks.some((m) => m.startsWith('bin: run bundle compiled')), `--version starts from the run bundle: ${fresh.marks.join(' | ')}`);
 });
 
 test('library bundle: dist/quickbeam-entry.mjs exports what dist/src/index.js does, and works', () => {
