@@ -190,11 +190,14 @@ function runBundle(file, source, id) {
 
 // -------------------------------------------------------------------------------------------------
 
-/** Whether this `run` will compile whatever the code cache holds (--no-cache, --lazy, a module of >= 4 MiB). */
+/**
+ * Whether this `run` should start from the full bundle: it will compile (--no-cache, --lazy, a module of >= 4 MiB,
+ * one not cached yet), or its module is not a regular file (a handover would read it twice).
+ */
 function runWillCompile() {
   try {
     const why = require(dist + 'src/run-prescan.cjs').runWillCompile(argv.slice(1));
-    if (why !== null) mark(`bin: the run will compile (${why}): the full bundle`);
+    if (why !== null) mark(`bin: the full bundle for this run (${why})`);
     return why !== null;
   } catch {
     return false; // (an older dist/ without it: the run bundle hands the run over if it must)

@@ -61,8 +61,8 @@ export function leaveRunHint(cacheDir: string, file: string): void {
 }
 
 /**
- * Why a run with these arguments will compile ('no code cache', 'lazy', 'not cached yet'), or null when the code
- * cache most likely holds its module.
+ * Why a run with these arguments will compile ('no code cache', 'lazy', 'not cached yet'), or must not start from
+ * the run bundle ('not a regular file'), or null when the code cache most likely holds its module.
  */
 export function runWillCompile(args: readonly string[]): string | null {
   let lazy: boolean | undefined;
@@ -88,6 +88,8 @@ export function runWillCompile(args: readonly string[]): string | null {
   if (file === undefined || file === '-') return null; // (runCommand reports it)
   const st = statSync(file, { throwIfNoEntry: false });
   if (st === undefined) return null; // (runCommand reports it)
+  // A pipe, a device, /dev/stdin: the full bundle, which never hands a run over (that would read it twice).
+  if (!st.isFile() || /^\/(dev|proc)\//.test(path.resolve(file))) return 'not a regular file';
   if (lazy === undefined && st.size >= LAZY_THRESHOLD) return 'lazy';
   return statSync(hintPath(cache ?? defaultCacheDir(), file, st), { throwIfNoEntry: false }) === undefined ? 'not cached yet' : null;
 }

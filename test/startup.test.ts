@@ -157,7 +157,7 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
     // A first run: no hint that the module is in the cache (run-prescan.cts), so the full bundle from the start.
     const first = quickbeam(['run', hello, 'x'], env);
     expectHello(first, 'first run');
-    assert.ok(first.marks.includes('bin: the run will compile (not cached yet): the full bundle'), first.marks.join(' | '));
+    assert.ok(first.marks.includes('bin: the full bundle for this run (not cached yet)'), first.marks.join(' | '));
     assert.ok(!first.marks.some((m) => m.startsWith('bin: run bundle')), first.marks.join(' | '));
     assert.is(entries().length, 1);
     // A hit: the run bundle alone.
@@ -181,10 +181,10 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
     writeFileSync(copy, readFileSync(hello));
     const viaCopy = quickbeam(['run', copy, 'x'], env);
     expectHello({ ...viaCopy, stdout: viaCopy.stdout.replace(copy, hello) }, 'copy');
-    assert.ok(viaCopy.marks.includes('bin: the run will compile (not cached yet): the full bundle'), viaCopy.marks.join(' | '));
+    assert.ok(viaCopy.marks.includes('bin: the full bundle for this run (not cached yet)'), viaCopy.marks.join(' | '));
     assert.ok(viaCopy.marks.includes('run: loaded from the code cache (21 functions)'), 'the full bundle uses the cache too');
     utimesSync(copy, later, later);
-    assert.ok(quickbeam(['run', copy, 'x'], env).marks.includes('bin: the run will compile (not cached yet): the full bundle'));
+    assert.ok(quickbeam(['run', copy, 'x'], env).marks.includes('bin: the full bundle for this run (not cached yet)'));
     // A module compiled lazily (>= 4 MiB: hello plus a 4 MiB custom section): the full bundle from the start.
     const big = path.join(dir, 'big.wasm');
     const name = Buffer.from('padding');
@@ -201,7 +201,7 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
     for (const round of ['first', 'second']) {
       const lazy = quickbeam(['run', big, 'x'], env);
       expectHello(lazy, `lazy, ${round} run`);
-      assert.ok(lazy.marks.includes('bin: the run will compile (lazy): the full bundle'), lazy.marks.join(' | '));
+      assert.ok(lazy.marks.includes('bin: the full bundle for this run (lazy)'), lazy.marks.join(' | '));
       assert.is(handedOver(lazy), undefined, lazy.marks.join(' | '));
       assert.ok(!lazy.marks.some((m) => m.startsWith('bin: run bundle')), lazy.marks.join(' | '));
     }
@@ -238,6 +238,8 @@ test('run pre-scan: knows every option of `quickbeam run` that takes a value, an
     assert.is(will([...withCache, hello, '--no-cache']), null, 'a guest argument');
     assert.is(will([...withCache, '--', '--no-cache']), null, 'a file named --no-cache (missing)');
     assert.is(will([...withCache, '/nonexistent.wasm']), null, '(runCommand reports it)');
+    assert.is(will([...withCache, '/dev/stdin']), 'not a regular file', 'read once only');
+    assert.is(will([...withCache, path.dirname(hello)]), 'not a regular file');
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
