@@ -110,18 +110,8 @@ const cliBanner = [
   'var __qbDistUrl = require("node:url").pathToFileURL(__dirname + "/").href;',
   'function __qbModuleUrl(p) { return __qbDistUrl + p; }',
   'var __qbImport = typeof __qbLoaderImport === "function" ? __qbLoaderImport : (s) => import(s);',
-  'var __qbBuiltin = (m) => Object.create(m, { default: { value: m, enumerable: true } });',
 ].join('\n');
 
-/**
- * `import fs from 'node:fs'` and `import * as fs` become `__toESM(require("node:fs"), 1)` in esbuild's CommonJS
- * output: a copy of the module with a getter per property, made once per importing module (~1 ms of a cached
- * `quickbeam run` for six copies of node:fs), and a getter call per use after that. A built-in needs no interop:
- * an object whose prototype is the module, plus `default`, reads the same.
- */
-function plainBuiltins(text) {
-  return text.replace(/__toESM\(require\("(node:[\w/]+)"\), 1\)/g, '__qbBuiltin(require("$1"))');
-}
 /**
  * Bundles the CLI into `file` (plugins first: the run bundle's stubs), rewrites its dynamic imports to __qbImport
  * (checking that none bypasses it) and writes it with its header and id, once `check(metafile)` (if any) has
@@ -144,7 +134,7 @@ async function writeCliBundle(file, plugins, check) {
     banner: { js: cliBanner },
   });
   check?.(built.metafile);
-  let code = plainBuiltins(built.outputFiles[0].text);
+  let code = built.outputFiles[0].text;
   // Every dynamic import must go through __qbImport: count them, rewrite them, and check that none is left.
   const externals = code.match(/\bimport\("\.\/src\/cli\/[\w-]+\.js"\)/g) ?? [];
   code = code.replace(/\bimport\(("\.\/src\/cli\/[\w-]+\.js")\)/g, '__qbImport($1)');
