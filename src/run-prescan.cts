@@ -9,7 +9,7 @@
 // an empty file named after the module file's path, size, mtime and inode (runHintPath): no hint, and the module
 // was most likely never run from this file as it is, so the run starts from the full bundle at once.
 
-import { mkdirSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 // Measured: on sqlite (1 MB) lazy compilation reaches the first instruction sooner (140 vs 317 ms CPU) but
@@ -40,20 +40,31 @@ function fnv1a(s: string, seed = 0x811c9dc5): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** The hint file of a module file as `st` describes it now (see above). */
+/**
+ * The hint file of a module file as `st` describes it now (see above): 16 hex digits for the path, then 16 for the
+ * rest, so that leaveRunHint can find (and remove) the hints of the file's earlier versions.
+ */
 function hintPath(cacheDir: string, file: string, st: Stats): string {
-  const id = `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${st.dev}`;
-  return path.join(cacheDir, 'run-hints', `${fnv1a(id)}${fnv1a(id, 0x2f6b1c3d)}`);
+  const where = path.resolve(file);
+  const what = `${where}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${st.dev}`;
+  return path.join(cacheDir, 'run-hints', `${fnv1a(where)}${fnv1a(where, 0x2f6b1c3d)}-${fnv1a(what)}${fnv1a(what, 0x2f6b1c3d)}`);
 }
 
-/** Leaves the hint that this module file's code is in the cache (best effort: a hint only saves time). */
+/**
+ * Leaves the hint that this module file's code is in the cache, and removes the hints of its earlier versions (a
+ * rebuilt module would otherwise leave one per build). Best effort: a hint only saves time.
+ */
 export function leaveRunHint(cacheDir: string, file: string): void {
   const st = statSync(file, { throwIfNoEntry: false });
   if (st === undefined) return;
   const hint = hintPath(cacheDir, file, st);
   if (statSync(hint, { throwIfNoEntry: false }) !== undefined) return;
   try {
-    mkdirSync(path.dirname(hint), { recursive: true, mode: 0o700 });
+    const dir = path.dirname(hint);
+    const name = path.basename(hint);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const samePath = name.slice(0, name.indexOf('-') + 1);
+    for (const f of readdirSync(dir)) if (f.startsWith(samePath)) unlinkSync(path.join(dir, f));
     writeFileSync(hint, '', { mode: 0o600 });
   } catch {
     /* an unwritable cache: runs start from the full bundle */

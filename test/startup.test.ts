@@ -185,6 +185,8 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
     assert.ok(viaCopy.marks.includes('run: loaded from the code cache (21 functions)'), 'the full bundle uses the cache too');
     utimesSync(copy, later, later);
     assert.ok(quickbeam(['run', copy, 'x'], env).marks.includes('bin: the full bundle for this run (not cached yet)'));
+    // One hint per module file: the copy's earlier version's hint went when the new one was left.
+    assert.is(readdirSync(path.join(cache, 'run-hints')).length, 2, 'hints of hello.wasm and of its copy');
     // A module compiled lazily (>= 4 MiB: hello plus a 4 MiB custom section): the full bundle from the start.
     const big = path.join(dir, 'big.wasm');
     const name = Buffer.from('padding');
