@@ -11,7 +11,7 @@ import { isDefaultable, isRefType, isSubtype, readValType } from '../decode/ref-
 import { opBrOnNonNull, opBrOnNull, opCallRef, opRefAsNonNull, opRefFunc, opRefIsNull, opRefNull } from './emit-ref.js';
 import { Features } from '../decode/features.js';
 import { CompileError } from '../errors.js';
-import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, slotSize } from './value-stack.js';
+import { ValueStack, K_CONST, K_REG, K_LOCAL, K_STACK, isXmmType, loadTyped, slotSize } from './value-stack.js';
 import { ControlStack, ControlFrame, F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_TRY } from './control.js';
 import { Builtin, MEMDESC_FAST_LIMIT, TrapCode, VMCTX_EXEC, VMCTX_HOSTCALL, EXEC_STACK_LIMIT, EXEC_ARGS, VMCTX_INTERRUPTS, INTERRUPT_FLAG, INTERRUPT_FUEL, VMCTX_CODE_SLOTS, FUNCREC_CODE, FUNCREC_REG_CODE, FUNCREC_VMCTX } from './abi.js';
 import type { VmctxLayout } from '../runtime/layout.js';
@@ -27,7 +27,7 @@ import { StackMapRecorder } from './stack-maps.js';
 import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
-import { loadArgRegs, loadTyped, placeCallArgs, storeArgRegs } from './reg-args.js';
+import { loadArgRegs, placeCallArgs, storeArgRegs } from './reg-args.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;

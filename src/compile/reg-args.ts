@@ -22,7 +22,7 @@ import type { Assembler } from '../x64/assembler.js';
 import type { FuncType } from '../decode/types.js';
 import { ValType } from '../decode/types.js';
 import { LoadKind, RAX, RBX, RDX, RSI, R8, R9, R10, R11, RSP, SseOp, XMM1, XMM2, XMM3, XMM4, XMM5, XMM6, XMM15 } from '../x64/registers.js';
-import { K_LOCAL, K_REG, isXmmType, slotSize, type ValueStack } from './value-stack.js';
+import { K_LOCAL, K_REG, isXmmType, loadTyped, slotSize, type ValueStack } from './value-stack.js';
 
 /**
  * Integer and reference arguments. Not rax, rcx, rdi (the prologue zeroes many locals with `rep stosb`), nor
@@ -49,16 +49,6 @@ export function assignArgRegs(params: ArrayLike<number>, out: Int32Array): numbe
   return n;
 }
 
-/** Load a value of type t from [base + disp] into register r (GPR or XMM by type). */
-export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
-  switch (t) {
-    case ValType.V128: a.movdquLoad(r, base, -1, 1, disp); break;
-    case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
-    case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
-    case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
-    default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
-  }
-}
 
 // Per-call scratch of placeArgs (sized for the largest register count; nothing is allocated per call).
 const MAX = REG_ARG_GPRS.length + REG_ARG_XMMS.length;

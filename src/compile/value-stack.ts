@@ -616,14 +616,7 @@ export class ValueStack {
   }
 
   loadFromFrame(t: number, r: number, disp: number): void {
-    const a = this.asm;
-    switch (t) {
-      case ValType.V128: a.movdquLoad(r, RBP, -1, 1, disp); break;
-      case ValType.I32: a.load(LoadKind.U32, r, RBP, -1, 1, disp); break;
-      case ValType.F32: a.movssLoad(r, RBP, -1, 1, disp); break;
-      case ValType.F64: a.movsdLoad(r, RBP, -1, 1, disp); break;
-      default: a.load(LoadKind.I64, r, RBP, -1, 1, disp); break;
-    }
+    loadTyped(this.asm, t, r, RBP, disp);
   }
 
   /** Store register r (of type t) to an rbp-relative frame location. i32/f32 store 4 bytes. */
@@ -921,3 +914,13 @@ export class ValueStack {
   }
 }
 
+/** Load a value of type t from [base + disp] into register r (GPR or XMM by type). */
+export function loadTyped(a: Assembler, t: number, r: number, base: number, disp: number): void {
+  switch (t) {
+    case ValType.V128: a.movdquLoad(r, base, -1, 1, disp); break;
+    case ValType.I32: a.load(LoadKind.U32, r, base, -1, 1, disp); break;
+    case ValType.F32: a.movssLoad(r, base, -1, 1, disp); break;
+    case ValType.F64: a.movsdLoad(r, base, -1, 1, disp); break;
+    default: a.load(LoadKind.I64, r, base, -1, 1, disp); break;
+  }
+}
