@@ -11,10 +11,11 @@
 // machine-code cache: only a file owned by this user, in a directory private to this user, is ever used.
 // Commands start from a second bundle, dist/quickbeam-run.cjs: the same CLI without the compiler, about half the
 // JavaScript to deserialise and evaluate, which is all a run whose module comes from run's code cache needs (and
-// all `--version`, `--help` and the commands kept in dist/src need). A run that will compile whatever the cache holds (--no-cache, --lazy, a module of >= 4 MiB, which compiles
-// lazily) starts from the full bundle (dist/src/run-prescan.cjs says which); a cache miss in the run bundle
-// reaches the compiler's stub before the run has done anything visible, and is handed over to the full bundle
-// (cli/compiler-presence.ts). Each bundle has its own V8 code cache.
+// all `--version`, `--help` and the commands kept in dist/src need). A run that will compile (--no-cache, --lazy,
+// a module of >= 4 MiB, one not cached yet) or whose module is not a regular file starts from the full bundle
+// (dist/src/run-prescan.cjs says which); a cache miss the prescan did not foresee reaches the compiler's stub in
+// the run bundle before the run has done anything visible, and is handed over to the full bundle
+// (src/cli/compiler-presence.ts). Each bundle has its own V8 code cache.
 // QUICKBEAM_NO_BUNDLE=1 uses dist/src; QUICKBEAM_CODE_CACHE=0 turns the cache off.
 //
 // This file is CommonJS (bin/package.json says so): an ES module as the entry point makes Node set up its ES
@@ -33,8 +34,6 @@ mark('bin: start (node bootstrap before this)');
 const argv = process.argv.slice(2);
 const dist = require('node:path').join(__dirname, '..', 'dist') + '/';
 const bundleFile = dist + 'quickbeam.cjs';
-// `quickbeam run` starts from a bundle without the compiler (src/cli/compiler-presence.ts): a run from the code
-// cache does not need it. A run that does is handed over to the full bundle before it has done anything visible.
 const runBundleFile = dist + 'quickbeam-run.cjs';
 const NEEDS_COMPILER = Symbol.for('quickbeam.needsCompiler');
 const BUNDLE_HEADER = '// quickbeam-bundle 1 ';
@@ -190,13 +189,10 @@ function runBundle(file, source, id) {
 
 // -------------------------------------------------------------------------------------------------
 
-/**
- * Whether this `run` should start from the full bundle: it will compile (--no-cache, --lazy, a module of >= 4 MiB,
- * one not cached yet), or its module is not a regular file (a handover would read it twice).
- */
-function runWillCompile() {
+/** Whether this `run` starts from the full bundle (src/run-prescan.cts: fullBundleReason). */
+function runNeedsFullBundle() {
   try {
-    const why = require(dist + 'src/run-prescan.cjs').runWillCompile(argv.slice(1));
+    const why = require(dist + 'src/run-prescan.cjs').fullBundleReason(argv.slice(1));
     if (why !== null) mark(`bin: the full bundle for this run (${why})`);
     return why !== null;
   } catch {
@@ -216,13 +212,10 @@ function tryLoadBundle(file) {
 async function start() {
   // (Every command but a compiling run starts from the run bundle: the others are modules of dist/src, loaded
   // when used, and `--version` or `--help` need none of the engine.)
-  let loaded = argv[0] === 'run' && runWillCompile() ? null : tryLoadBundle(runBundleFile);
+  let loaded = argv[0] === 'run' && runNeedsFullBundle() ? null : tryLoadBundle(runBundleFile);
   if (loaded !== null) {
     try {
-      const status = await loaded.exports.main(argv);
-      process.exitCode = status;
-      if (status === 0) saveQuietly(loaded);
-      return;
+      return await runMain(loaded.exports.main, loaded);
     } catch (e) {
       if (e?.[NEEDS_COMPILER] !== true) throw e;
       mark(`bin: handed over to the full bundle (${e.message.replace(/^.*\((.*)\)$/, '$1')})`);
@@ -242,12 +235,14 @@ async function start() {
     ({ main } = await import(pathToFileURL(mainFile).href));
     mark('bin: dist/src/cli/main.js imported');
   }
-  const status = await main(argv);
-  process.exitCode = status;
-  if (status === 0 && loaded !== null) saveQuietly(loaded);
+  await runMain(main, loaded);
 }
 
-function saveQuietly(loaded) {
+/** Runs the CLI's main; a bundle's V8 code cache is saved after a command that succeeded (see runBundle). */
+async function runMain(main, loaded) {
+  const status = await main(argv);
+  process.exitCode = status;
+  if (status !== 0 || loaded === null) return;
   try {
     loaded.saveCache();
   } catch {

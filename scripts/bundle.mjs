@@ -153,7 +153,8 @@ async function writeCliBundle(file, plugins, check) {
 await writeCliBundle(outFile, []);
 
 // ------------------------------------------------------------------------------------- the run bundle
-// dist/quickbeam-run.cjs: the CLI without the compiler, for `quickbeam run` (src/cli/compiler-presence.ts). The
+// dist/quickbeam-run.cjs: the CLI without the compiler, where every command but a compiling run starts
+// (src/cli/compiler-presence.ts). The
 // compiler's entry points become stubs that throw compilerNeeded(); esbuild then leaves out everything only they
 // reach. A stub is generated from the module's declarations, so a new export cannot be missed: an import of a
 // name the stub lacks fails this build.

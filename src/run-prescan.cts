@@ -1,12 +1,12 @@
 // Before `quickbeam run` loads any bundle: will this run compile? bin/quickbeam.js then starts the full CLI bundle
 // rather than the run bundle, which has no compiler (src/cli/compiler-presence.ts). A wrong guess costs time, never
 // correctness: the run bundle hands a run over when it finds it must compile, and the full one runs anything.
-// CommonJS, one file and light on purpose (node:fs, node:os, node:path): bin requires it before any bundle.
+// CommonJS, one file and light on purpose (node:fs and node:path): bin requires it before any bundle.
 //
 // A run compiles whatever the cache holds with --no-cache, --lazy, or a module of LAZY_THRESHOLD bytes or more
 // (compiled lazily). Otherwise it compiles when the module is not in the cache yet, which only the cache entry's
 // key can tell, and that needs the engine. So a run that stores or finds its module in the cache leaves a hint,
-// an empty file named after the module file's path, size, mtime and inode (runHintPath): no hint, and the module
+// an empty file named after the module file's path, size, mtime and inode (hintPath): no hint, and the module
 // was most likely never run from this file as it is, so the run starts from the full bundle at once.
 
 import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
@@ -19,7 +19,7 @@ import path from 'node:path';
 /** Modules at least this big compile lazily by default. */
 export const LAZY_THRESHOLD = 4 * 1024 * 1024;
 
-/** Options of `quickbeam run` that take a value (test/cli-run-prescan.test.ts checks this against its help). */
+/** Options of `quickbeam run` that take a value (test/startup.test.ts checks this against its help). */
 export const RUN_VALUE_OPTIONS: ReadonlySet<string> = new Set([
   '--invoke', '--dir', '--env', '--cache', '--compile-threads', '--map-file', '--timeout', '--fuel', '--gc-heap-max',
 ]);
@@ -75,7 +75,7 @@ export function leaveRunHint(cacheDir: string, file: string): void {
  * Why a run with these arguments will compile ('no code cache', 'lazy', 'not cached yet'), or must not start from
  * the run bundle ('not a regular file'), or null when the code cache most likely holds its module.
  */
-export function runWillCompile(args: readonly string[]): string | null {
+export function fullBundleReason(args: readonly string[]): string | null {
   let lazy: boolean | undefined;
   let cache: string | undefined;
   let file: string | undefined;

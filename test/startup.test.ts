@@ -222,10 +222,10 @@ test('run bundle: a run that must compile goes to the full bundle, or is handed 
 
 test('run pre-scan: knows every option of `quickbeam run` that takes a value, and which runs compile', async () => {
   const { runHelp } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'cli', 'run.js')).href);
-  const { RUN_VALUE_OPTIONS, runWillCompile, leaveRunHint } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'run-prescan.cjs')).href);
+  const { RUN_VALUE_OPTIONS, fullBundleReason, leaveRunHint } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'run-prescan.cjs')).href);
   const fromHelp = [...(runHelp() as string).matchAll(/^ {2}(--[\w-]+) [A-Z]/gm)].map((m) => m[1]).sort();
   assert.equal([...(RUN_VALUE_OPTIONS as Set<string>)].sort(), fromHelp);
-  const will = runWillCompile as (args: string[]) => string | null;
+  const will = fullBundleReason as (args: string[]) => string | null;
   const cache = mkdtempSync(path.join(tmpdir(), 'qb-prescan-test-'));
   try {
     const withCache = ['--cache', cache];

@@ -20,7 +20,6 @@ import { usesWasiThreads, wasiThreadsImports, wasiThreadsSetup, type WasiThreads
 
 startupMark('run: command and engine modules evaluated');
 
-
 export function runHelp(): string {
   return `Usage: quickbeam run [options] FILE [ARGS...]
 
