@@ -14,6 +14,7 @@ import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CompileError } from '../errors.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
 import { emitTrapStubs } from './stubs.js';
+import { Int32List } from './int32-list.js';
 import { BodyValidator, FAST_VALIDATION, validatorStats } from './validate-body.js';
 
 /** Wasm body bytes per batch: big enough that per-batch costs vanish, small enough to spread over threads. */
@@ -54,8 +55,8 @@ export function planBatches(
 /** Shared by every empty Int32Array result: V8 makes a zero-length typed array slowly (~0.2 us, 10x a short one). */
 export const EMPTY_I32 = new Int32Array(0);
 
-function int32s(a: number[]): Int32Array {
-  return a.length === 0 ? EMPTY_I32 : new Int32Array(a);
+function int32s(a: Int32List): Int32Array {
+  return a.length === 0 ? EMPTY_I32 : a.data.slice(0, a.length);
 }
 
 /** The code of one batch. Offsets are relative to the start of `code`. */
@@ -104,7 +105,7 @@ function sharedContext(owner: BatchCompiler, info: ModuleInfo, features: Feature
     const asm = new Assembler(64 * 1024);
     const m: ModuleCodegen = {
       asm, info, features, ...options, lazy: false, layout: moduleVmctxLayout(info), funcLabels: [], directLabels: [], regLabels: [],
-      trapStubs: [], pcOffsets: [], wasmOffsets: [], callRelocs: [],
+      trapStubs: [], pcOffsets: new Int32List(), wasmOffsets: new Int32List(), callRelocs: new Int32List(),
     };
     shared = { asm, m, fc: new FunctionCompiler(m), owner: null };
   }
@@ -161,9 +162,9 @@ export class BatchCompiler {
       return EMPTY_BATCH;
     }
     asm.reset();
-    m.pcOffsets.length = 0;
-    m.wasmOffsets.length = 0;
-    m.callRelocs.length = 0;
+    m.pcOffsets.clear();
+    m.wasmOffsets.clear();
+    m.callRelocs.clear();
     m.trapStubs = emitTrapStubs(asm);
     for (let f = first; f < end; f++) {
       m.funcLabels[f] = asm.newLabel();

@@ -240,7 +240,7 @@ function emitJump(fc: FunctionCompiler, target: Target, f: number): void {
     else {
       // In another batch: a rel32 the module linker patches like a call's (see batch-compiler.ts).
       a.byte(0xe9);
-      m.callRelocs.push(a.offset, f);
+      m.callRelocs.push2(a.offset, f);
       a.int32(0);
     }
   }

@@ -28,6 +28,7 @@ import { moduleMayHoldGcObjects } from '../decode/gc-types.js';
 import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loopNeedsReload, resetLoopStubs } from './loop-carry.js';
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
 import { loadArgRegs, placeCallArgs, storeArgRegs } from './reg-args.js';
+import type { Int32List } from './int32-list.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -83,10 +84,10 @@ export interface ModuleCodegen {
   /** Module trap stub label per trap code (index 0: code taken from eax). */
   trapStubs: number[];
   /** Source map of the module: code offset of a return address / trap site -> wasm byte offset. */
-  pcOffsets: number[];
+  pcOffsets: Int32List;
   /** Direct calls to functions without a label in this buffer: (code offset of the rel32, callee) pairs. */
-  callRelocs: number[];
-  wasmOffsets: number[];
+  callRelocs: Int32List;
+  wasmOffsets: Int32List;
 }
 
 interface TrapSite {
@@ -1040,7 +1041,7 @@ export class FunctionCompiler {
       // A function compiled in another batch: a rel32 the module linker patches (see batch-compiler.ts).
       const label = this.m.directLabels[f];
       if (label >= 0) a.call(label);
-      else this.m.callRelocs.push(a.callExternal(), f);
+      else this.m.callRelocs.push2(a.callExternal(), f);
       this.recordPc();
       this.recordCallSite();
       this.vs.clearLocalCache();

@@ -7,6 +7,7 @@ import { Assembler } from '../x64/assembler.js';
 import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
 import { CompiledModule } from './module-compiler.js';
 import { emitTrapStubs } from './stubs.js';
+import { Int32List } from './int32-list.js';
 
 export interface LazyFunctionCode {
   /** The function's code: valid until the next compile() (a view into the compiler's buffer). */
@@ -34,8 +35,8 @@ function contextFor(c: CompiledModule): Context {
     const asm = new Assembler(64 * 1024);
     const m: ModuleCodegen = {
       asm, info: c.info, features: c.features, boundsChecks: c.boundsChecks, interruptible: c.interruptible,
-      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: [], directLabels: [], regLabels: [], trapStubs: [], pcOffsets: [],
-      wasmOffsets: [], callRelocs: [],
+      fuel: c.fuel, lazy: true, layout: c.layout, funcLabels: [], directLabels: [], regLabels: [], trapStubs: [], pcOffsets: new Int32List(),
+      wasmOffsets: new Int32List(), callRelocs: new Int32List(),
     };
     shared = { asm, m, fc: new FunctionCompiler(m) };
   }
@@ -61,8 +62,8 @@ export class LazyCompiler {
     const c = this.c;
     const { asm, m, fc } = contextFor(c);
     asm.reset();
-    m.pcOffsets.length = 0;
-    m.wasmOffsets.length = 0;
+    m.pcOffsets.clear();
+    m.wasmOffsets.clear();
     m.trapStubs = emitTrapStubs(asm);
     const entry = asm.newLabel();
     m.funcLabels[f] = entry;
@@ -72,6 +73,6 @@ export class LazyCompiler {
     } finally {
       m.funcLabels[f] = -1;
     }
-    return { code: asm.view(), entry: asm.labelOffset(entry), pcOffsets: Int32Array.from(m.pcOffsets), wasmOffsets: Int32Array.from(m.wasmOffsets) };
+    return { code: asm.view(), entry: asm.labelOffset(entry), pcOffsets: m.pcOffsets.data.slice(0, m.pcOffsets.length), wasmOffsets: m.wasmOffsets.data.slice(0, m.wasmOffsets.length) };
   }
 }
