@@ -61,16 +61,19 @@ export function resetBoundsStubs(): void {
 }
 
 function addSite(jaeAt: number, back: number, reg: number, end: number, wasmOffset: number): void {
-  if (sitesLength + 5 > sites.length) {
-    const grown = new Int32Array(2 * sites.length);
-    grown.set(sites.subarray(0, sitesLength));
-    sites = grown;
+  const n = sitesLength;
+  let s = sites; // (a local: each use of the module-level binding is a context load and a check)
+  if (n + 5 > s.length) {
+    s = new Int32Array(2 * s.length);
+    s.set(sites.subarray(0, n));
+    sites = s;
   }
-  sites[sitesLength++] = jaeAt;
-  sites[sitesLength++] = back;
-  sites[sitesLength++] = reg;
-  sites[sitesLength++] = end;
-  sites[sitesLength++] = wasmOffset;
+  s[n] = jaeAt;
+  s[n + 1] = back;
+  s[n + 2] = reg;
+  s[n + 3] = end;
+  s[n + 4] = wasmOffset;
+  sitesLength = n + 5;
 }
 
 /**
@@ -79,12 +82,14 @@ function addSite(jaeAt: number, back: number, reg: number, end: number, wasmOffs
  * check needs no load.
  */
 export function emitBoundsStubs(c: FunctionCompiler): void {
-  if (sitesLength === 0) return;
+  const n = sitesLength;
+  if (n === 0) return;
   const a = c.asm, m = c.m;
   const trap = m.trapStubs[TrapCode.MemoryOutOfBounds];
   const g = gen;
-  for (let p = 0; p < sitesLength; p += 5) {
-    const reg = sites[p + 2], end = sites[p + 3];
+  const s = sites; // (a local: a module-level binding is read again after every call)
+  for (let p = 0; p < n; p += 5) {
+    const reg = s[p + 2], end = s[p + 3];
     const key = reg * (MEMORY_FAST_REACH + 1) + end;
     if (sharedGen[key] === g) continue;
     sharedGen[key] = g;
@@ -97,12 +102,9 @@ export function emitBoundsStubs(c: FunctionCompiler): void {
     a.ret();
   }
   const pcs = m.pcOffsets, wasm = m.wasmOffsets;
-  for (let p = 0; p < sitesLength; p += 5) {
-    a.patchRel32Here(sites[p]);
-    a.callToOffset(sharedAt[sites[p + 2] * (MEMORY_FAST_REACH + 1) + sites[p + 3]]);
-    pcs.push(a.offset);
-    wasm.push(sites[p + 4]);
-    a.jmpToOffset(sites[p + 1]);
+  for (let p = 0; p < n; p += 5) {
+    pcs.push(a.callAndJmp(s[p], sharedAt[s[p + 2] * (MEMORY_FAST_REACH + 1) + s[p + 3]], s[p + 1]));
+    wasm.push(s[p + 4]);
   }
   sitesLength = 0;
 }

@@ -532,6 +532,25 @@ export class Assembler {
     this.patchInt32(at, this.pos - (at + 4));
   }
 
+  /**
+   * An out-of-line path: point the rel32 at `jccAt` (from jccPatchable) here, then `call callTarget` and
+   * `jmp jmpTarget` (offsets in this buffer). Returns the call's return address. (One call for what
+   * patchRel32Here, callToOffset and jmpToOffset do: it runs for every bounds-checked memory access.)
+   */
+  callAndJmp(jccAt: number, callTarget: number, jmpTarget: number): number {
+    const p = this.pos;
+    if (!(jccAt >= 0 && jccAt + 4 <= p)) throw new Error(`x64: callAndJmp patch out of range (${jccAt})`);
+    if (p + 16 > this.cap) this.grow(16);
+    const b = this.buf, dv = this.dv;
+    dv.setInt32(jccAt, p - (jccAt + 4), true);
+    b[p] = 0xe8;
+    dv.setInt32(p + 1, callTarget - (p + 5), true);
+    b[p + 5] = 0xe9;
+    dv.setInt32(p + 6, jmpTarget - (p + 10), true);
+    this.pos = p + 10;
+    return p + 5;
+  }
+
   /** call rel32 to an absolute offset within this buffer. */
   callToOffset(target: number): void {
     this.need(8);
