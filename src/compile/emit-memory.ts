@@ -207,17 +207,9 @@ export function emitAddress(c: FunctionCompiler, size: number, alignMask = 0, re
     // The address register is only read: a cached local's register serves as it is. An i32 register's upper
     // half is zero by construction; the fast check compares all 64 bits of the register the access uses (a
     // nonzero upper half would fail it and trap in the stub, never reach outside the memory), so it needs no
-    // zero-extension. An access with no check here zero-extends explicitly (in place: the value is unchanged).
-    let t: number;
-    if (readOnlyIndex) {
-      const k = vs.kind[top];
-      const zextDone = !checked || (k === K_LOCAL ? vs.localReg[vs.reg[top]] < 0 : k !== K_REG); // else: a 32-bit load
-      t = vs.popToRegRead();
-      if (!index64 && !zextDone) a.movRR(false, t, t);
-    } else {
-      t = vs.popToReg();
-      if (!index64 && checked && !vs.poppedZext) a.movRR(false, t, t);
-    }
+    // zero-extension. Nor does a local whose check is reused: its current value passed such a compare in this
+    // basic block, and every register it reached since holds it zero-extended (32-bit copies and loads).
+    const t = readOnlyIndex ? vs.popToRegRead() : vs.popToReg();
     if (!checked) {
       a.alu(AluOp.CMP, true, t, R13);
       const jaeAt = a.jccPatchable(Cond.AE);

@@ -868,13 +868,21 @@ export class ValueStack {
       return r;
     }
     if (k === K_LOCAL) {
-      const c = this.localReg[this.reg[i]];
+      const x = this.reg[i];
+      const c = this.localReg[x];
       const owners = isXmmType(this.type[i]) ? this.xmmOwner : this.gprOwner;
       if (c >= 0 && owners[c] === -1) {
         owners[c] = USED_BY_TEMP;
         this.localRefs--;
         this.height = i;
         return c;
+      }
+      if (c < 0) {
+        // Loaded from its slot into a register the caller only reads: it caches the local from now on, so the
+        // next local.get of it (the then-arm after a compare, the value stored at an address just used) is free.
+        const r = this.popToReg();
+        this.cacheLocal(x, r);
+        return r;
       }
     }
     return this.popToReg();
