@@ -1061,8 +1061,11 @@ export class FunctionCompiler {
     if (viaRegs) {
       this.reserveOutgoing(type);
       // The index in rax, which becomes the record: nothing else lives there while the arguments are placed.
+      // (Moved or loaded into rax with a 32-bit instruction, it is zero-extended; only a value already there is not.)
+      const top = this.vs.height - 1;
+      const inPlace = this.vs.kind[top] === K_REG && this.vs.reg[top] === RAX;
       const idx = this.vs.popToGpr(RAX);
-      this.emitIndirectCheck(idx);
+      this.emitIndirectCheck(idx, inPlace);
       placeCallArgs(this.vs, a, type);
       this.vs.freeGpr(RAX);
     } else {
@@ -1111,20 +1114,22 @@ export class FunctionCompiler {
   emitIndirectRecord(type: FuncType): void {
     // The index is below nothing: it is the top operand, above the arguments.
     const idx = this.vs.popToReg();
+    const zext = !this.vs.poppedZext;
     this.emitCallArgs(type);
-    this.emitIndirectCheck(idx);
+    this.emitIndirectCheck(idx, zext);
     this.vs.freeGpr(RAX); // (nothing lives in registers after emitCallArgs)
   }
 
   /**
    * The FuncRecord of table[index] (index in register idx, a temp, released here unless it is rax) into rax,
-   * checked (traps: index out of bounds, null entry, signature mismatch). Uses only idx, r11 and rax.
+   * checked (traps: index out of bounds, null entry, signature mismatch). Uses only idx, r11 and rax. An i32
+   * index is zero-extended first unless the pop that produced idx already did (a 32-bit copy, load or constant).
    */
-  private emitIndirectCheck(idx: number): void {
+  private emitIndirectCheck(idx: number, zext: boolean): void {
     const vs = this.vs;
     const a = this.asm;
     const typeIndex = this.indirectTypeIndex, tableIndex = this.indirectTableIndex;
-    if (!this.m.info.tables[tableIndex].index64) a.movRR(false, idx, idx);
+    if (zext && !this.m.info.tables[tableIndex].index64) a.movRR(false, idx, idx);
     const L = this.m.layout;
     a.load(LoadKind.I64, R11, R14, -1, 1, L.table(tableIndex));
     a.aluLoad(AluOp.CMP, true, idx, R11, -1, 1, 8);
