@@ -29,6 +29,7 @@ import { branchLabel, carryIntoLoop, emitLoopReload, emitLoopStubs, endLoop, loo
 import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordIfEntryEdge } from './block-merge.js';
 import { loadArgRegs, placeCallArgs, storeArgRegs } from './reg-args.js';
 import type { Int32List } from './int32-list.js';
+import { deferrableLocals, prefixSafe, zeroLocals } from './local-zeroing.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -169,6 +170,7 @@ export class FunctionCompiler {
     this.ctl.reset();
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
+    this.zeroPending = this.validateOnly ? 0 : deferrableLocals(this.localTypes, params.length, this.numLocals, this.vs.declaredBytes >> 3);
     if (!this.validateOnly) this.maps.reset(this.moduleHasGcRefs(), this.vs, this.numLocals);
 
     this.exc.begin();
@@ -228,8 +230,22 @@ export class FunctionCompiler {
       if (p >= r.end) this.error('unexpected end of function body (END opcode expected)', p);
       this.opOffset = p;
       r.pos = p + 1;
-      this.step(code[p]);
+      const op = code[p];
+      if (this.zeroPending !== 0 && !prefixSafe(op)) this.endPrefix();
+      this.step(op);
     }
+  }
+
+  /**
+   * The declared locals whose zeroing waits for the end of the straight-line prefix (local-zeroing.ts): bit j for
+   * local numParams + j, cleared when the prefix writes it; 0 once the prefix has ended.
+   */
+  zeroPending = 0;
+
+  /** The straight-line prefix ends before the current operator: zero the declared locals it did not write. */
+  private endPrefix(): void {
+    zeroLocals(this.asm, this.vs, this.funcType.params.length, this.zeroPending);
+    this.zeroPending = 0;
   }
 
   private readLocals(): void {
@@ -331,8 +347,9 @@ export class FunctionCompiler {
     a.store(8, R14, RBP, -1, 1, -8);
     this.emitInterruptCheck();
     if (this.regArgs) storeArgRegs(this.vs, this.funcType.params);
-    // Zero the declared locals (in 8-byte words: a v128 local takes two).
-    const declared = this.vs.declaredBytes >> 3;
+    // Zero the declared locals (in 8-byte words: a v128 local takes two), unless that waits for the end of the
+    // straight-line prefix (local-zeroing.ts).
+    const declared = this.zeroPending !== 0 ? 0 : this.vs.declaredBytes >> 3;
     if (declared > 0 && declared <= 16) {
       for (let j = 0; j < declared; j++) a.storeImm(8, 0, RBP, -1, 1, -16 - 8 * j);
     } else if (declared > 16) {
@@ -1235,10 +1252,20 @@ export class FunctionCompiler {
     const t = this.localTypes[i];
     if (this.nonDefaultable && this.localInit[i] === 0) this.error(`uninitialized local ${i}`);
     if (this.dead) this.vs.pushDead(t);
-    else {
+    else if (this.zeroPending !== 0 && this.prefixUnwritten(i)) {
+      // Read in the straight-line prefix before any write: its slot is not zeroed yet, and its value is zero.
+      if (t === ValType.V128) this.vs.pushConstV128(0, 0, 0, 0);
+      else this.vs.pushConst(t, 0, 0);
+    } else {
       this.vs.noteLocalUse(i);
       if (!this.vs.pushCachedLocal(t, i)) this.vs.pushLocal(t, i);
     }
+  }
+
+  /** Whether declared local i still waits for its zeroing (the prefix has not written it). */
+  private prefixUnwritten(i: number): boolean {
+    const j = i - this.funcType.params.length;
+    return j >= 0 && (this.zeroPending & (1 << j)) !== 0;
   }
 
   private opLocalSet(tee: boolean): void {
@@ -1258,6 +1285,7 @@ export class FunctionCompiler {
     vs.materializeLocal(i);
     vs.noteLocalUse(i);
     vs.uncheckLocal(i);
+    if (this.zeroPending !== 0 && this.prefixUnwritten(i)) this.zeroPending &= ~(1 << (i - this.funcType.params.length));
     const top = vs.height - 1;
     if (tee) vs.type[top] = t; // local.tee leaves the local's type (a supertype of the operand's)
     const disp = vs.localDisp[i];
