@@ -118,11 +118,31 @@ function constTopLevel(code) {
   for (const m of code.matchAll(/(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*(?:[-+*/%&|^]|<<|>>>?|\*\*|&&|\|\||\?\?)?=(?![=>])/gm)) count(m[1]);
   for (const m of code.matchAll(/(?:^|[^\w$.])([A-Za-z_$][\w$]*)\s*(?:\+\+|--)|(?:\+\+|--)\s*([A-Za-z_$][\w$]*)/gm)) count(m[1] ?? m[2]);
   let converted = 0;
-  const out = code.replace(/^var ([A-Za-z_$][\w$]*) = /gm, (whole, name) => {
+  let out = code.replace(/^var ([A-Za-z_$][\w$]*) = /gm, (whole, name) => {
     if (writes.get(name) !== 1) return whole; // (1: the declaration itself)
     converted++;
     return `const ${name} = `;
   });
+  // Top-level functions likewise (a call of a `function` declaration reloads it and checks it is still the same
+  // function), but only those declared before any mention of their name, so that nothing can reach one before its
+  // declaration has run (a function declaration is hoisted, a const is not), assigned nowhere, and whose body ends
+  // at the first line that is a lone `}` (esbuild indents everything inside; that line gets the const's `;`).
+  const lines = out.split('\n');
+  let offset = 0;
+  const lineStart = lines.map((l) => { const o = offset; offset += l.length + 1; return o; });
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^function ([A-Za-z_$][\w$]*)\(/.exec(lines[i]);
+    if (m === null || writes.has(m[1]) || lines[i].endsWith('}')) continue;
+    let j = i + 1;
+    while (j < lines.length && lines[j] !== '}' && !/^\S/.test(lines[j])) j++;
+    if (j >= lines.length || lines[j] !== '}') continue;
+    const first = new RegExp(`(?<![\\w$.])${m[1].replace(/\$/g, '\\$')}(?![\\w$])`).exec(out);
+    if (first === null || first.index !== lineStart[i] + 'function '.length) continue;
+    lines[i] = `const ${m[1]} = ${lines[i]}`;
+    lines[j] = '};';
+    converted++;
+  }
+  out = lines.join('\n');
   return { code: out, converted };
 }
 
