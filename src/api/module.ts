@@ -12,7 +12,7 @@ import { CompileError } from '../errors.js';
 import { allocateCode, CodeBlock, CodeReservation, reserveCode } from '../runtime/code-memory.js';
 import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
-import { startupMark } from '../startup-trace.js';
+import { startupFact, startupMark } from '../startup-trace.js';
 import { webIdlInterface } from './webidl.js';
 
 export interface ModuleOptions {
@@ -276,6 +276,7 @@ export class Module {
         // page-padded buffer of its own, which the entry stores as it is.
         if (options?.cache === undefined) compileOptions.codeBuffer = (size) => (reservation = reserveCode(size)).view;
         compiled = compileModule(copy, features, compileOptions);
+        startupFact('compiled', true); // (the V8 code cache saved at exit then holds the compiler: bundle-cache.cts)
       } catch (e) {
         if (e instanceof CompileError) throw e;
         if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
