@@ -61,9 +61,24 @@ function* cacheDirs(dist: string): Generator<string> {
   yield `${tmp}/quickbeam-${uid}/v8-code-cache/`;
 }
 
+/** Options whose value is the script (`node -e CODE`): not flags, and different in every such process. */
+const SCRIPT_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-pe']);
+
+/** Node's options as they may matter to V8 (the script of -e/-p and --input-type left out). */
+function flagsOf(execArgv: readonly string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (SCRIPT_OPTIONS.has(a)) i++;
+    else if (!/^--(eval|print|input-type)=/.test(a) && a !== '--input-type') kept.push(a);
+    else if (a === '--input-type') i++;
+  }
+  return kept.join(' ');
+}
+
 /** The cache file's name: `<prefix><id>-node<version>-<arch>-<flags>.<kind>.bin`. */
 function cacheName(prefix: string, id: string, kind: CacheKind): string {
-  const flags = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`;
+  const flags = `${flagsOf(process.execArgv)}\0${process.env.NODE_OPTIONS ?? ''}`;
   return `${prefix}${id}-node${process.version}-${process.arch}-${flags === '\0' ? 'default' : fnv1a(flags)}.${kind}.bin`;
 }
 

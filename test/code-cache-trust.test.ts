@@ -279,10 +279,10 @@ t('bin/quickbeam.js: a V8 code cache file or directory writable by others is not
   };
   const v8cache = (marks: string[]): string | undefined => /code cache (\w+)/.exec(marks.find((m) => m.startsWith('bin: bundle compiled')) ?? '')?.[1];
   run(); // makes sure there is a cache
-  // Where bin keeps it (one file per Node version: this one's): dist/v8-code-cache, or (when that is not this user's) TMPDIR/quickbeam-UID/v8-code-cache.
+  // Where bin keeps the CLI bundle's (one file per Node version: this one's; the library's are quickbeam-lib-*): dist/v8-code-cache, or (when that is not this user's) TMPDIR/quickbeam-UID/v8-code-cache.
   const ours = (d: string): string | undefined => {
     try {
-      return readdirSync(d).find((f) => f.includes(`-node${process.version}-`) && f.includes('-default.full.bin') && lstatSync(path.join(d, f)).uid === uid);
+      return readdirSync(d).find((f) => f.startsWith('quickbeam-cli-') && f.includes(`-node${process.version}-`) && f.includes('-default.full.bin') && lstatSync(path.join(d, f)).uid === uid);
     } catch {
       return undefined;
     }
