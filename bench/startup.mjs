@@ -15,6 +15,9 @@
 //     ... --no-cache                               the same, compiling the module every time
 //     ... --no-cache, QUICKBEAM_CODE_CACHE=0       ... and without the V8 code cache of the bundle
 //     ... --no-cache, QUICKBEAM_NO_BUNDLE=1        ... and from the ES modules of dist/src (what `tsc` builds)
+//   node --import quickbeam/register examples/node-wasi.mjs examples/hello.wasm
+//                                                  the drop-in: node's own program, Quickbeam as its engine
+//     ... QUICKBEAM_CODE_CACHE=0                   ... without the V8 code cache of the library bundle
 //   DIR/bin/quickbeam.js run [--no-cache] examples/hello.wasm
 //                                                  with --before DIR: another build (e.g. a checkout of an
 //                                                  older commit, built) for a before/after comparison
@@ -31,7 +34,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -62,6 +65,7 @@ const log = (s) => process.stderr.write(s + '\n');
 const hello = path.join(root, 'examples', 'hello.wasm');
 const nodeWasi = path.join(root, 'examples', 'node-wasi.mjs');
 const bin = path.join(root, 'bin', 'quickbeam.js');
+const register = pathToFileURL(path.join(root, 'dist', 'src', 'register', 'register.js')).href;
 for (const f of [hello, nodeWasi, path.join(root, 'dist', 'src', 'cli', 'main.js')]) {
   if (!fs.existsSync(f)) {
     console.error(`startup: ${path.relative(root, f)} is missing (npm run build; scripts/build-examples.sh)`);
@@ -97,6 +101,10 @@ const cmds = [
   { label: '`quickbeam run --no-cache examples/hello.wasm` (compiles)', cmd: [node, bin, 'run', '--no-cache', hello] },
   { label: '... without the V8 code cache of the bundle (QUICKBEAM_CODE_CACHE=0)', cmd: [node, bin, 'run', '--no-cache', hello], env: { QUICKBEAM_CODE_CACHE: '0' } },
   { label: '... from dist/src, not the bundle (QUICKBEAM_NO_BUNDLE=1)', cmd: [node, bin, 'run', '--no-cache', hello], env: { QUICKBEAM_NO_BUNDLE: '1' } },
+  // The drop-in: the same node:wasi program, unmodified, with Quickbeam as its WebAssembly (the package entry loads
+  // the library bundle through its V8 code cache; the module's code comes from the machine-code cache).
+  { label: '`node --import quickbeam/register` + node:wasi (examples/node-wasi.mjs, compiled code cached)', cmd: [node, `--import=${register}`, nodeWasi, hello] },
+  { label: '... without the V8 code cache of the library (QUICKBEAM_CODE_CACHE=0)', cmd: [node, `--import=${register}`, nodeWasi, hello], env: { QUICKBEAM_CODE_CACHE: '0' } },
 ];
 if (before !== null) {
   // An older build may not know --no-cache (it always compiled).
@@ -114,7 +122,7 @@ if (before !== null) {
 const reference = spawnSync(node, [nodeWasi, hello], { env, encoding: 'utf8' });
 for (const c of cmds) {
   const r = spawnSync(c.cmd[0], c.cmd.slice(1), { env: { ...env, ...c.env }, encoding: 'utf8' });
-  if (r.status !== 0 || (c.cmd.includes('run') && r.stdout !== reference.stdout)) {
+  if (r.status !== 0 || ((c.cmd.includes('run') || c.cmd.includes(nodeWasi)) && r.stdout !== reference.stdout)) {
     console.error(`startup: ${c.label} failed (status ${r.status}): ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`);
     process.exit(1);
   }
