@@ -53,7 +53,9 @@ function peakRssKb() {
   return process.resourceUsage().maxRSS;
 }
 
-const W = engine === 'quickbeam' ? (await import('../dist/src/index.js')).default : WebAssembly;
+// Quickbeam as applications load it: the package entry (the library's bundle, through V8's code cache).
+const qbPackage = engine === 'quickbeam' ? await import('../dist/quickbeam-entry.mjs') : null;
+const W = qbPackage !== null ? qbPackage.default : WebAssembly;
 if (baseline) {
   console.log(JSON.stringify({ engine, baseline: true, max_rss_kb: peakRssKb() }));
   process.exit(0);
@@ -90,7 +92,7 @@ let moduleChecksum = null;
 let tInst0, tInst1, tRun0, tRun1, cRun0, cRun1;
 
 if (isWasi) {
-  const { WASI } = engine === 'quickbeam' ? await import('../dist/src/wasi/index.js') : await import('node:wasi');
+  const { WASI } = qbPackage !== null ? qbPackage : await import('node:wasi');
   const tmp = path.join(os.tmpdir(), `qb-bench-out-${process.pid}.txt`);
   const fd = fs.openSync(tmp, 'w+');
   const wasi = new WASI({ version: 'preview1', args: [path.basename(file), ...(progArgs ?? [])], env: {},
