@@ -76,14 +76,23 @@ function flagsOf(execArgv: readonly string[]): string {
   return kept.join(' ');
 }
 
-/** The cache file's name: `<prefix><id>-node<version>-<arch>-<flags>.<kind>.bin`. */
-function cacheName(prefix: string, id: string, kind: CacheKind): string {
+/**
+ * The part of a cache's name that stands for this process's flags. Taken once, when the bundle loads: the
+ * process may change NODE_OPTIONS later (quickbeam/register adds itself for child processes), and the cache it
+ * saves at exit must have the name the next such process looks for.
+ */
+function flagsKey(): string {
   const flags = `${flagsOf(process.execArgv)}\0${process.env.NODE_OPTIONS ?? ''}`;
-  return `${prefix}${id}-node${process.version}-${process.arch}-${flags === '\0' ? 'default' : fnv1a(flags)}.${kind}.bin`;
+  return flags === '\0' ? 'default' : fnv1a(flags);
+}
+
+/** The cache file's name: `<prefix><id>-node<version>-<arch>-<flags>.<kind>.bin`. */
+function cacheName(prefix: string, id: string, flags: string, kind: CacheKind): string {
+  return `${prefix}${id}-node${process.version}-${process.arch}-${flags}.${kind}.bin`;
 }
 
 /** The best cache there is: `{ data, kind, file }`, or null. A file or directory that fails the checks is skipped. */
-function readCache(dist: string, prefix: string, id: string, mark: Mark): { data: Buffer; kind: CacheKind; file: string } | null {
+function readCache(dist: string, prefix: string, id: string, flags: string, mark: Mark): { data: Buffer; kind: CacheKind; file: string } | null {
   if (process.env.QUICKBEAM_CODE_CACHE === '0') return null;
   const { trustedDir, readTrusted } = trusted();
   for (const dir of cacheDirs(dist)) {
@@ -100,7 +109,7 @@ function readCache(dist: string, prefix: string, id: string, mark: Mark): { data
       continue;
     }
     for (const kind of ['full', 'partial'] as const) {
-      const name = cacheName(prefix, id, kind);
+      const name = cacheName(prefix, id, flags, kind);
       if (!names.has(name)) continue;
       const r = readTrusted(d, name);
       if (r.ok) return { data: r.data, kind, file: `${d.path}/${name}` };
@@ -111,8 +120,8 @@ function readCache(dist: string, prefix: string, id: string, mark: Mark): { data
 }
 
 /** Writes the cache (0600, atomically) where it can, removing caches of other bundles there. */
-function writeCache(dist: string, prefix: string, id: string, kind: CacheKind, data: Buffer): boolean {
-  const name = cacheName(prefix, id, kind);
+function writeCache(dist: string, prefix: string, id: string, flags: string, kind: CacheKind, data: Buffer): boolean {
+  const name = cacheName(prefix, id, flags, kind);
   const { trustedDir, writeTrusted } = trusted();
   for (const dir of cacheDirs(dist)) {
     try {
@@ -121,7 +130,7 @@ function writeCache(dist: string, prefix: string, id: string, kind: CacheKind, d
       writeTrusted(d, name, data);
       // Caches of older bundles are of no use any more, nor is a partial one next to a full one.
       // (Names without a bundle prefix are from builds before there were several bundles.)
-      const partial = cacheName(prefix, id, 'partial');
+      const partial = cacheName(prefix, id, flags, 'partial');
       for (const f of fs.readdirSync(d.path)) {
         if (!f.endsWith('.bin') || !(f.startsWith(prefix) || /^quickbeam-[0-9a-f]{16}-/.test(f))) continue;
         if (!f.startsWith(`${prefix}${id}-`) || (kind === 'full' && f === partial)) fs.unlinkSync(`${d.path}/${f}`);
@@ -149,7 +158,8 @@ export function loadBundle(file: string, dist: string, prefix: string, label: st
   }
   if (!source.startsWith(BUNDLE_HEADER)) return null;
   const id = source.slice(BUNDLE_HEADER.length, source.indexOf('\n')).trim();
-  const cache = readCache(dist, prefix, id, mark);
+  const flags = flagsKey();
+  const cache = readCache(dist, prefix, id, flags, mark);
   const cachedData = cache?.data;
   const wrapper = `(function (exports, require, module, __filename, __dirname, __qbLoaderImport) {${source}\n})`;
   const script = new vm.Script(wrapper, { filename: file, cachedData });
@@ -172,7 +182,7 @@ export function loadBundle(file: string, dist: string, prefix: string, label: st
         /* gone already, or not ours to remove */
       }
     }
-    return writeCache(dist, prefix, id, kind, script.createCachedData()) ? kind : null;
+    return writeCache(dist, prefix, id, flags, kind, script.createCachedData()) ? kind : null;
   };
   return { exports: module.exports, saveCache, cacheUsed };
 }

@@ -96,6 +96,30 @@ test('package entry: a cache saved without compiling is replaced by the first pr
   assert.ok(left[0]!.endsWith('.full.bin'), left[0]);
 });
 
+test('package entry: quickbeam/register (which changes NODE_OPTIONS for children) finds the cache it saved', () => {
+  if (!haveBundle) return;
+  clearLibCaches();
+  const register = pathToFileURL(path.join(root, 'dist', 'src', 'register', 'register.js')).href;
+  const code = `const { instance } = await WebAssembly.instantiate(new Uint8Array(${JSON.stringify(ADD)}));
+    process.stdout.write(String(instance.exports.add(2, 3)) + ' ' + String(WebAssembly.Module.name) + '\\n');`;
+  const run = (): Child => {
+    const e: Record<string, string | undefined> = { ...process.env, QUICKBEAM_TRACE_STARTUP: '1' };
+    for (const k of ['QUICKBEAM_NO_BUNDLE', 'QUICKBEAM_CODE_CACHE', 'NODE_OPTIONS']) delete e[k];
+    const r = spawnSync(process.execPath, [`--import=${register}`, '--input-type=module', '-e', code], { encoding: 'utf8', env: e, timeout: 120_000 });
+    const marks = r.stderr.split('\n').map((l) => /^quickbeam startup: +[\d.]+ +\+[\d.]+ {2}(.*)$/.exec(l)?.[1]).filter((m): m is string => m !== undefined);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, marks };
+  };
+  const first = run();
+  assert.is(first.status, 0, first.stderr);
+  assert.is(first.stdout, '5 Module\n');
+  assert.ok(first.marks.includes('entry: code cache saved (full)'), first.marks.join(' | '));
+  const second = run();
+  assert.is(second.stdout, '5 Module\n');
+  assert.is(compiledMark(second), 'entry: library bundle compiled (code cache used)', second.marks.join(' | '));
+  assert.not.ok(second.marks.some((m) => m.startsWith('entry: code cache saved')), second.marks.join(' | '));
+  assert.is(libCaches().length, 1, libCaches().join(' '));
+});
+
 test('package entry: only a private cache file is used; QUICKBEAM_CODE_CACHE=0 and QUICKBEAM_NO_BUNDLE=1 turn it off', () => {
   if (!haveBundle) return;
   clearLibCaches();
