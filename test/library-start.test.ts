@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { splitStartupTrace } from './helpers/startup-trace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = path.join(root, 'dist', 'quickbeam-entry.mjs');
@@ -40,14 +41,8 @@ function child(compile: boolean, env: Record<string, string> = {}): Child {
   const e: Record<string, string | undefined> = { ...process.env, QUICKBEAM_TRACE_STARTUP: '1', ...env };
   for (const k of ['QUICKBEAM_NO_BUNDLE', 'QUICKBEAM_CODE_CACHE']) if (!(k in env)) delete e[k];
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: e, timeout: 120_000 });
-  const marks: string[] = [];
-  const other: string[] = [];
-  for (const line of r.stderr.split('\n')) {
-    const m = /^quickbeam startup: +[\d.]+ +\+[\d.]+ {2}(.*)$/.exec(line);
-    if (m) marks.push(m[1]!);
-    else if (line !== '' && !line.startsWith('quickbeam startup:')) other.push(line);
-  }
-  return { status: r.status, stdout: r.stdout, stderr: other.join('\n'), marks };
+  const { marks, other } = splitStartupTrace(r.stderr);
+  return { status: r.status, stdout: r.stdout, stderr: other, marks };
 }
 
 const libCaches = (): string[] => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.startsWith('quickbeam-lib-')) : []);
@@ -106,8 +101,8 @@ test('package entry: quickbeam/register (which changes NODE_OPTIONS for children
     const e: Record<string, string | undefined> = { ...process.env, QUICKBEAM_TRACE_STARTUP: '1' };
     for (const k of ['QUICKBEAM_NO_BUNDLE', 'QUICKBEAM_CODE_CACHE', 'NODE_OPTIONS']) delete e[k];
     const r = spawnSync(process.execPath, [`--import=${register}`, '--input-type=module', '-e', code], { encoding: 'utf8', env: e, timeout: 120_000 });
-    const marks = r.stderr.split('\n').map((l) => /^quickbeam startup: +[\d.]+ +\+[\d.]+ {2}(.*)$/.exec(l)?.[1]).filter((m): m is string => m !== undefined);
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, marks };
+    const { marks, other } = splitStartupTrace(r.stderr);
+    return { status: r.status, stdout: r.stdout, stderr: other, marks };
   };
   const first = run();
   assert.is(first.status, 0, first.stderr);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, u
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { splitStartupTrace } from './helpers/startup-trace.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'quickbeam.js');
@@ -30,14 +31,8 @@ function quickbeam(args: string[], env: Record<string, string> = {}): Run {
   const e: Record<string, string | undefined> = { ...process.env, QUICKBEAM_TRACE_STARTUP: '1', ...env };
   for (const k of ['QUICKBEAM_NO_BUNDLE', 'QUICKBEAM_CODE_CACHE']) if (!(k in env)) delete e[k];
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: e, timeout: 120_000 });
-  const marks: string[] = [];
-  const other: string[] = [];
-  for (const line of r.stderr.split('\n')) {
-    const m = /^quickbeam startup: +[\d.]+ +\+[\d.]+ {2}(.*)$/.exec(line);
-    if (m) marks.push(m[1]!);
-    else if (line !== '' && !line.startsWith('quickbeam startup:')) other.push(line);
-  }
-  return { status: r.status, stdout: r.stdout, stderr: other.join('\n'), marks };
+  const { marks, other } = splitStartupTrace(r.stderr);
+  return { status: r.status, stdout: r.stdout, stderr: other, marks };
 }
 
 const haveBundle = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(mainJs).mtimeMs;
