@@ -28,6 +28,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,8 +41,8 @@ const libFile = path.join(dist, 'quickbeam.mjs');
 const libEntryFile = path.join(dist, 'quickbeam-entry.mjs');
 const workerEntry = path.join(dist, 'src', 'compile', 'compile-worker.js');
 const workerFile = path.join(dist, 'quickbeam-compile-worker.mjs');
-/** Must match BUNDLE_HEADER in bin/quickbeam.js. */
-const HEADER = '// quickbeam-bundle 1 ';
+/** The bundles' first line, before their id: the loader's own constant (tsc has built it by now). */
+const HEADER = createRequire(import.meta.url)('../dist/src/bundle-cache.cjs').BUNDLE_HEADER;
 /** Dynamic imports of main.js that are bundled; the others (commands) stay separate modules. */
 const BUNDLED_COMMANDS = new Set(['./run.js']);
 

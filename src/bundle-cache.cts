@@ -18,7 +18,7 @@ import vm = require('node:vm');
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-/** The first line of every bundle: this text, then the bundle's id. Must match scripts/bundle.mjs. */
+/** The first line of every bundle: this text, then the bundle's id (scripts/bundle.mjs writes it from here). */
 export const BUNDLE_HEADER = '// quickbeam-bundle 1 ';
 
 export type CacheKind = 'full' | 'partial';
@@ -69,9 +69,8 @@ function flagsOf(execArgv: readonly string[]): string {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const a = execArgv[i]!;
-    if (SCRIPT_OPTIONS.has(a)) i++;
-    else if (!/^--(eval|print|input-type)=/.test(a) && a !== '--input-type') kept.push(a);
-    else if (a === '--input-type') i++;
+    if (SCRIPT_OPTIONS.has(a) || a === '--input-type') i++; // (and its value)
+    else if (!/^--(eval|print|input-type)=/.test(a)) kept.push(a);
   }
   return kept.join(' ');
 }
