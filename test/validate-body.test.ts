@@ -13,6 +13,7 @@ import { type Features, resolveFeatures } from '../src/decode/features.js';
 import type { ModuleInfo } from '../src/decode/types.js';
 import { BatchCompiler } from '../src/compile/batch-compiler.js';
 import { BodyValidator } from '../src/compile/validate-body.js';
+import { primerModule } from '../src/compile/validator-primer.js';
 import { CompileError } from '../src/errors.js';
 import { uleb as ulebInto } from './helpers/wasm-builder.js';
 
@@ -287,6 +288,66 @@ test('an invalid body is declined, and the module still fails with the function 
       assert.match(String((e as Error).message), /type mismatch/);
       assert.match(String((e as Error).message), /at byte offset 26/); // the `end` where i64 is found
     }
+  }
+});
+
+test('validateBodies over a range stops at exactly the first body validate() declines (the batch compiler\'s loop)', () => {
+  const features = resolveFeatures();
+  const next = rng(0x51ed);
+  let ranges = 0, stops = 0;
+  for (const file of wasmFiles().slice(0, 400)) {
+    const d0 = decode(new Uint8Array(fs.readFileSync(file)), features);
+    if (d0 === null) continue;
+    const first = d0.info.numImportedFuncs, n = d0.info.funcTypes.length;
+    if (n - first < 2) continue;
+    // the module as it is, and with one byte of a random body changed (an invalid body mid-range, usually)
+    for (const mutate of [false, true]) {
+      const bytes = d0.bytes.slice();
+      if (mutate) {
+        const f = first + (next() % (n - first));
+        if (d0.ends[f] - d0.starts[f] < 2) continue;
+        bytes[d0.starts[f] + (next() % (d0.ends[f] - d0.starts[f]))] = LIKELY[next() % LIKELY.length];
+      }
+      const single = new BodyValidator(d0.info, features);
+      const expected: number[] = [];
+      for (let f = first; f < n; f++) if (!single.validate(f, bytes, d0.starts[f], d0.ends[f])) expected.push(f);
+      const ranged = new BodyValidator(d0.info, features);
+      const got: number[] = [];
+      for (let f = ranged.validateBodies(first, n, bytes, d0.starts, d0.ends); f < n; f = ranged.validateBodies(f + 1, n, bytes, d0.starts, d0.ends)) got.push(f);
+      assert.equal(got, expected, path.relative(suite, file));
+      ranges++;
+      stops += got.length;
+    }
+  }
+  assert.ok(ranges > 0);
+  if (ranges > 100) assert.ok(stops > 0, 'no range stopped early: the mutations tested nothing');
+});
+
+test('a range with a body deeper than the scratch in its middle: the scratch grows and the range goes on', () => {
+  const features = resolveFeatures();
+  const n = 3000;
+  const deep = [0, ...Array(n).fill([0x02, 0x7f]).flat(), 0x41, 7, ...Array(n).fill(0x0b), 0x1a, 0x0b];
+  const small = [0, 0x41, 1, 0x1a, 0x0b];
+  const bad = [0, 0x41, 1, 0x0b]; // a value left on the stack of a function without results
+  const bodies = [small, deep, small, bad, small];
+  const code = [bodies.length, ...bodies.flatMap((b) => [...uleb(b.length), ...b])];
+  const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 6, 5, 0, 0, 0, 0, 0,
+    10, ...uleb(code.length), ...code]);
+  const d = decode(bytes, features)!;
+  const v = new BodyValidator(d.info, features);
+  assert.is(v.validateBodies(0, 5, d.bytes, d.starts, d.ends), 3, 'stops at the invalid body, after the deep one');
+  assert.is(v.validateBodies(4, 5, d.bytes, d.starts, d.ends), 5);
+  assert.not.ok(compilerAccepts(d, features, 3));
+});
+
+test('the primer (type feedback for a fresh process) is valid, and the fast validator accepts all of it', () => {
+  const features = resolveFeatures();
+  const d = decode(primerModule(), features);
+  assert.ok(d !== null, 'the primer does not decode');
+  const v = new BodyValidator(d!.info, features);
+  for (let f = 0; f < d!.info.funcTypes.length; f++) {
+    assert.ok(compilerAccepts(d!, features, f), `primer function ${f} is invalid`);
+    assert.ok(v.validate(f, d!.bytes, d!.starts[f], d!.ends[f]), `primer function ${f} declined: it no longer primes the whole loop`);
   }
 });
 

@@ -16,6 +16,7 @@ import { FunctionCompiler, ModuleCodegen } from './function-compiler.js';
 import { emitTrapStubs } from './stubs.js';
 import { Int32List } from './int32-list.js';
 import { BodyValidator, FAST_VALIDATION, validatorStats } from './validate-body.js';
+import { primeBodyValidator } from './validator-primer.js';
 
 /** Wasm body bytes per batch: big enough that per-batch costs vanish, small enough to spread over threads. */
 export const BATCH_BYTES = 64 * 1024;
@@ -152,9 +153,16 @@ export class BatchCompiler {
     const { asm, m } = this;
     if (this.validateOnly) {
       // The fast validator first; the function compiler decides what it declines (and gives exact errors).
-      const v = this.fastValidation ? (this.bodyValidator ??= new BodyValidator(this.info, this.features)) : null;
+      if (this.fastValidation && this.bodyValidator === null) {
+        primeBodyValidator(this.features);
+        this.bodyValidator = new BodyValidator(this.info, this.features);
+      }
+      const v = this.bodyValidator;
       for (let f = first; f < end; f++) {
-        if (v !== null && v.validate(f, this.bytes, bodyStarts[f], bodyEnds[f])) continue;
+        if (v !== null) {
+          f = v.validateBodies(f, end, this.bytes, bodyStarts, bodyEnds);
+          if (f === end) break;
+        }
         validatorStats.declined++;
         asm.reset(); // nothing is emitted, but labels are still made
         this.fc.compile(f, this.bytes, bodyStarts[f], bodyEnds[f]);

@@ -35,6 +35,12 @@ const LIMIT_DEPTH = 1 << 20;
 const KEEP_STACK = 1 << 16; // larger scratch is dropped after the body that needed it
 const KEEP_DEPTH = 1 << 16;
 const MAX_BR_TABLE = 1_000_000; // likewise
+/**
+ * run()'s result for a body that ran out of stack or frame room (the body is this.current). A constant, not
+ * a call to outgrow() or arithmetic on f: in optimised code, an operation on a path never taken before has
+ * no type feedback, and reaching it throws the optimised loop away.
+ */
+const OUTGROWN = -1;
 
 // Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
 const NUM_IN = new Uint8Array(256);
@@ -246,26 +252,47 @@ export class BodyValidator {
    * invalid or not in this validator's subset; the function compiler must decide.
    */
   validate(f: number, bytes: Uint8Array, start: number, end: number): boolean {
+    this.oneStart[0] = start;
+    this.oneEnd[0] = end;
+    return this.validateBodies(f, f + 1, bytes, this.oneStart, this.oneEnd, f) === f + 1;
+  }
+  private readonly oneStart = new Int32Array(1);
+  private readonly oneEnd = new Int32Array(1);
+
+  /**
+   * Validate the bodies of functions [first, last), body f at bytes[starts[f - delta], ends[f - delta]), in
+   * one run of the operator loop (a call per body cost a tenth of a cold validation, mostly the loop's
+   * prologue in baseline code). Returns the first function it did not accept (invalid, or outside this
+   * validator's subset: the function compiler must decide), or `last` when it accepted them all.
+   */
+  validateBodies(first: number, last: number, bytes: Uint8Array, starts: Int32Array, ends: Int32Array, delta = 0): number {
     const r = this.r;
     r.bytes = bytes;
+    let f = first;
     for (;;) {
       if (this.stack !== threadScratch().stack) this.useScratch();
-      r.pos = start;
-      r.end = end;
       this.outgrown = false;
-      let ok: boolean;
+      let next: number;
       try {
-        ok = this.body(f);
+        next = this.run(f, last, starts, ends, delta);
       } catch {
-        return false; // a malformed immediate (the reader throws): the function compiler reports it
+        next = this.current; // a malformed immediate (the reader throws): the function compiler reports it
       }
-      if (ok || !this.outgrown || !growScratch(this.stack.length, this.fKind.length)) {
-        // A pathological body's capacities (up to ~15 MB) are not kept for the thread's life.
-        if (this.fKind.length > KEEP_DEPTH || this.stack.length > KEEP_STACK) scratch = null;
-        return ok;
+      if (next === OUTGROWN) {
+        next = this.current;
+        this.outgrown = true;
       }
+      f = next;
+      if (f === last) break;
+      // A body that ran out of stack or frame room only: again, with doubled room.
+      if (!this.outgrown || !growScratch(this.stack.length, this.fKind.length)) break;
     }
+    // A pathological body's capacities (up to ~15 MB) are not kept for the thread's life.
+    if (this.fKind.length > KEEP_DEPTH || this.stack.length > KEEP_STACK) scratch = null;
+    return f;
   }
+  /** The function run() is validating. */
+  private current = 0;
 
   /** Point the hot loop's arrays at the thread's scratch (after it grew). */
   private useScratch(): void {
@@ -277,16 +304,6 @@ export class BodyValidator {
     this.fDead = s.fDead;
     this.fParams = s.fParams;
     this.fResults = s.fResults;
-  }
-
-  private body(f: number): boolean {
-    const ti = this.funcTypes[f];
-    if (this.typePlain[ti] === 0) return false;
-    if (!this.readLocals(2 * ti)) return false;
-    this.sp = 0;
-    this.depth = 0;
-    this.pushFrame(K_FUNC, this.emptyList, 2 * ti + 1); // (depth 0: fits)
-    return this.operators();
   }
 
   /** Locals: the params (list `params`), then the declared ones. */
@@ -383,19 +400,6 @@ export class BodyValidator {
   // ---------------------------------------------------------------------------------------------------------
   // Control frames
 
-  /** Open a control frame; false when too deep (the body is declined). */
-  private pushFrame(kind: number, params: number, results: number): boolean {
-    const d = this.depth;
-    if (d === this.fKind.length) return this.outgrow();
-    this.fKind[d] = kind;
-    this.fHeight[d] = this.sp;
-    this.fDead[d] = 0;
-    this.fParams[d] = params;
-    this.fResults[d] = results;
-    this.depth = d + 1;
-    return true;
-  }
-
   /** Decline for lack of room (validate() grows the scratch and tries again). */
   private outgrow(): false {
     this.outgrown = true;
@@ -483,140 +487,293 @@ export class BodyValidator {
   // ---------------------------------------------------------------------------------------------------------
   // The operator loop
 
-  private operators(): boolean {
+  // The hot loop keeps the validator's state in locals (position, stack height, depth, the innermost frame's
+  // height and unreachable flag) and reads immediates' one-byte forms in place: a fresh process runs it
+  // interpreted and then in baseline code for much of its first module, where every `this.x` and every small
+  // method call costs an inline-cache lookup or a call frame, and optimised code keeps locals in registers.
+  // The state goes back into the fields around calls to the methods below (rare operators and long immediates).
+  // One run validates many bodies (see validateBodies).
+  private run(first: number, last: number, starts: Int32Array, ends: Int32Array, delta: number): number {
     const r = this.r;
     const code = r.bytes;
-    const info = this.info;
     const numIn = this.numIn;
-    while (this.depth > 0) {
-      const p = r.pos;
-      // (Room for the one value a single operator pushes; pushTypes checks its own.)
-      if (p >= r.end) return false;
-      if (this.sp >= this.stackLimit) return this.outgrow();
-      const op = code[p];
-      r.pos = p + 1;
-      if (op >= 0x45 && op <= 0xc4) {
-        const tin = numIn[op];
-        if (tin === 0) return false;
-        if (NUM_ARITY[op] === 2 && !this.pop(tin)) return false;
-        if (!this.pop(tin)) return false;
-        this.push(op >= SIGN_EXT_FIRST ? tin : NUM_OUT[op]);
-        continue;
+    const stack = this.stack, stackLimit = this.stackLimit;
+    const fKind = this.fKind, fHeight = this.fHeight, fDead = this.fDead, fParams = this.fParams, fResults = this.fResults;
+    const maxDepth = fKind.length;
+    const listStart = this.listStart, listLen = this.listLen, listTypes = this.listTypes;
+    const locals = this.locals;
+    const funcTypes = this.funcTypes, numFuncs = funcTypes.length, typePlain = this.typePlain;
+    const globalTypes = this.globalTypes, globalMutable = this.globalMutable, numGlobals = globalTypes.length;
+    const emptyList = this.emptyList, singleList = this.singleList, simd = this.features.simd;
+    const mem0Is32 = this.mem64.length > 0 && this.mem64[0] === 0;
+    let pos = 0, end = 0, sp = 0, depth = 0, numLocals = 0;
+    // The innermost frame's operand height and unreachable flag (= fHeight / fDead[depth - 1]).
+    let base = 0, dead = 0;
+    // Popping an operand of type t, everywhere below (BOTTOM matches; at the frame's height only in dead code):
+    //   if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+    let g = 0, x = 0, s = 0, n = 0;
+    for (let f = first; f < last; f++) {
+      this.current = f;
+      const ti = funcTypes[f];
+      if (typePlain[ti] === 0) return f;
+      r.pos = starts[f - delta];
+      r.end = end = ends[f - delta];
+      if (!this.readLocals(2 * ti)) return f;
+      pos = r.pos;
+      numLocals = this.numLocals;
+      // The function's frame: no params (they are locals), its type's results.
+      fKind[0] = K_FUNC;
+      fHeight[0] = 0;
+      fDead[0] = 0;
+      fParams[0] = emptyList;
+      fResults[0] = 2 * ti + 1;
+      sp = base = dead = 0;
+      depth = 1;
+      while (depth > 0) {
+        if (pos >= end) return f;
+        if (sp >= stackLimit) return OUTGROWN;
+        const op = code[pos++];
+        if (op >= 0x45 && op <= 0xc4) {
+          const tin = numIn[op];
+          if (tin === 0) return f;
+          if (NUM_ARITY[op] === 2) {
+            if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== tin && g !== BOTTOM) return f;
+          }
+          if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== tin && g !== BOTTOM) return f;
+          stack[sp++] = op >= SIGN_EXT_FIRST ? tin : NUM_OUT[op];
+          continue;
+        }
+        if (op >= 0x28 && op <= 0x3e) {
+          const size = MEM_SIZE[op];
+          let at: number = I32;
+          // memarg: alignment (no memory index) and offset of one byte each, memory 0 32-bit; else the method.
+          if (mem0Is32 && pos + 1 < end && (x = code[pos]) <= 4 && 1 << x <= size && code[pos + 1] < 0x80) pos += 2;
+          else {
+            r.pos = pos;
+            at = this.memarg(size);
+            pos = r.pos;
+            if (at === 0) return f;
+          }
+          const t = MEM_TYPE[op];
+          if (op >= 0x36) {
+            if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== at && g !== BOTTOM) return f;
+          } else {
+            if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== at && g !== BOTTOM) return f;
+            stack[sp++] = t;
+          }
+          continue;
+        }
+        switch (op) {
+          case 0x02: // block
+          case 0x03: // loop
+          case 0x04: { // if
+            // Block type: empty (0x40) and single value types in place; type indices through the method.
+            let params = emptyList, results = emptyList;
+            x = pos < end ? code[pos] : 0;
+            if (x === 0x40) pos++;
+            else if (x > 0x40 && x < 0x80 && isPlainType(x, simd)) {
+              pos++;
+              results = singleList[x];
+            } else {
+              r.pos = pos;
+              if (!this.blockType()) return f;
+              pos = r.pos;
+              params = this.blockParams;
+              results = this.blockResults;
+            }
+            if (op === 0x04) {
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== I32 && g !== BOTTOM) return f;
+            }
+            s = listStart[params];
+            n = listLen[params];
+            for (let i = n - 1; i >= 0; i--) {
+              const t = listTypes[s + i];
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            if (depth === maxDepth) return OUTGROWN;
+            fKind[depth] = op === 0x02 ? K_BLOCK : op === 0x03 ? K_LOOP : K_IF;
+            fHeight[depth] = sp;
+            fDead[depth] = 0;
+            fParams[depth] = params;
+            fResults[depth] = results;
+            depth++;
+            base = sp;
+            dead = 0;
+            if (sp + n >= stackLimit) return OUTGROWN;
+            for (let i = 0; i < n; i++) stack[sp++] = listTypes[s + i];
+            break;
+          }
+          case 0x0b: { // end
+            const d = depth - 1;
+            const results = fResults[d];
+            s = listStart[results];
+            n = listLen[results];
+            for (let i = n - 1; i >= 0; i--) {
+              const t = listTypes[s + i];
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            if (sp !== base) return f;
+            // An if without else: the params pass through the implicit else, so they must be the results.
+            if (fKind[d] === K_IF && !this.sameTypes(fParams[d], results)) return f;
+            depth = d;
+            if (d > 0) {
+              base = fHeight[d - 1];
+              dead = fDead[d - 1];
+              if (sp + n >= stackLimit) return OUTGROWN;
+              for (let i = 0; i < n; i++) stack[sp++] = listTypes[s + i];
+            }
+            break;
+          }
+          case 0x0c: // br
+          case 0x0d: { // br_if
+            x = pos < end ? code[pos] : 0x80;
+            if (x < 0x80) pos++;
+            else {
+              r.pos = pos;
+              x = r.u32();
+              pos = r.pos;
+            }
+            if (x >= depth) return f;
+            const d = depth - 1 - x;
+            const types = fKind[d] === K_LOOP ? fParams[d] : fResults[d];
+            if (op === 0x0d) {
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== I32 && g !== BOTTOM) return f;
+            }
+            s = listStart[types];
+            n = listLen[types];
+            for (let i = n - 1; i >= 0; i--) {
+              const t = listTypes[s + i];
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            if (op === 0x0c) {
+              sp = base;
+              dead = 1;
+              fDead[depth - 1] = 1;
+            } else {
+              if (sp + n >= stackLimit) return OUTGROWN;
+              for (let i = 0; i < n; i++) stack[sp++] = listTypes[s + i];
+            }
+            break;
+          }
+          case 0x0f: { // return
+            const results = fResults[0];
+            s = listStart[results];
+            for (let i = listLen[results] - 1; i >= 0; i--) {
+              const t = listTypes[s + i];
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            sp = base;
+            dead = 1;
+            fDead[depth - 1] = 1;
+            break;
+          }
+          case 0x10: { // call
+            x = pos < end ? code[pos] : 0x80;
+            if (x < 0x80) pos++;
+            else {
+              r.pos = pos;
+              x = r.u32();
+              pos = r.pos;
+            }
+            if (x >= numFuncs) return f;
+            const ti = funcTypes[x];
+            if (typePlain[ti] === 0) return f;
+            s = listStart[2 * ti];
+            for (let i = listLen[2 * ti] - 1; i >= 0; i--) {
+              const t = listTypes[s + i];
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            s = listStart[2 * ti + 1];
+            n = listLen[2 * ti + 1];
+            if (sp + n >= stackLimit) return OUTGROWN;
+            for (let i = 0; i < n; i++) stack[sp++] = listTypes[s + i];
+            break;
+          }
+          case 0x1a: // drop
+            if (sp === base) { if (dead === 0) return f; } else sp--;
+            break;
+          case 0x20: // local.get
+          case 0x21: // local.set
+          case 0x22: { // local.tee
+            x = pos < end ? code[pos] : 0x80;
+            if (x < 0x80) pos++;
+            else {
+              r.pos = pos;
+              x = r.u32();
+              pos = r.pos;
+            }
+            if (x >= numLocals) return f;
+            const t = locals[x];
+            if (t === 0) return f; // a parameter of a type outside the subset
+            if (op !== 0x20) {
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            if (op !== 0x21) stack[sp++] = t;
+            break;
+          }
+          case 0x23: // global.get
+          case 0x24: { // global.set
+            x = pos < end ? code[pos] : 0x80;
+            if (x < 0x80) pos++;
+            else {
+              r.pos = pos;
+              x = r.u32();
+              pos = r.pos;
+            }
+            if (x >= numGlobals) return f;
+            const t = globalTypes[x];
+            if (t === 0) return f;
+            if (op === 0x23) stack[sp++] = t;
+            else {
+              if (globalMutable[x] === 0) return f;
+              if (sp === base) { if (dead === 0) return f; } else if ((g = stack[--sp]) !== t && g !== BOTTOM) return f;
+            }
+            break;
+          }
+          case 0x41: // i32.const
+            if (pos < end && code[pos] < 0x80) pos++;
+            else {
+              r.pos = pos;
+              r.s32();
+              pos = r.pos;
+            }
+            stack[sp++] = I32;
+            break;
+          case 0x42: // i64.const
+            if (pos < end && code[pos] < 0x80) pos++;
+            else {
+              r.pos = pos;
+              r.s64();
+              pos = r.pos;
+            }
+            stack[sp++] = I64;
+            break;
+          case 0x43: // f32.const
+            if (end - pos < 4) return f;
+            pos += 4;
+            stack[sp++] = F32;
+            break;
+          case 0x44: // f64.const
+            if (end - pos < 8) return f;
+            pos += 8;
+            stack[sp++] = F64;
+            break;
+          default:
+            r.pos = pos;
+            this.sp = sp;
+            this.depth = depth;
+            if (!this.rareOperator(op)) return f;
+            pos = r.pos;
+            sp = this.sp;
+            depth = this.depth;
+            base = fHeight[depth - 1];
+            dead = fDead[depth - 1];
+        }
       }
-      if (op >= 0x28 && op <= 0x3e) {
-        const t = MEM_TYPE[op];
-        const at = this.memarg(MEM_SIZE[op]);
-        if (at === 0) return false;
-        if (op >= 0x36) {
-          if (!this.pop(t) || !this.pop(at)) return false;
-        } else {
-          if (!this.pop(at)) return false;
-          this.push(t);
-        }
-        continue;
-      }
-      switch (op) {
-        case 0x02: // block
-        case 0x03: // loop
-        case 0x04: { // if
-          if (!this.blockType()) return false;
-          if (op === 0x04 && !this.pop(I32)) return false;
-          const params = this.blockParams;
-          if (!this.popTypes(params)) return false;
-          if (!this.pushFrame(op === 0x02 ? K_BLOCK : op === 0x03 ? K_LOOP : K_IF, params, this.blockResults)) return false;
-          if (!this.pushTypes(params)) return false;
-          break;
-        }
-        case 0x0b: { // end
-          const d = this.depth - 1;
-          if (!this.checkFrameEnd(d)) return false;
-          // An if without else: the params pass through the implicit else, so they must be the results.
-          if (this.fKind[d] === K_IF && !this.sameTypes(this.fParams[d], this.fResults[d])) return false;
-          const results = this.fResults[d];
-          this.depth = d;
-          if (d > 0 && !this.pushTypes(results)) return false;
-          break;
-        }
-        case 0x0c: { // br
-          const d = this.label();
-          if (d < 0 || !this.popTypes(this.labelTypes(d))) return false;
-          this.setUnreachable();
-          break;
-        }
-        case 0x0d: { // br_if
-          const d = this.label();
-          if (d < 0 || !this.pop(I32)) return false;
-          const types = this.labelTypes(d);
-          if (!this.popTypes(types) || !this.pushTypes(types)) return false;
-          break;
-        }
-        case 0x0f: // return
-          if (!this.popTypes(this.fResults[0])) return false;
-          this.setUnreachable();
-          break;
-        case 0x10: { // call
-          const f = r.u32();
-          const funcTypes = this.funcTypes;
-          if (f >= funcTypes.length) return false;
-          const ti = funcTypes[f];
-          if (this.typePlain[ti] === 0 || !this.popTypes(2 * ti) || !this.pushTypes(2 * ti + 1)) return false;
-          break;
-        }
-        case 0x1a: // drop
-          if (this.popAny() < 0) return false;
-          break;
-        case 0x20: { // local.get
-          const i = r.u32();
-          if (i >= this.numLocals) return false;
-          const t = this.locals[i];
-          if (t === 0) return false; // a parameter of a type outside the subset
-          this.push(t);
-          break;
-        }
-        case 0x21: // local.set
-        case 0x22: { // local.tee
-          const i = r.u32();
-          if (i >= this.numLocals) return false;
-          const t = this.locals[i];
-          if (t === 0 || !this.pop(t)) return false;
-          if (op === 0x22) this.push(t);
-          break;
-        }
-        case 0x23: { // global.get
-          const g = r.u32();
-          if (g >= this.globalTypes.length || this.globalTypes[g] === 0) return false;
-          this.push(this.globalTypes[g]);
-          break;
-        }
-        case 0x24: { // global.set
-          const g = r.u32();
-          if (g >= this.globalTypes.length || this.globalTypes[g] === 0 || this.globalMutable[g] === 0) return false;
-          if (!this.pop(this.globalTypes[g])) return false;
-          break;
-        }
-        case 0x41: // i32.const
-          r.s32();
-          this.push(I32);
-          break;
-        case 0x42: // i64.const
-          r.s64();
-          this.push(I64);
-          break;
-        case 0x43: // f32.const
-          if (r.end - r.pos < 4) return false;
-          r.pos += 4;
-          this.push(F32);
-          break;
-        case 0x44: // f64.const
-          if (r.end - r.pos < 8) return false;
-          r.pos += 8;
-          this.push(F64);
-          break;
-        default:
-          if (!this.rareOperator(op)) return false;
-      }
+      if (pos !== end) return f;
     }
-    return r.pos === r.end;
+    return last;
   }
 
   /** Operators outside the hot loop (kept out of it so that V8 optimises the loop sooner and keeps it optimised). */
