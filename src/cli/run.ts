@@ -38,10 +38,11 @@ Options:
                          $XDG_CACHE_HOME/quickbeam or ~/.cache/quickbeam). A module compiled eagerly is
                          stored whole; one compiled lazily stores the functions it compiled when the
                          process exits, and each later run starts with those (and adds any new ones).
-                         Entries are checksummed; a corrupt one is ignored and rewritten. Only entries
-                         no one else can have written are used: DIR must be the user's and not writable
-                         by group or others (created 0700), and so must each entry; otherwise the cache
-                         is ignored, with a message
+                         Entries are checksummed; a corrupt one is ignored and rewritten. DIR is kept
+                         under $QUICKBEAM_CACHE_MAX_MB MiB (default 1024): the least recently used
+                         entries go. Only entries no one else can have written are used: DIR must be
+                         the user's and not writable by group or others (created 0700), and so must
+                         each entry; otherwise the cache is ignored, with a message
   --no-cache             compile every time
   --lazy, --eager        compile functions on first call, or all up front (default: lazy for modules of
                          4 MiB or more)

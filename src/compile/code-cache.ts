@@ -40,6 +40,7 @@ import { moduleVmctxLayout } from '../runtime/layout.js';
 import { CodeBlock } from '../runtime/code-memory.js';
 import { CHECKSUM_ALIGN, checksumAlgorithm, checksumAt, checksumBytes, moduleFingerprint, stringDigest } from '../runtime/checksum.js';
 import { mapCodeFile, mapFileOwned, readCodeBlock } from '../runtime/mapped-code.js';
+import { pruneCache, touchEntry } from './cache-prune.js';
 import { MAP_PRIVATE, PAGE_SIZE, PROT_READ, addressOf, alignUp, bytesAt, munmap, nativeMove, prefault, tryMmapFile } from '../runtime/native.js';
 import { RawArrays, snapshotInfo } from './info-snapshot.js';
 import { restoreDeclarations, restoredEagerModule } from './restored-module.js';
@@ -286,6 +287,7 @@ export function storeCached(dir: string, key: string, c: CompiledModule): string
     srcMapChecksum: checksumBytes(srcMap), codeOffset: 0, codeLength: c.code.length, codeRegion: 0, codeChecksum: checksumBytes(code),
   };
   t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, c.bytes, srcMap, code));
+  pruneCache(d.path, `${key}.qbc`);
   return null;
 }
 
@@ -346,6 +348,7 @@ export function storeLazyCached(
     codeChecksum: checksumBytes(code),
   };
   t.writeTrusted(d, `${key}.qbc`, entryParts(header, blobs, c.bytes, srcMap, code));
+  pruneCache(d.path, `${key}.qbc`);
   return null;
 }
 
@@ -406,6 +409,7 @@ export function loadCached(dir: string, key: string, src: Uint8Array, features: 
   if (!d.ok) return d.missing ? { miss: 'absent' } : { miss: 'untrusted', reason: d.reason };
   const file = t.openTrusted(d, `${key}.qbc`);
   if (!file.ok) return file.missing ? { miss: 'absent' } : { miss: 'untrusted', reason: `entry ${file.reason}` };
+  touchEntry(file.fd); // (recently used: kept when the directory is pruned)
   const t0 = nowMs();
   startupMark('cache: entry opened and checked (trust)');
   let code: (CodeBlock & { mapped: boolean; gcOwned?: boolean }) | null = null;
