@@ -25,8 +25,7 @@ export const RUN_VALUE_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Where `quickbeam run` caches compiled code unless told otherwise. */
-export function defaultCacheDir(): string {
-  const env = process.env;
+export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
   if (env.QUICKBEAM_CACHE_DIR) return env.QUICKBEAM_CACHE_DIR;
   // (node:os only without $HOME: it costs ~0.2 ms to load)
   const base = env.XDG_CACHE_HOME || path.join(env.HOME || (require('node:os') as typeof import('node:os')).homedir(), '.cache');

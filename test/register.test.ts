@@ -159,6 +159,41 @@ test('module options from the environment: cache, features, bad values', () => {
   assert.match(badLazy.stderr, /QUICKBEAM_LAZY="yes": expected 1 or 0/);
 });
 
+test('the default cache: modules of 1 MiB or more in the user cache directory, mapped on the next start; QUICKBEAM_CACHE=0 turns it off', () => {
+  // ADD with a custom section of 1 MiB (the module's size is what counts) and ADD alone
+  const pad = 1024 * 1024;
+  const name = [1, 0x70]; // (name length 1, "p")
+  const sizeLeb = [];
+  for (let v = pad + name.length; ; ) {
+    const b = v & 0x7f;
+    v >>>= 7;
+    if (v === 0) { sizeLeb.push(b); break; }
+    sizeLeb.push(b | 0x80);
+  }
+  const big = `new Uint8Array([...${JSON.stringify(ADD)}, 0, ...${JSON.stringify(sizeLeb)}, ...${JSON.stringify(name)}, ...new Uint8Array(${pad})])`;
+  const app = file('default-cache.mjs', `
+    const add = (b) => new WebAssembly.Instance(new WebAssembly.Module(b)).exports.add(2, 3);
+    console.log(add(${big}), add(new Uint8Array(${JSON.stringify(ADD)})));`);
+  const home = mkdtempSync(path.join(dir, 'home-'));
+  const cache = path.join(home, 'quickbeam');
+  const entries = (): string[] => { try { return readdirSync(cache).filter((f) => f.endsWith('.qbc')); } catch { return []; } };
+  const env = { XDG_CACHE_HOME: home, QUICKBEAM_TRACE_STARTUP: '1' };
+  const first = node(['--import', 'quickbeam/register', app], env);
+  assert.is(first.status, 0, first.stderr);
+  assert.is(first.stdout, '5 5\n');
+  assert.is(entries().length, 1, 'the big module is stored, the small one is not');
+  const second = node(['--import', 'quickbeam/register', app], env);
+  assert.is(second.stdout, '5 5\n');
+  assert.match(second.stderr, /cache: code checksummed/, 'the second start maps the big module from the cache');
+  rmSync(cache, { recursive: true, force: true });
+  const off = node(['--import', 'quickbeam/register', app], { ...env, QUICKBEAM_CACHE: '0' });
+  assert.is(off.stdout, '5 5\n');
+  assert.is(entries().length, 0, 'QUICKBEAM_CACHE=0 stores nothing');
+  const bad = node(['--import', 'quickbeam/register', app], { ...env, QUICKBEAM_CACHE: 'maybe' });
+  assert.is(bad.status, 9);
+  assert.match(bad.stderr, /QUICKBEAM_CACHE="maybe": expected 1 or 0/);
+});
+
 test("README.md's register example commands work as written", () => {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
   const commands = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]

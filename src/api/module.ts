@@ -32,13 +32,21 @@ export interface ModuleOptions {
    * A directory for the compiled-code cache: a module compiled before (same bytes, options, Quickbeam
    * version and CPU) is loaded from there instead of compiled. Corrupt or stale entries are ignored, and so
    * is a directory or entry that someone other than this user could have written (see trusted-file.cts).
-   * With `lazy: true` the entry holds the functions compiled so far, written when the process exits (and
-   * again by each later process that compiles more of them).
+   * A lazily compiled module's entry holds the functions compiled so far, written when the process exits (and
+   * again by each later process that compiles more of them). The directory is kept under a size limit (least
+   * recently used entries go: compile/cache-prune.ts).
    */
   cache?: string;
   /**
+   * Use `cache` only for modules of at least this many bytes: smaller ones compile as without it (for them a
+   * compile costs little more than an entry, and an application that makes many small modules does not fill
+   * the cache). Default 0: every module. (quickbeam/register's default cache uses 1 MiB.)
+   */
+  cacheMinBytes?: number;
+  /**
    * Compile each function on its first call (validation stays eager and exact). Default: lazy for modules
-   * of LAZY_THRESHOLD bytes or more, unless `cache` is given (then eager, unless `lazy: true`).
+   * of LAZY_THRESHOLD bytes or more, with or without `cache`, as `quickbeam run` does (most of a big module's
+   * functions never run; an entry holds those that did).
    */
   lazy?: boolean;
   /**
@@ -234,7 +242,7 @@ export class Module {
       boundsChecks: options?.boundsChecks,
       interruptible: options?.interruptible === true || options?.timeoutMs !== undefined,
       fuel: options?.fuel === true,
-      lazy: options?.lazy ?? (options?.cache === undefined && src.length >= LAZY_THRESHOLD),
+      lazy: options?.lazy ?? src.length >= LAZY_THRESHOLD,
       threads: options?.threads,
       batchBytes: options?.batchBytes,
     };
@@ -243,18 +251,19 @@ export class Module {
     let cacheStatus: ModuleInternals['cacheStatus'] = 'off';
     let cacheReason: string | undefined;
     let cacheKeyOfCode = '';
+    const cacheDir = options?.cache !== undefined && src.length >= (options.cacheMinBytes ?? 0) ? options.cache : undefined;
     let lazyFunctions: LazyFunctions | undefined;
     let reservation: CodeReservation | null = null;
     let gcOwned = true;
     if (pre !== null) {
       compiled = pre.compiled;
       code = pre.code;
-    } else if (options?.cache !== undefined) {
+    } else if (cacheDir !== undefined) {
       // A hit keeps only the parts of the bytes an instance reads (data segments), copied from the caller's
       // bytes by loadCached: no copy of the whole module.
       const key = cacheKey(src, features, compileOptions);
       startupMark('module: cache key (fingerprint of the module)');
-      const hit = loadCached(options.cache, key, src, features);
+      const hit = loadCached(cacheDir, key, src, features);
       if ('compiled' in hit) {
         compiled = hit.compiled;
         code = hit.code;
@@ -274,7 +283,7 @@ export class Module {
       try {
         // Linked straight into code memory (cacheKey below ignores codeBuffer); for the code cache into a
         // page-padded buffer of its own, which the entry stores as it is.
-        if (options?.cache === undefined) compileOptions.codeBuffer = (size) => (reservation = reserveCode(size)).view;
+        if (cacheDir === undefined) compileOptions.codeBuffer = (size) => (reservation = reserveCode(size)).view;
         compiled = compileModule(copy, features, compileOptions);
         startupFact('compiled', true); // (the V8 code cache saved at exit then holds the compiler: bundle-cache.cts)
       } catch (e) {
@@ -282,14 +291,14 @@ export class Module {
         if (e instanceof RangeError && /Maximum call stack/.test(String(e.message))) throw new CompileError('module too deeply nested');
         throw e;
       }
-      if (options?.cache !== undefined) {
+      if (cacheDir !== undefined) {
         // Keyed by exactly the bytes compiled (the caller's could have changed since the lookup, e.g. a
         // SharedArrayBuffer another thread writes, or a mapped file).
         cacheKeyOfCode = cacheKey(copy, features, compileOptions);
         // (A lazy module's entry is written when the process exits: see storeLazyModules.)
         if (!compiled.lazy) {
           try {
-            const refused = storeCached(options.cache, cacheKeyOfCode, compiled);
+            const refused = storeCached(cacheDir, cacheKeyOfCode, compiled);
             if (refused !== null) [cacheStatus, cacheReason] = ['untrusted', refused];
           } catch (e) {
             if (cacheStatus !== 'untrusted') cacheStatus = 'unwritable';
@@ -325,10 +334,10 @@ export class Module {
       compiled, code, info: compiled.info, timeoutMs: options?.timeoutMs, cacheStatus, cacheReason, codeSlots, native, holds: 1,
     };
     this[INTERNAL] = internals;
-    const cacheDir = lazy !== null ? options?.cache : undefined;
-    if (!gcOwned || cacheDir !== undefined) moduleRegistry.register(internals, native);
-    if (cacheDir !== undefined) {
-      native.cache = { dir: cacheDir, key: cacheKeyOfCode, compiled: c, snapshot: lazyFunctions?.snapshot };
+    const lazyCacheDir = lazy !== null ? cacheDir : undefined;
+    if (!gcOwned || lazyCacheDir !== undefined) moduleRegistry.register(internals, native);
+    if (lazyCacheDir !== undefined) {
+      native.cache = { dir: lazyCacheDir, key: cacheKeyOfCode, compiled: c, snapshot: lazyFunctions?.snapshot };
       lazyCached.add(native);
       if (!lazyExitHook) {
         lazyExitHook = true;

@@ -1,8 +1,13 @@
 // Module options from environment variables, for quickbeam/register (an unmodified application passes no
 // options itself). Malformed values are errors, reported once at start-up, rather than silently ignored.
 //
-//   QUICKBEAM_CACHE_DIR=DIR     cache: DIR (compiled code is stored there and mapped by later processes)
-//   QUICKBEAM_LAZY=1|0          lazy: true | false (default: lazy for modules >= 4 MiB, eager with a cache)
+//   (default)                   cache: the user's cache directory, as `quickbeam run` (QUICKBEAM_CACHE_DIR,
+//                               $XDG_CACHE_HOME/quickbeam or ~/.cache/quickbeam), for modules of 1 MiB or more:
+//                               a second start of the application maps their code instead of compiling it
+//   QUICKBEAM_CACHE_DIR=DIR     cache: DIR, for every module (compiled code is stored there and mapped by
+//                               later processes)
+//   QUICKBEAM_CACHE=0|1         0: no cache at all (1: the default above)
+//   QUICKBEAM_LAZY=1|0          lazy: true | false (default: lazy for modules >= 4 MiB)
 //   QUICKBEAM_THREADS=N         threads: N (compile threads)
 //   QUICKBEAM_FEATURES=LIST     features: comma-separated names, each `name`/`+name` (on) or `-name` (off),
 //                               e.g. "-simd,-memory64"
@@ -11,6 +16,10 @@
 
 import { DEFAULT_FEATURES, type Features } from '../decode/features.js';
 import type { ModuleOptions } from '../api/module.js';
+import { defaultCacheDir } from '../run-prescan.cjs';
+
+/** Modules the default cache holds: from 1 MiB (smaller ones compile in a few ms to tens of ms). */
+export const DEFAULT_CACHE_MIN_BYTES = 1024 * 1024;
 
 const FEATURE_NAMES = Object.keys(DEFAULT_FEATURES) as Array<keyof Features>;
 
@@ -29,8 +38,15 @@ function positiveInt(name: string, v: string): number {
 /** The module options the environment asks for (empty when it asks for none). Throws on malformed values. */
 export function moduleOptionsFromEnv(env: Record<string, string | undefined>): ModuleOptions {
   const o: ModuleOptions = {};
+  const cacheOn = env.QUICKBEAM_CACHE;
   const dir = env.QUICKBEAM_CACHE_DIR;
-  if (dir !== undefined && dir !== '') o.cache = dir;
+  if (cacheOn !== undefined && cacheOn !== '' && !flag('QUICKBEAM_CACHE', cacheOn)) {
+    // (no cache)
+  } else if (dir !== undefined && dir !== '') o.cache = dir;
+  else {
+    o.cache = defaultCacheDir(env);
+    o.cacheMinBytes = DEFAULT_CACHE_MIN_BYTES;
+  }
   const lazy = env.QUICKBEAM_LAZY;
   if (lazy !== undefined && lazy !== '') o.lazy = flag('QUICKBEAM_LAZY', lazy);
   const threads = env.QUICKBEAM_THREADS;

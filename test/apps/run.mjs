@@ -93,7 +93,7 @@ process.on('exit', () => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
 const CONFIGS = {
   v8: { args: [], env: {} },
-  quickbeam: { args: ['--import', 'quickbeam/register'], env: {} },
+  quickbeam: { args: ['--import', 'quickbeam/register'], env: { QUICKBEAM_CACHE: '0' } }, // (compiles every time)
   'quickbeam+cache': { args: ['--import', 'quickbeam/register'], env: { QUICKBEAM_CACHE_DIR: cacheDir } },
 };
 
