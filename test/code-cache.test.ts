@@ -382,6 +382,26 @@ function lazyChild(dir: string, wasm: string, calls: string[]): { status: string
   return JSON.parse(r.stdout.trim());
 }
 
+t('lazy modules: the entry is written once the process has compiled nothing for a second, so a process killed by a signal stores it too', async () => {
+  const dir = tempDir();
+  const wasm = path.join(dir, 'lazy.wasm');
+  writeFileSync(wasm, await wat(LAZY_WAT));
+  const cache = path.join(dir, 'cache');
+  // Calls a, then waits (the event loop idle) and reports whether the entry exists, then is killed (no exit hook).
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { readFileSync, readdirSync } from 'node:fs';
+    const qb = (await import(${JSON.stringify(path.join(root, 'dist/src/index.js'))})).default;
+    const m = new qb.Module(readFileSync(${JSON.stringify(wasm)}), { cache: ${JSON.stringify(cache)}, lazy: true });
+    const e = new qb.Instance(m, {}).exports;
+    const entries = () => { try { return readdirSync(${JSON.stringify(cache)}).filter((f) => f.endsWith('.qbc')).length; } catch { return 0; } };
+    console.log(\`\${e.a()} \${entries()}\`);
+    setTimeout(() => { console.log(\`\${entries()}\`); process.kill(process.pid, 'SIGKILL'); }, 1600);`], { encoding: 'utf8' });
+  assert.is(r.signal, 'SIGKILL', r.stderr);
+  assert.equal(r.stdout.trim().split('\n'), ['1 0', '1'], 'not written during the compile, written once idle');
+  // The next process installs a from the entry.
+  assert.equal(lazyChild(cache, wasm, ['a']), { status: 'hit', compiled: 0, results: [1] });
+});
+
 t('lazy modules: the functions one process compiled are installed by the next, which adds the ones it compiles', async () => {
   const dir = tempDir();
   const wasm = path.join(dir, 'lazy.wasm');

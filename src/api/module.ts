@@ -161,9 +161,25 @@ const moduleRegistry = new FinalizationRegistry<NativeParts>((p) => {
 // Lazily compiled modules with a code cache write their entry (the functions compiled by this process and by
 // those before it) when the process exits, or before their code is freed if they are collected first, so that
 // the next process starts with those functions. (These native parts are held by moduleRegistry until then
-// anyway.)
+// anyway.) And once the process has compiled nothing for LAZY_STORE_IDLE_MS (an unref'd timer: it keeps no
+// process alive), so that a process that never exits normally stores them too (esbuild-wasm's service process
+// is stopped with a signal), and a long-running one does not leave the write to its exit.
 const lazyCached = new Set<NativeParts>();
 let lazyExitHook = false;
+const LAZY_STORE_IDLE_MS = 1000;
+let lazyStoreTimer: ReturnType<typeof setTimeout> | null = null;
+
+function scheduleLazyStore(): void {
+  if (lazyStoreTimer !== null) {
+    lazyStoreTimer.refresh();
+    return;
+  }
+  lazyStoreTimer = setTimeout(() => {
+    lazyStoreTimer = null;
+    storeLazyModules();
+  }, LAZY_STORE_IDLE_MS);
+  lazyStoreTimer.unref();
+}
 
 function storeLazyModule(p: NativeParts): void {
   const lazy = p.lazy;
@@ -178,7 +194,7 @@ function storeLazyModule(p: NativeParts): void {
   }
 }
 
-/** Write the cache entries of the lazily compiled modules still alive (at exit; never throws). */
+/** Write the cache entries of the lazily compiled modules still alive (at exit, or when idle; never throws). */
 export function storeLazyModules(): void {
   for (const p of lazyCached) storeLazyModule(p);
 }
@@ -189,6 +205,7 @@ export function storeLazyModules(): void {
  */
 export function compileLazy(m: ModuleInternals, f: number): void {
   m.native.lazy!.compile(f);
+  if (m.native.cache !== undefined) scheduleLazyStore();
 }
 
 /** perf map entries for an eagerly compiled module's functions (a function ends where the next starts). */
