@@ -15,6 +15,9 @@
 // --lazy gives Quickbeam its default instead (modules of 4 MiB or more compile each function on first call);
 // --options JSON adds Module options (e.g. {"lazy":true}, {"boundsChecks":false}, {"interruptible":true},
 // {"fuel":true}, {"cache":"DIR"}).
+// --gc-stats adds the collections V8 made during run() (v8.GCProfiler): run_mark_compacts, run_gcs (all kinds)
+// and run_gc_ms (their main-thread time; concurrent marking on V8's threads is not in it, but is in run_cpu_ms).
+// --dist DIR loads Quickbeam from DIR/quickbeam-entry.mjs (another checkout's build) instead of ../dist.
 // Module kinds:
 //   freestanding: imports env.putchar(i32), env.print_i64(i64); export run() -> i64
 //   wasi (wasi_snapshot_preview1 imports): export _start; node:wasi (v8) or Quickbeam's WASI (quickbeam)
@@ -23,9 +26,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 const argv = process.argv.slice(2);
-let file = null, outFile = null, show = false, progArgs = null, engine = 'v8', baseline = false, lazy = false;
+let file = null, outFile = null, show = false, progArgs = null, engine = 'v8', baseline = false, lazy = false, gcStats = false, distDir = null;
 let extraOptions = {};
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--out') outFile = argv[++i];
@@ -33,6 +37,8 @@ for (let i = 0; i < argv.length; i++) {
   else if (argv[i] === '--engine') engine = argv[++i];
   else if (argv[i] === '--baseline') baseline = true;
   else if (argv[i] === '--lazy') lazy = true;
+  else if (argv[i] === '--gc-stats') gcStats = true;
+  else if (argv[i] === '--dist') distDir = path.resolve(argv[++i]);
   else if (argv[i] === '--options') extraOptions = JSON.parse(argv[++i]); // extra Quickbeam Module options
   else if (argv[i] === '--args') { progArgs = argv.slice(i + 1); break; }
   else if (file === null) file = argv[i];
@@ -54,7 +60,8 @@ function peakRssKb() {
 }
 
 // Quickbeam as applications load it: the package entry (the library's bundle, through V8's code cache).
-const qbPackage = engine === 'quickbeam' ? await import('../dist/quickbeam-entry.mjs') : null;
+const qbPackage = engine === 'quickbeam'
+  ? await import(distDir === null ? '../dist/quickbeam-entry.mjs' : pathToFileURL(path.join(distDir, 'quickbeam-entry.mjs')).href) : null;
 const W = qbPackage !== null ? qbPackage.default : WebAssembly;
 if (baseline) {
   console.log(JSON.stringify({ engine, baseline: true, max_rss_kb: peakRssKb() }));
@@ -76,6 +83,7 @@ function fnv1a64(buf) {
 // CPU time (user + system, all threads of this process) next to wall-clock time: much steadier than wall-clock
 // when other work shares the machine, and for V8 it includes its background compile threads.
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const gcProfiler = gcStats ? new (await import('node:v8')).default.GCProfiler() : null;
 const bytes = fs.readFileSync(file);
 const c0 = cpuMs();
 const t0 = performance.now();
@@ -89,7 +97,7 @@ const isWasi = imports.some((i) => i.module.startsWith('wasi'));
 let result = { file: path.basename(file), engine, kind: isWasi ? 'wasi' : 'freestanding' };
 let outBuf;
 let moduleChecksum = null;
-let tInst0, tInst1, tRun0, tRun1, cRun0, cRun1;
+let tInst0, tInst1, tRun0, tRun1, cRun0, cRun1, gcRun;
 
 if (isWasi) {
   const { WASI } = qbPackage !== null ? qbPackage : await import('node:wasi');
@@ -100,11 +108,13 @@ if (isWasi) {
   tInst0 = performance.now();
   const inst = new W.Instance(mod, wasi.getImportObject());
   tInst1 = performance.now();
+  gcProfiler?.start();
   cRun0 = cpuMs();
   tRun0 = performance.now();
   const code = wasi.start(inst);
   tRun1 = performance.now();
   cRun1 = cpuMs();
+  gcRun = gcProfiler?.stop();
   fs.closeSync(fd);
   outBuf = fs.readFileSync(tmp); fs.unlinkSync(tmp);
   result.exit = code;
@@ -117,11 +127,13 @@ if (isWasi) {
   tInst0 = performance.now();
   const inst = new W.Instance(mod, { env });
   tInst1 = performance.now();
+  gcProfiler?.start();
   cRun0 = cpuMs();
   tRun0 = performance.now();
   const ret = inst.exports.run();
   tRun1 = performance.now();
   cRun1 = cpuMs();
+  gcRun = gcProfiler?.stop();
   chunks.push(cur.subarray(0, n));
   outBuf = Buffer.concat(chunks);
   result.ret = BigInt.asUintN(64, BigInt(ret)).toString(16).padStart(16, '0');
@@ -132,6 +144,11 @@ result.instantiate_ms = +(tInst1 - tInst0).toFixed(3);
 result.run_ms = +(tRun1 - tRun0).toFixed(3);
 result.compile_cpu_ms = +(c1 - c0).toFixed(3);
 result.run_cpu_ms = +(cRun1 - cRun0).toFixed(3);
+if (gcRun !== undefined) {
+  result.run_mark_compacts = gcRun.statistics.filter((s) => s.gcType === 'MarkSweepCompact').length;
+  result.run_gcs = gcRun.statistics.length;
+  result.run_gc_ms = +(gcRun.statistics.reduce((t, s) => t + s.cost, 0) / 1000).toFixed(3);
+}
 result.checksum = cs.toString(16).padStart(16, '0');
 if (moduleChecksum !== null && moduleChecksum !== cs) result.checksum_mismatch = moduleChecksum.toString(16);
 result.out_bytes = outBuf.length;

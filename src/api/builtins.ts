@@ -17,6 +17,7 @@ import { gcBuiltin } from './gc-builtins.js';
 import { builtinThrow, builtinThrowRef } from './exception.js';
 import { builtinNotify, builtinWait } from './atomics-wait.js';
 import { specialisedImportCaller, type ImportCaller } from './import-callers.js';
+import { syncDeferredGrowth } from '../runtime/deferred-growth.js';
 import type { InstanceState } from './instance.js';
 
 export interface SegmentState {
@@ -55,7 +56,10 @@ const BUILTIN_BASE = HOSTCALL_BUILTIN_BASE;
 export function makeHostHandler(state: InstanceState): (id: number) => number {
   const callers: Array<ImportCaller | undefined> = [];
   return (id: number): number => {
-    if (id < BUILTIN_BASE) return (callers[id] ??= importCaller(state, id))();
+    if (id < BUILTIN_BASE) {
+      syncDeferredGrowth(); // user code may look at a memory that wasm grew (runtime/deferred-growth.ts)
+      return (callers[id] ??= importCaller(state, id))();
+    }
     return builtin(state, id);
   };
 }
@@ -135,7 +139,7 @@ function builtin(state: InstanceState, id: number): number {
     case Builtin.MemoryGrow: {
       const mem = state.memories[u32(0)];
       const delta = addr(1, mem.index64);
-      setAddrResult(mem.index64, mem.grow(delta));
+      setAddrResult(mem.index64, mem.grow(delta, true));
       return 0;
     }
     case Builtin.MemoryFill: {

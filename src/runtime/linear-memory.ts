@@ -42,6 +42,7 @@ import {
 } from './file-mapping.js';
 import { V8_MEMORY_MAX_PAGES, backingAddress, tryCreateV8Memory, v8Buffer, v8Grow, type V8MemoryLike } from './v8-memory.js';
 import { releaseWhenIdle } from './lifetime.js';
+import { growthDeferrable, noteDeferredGrowth } from './deferred-growth.js';
 import { allocBlock, lastBlockAddress, putU64 } from './small-blocks.js';
 import { dropSharedDesc, findSharedDesc, raiseSharedLength, registerSharedDesc, type SharedDesc } from './shared-memory-registry.js';
 
@@ -230,6 +231,13 @@ export class LinearMemory {
   private readonly sharedDesc: SharedDesc | null = null;
   /** The V8 memory behind this one (null for an own reservation, and once released). */
   private v8: V8MemoryLike | null;
+  /**
+   * The V8 memory's size in pages: behind `_pages` while wasm's grows are not told to V8 yet (deferred-growth.ts;
+   * `growthPending`), or for good if V8 refused them (`v8Refused`).
+   */
+  private v8Pages: number;
+  private growthPending = false;
+  private v8Refused = false;
   /** A private memory's resizable ArrayBuffer (null otherwise, and once released). */
   private rab: (ArrayBuffer & { resize(n: number): void }) | null = null;
   private readonly held: Held;
@@ -260,6 +268,7 @@ export class LinearMemory {
     this.maximum = maximum;
     this.initial = initial;
     this._pages = initial;
+    this.v8Pages = initial;
     this.holders = opts.holders ?? 1;
     this.shared = opts.shared === true;
     this.maximumKnown = opts.maximumUnknown !== true;
@@ -417,6 +426,7 @@ export class LinearMemory {
   release(): void {
     if (this._released) return;
     this._released = true;
+    this.growthPending = false;
     if (this.held.sharedDesc) {
       dropSharedDesc(this.held.sharedDesc, this.held.sharedGen!);
       this.held.sharedDesc = 0;
@@ -478,7 +488,7 @@ export class LinearMemory {
    * maximum or the reservation, or commit failure). A V8 memory's buffer is detached by every grow (also by
    * 0 pages, as in V8); an own reservation's cached buffer is replaced after a non-zero grow.
    */
-  grow(delta: number | bigint): number {
+  grow(delta: number | bigint, fromWasm = false): number {
     this.live();
     this.syncShared();
     const old = this._pages;
@@ -494,24 +504,26 @@ export class LinearMemory {
     const next = old + d;
     if (next > this.maxPages) return -1;
     const v8 = this.v8;
-    if (v8 !== null) {
+    if (v8 !== null && fromWasm && !this.shared && !this.v8Refused && this.held.maps === undefined && growthDeferrable()) {
+      // Wasm's grow: V8 is told when JS can next see the memory (deferred-growth.ts). The pages are V8's
+      // reservation of this memory (fresh, so zero); V8's own grow will find them committed already.
+      if (d !== 0 && !mprotect(this.base + old * WASM_PAGE_SIZE, d * WASM_PAGE_SIZE, PROT_READ | PROT_WRITE)) return -1;
+      if (!this.growthPending) {
+        this.growthPending = true;
+        noteDeferredGrowth(this);
+      }
+      if (d === 0) return old;
+    } else if (v8 !== null) {
+      if (this.growthPending) this.syncV8Growth();
       let was: number;
       try {
         was = v8Grow(v8, d);
       } catch {
         return -1;
       }
-      // V8 reserves the whole range up front, so the memory never moves. Should it ever (V8 copies a memory
-      // whose reservation was cut short under address-space pressure), the code of every instance using it
-      // would still point at the old range: make the memory unusable (every access traps) rather than let
-      // anything touch freed memory.
-      if (backingAddress(v8Buffer(v8)) !== this.base) {
-        this.setLength(0);
-        this._pages = 0;
-        this._released = true;
-        throw new RangeError('WebAssembly.Memory.grow(): V8 moved the memory while growing it; the memory is no longer usable');
-      }
+      this.checkNotMoved(v8);
       if (this.held.backing !== null) this.held.backing = v8Buffer(v8);
+      this.v8Pages = was + d;
       if (d === 0) return old;
       const sd = this.sharedDesc;
       if (sd !== null) {
@@ -548,6 +560,44 @@ export class LinearMemory {
     return old;
   }
 
+  /**
+   * V8 reserves the whole range up front, so the memory never moves. Should it ever (V8 copies a memory whose
+   * reservation was cut short under address-space pressure), the code of every instance using it would still
+   * point at the old range: make the memory unusable (every access traps) rather than let anything touch
+   * freed memory.
+   */
+  private checkNotMoved(v8: V8MemoryLike): void {
+    if (backingAddress(v8Buffer(v8)) !== this.base) {
+      this.setLength(0);
+      this._pages = 0;
+      this._released = true;
+      throw new RangeError('WebAssembly.Memory.grow(): V8 moved the memory while growing it; the memory is no longer usable');
+    }
+  }
+
+  /**
+   * Grow the V8 memory by what wasm grew this memory since V8 last heard (one V8 grow, which detaches the
+   * buffer also when that is 0 pages, as each of wasm's grows would have). Called by deferred-growth.ts when JS
+   * is about to run, and before anything here reads V8's buffer.
+   */
+  syncV8Growth(): void {
+    if (!this.growthPending) return;
+    this.growthPending = false;
+    const v8 = this.v8;
+    if (v8 === null || this._released) return;
+    try {
+      v8Grow(v8, this._pages - this.v8Pages);
+    } catch {
+      // V8 refused pages that its maximum allows (a lowered engine limit): wasm keeps them, V8's buffer stays
+      // at V8's size, and this memory's later grows go to V8 first.
+      this.v8Refused = true;
+      return;
+    }
+    this.v8Pages = this._pages;
+    this.checkNotMoved(v8);
+    if (this.held.backing !== null) this.held.backing = v8Buffer(v8);
+  }
+
   /** Called after every successful non-zero grow (from JS or from wasm through a builtin). */
   onGrow(listener: (oldPages: number, newPages: number) => void): void {
     this.growListeners.push(listener);
@@ -570,7 +620,10 @@ export class LinearMemory {
   /** The buffer over the whole memory without marking it as handed out (internal copies). */
   private wholeBuffer(): ArrayBuffer {
     const v8 = this.v8;
-    if (v8 !== null) return v8Buffer(v8);
+    if (v8 !== null) {
+      if (this.growthPending) this.syncV8Growth();
+      return v8Buffer(v8);
+    }
     if (this.rab !== null) return this.rab;
     let b = this._buffer;
     if (b === null) {
@@ -722,6 +775,7 @@ export class LinearMemory {
     }
     if (!this.registered) {
       // A V8 memory with mappings: the finalizer forgets them before the V8 memory (kept by `held`) can go.
+      if (this.growthPending) this.syncV8Growth();
       if (this.v8 !== null) this.held.backing = v8Buffer(this.v8);
       else if (this.rab !== null) this.held.backing = this.rab;
       registry.register(this, this.held, this);

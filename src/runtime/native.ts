@@ -260,10 +260,10 @@ export function alignUp(n: number, align: number): number {
 }
 
 /**
- * The native memory mapping that contains `addr`, from /proc/self/maps (null when not found).
- * Used to measure koffi's stack.
+ * The native memory mapping that contains `addr`, from /proc/self/maps (null when not found), with its
+ * permissions as the file shows them (e.g. `---p`). Used to measure koffi's stack and V8's memory reservations.
  */
-export function mappingContaining(addr: number): { start: number; end: number } | null {
+export function mappingContaining(addr: number): { start: number; end: number; perms: string } | null {
   let text: string;
   try {
     text = readFileSync('/proc/self/maps', 'utf8');
@@ -276,7 +276,7 @@ export function mappingContaining(addr: number): { start: number; end: number } 
     if (dash <= 0 || sp <= dash) continue;
     const start = parseInt(line.slice(0, dash), 16);
     const end = parseInt(line.slice(dash + 1, sp), 16);
-    if (addr >= start && addr < end) return { start, end };
+    if (addr >= start && addr < end) return { start, end, perms: line.slice(sp + 1, sp + 5) };
   }
   return null;
 }

@@ -33,6 +33,7 @@ import {
   trapMessage,
 } from './layout.js';
 import { hostcallAddr, hostcallFromStack, markUncatchable, takePendingException } from './host-calls.js';
+import { syncDeferredGrowth } from './deferred-growth.js';
 import type { SecondaryStack } from './stack-switching.js';
 import { emitStackSwitching } from './stack-switching-code.js';
 import { findCatchAddr } from './unwind.js';
@@ -441,6 +442,7 @@ export function raiseEntryResult(code: number): never {
 export function callWasm(vmctx: number, entryStub: number, code: number): void {
   setEnterArgs(vmctx, entryStub, code);
   const rc = plainEnter0();
+  syncDeferredGrowth();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm);
 }
@@ -466,7 +468,9 @@ const SUSPENDED = SUSPENDED_CODE;
 export function callOnStack(stack: SecondaryStack, vmctxBits: number, entryStubBits: number, codeBits: number): number {
   setStackEnterArgs(vmctxBits, entryStubBits, codeBits, stack.recordBits);
   const rc = enterStack0Fn();
-  return rc === HOSTCALL ? continueOnStack(stack, rc, false) : rc;
+  if (rc === HOSTCALL) return continueOnStack(stack, rc, false);
+  syncDeferredGrowth(); // JS runs next: V8 hears of wasm's memory grows (deferred-growth.ts)
+  return rc;
 }
 
 /**
@@ -486,6 +490,7 @@ export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: b
     setResumeArgs(stack.recordBits, code);
     rc = resumeStack0Fn();
   }
+  syncDeferredGrowth();
   return rc;
 }
 
@@ -498,6 +503,7 @@ export function callWasm3(vmctx: number, entryStub: number, code: number): void 
   } finally {
     enterPlain(-1);
   }
+  syncDeferredGrowth();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   if (rc !== 0) raise(rc, callWasm3);
 }
@@ -506,6 +512,7 @@ export function callWasm3(vmctx: number, entryStub: number, code: number): void 
 export function callWasmRaw(vmctx: number, entryStub: number, code: number): number {
   setEnterArgs(vmctx, entryStub, code);
   const rc = plainEnter0();
+  syncDeferredGrowth();
   if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
   return rc;
 }
