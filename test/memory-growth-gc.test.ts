@@ -23,7 +23,7 @@ function child(script: string): any {
     import v8 from 'node:v8';
     import qb from ${dist('index.js')};
     import { getLinearMemory } from ${dist('api/memory.js')};
-    import { setGrowthDeferral } from ${dist('runtime/deferred-growth.js')};
+    import { growthDeferrable, setGrowthDeferral } from ${dist('runtime/deferred-growth.js')};
     const b64 = (s) => new Uint8Array(Buffer.from(s, 'base64'));
     const outcome = (f) => { try { return { value: f() }; } catch (e) { return { error: e.name, message: e.message }; } };
     /** Full (mark-compact) collections while f runs. */
@@ -73,17 +73,17 @@ const setup = `
   const mem = x.mem;
 `;
 
-test('100 grows from wasm to 250 MB: at most 2 full collections (V8 hears of them once)', () => {
+test('200 grows from wasm to 250 MB: at most 2 full collections (V8 hears of them once)', () => {
   const out = child(`${setup}
     const before = mem.buffer;
     let size;
-    const deferred = markCompacts(() => { size = x.growMany(100, 40); });
-    const r = { deferred, size, pages: pages(mem.buffer), v8Pages: pages(v8BufferOf.call(mem)), detached: before.byteLength };
+    const deferred = markCompacts(() => { size = x.growMany(200, 20); });
+    const r = { deferred, size, pages: pages(mem.buffer), v8Pages: pages(v8BufferOf.call(mem)), detached: before.byteLength, deferrable: growthDeferrable() };
     // The same grows told to V8 one by one (what Quickbeam did before, and V8's own wasm does): on Node 20 each
     // new buffer of a large memory starts a collection, so the count above measures what it claims to.
     setGrowthDeferral(false);
     const y = new qb.Instance(new qb.Module(b64(${b64(growModule())})), { env: { see: () => 0, call: () => {} } }).exports;
-    r.eager = markCompacts(() => y.growMany(100, 40));
+    r.eager = markCompacts(() => y.growMany(200, 20));
     r.v8 = process.versions.v8;
     console.log(JSON.stringify(r));
   `);
@@ -91,9 +91,11 @@ test('100 grows from wasm to 250 MB: at most 2 full collections (V8 hears of the
   assert.is(out.pages, 4001);
   assert.is(out.v8Pages, 4001);
   assert.is(out.detached, 0);
-  console.log(`  (100 grows to 250 MB: ${out.deferred} full collections, ${out.eager} when told to V8 one by one; V8 ${out.v8})`);
+  // (V8 reserves guard regions on x86-64 Linux with its default flags, which the tests run with: the probe must see them.)
+  assert.is(out.deferrable, true);
+  console.log(`  (200 grows to 250 MB: ${out.deferred} full collections, ${out.eager} when told to V8 one by one; V8 ${out.v8})`);
   assert.ok(out.deferred <= 2, `${out.deferred} full collections during 100 grows (eager: ${out.eager})`);
-  if (out.v8.startsWith('11.')) assert.ok(out.eager >= 5, `eager grows: only ${out.eager} full collections on V8 ${out.v8}`);
+  if (out.v8.startsWith('11.')) assert.ok(out.eager >= 3, `eager grows: only ${out.eager} full collections on V8 ${out.v8}`);
 });
 
 test('what JS sees: imports see the grown memory (also through V8), returns and traps leave it current, grow(0) detaches, nested calls', () => {
