@@ -6,15 +6,17 @@
 //     valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file=/tmp/cg.%p node bench/calls.mjs --count import 200000
 //     (instructions per call = (Ir at N2 - Ir at N1) / (N2 - N1); callgrind_annotate --inclusive=yes for the layers)
 //
-// Needs `npm run build` first (it imports ../dist/src).
+// Needs `npm run build` first (it imports ../dist/src). --bundle (first argument): Quickbeam as applications load
+// it, through the package entry (the library bundle), not the ES modules of dist/src; the koffi floors are then
+// left out (they use dist/src's internals).
 
 import { Bench } from 'tinybench';
 
 // QB_DIST=/path/to/dist measures another build (e.g. a baseline checkout's).
 const dist = process.env.QB_DIST ?? new URL('../dist', import.meta.url).pathname;
-const quickbeam = (await import(`${dist}/src/index.js`)).default;
-const { koffi } = await import(`${dist}/src/runtime/native.js`);
-const { allocatePermanentCode } = await import(`${dist}/src/runtime/code-memory.js`);
+const bundle = process.argv[2] === '--bundle';
+if (bundle) process.argv.splice(2, 1);
+const quickbeam = (await import(bundle ? `${dist}/quickbeam-entry.mjs` : `${dist}/src/index.js`)).default;
 
 // Same module as bench/run.mjs's call-overhead section.
 const CALLS_WASM = Uint8Array.from([0,97,115,109,1,0,0,0,1,37,6,96,1,127,0,96,0,1,127,96,2,127,127,1,127,96,4,127,127,127,127,1,127,96,2,126,126,1,126,96,4,126,126,126,126,1,126,2,9,1,3,101,110,118,1,102,0,0,3,7,6,1,2,3,4,5,0,7,55,6,4,110,111,112,48,0,1,4,97,100,100,50,0,2,4,97,100,100,52,0,3,7,97,100,100,50,95,54,52,0,4,7,97,100,100,52,95,54,52,0,5,10,99,97,108,108,105,109,112,111,114,116,0,6,10,81,6,4,0,65,42,11,7,0,32,0,32,1,106,11,13,0,32,0,32,1,106,32,2,32,3,106,106,11,7,0,32,0,32,1,124,11,13,0,32,0,32,1,124,32,2,32,3,124,124,11,30,1,1,127,2,64,3,64,32,1,32,0,79,13,1,32,1,16,0,32,1,65,1,106,33,1,12,0,11,11,11]);
@@ -26,9 +28,13 @@ const v8 = (await WebAssembly.instantiate(CALLS_WASM, { env })).instance.exports
 
 // The koffi floors: a decoded 0-argument function (`mov eax, 42; ret`), and machine code that calls a
 // registered callback n times (the cheapest wasm -> JS path koffi offers).
+let koffiRet0 = null, koffiRet2 = null, koffiCallbacks = null;
+if (!bundle) {
+const { koffi } = await import(`${dist}/src/runtime/native.js`);
+const { allocatePermanentCode } = await import(`${dist}/src/runtime/code-memory.js`);
 const retCode = allocatePermanentCode(Uint8Array.from([0xb8, 42, 0, 0, 0, 0xc3]));
-const koffiRet0 = koffi.decode(retCode.addr, koffi.proto('int32_t ()'));
-const koffiRet2 = koffi.decode(retCode.addr, koffi.proto('int32_t (int32_t, int32_t)'));
+koffiRet0 = koffi.decode(retCode.addr, koffi.proto('int32_t ()'));
+koffiRet2 = koffi.decode(retCode.addr, koffi.proto('int32_t (int32_t, int32_t)'));
 const cbProto = koffi.proto('int32_t (int64_t, int32_t)');
 const cb = koffi.register((a, b) => { acc ^= b; return 0; }, koffi.pointer(cbProto));
 // loop: push rbx; push r12; push r13; mov ebx, edi; mov r12, imm64(cb); L: test ebx,ebx; jz out; mov edi, 0;
@@ -38,7 +44,8 @@ const loopBytes = [0x53, 0x41, 0x54, 0x41, 0x55, 0x89, 0xfb, 0x49, 0xbc];
 for (let k = 0n; k < 8n; k++) loopBytes.push(Number((cbAddr >> (8n * k)) & 0xffn));
 loopBytes.push(0x85, 0xdb, 0x74, 0x0e, 0xbf, 0, 0, 0, 0, 0x89, 0xde, 0x41, 0xff, 0xd4, 0xff, 0xcb, 0xeb, 0xee, 0x41, 0x5d, 0x41, 0x5c, 0x5b, 0xc3);
 const loopCode = allocatePermanentCode(Uint8Array.from(loopBytes));
-const koffiCallbacks = koffi.decode(loopCode.addr, koffi.proto('int32_t (int32_t)'));
+koffiCallbacks = koffi.decode(loopCode.addr, koffi.proto('int32_t (int32_t)'));
+}
 
 const BATCH = 10_000;
 const cases = [
@@ -69,7 +76,7 @@ if (argv[0] === '--count') {
   const only = argv[0] === '--only' ? argv.slice(1) : [];
   const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   const bench = new Bench({ time: 500, iterations: 10, warmupTime: 200, now: cpuNow });
-  const picked = cases.filter(([name]) => only.length === 0 || only.some((o) => name.includes(o)));
+  const picked = cases.filter(([name, , both]) => (only.length === 0 || only.some((o) => name.includes(o))) && (both || !bundle));
   for (const [name, mk, both] of picked) {
     bench.add(`qb|${name}`, mk(qb));
     if (both) bench.add(`v8|${name}`, mk(v8));
