@@ -43,6 +43,17 @@ export class ControlFrame {
   loopRegs = new Int32Array(32);
   loopLocals = new Int32Array(32);
   loopCount = 0;
+  /**
+   * Loops: bit k set when carried local loopLocals[k] may be newer in its register than in its slot at the header
+   * (a deferred local.set before the loop: back edges leave it so, see deferred-stores.ts).
+   */
+  loopDirty = 0;
+  /**
+   * Blocks and ifs entered with owed stores (deferred-stores.ts): those (register, local) pairs, in loopRegs /
+   * loopLocals (loopCount of them, all in loopDirty), hold on every edge to the end, which keeps them owed;
+   * pairRegs: their registers (bits as ValueStack.cacheBits).
+   */
+  pairRegs = 0;
   /** Loops: ValueStack.carriedMask outside this loop (restored at its end). */
   outerCarried = 0;
   /**
@@ -85,6 +96,8 @@ export class ControlStack {
     f.catchAll = false;
     f.headerLabel = -1;
     f.loopCount = 0;
+    f.loopDirty = 0;
+    f.pairRegs = 0;
     f.mergeLabel = -1;
     f.mergeEdges = 0;
     f.unknownEntry = false;

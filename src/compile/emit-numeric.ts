@@ -316,6 +316,7 @@ function aluBin(c: FunctionCompiler, is64: boolean, op: AluOp): void {
   }
   if (k === K_LOCAL || k === K_STACK) {
     // Use the operand straight from memory.
+    if (k === K_LOCAL) vs.cleanLocal(vs.reg[top]); // (the slot is read)
     const disp = k === K_LOCAL ? vs.localDisp[vs.reg[top]] : vs.slotDisp(top);
     vs.drop();
     const r = vs.popToReg();
@@ -553,6 +554,7 @@ function sseBin(c: FunctionCompiler, op: SseOp): void {
   }
   if (k === K_LOCAL || k === K_STACK) {
     // The right operand straight from its frame slot (scalar ops read only 4 or 8 bytes).
+    if (k === K_LOCAL) vs.cleanLocal(vs.reg[top]); // (the slot is read)
     const disp = k === K_LOCAL ? vs.localDisp[vs.reg[top]] : vs.slotDisp(top);
     vs.drop();
     const x = vs.popToReg();

@@ -30,6 +30,7 @@ import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordI
 import { loadArgRegs, placeCallArgs, storeArgRegs } from './reg-args.js';
 import type { Int32List } from './int32-list.js';
 import { deferrableLocals, prefixSafe, zeroLocals } from './local-zeroing.js';
+import { conformFallthrough, deferrableLocal, edgeNeedsStores, emitEdgeStores, endNeedsFlush, flushesBefore } from './deferred-stores.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -232,6 +233,7 @@ export class FunctionCompiler {
       r.pos = p + 1;
       const op = code[p];
       if (this.zeroPending !== 0 && !prefixSafe(op)) this.endPrefix();
+      if (this.vs.dirtyBits !== 0 && flushesBefore(op, code[p + 1])) this.vs.flushDirty();
       this.step(op);
     }
   }
@@ -565,6 +567,7 @@ export class FunctionCompiler {
   /** Enter unreachable state in the current frame: the operand stack is cut back and becomes polymorphic. */
   setUnreachable(): void {
     const f = this.ctl.top();
+    this.vs.dirtyBits = 0; // (stores owed by this path: nothing follows it)
     while (this.vs.height > f.base) this.vs.drop();
     f.unreachable = true;
     this.dead = true;
@@ -642,7 +645,7 @@ export class FunctionCompiler {
     f.results = results;
     f.liveAtEntry = live;
     f.label = this.asm.newLabel();
-    if (live) beginMerge(this.asm, f);
+    if (live) beginMerge(this.vs, this.asm, f);
     return f;
   }
 
@@ -692,7 +695,8 @@ export class FunctionCompiler {
       if (target.kind === F_FUNC) this.emitReturn();
       else {
         this.emitBranchMoves(target);
-        if (target.kind === F_LOOP) emitLoopReload(this.vs, target);
+        emitEdgeStores(this.vs, target);
+        emitLoopReload(this.vs, target);
         this.asm.jmp(this.edgeTo(target));
         target.branchedTo = true;
       }
@@ -737,13 +741,15 @@ export class FunctionCompiler {
       return;
     }
     target.branchedTo = true;
-    const reload = target.kind === F_LOOP && loopNeedsReload(vs, target);
-    if (this.branchIsDirect(target) && !reload) {
+    const reload = loopNeedsReload(vs, target);
+    if (this.branchIsDirect(target) && !reload && !edgeNeedsStores(vs, target)) {
       a.jcc(cond as Cond, this.edgeTo(target));
     } else {
+      // (the taken path only: deferred stores still owed on the fallthrough stay owed there)
       const skip = a.newLabel();
       a.jcc(invertCond(cond as Cond), skip);
       this.emitBranchMoves(target);
+      emitEdgeStores(vs, target);
       if (reload) emitLoopReload(vs, target);
       a.jmp(this.edgeTo(target));
       a.bind(skip);
@@ -838,7 +844,8 @@ export class FunctionCompiler {
       const d = depths[i];
       if (landing[d] >= 0) continue;
       const target = this.ctl.at(d);
-      if (target.kind !== F_FUNC && this.branchIsDirect(target) && !(target.kind === F_LOOP && loopNeedsReload(vs, target))) {
+      if (target.kind !== F_FUNC && this.branchIsDirect(target) && !loopNeedsReload(vs, target) &&
+          !edgeNeedsStores(vs, target)) {
         target.branchedTo = true;
         landing[d] = this.edgeTo(target);
       } else {
@@ -869,7 +876,8 @@ export class FunctionCompiler {
       else {
         target.branchedTo = true;
         this.emitBranchMoves(target);
-        if (target.kind === F_LOOP) emitLoopReload(vs, target);
+        emitEdgeStores(vs, target);
+        emitLoopReload(vs, target);
         a.jmp(this.edgeTo(target));
       }
     }
@@ -908,6 +916,8 @@ export class FunctionCompiler {
     const a = this.asm;
     if (!this.dead) {
       this.canonicalizeTop(f.results.length);
+      emitEdgeStores(this.vs, f); // (the then arm's edge: its owed stores, but the if's pairs stay owed)
+      emitLoopReload(this.vs, f);
       a.jmp(this.edgeTo(f));
       f.branchedTo = true;
     }
@@ -944,6 +954,9 @@ export class FunctionCompiler {
     const fallthroughLive = !this.dead;
     if (fallthroughLive) {
       this.canonicalizeTop(f.results.length);
+      if (!endNeedsFlush(a, f)) f.pairRegs = 0; // (nothing else reaches this end: it merges nothing)
+      else if (f.pairRegs !== 0) conformFallthrough(this.vs, f); // its owed stores, but the pairs stay owed
+      else if (this.vs.dirtyBits !== 0) this.vs.flushDirty();
       recordEdge(this.vs, f);
     }
     if (f.kind === F_IF && f.liveAtEntry) recordIfEntryEdge(f);
@@ -1290,21 +1303,55 @@ export class FunctionCompiler {
     if (tee) vs.type[top] = t; // local.tee leaves the local's type (a supertype of the operand's)
     const disp = vs.localDisp[i];
     const k = vs.kind[top];
+    // Numeric locals defer the store (deferred-stores.ts): the register holding the new value caches the local,
+    // owing its slot a store, made only where something needs the slot.
+    const defer = deferrableLocal(t);
     if (k === K_CONST) {
-      vs.storeEntryTo(top, RBP, disp);
-      vs.uncacheLocal(i);
-      if (!tee) vs.drop();
+      // A constant goes to a free register when there is one (then its store waits like any other: a loop
+      // counter set to 0 before its loop is carried through the header with its store owed), else to the slot.
+      const r = defer ? vs.freeUncachedReg(isXmmType(t)) : -1;
+      if (r >= 0) {
+        vs.loadEntry(top, r);
+        if (!tee) vs.drop();
+        vs.cacheLocal(i, r);
+        vs.markDirty(i);
+      } else {
+        vs.discardLocal(i);
+        vs.storeEntryTo(top, RBP, disp);
+        if (!tee) vs.drop();
+      }
     } else if (k === K_REG) {
       const r = vs.reg[top];
-      vs.storeToFrame(t, r, disp);
+      if (!defer) vs.storeToFrame(t, r, disp);
+      else {
+        const other = isXmmType(t) ? vs.xmmLocal[r] : vs.gprLocal[r];
+        if (other === i) {
+          // `local.get x; local.set x`: r already holds x's current value (and owes its store or not, as before).
+          if (!tee) vs.drop();
+          return;
+        }
+        if (other >= 0 && vs.isDirty(other)) {
+          // r owes another local's store: a copy in a free register keeps both deferred (else r's store is made).
+          const s = vs.freeUncachedReg(isXmmType(t));
+          if (s >= 0) {
+            vs.asmCopy(t, s, r);
+            if (!tee) vs.drop();
+            vs.cacheLocal(i, s);
+            vs.markDirty(i);
+            return;
+          }
+        }
+      }
       if (!tee) vs.drop();
       vs.cacheLocal(i, r); // the register still holds the new value: a later local.get needs no load
+      if (defer) vs.markDirty(i);
     } else {
       const r = vs.popToReg();
-      vs.storeToFrame(t, r, disp);
+      if (!defer) vs.storeToFrame(t, r, disp);
       if (tee) vs.pushReg(t, r);
       else vs.freeFor(t, r);
       vs.cacheLocal(i, r);
+      if (defer) vs.markDirty(i);
     }
   }
 

@@ -84,6 +84,11 @@ export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): 
     else gprs++;
   }
   f.loopCount = n;
+  // Carried locals whose store is still owed stay so at the header: back edges bring them in their register and
+  // owe the store too (deferred-stores.ts). (Every other owed store was made above, by uncacheLocal.)
+  let dirty = 0;
+  for (let k = 0; k < n; k++) if ((vs.dirtyBits & (1 << f.loopRegs[k])) !== 0) dirty |= 1 << k;
+  f.loopDirty = dirty;
   f.outerCarried = vs.carriedMask;
   let mask = vs.carriedMask;
   for (let k = 0; k < n; k++) mask |= 1 << f.loopRegs[k];
@@ -111,14 +116,22 @@ export function resetLoopStubs(): void {
 export function endLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): void {
   if (f.headerLabel >= 0) vs.carriedMask = f.outerCarried;
   if (f.headerLabel < 0 || !(f.unknownEntry || asm.hasPendingRefs(f.label))) return;
+  addReloadStub(f, f.label, f.headerLabel);
+}
+
+/**
+ * After the function: at `label`, load f's pairs from their slots and jump to `target` (a loop's preheader; the
+ * entry of a block's end for jumps that know nothing of its pairs, block-merge.ts).
+ */
+export function addReloadStub(f: ControlFrame, label: number, target: number): void {
   const need = stubsLength + 3 + 2 * f.loopCount;
   if (need > stubs.length) {
     const grown = new Int32Array(Math.max(need, 2 * stubs.length));
     grown.set(stubs.subarray(0, stubsLength));
     stubs = grown;
   }
-  stubs[stubsLength++] = f.label;
-  stubs[stubsLength++] = f.headerLabel;
+  stubs[stubsLength++] = label;
+  stubs[stubsLength++] = target;
   stubs[stubsLength++] = f.loopCount;
   for (let k = 0; k < f.loopCount; k++) {
     stubs[stubsLength++] = f.loopRegs[k];
@@ -194,6 +207,13 @@ export function emitLoopReload(vs: ValueStack, f: ControlFrame): void {
       pending &= ~(1 << k);
       progress = true;
     }
+  }
+  // A copy left in a cycle whose local owes its slot a store (deferred-stores.ts): store it now, while every
+  // source of the cycle still holds its value, so that its load below reads the current value.
+  for (let k = 0; k < n; k++) {
+    if ((pending & (1 << k)) === 0 || moveSrc[k] < 0) continue;
+    const l = f.loopLocals[k];
+    if (vs.isDirty(l)) vs.storeToFrame(vs.localType[l], moveSrc[k] & 15, vs.localDisp[l]);
   }
   for (let k = 0; pending !== 0; k++) {
     if ((pending & (1 << k)) === 0) continue;

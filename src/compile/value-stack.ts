@@ -83,6 +83,12 @@ export class ValueStack {
   /** The registers that cache a local: bit r for GPR r, bit 16 + r for XMM r (so merges visit only those). */
   cacheBits = 0;
   /**
+   * Deferred local.set (deferred-stores.ts): the registers (a subset of cacheBits) whose local's frame slot is
+   * older than the register. Such a register is written back before it loses its local (forget, eviction) and
+   * before anything reads the slot; labels, branches and calls write them back first (or keep them, see there).
+   */
+  dirtyBits = 0;
+  /**
    * The registers that carry a local into the enclosing loops (bits as cacheBits, loop-carry.ts): when only
    * registers caching a local are free, the allocator takes one outside this set first, since a carried one
    * handed out for a temporary must be reloaded at the back edge.
@@ -147,6 +153,7 @@ export class ValueStack {
       xl[r] = -1;
     }
     this.cacheBits = 0;
+    this.dirtyBits = 0;
     if (this.localReg.length < numLocals) this.localReg = new Int32Array(Math.max(numLocals, 2 * this.localReg.length));
     const lr = this.localReg;
     if (numLocals > 64) lr.fill(-1, 0, numLocals);
@@ -239,6 +246,7 @@ export class ValueStack {
       this.xmmOwner[r] = i;
       const l = this.xmmLocal[r];
       if (l >= 0) {
+        if ((this.dirtyBits & (1 << (16 + r))) !== 0) this.writeBack(16 + r); // (r still holds l's value)
         this.localReg[l] = -1;
         this.xmmLocal[r] = -1;
         this.cacheBits &= ~(1 << (16 + r));
@@ -247,6 +255,7 @@ export class ValueStack {
       this.gprOwner[r] = i;
       const l = this.gprLocal[r];
       if (l >= 0) {
+        if ((this.dirtyBits & (1 << r)) !== 0) this.writeBack(r); // (r still holds l's value)
         this.localReg[l] = -1;
         this.gprLocal[r] = -1;
         this.cacheBits &= ~(1 << r);
@@ -276,11 +285,15 @@ export class ValueStack {
 
   // ---------------------------------------------------------------- registers
 
-  /** Register r (GPR or XMM) is about to receive a new value: it no longer holds any local. */
+  /**
+   * Register r (GPR or XMM) is about to receive a new value: it no longer holds any local (one whose slot is
+   * older is written back first).
+   */
   private forget(xmm: boolean, r: number): void {
     const map = xmm ? this.xmmLocal : this.gprLocal;
     const l = map[r];
     if (l >= 0) {
+      if ((this.dirtyBits & (1 << (xmm ? 16 + r : r))) !== 0) this.writeBack(xmm ? 16 + r : r);
       this.localReg[l] = -1;
       map[r] = -1;
       this.cacheBits &= ~(1 << (xmm ? 16 + r : r));
@@ -342,6 +355,8 @@ export class ValueStack {
     // Only the registers that cache something (and no TypedArray.prototype.fill: a C++ builtin call).
     const gl = this.gprLocal, xl = this.xmmLocal, lr = this.localReg;
     let m = this.cacheBits & ~mask;
+    // A deferred store cannot be emitted here (a label may be bound: other paths arrive with other registers).
+    if ((this.dirtyBits & m) !== 0) throw new Error('internal: a deferred local.set dropped at a merge or call');
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
       m &= ~(1 << b);
@@ -361,8 +376,10 @@ export class ValueStack {
     const xmm = isXmmType(this.localType[x]);
     const old = this.localReg[x];
     if (old >= 0) {
+      // (r's value is x's current one: the old register's, and any store it owed, are obsolete)
       (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
       this.cacheBits &= ~(1 << (xmm ? 16 + old : old));
+      this.dirtyBits &= ~(1 << (xmm ? 16 + old : old));
     }
     this.forget(xmm, r);
     this.localReg[x] = r;
@@ -414,14 +431,62 @@ export class ValueStack {
     return this.tryAllocFree(xmm ? ValType.F64 : ValType.I64);
   }
 
-  /** Forget local x's cached register (its value changes and no register holds the new one). */
+  /** Forget local x's cached register (written back first if its slot is older). */
   uncacheLocal(x: number): void {
     const old = this.localReg[x];
     if (old < 0) return;
     const xmm = isXmmType(this.localType[x]);
+    if ((this.dirtyBits & (1 << (xmm ? 16 + old : old))) !== 0) this.writeBack(xmm ? 16 + old : old);
     (xmm ? this.xmmLocal : this.gprLocal)[old] = -1;
     this.cacheBits &= ~(1 << (xmm ? 16 + old : old));
     this.localReg[x] = -1;
+  }
+
+  /** Local x's slot is being written with a new value: forget its register and any store it owed. */
+  discardLocal(x: number): void {
+    const old = this.localReg[x];
+    if (old < 0) return;
+    const b = isXmmType(this.localType[x]) ? 16 + old : old;
+    this.dirtyBits &= ~(1 << b);
+    this.uncacheLocal(x);
+  }
+
+  /** local.set x left x's new value in its cached register only: its slot is written back later. */
+  markDirty(x: number): void {
+    const r = this.localReg[x];
+    this.dirtyBits |= 1 << (isXmmType(this.localType[x]) ? 16 + r : r);
+  }
+
+  /** Whether local x's slot is older than its register (a deferred local.set). */
+  isDirty(x: number): boolean {
+    const r = this.localReg[x];
+    return r >= 0 && (this.dirtyBits & (1 << (isXmmType(this.localType[x]) ? 16 + r : r))) !== 0;
+  }
+
+  /** Register b (bits as cacheBits) holds a local newer than its slot: store it (the register keeps it, clean). */
+  writeBack(b: number): void {
+    const xmm = b >= 16, r = b & 15;
+    const l = xmm ? this.xmmLocal[r] : this.gprLocal[r];
+    this.storeToFrame(this.localType[l], r, this.localDisp[l]);
+    this.dirtyBits &= ~(1 << b);
+  }
+
+  /** Write back every deferred local.set (they stay cached, now clean). */
+  flushDirty(): void {
+    let m = this.dirtyBits;
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m);
+      m &= ~(1 << b);
+      this.writeBack(b);
+    }
+  }
+
+  /** Before something reads local x's frame slot: write back a deferred store. */
+  cleanLocal(x: number): void {
+    if (this.dirtyBits !== 0 && this.isDirty(x)) {
+      const r = this.localReg[x];
+      this.writeBack(isXmmType(this.localType[x]) ? 16 + r : r);
+    }
   }
 
   /** `local.get x` from the cache: push the free register holding x without any code. False if none. */
@@ -437,10 +502,10 @@ export class ValueStack {
   }
 
   allocGpr(): number {
-    // Prefer a free register that caches no local; else a free one not carried into a loop; else any free one;
-    // else spill.
-    let fallback = -1, fallbackCarried = true;
-    const carried = this.carriedMask;
+    // Prefer a free register that caches no local; else a free one not carried into a loop (one that owes no
+    // deferred store first: taking it costs that store); else any free one; else spill.
+    let fallback = -1, fallbackCost = 4;
+    const carried = this.carriedMask, dirty = this.dirtyBits;
     for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
       const r = ALLOCATABLE_GPRS[k];
       if (this.gprOwner[r] === -1) {
@@ -448,9 +513,10 @@ export class ValueStack {
           this.gprOwner[r] = USED_BY_TEMP;
           return r;
         }
-        if (fallbackCarried && (fallback < 0 || (carried & (1 << r)) === 0)) {
+        const cost = ((carried >> r) & 1) * 2 + ((dirty >> r) & 1);
+        if (cost < fallbackCost) {
           fallback = r;
-          fallbackCarried = (carried & (1 << r)) !== 0;
+          fallbackCost = cost;
         }
       }
     }
@@ -460,8 +526,8 @@ export class ValueStack {
   }
 
   allocXmm(): number {
-    let fallback = -1, fallbackCarried = true;
-    const carried = this.carriedMask;
+    let fallback = -1, fallbackCost = 4;
+    const carried = this.carriedMask, dirty = this.dirtyBits;
     for (let k = 0; k < ALLOCATABLE_XMMS.length; k++) {
       const r = ALLOCATABLE_XMMS[k];
       if (this.xmmOwner[r] === -1) {
@@ -469,9 +535,10 @@ export class ValueStack {
           this.xmmOwner[r] = USED_BY_TEMP;
           return r;
         }
-        if (fallbackCarried && (fallback < 0 || (carried & (1 << (16 + r))) === 0)) {
+        const cost = ((carried >>> (16 + r)) & 1) * 2 + ((dirty >>> (16 + r)) & 1);
+        if (cost < fallbackCost) {
           fallback = r;
-          fallbackCarried = (carried & (1 << (16 + r))) !== 0;
+          fallbackCost = cost;
         }
       }
     }
@@ -508,8 +575,8 @@ export class ValueStack {
       for (let k = 0; k < ALLOCATABLE_GPRS.length; k++) {
         const s = ALLOCATABLE_GPRS[k];
         if (this.gprOwner[s] === -1) {
+          this.takeGpr(s, owner); // (first: a store s owes its local is made before s is overwritten)
           this.asm.movRR(true, s, r);
-          this.takeGpr(s, owner);
           this.reg[owner] = s;
           moved = true;
           break;
@@ -664,6 +731,14 @@ export class ValueStack {
       }
       case K_LOCAL:
       case K_STACK: {
+        if (this.kind[i] === K_LOCAL && this.dirtyBits !== 0 && this.isDirty(this.reg[i])) {
+          // The local's slot is older than its register (a deferred local.set): store from the register.
+          const r = this.localReg[this.reg[i]];
+          if (t === ValType.F32) a.movssStore(r, base, -1, 1, disp);
+          else if (t === ValType.F64) a.movsdStore(r, base, -1, 1, disp);
+          else a.store(is64BitType(t) ? 8 : 4, r, base, -1, 1, disp);
+          return;
+        }
         const src = this.kind[i] === K_LOCAL ? this.localDisp[this.reg[i]] : this.slotDisp(i);
         if (src === disp && base === RBP) return;
         a.load(LoadKind.I64, R11, RBP, -1, 1, src);
@@ -734,7 +809,9 @@ export class ValueStack {
         const t = this.type[i];
         const r = this.tryAllocFree(t);
         if (r >= 0) {
-          this.loadFromFrame(t, r, this.localDisp[idx]);
+          const c = this.localReg[idx];
+          if (c >= 0 && this.isDirty(idx)) this.asmCopy(t, r, c); // (its slot is older: a deferred local.set)
+          else this.loadFromFrame(t, r, this.localDisp[idx]);
           this.kind[i] = K_REG;
           this.reg[i] = r;
           if (isXmmType(t)) this.takeXmm(r, i);
