@@ -261,8 +261,8 @@ export class BodyValidator {
 
   /**
    * Validate the bodies of functions [first, last), body f at bytes[starts[f - delta], ends[f - delta]), in
-   * one run of the operator loop (a call per body cost a tenth of a cold validation, mostly the loop's
-   * prologue in baseline code). Returns the first function it did not accept (invalid, or outside this
+   * one run of the operator loop (the loop's prologue, ~25 field loads, once per batch instead of once per body;
+   * measured, a run per body and a run per batch validated equally fast). Returns the first function it did not accept (invalid, or outside this
    * validator's subset: the function compiler must decide), or `last` when it accepted them all.
    */
   validateBodies(first: number, last: number, bytes: Uint8Array, starts: Int32Array, ends: Int32Array, delta = 0): number {
