@@ -207,7 +207,7 @@ await writeCjsBundle(outFile, entry, []);
 // compiler's entry points become stubs that throw compilerNeeded(); esbuild then leaves out everything only they
 // reach. A stub is generated from the module's declarations, so a new export cannot be missed: an import of a
 // name the stub lacks fails this build.
-const COMPILER_ENTRIES = ['compile/module-compiler.js', 'compile/lazy-compiler.js'];
+const COMPILER_ENTRIES = ['compile/module-compiler.js', 'compile/lazy-compiler.js', 'api/native-validator.js'];
 const presence = path.join(dist, 'src', 'cli', 'compiler-presence.js');
 const runtimeExports = (jsFile) => {
   const dts = readFileSync(jsFile.replace(/\.js$/, '.d.ts'), 'utf8');

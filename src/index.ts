@@ -28,6 +28,7 @@ import { Suspending, promising } from './api/jspi.js';
 import { validateModule } from './compile/module-compiler.js';
 import { resolveFeatures, Features } from './decode/features.js';
 import { webIdlOperation } from './api/webidl.js';
+import { prepareNativeValidator } from './api/native-validator.js';
 
 export { Module, Instance, Memory, Table, Global, CompileError, LinkError, RuntimeError, setModuleDefaults, getModuleDefaults };
 export { Tag, JSTag, Exception, Suspending, promisingOperation as promising, SuspendError };
@@ -64,6 +65,7 @@ function validateModuleBytes(bytes: unknown, options?: ModuleOptions): boolean {
   const b = bytesOf(bytes);
   try {
     const o = withModuleDefaults(options);
+    prepareNativeValidator(b.length);
     validateModule(b, resolveFeatures(o?.features), { threads: o?.threads });
     return true;
   } catch (e) {

@@ -14,6 +14,7 @@ import { perfMapAdd, perfMapEnabled } from '../runtime/perf-map.js';
 import { DISPOSE, releaseWhenIdle } from '../runtime/lifetime.js';
 import { startupFact, startupMark } from '../startup-trace.js';
 import { webIdlInterface } from './webidl.js';
+import { prepareNativeValidator } from './native-validator.js';
 
 export interface ModuleOptions {
   features?: Partial<Features>;
@@ -301,6 +302,7 @@ export class Module {
         // Linked straight into code memory (cacheKey below ignores codeBuffer); for the code cache into a
         // page-padded buffer of its own, which the entry stores as it is.
         if (cacheDir === undefined) compileOptions.codeBuffer = (size) => (reservation = reserveCode(size)).view;
+        if (compileOptions.lazy === true) prepareNativeValidator(copy.length);
         compiled = compileModule(copy, features, compileOptions);
         startupFact('compiled', true); // (the V8 code cache saved at exit then holds the compiler: bundle-cache.cts)
       } catch (e) {

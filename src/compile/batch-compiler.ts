@@ -128,11 +128,26 @@ function sharedContext(owner: BatchCompiler, info: ModuleInfo, features: Feature
   return shared;
 }
 
+/** A fast validator in machine code (api/native-validator.ts): BodyValidator's contract, for a batch at a time. */
+export interface NativeBodyValidation {
+  /** Validate bodies [first, last); returns the first one not accepted, or `last`. */
+  validateBodies(first: number, last: number, bytes: Uint8Array, starts: Int32Array, ends: Int32Array): number;
+}
+type NativeValidatorFactory = (info: ModuleInfo, features: Features, bytes: Uint8Array) => NativeBodyValidation | null;
+let nativeValidatorFactory: NativeValidatorFactory | null = null;
+
+/** Set by api/native-validator.ts (which compiles the validator with Quickbeam itself: the api layer's job). */
+export function useNativeBodyValidator(factory: NativeValidatorFactory | null): void {
+  nativeValidatorFactory = factory;
+}
+
 export class BatchCompiler {
   private readonly asm: Assembler;
   private readonly m: ModuleCodegen;
   private readonly fc: FunctionCompiler;
   private bodyValidator: BodyValidator | null = null;
+  /** undefined: not asked for yet. */
+  private nativeValidator: NativeBodyValidation | null | undefined;
 
   constructor(
     private readonly info: ModuleInfo, private readonly features: Features, private readonly options: CodegenOptions,
@@ -152,16 +167,28 @@ export class BatchCompiler {
     sharedContext(this, this.info, this.features, this.options, this.validateOnly);
     const { asm, m } = this;
     if (this.validateOnly) {
-      // The fast validator first; the function compiler decides what it declines (and gives exact errors).
-      if (this.fastValidation && this.bodyValidator === null) {
-        primeBodyValidator(this.features);
-        this.bodyValidator = new BodyValidator(this.info, this.features);
+      // The fast validators first (the one in machine code, then BodyValidator for what it declines); the
+      // function compiler decides what they decline (and gives exact errors).
+      if (this.fastValidation && this.nativeValidator === undefined) {
+        this.nativeValidator = nativeValidatorFactory?.(this.info, this.features, this.bytes) ?? null;
       }
-      const v = this.bodyValidator;
+      const nv = this.fastValidation ? this.nativeValidator ?? null : null;
       for (let f = first; f < end; f++) {
-        if (v !== null) {
-          f = v.validateBodies(f, end, this.bytes, bodyStarts, bodyEnds);
+        if (nv !== null) {
+          f = nv.validateBodies(f, end, this.bytes, bodyStarts, bodyEnds);
           if (f === end) break;
+        }
+        if (this.fastValidation && this.bodyValidator === null) {
+          primeBodyValidator(this.features);
+          this.bodyValidator = new BodyValidator(this.info, this.features);
+        }
+        const v = this.bodyValidator;
+        if (v !== null) {
+          // (after a native decline, this body alone: the native validator goes on with the next)
+          const next = v.validateBodies(f, nv !== null ? f + 1 : end, this.bytes, bodyStarts, bodyEnds);
+          if (next === end) break;
+          if (nv !== null && next > f) continue;
+          f = next;
         }
         validatorStats.declined++;
         asm.reset(); // nothing is emitted, but labels are still made

@@ -593,6 +593,8 @@ export class FunctionCompiler {
       this.blockParams = EMPTY;
       this.blockResults = EMPTY;
     } else if (bt < 0) {
+      // (a value type is one byte: a longer negative s33 is no block type, even if its low 7 bits name one)
+      if (r.pos !== at + 1) this.error('malformed block type', at);
       const t = bt & 0x7f;
       let single = SINGLE[t];
       if (!single && bt >= -64) {

@@ -45,7 +45,7 @@ const OUTGROWN = -1;
 // Numeric operators 0x45..0xc4: operand type, result type, and 1 (unary) or 2 (binary) operands.
 const NUM_IN = new Uint8Array(256);
 const NUM_OUT = new Uint8Array(256);
-const NUM_ARITY = new Uint8Array(256);
+export const NUM_ARITY = new Uint8Array(256);
 function num(from: number, to: number, arity: number, tin: number, tout: number): void {
   for (let op = from; op <= to; op++) {
     NUM_IN[op] = tin;
@@ -87,8 +87,8 @@ num(0xbf, 0xbf, 1, I64, F64);
 const SIGN_EXT_FIRST = 0xc0, SIGN_EXT_LAST = 0xc4;
 
 // Loads 0x28..0x35 and stores 0x36..0x3e: value type and access size in bytes.
-const MEM_TYPE = new Uint8Array(0x3f);
-const MEM_SIZE = new Uint8Array(0x3f);
+export const MEM_TYPE = new Uint8Array(0x3f);
+export const MEM_SIZE = new Uint8Array(0x3f);
 function mem(op: number, t: number, size: number): void {
   MEM_TYPE[op] = t;
   MEM_SIZE[op] = size;
@@ -109,6 +109,90 @@ const EMPTY: number[] = [];
 
 function isPlainType(t: number, simd: boolean): boolean {
   return t === I32 || t === I64 || t === F32 || t === F64 || t === FUNCREF || t === EXTERNREF || (t === V128 && simd);
+}
+
+/**
+ * A module's tables for the fast validators (this one and its WebAssembly build, validator-wasm/validate.c):
+ * types lists (params and results of each function type, block results) flattened into typed arrays, so the
+ * hot loops read no module objects (and V8's optimised code does not depend on their shapes).
+ */
+export interface ValidatorTables {
+  /** Numeric operators' operand type (0: declined, e.g. sign extension without the feature). */
+  numIn: Uint8Array;
+  /** Their result type. */
+  numOut: Uint8Array;
+  /** Per global: its type (0: a type outside the subset: global.get of one declines) and mutability. */
+  globalTypes: Uint8Array;
+  globalMutable: Uint8Array;
+  funcTypes: Int32Array;
+  numTypes: number;
+  /** Per type index: 1 when every param and result is a plain type (the others are declined). */
+  typePlain: Uint8Array;
+  // Type lists: list 2t = params of type t, 2t + 1 = its results; emptyList; then one list per plain type.
+  listStart: Int32Array;
+  listLen: Int32Array;
+  listTypes: Uint8Array;
+  emptyList: number;
+  /** Block type -(value type) -> its one-element list. */
+  singleList: Int32Array;
+  /** Per memory: 1 when 64-bit. */
+  mem64: Uint8Array;
+}
+
+export function validatorTables(info: ModuleInfo, features: Features): ValidatorTables {
+  const numIn = NUM_IN.slice();
+  const numOut = NUM_OUT.slice();
+  for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) {
+    numIn[op] = numOut[op] = features.signExt ? (op <= 0xc1 ? I32 : I64) : 0;
+  }
+  const n = info.globals.length;
+  const globalTypes = new Uint8Array(n);
+  const globalMutable = new Uint8Array(n);
+  for (let g = 0; g < n; g++) {
+    const t = info.globals[g].type;
+    globalTypes[g] = isPlainType(t, features.simd) ? t : 0;
+    globalMutable[g] = info.globals[g].mutable ? 1 : 0;
+  }
+  const types = info.types;
+  const nt = types.length;
+  const typePlain = new Uint8Array(nt);
+  let total = PLAIN_TYPES.length;
+  for (let i = 0; i < nt; i++) {
+    const { params, results } = types[i];
+    // (struct and array types are no block or call types: a body naming one is declined)
+    const plain = (types[i].kind ?? 0) === 0 && params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd));
+    typePlain[i] = plain ? 1 : 0;
+    if (plain) total += params.length + results.length;
+  }
+  const lists = 2 * nt + 1 + PLAIN_TYPES.length;
+  const listStart = new Int32Array(lists);
+  const listLen = new Int32Array(lists);
+  const listTypes = new Uint8Array(total);
+  let at = 0;
+  const add = (id: number, list: readonly number[]): void => {
+    listStart[id] = at;
+    listLen[id] = list.length;
+    for (const t of list) listTypes[at++] = t;
+  };
+  for (let i = 0; i < nt; i++) {
+    if (typePlain[i] === 0) continue; // (declined before use)
+    add(2 * i, types[i].params);
+    add(2 * i + 1, types[i].results);
+  }
+  const emptyList = 2 * nt;
+  add(emptyList, EMPTY);
+  const singleList = new Int32Array(256);
+  for (let k = 0; k < PLAIN_TYPES.length; k++) {
+    const t = PLAIN_TYPES[k];
+    singleList[t] = 2 * nt + 1 + k;
+    add(2 * nt + 1 + k, [t]);
+  }
+  const mem64 = new Uint8Array(info.memories.length);
+  for (let i = 0; i < info.memories.length; i++) mem64[i] = info.memories[i].index64 ? 1 : 0;
+  return {
+    numIn, numOut, globalTypes, globalMutable, funcTypes: Int32Array.from(info.funcTypes), numTypes: nt, typePlain,
+    listStart, listLen, listTypes, emptyList, singleList, mem64,
+  };
 }
 
 /**
@@ -190,61 +274,24 @@ export class BodyValidator {
   private readonly listTypes: Uint8Array;
   private readonly emptyList: number;
   /** Block type -(value type) -> its one-element list. */
-  private readonly singleList = new Int32Array(256);
+  private readonly singleList: Int32Array;
 
   constructor(private readonly info: ModuleInfo, private readonly features: Features) {
     this.useScratch();
     this.depths = new Int32Array(64);
-    this.numIn = NUM_IN.slice();
-    if (!features.signExt) for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = 0;
-    else {
-      for (let op = SIGN_EXT_FIRST; op <= SIGN_EXT_LAST; op++) this.numIn[op] = op <= 0xc1 ? I32 : I64;
-    }
-    // Globals of other types (typed references) get 0: global.get of one declines.
-    const n = info.globals.length;
-    this.globalTypes = new Uint8Array(n);
-    this.globalMutable = new Uint8Array(n);
-    for (let g = 0; g < n; g++) {
-      const t = info.globals[g].type;
-      this.globalTypes[g] = isPlainType(t, features.simd) ? t : 0;
-      this.globalMutable[g] = info.globals[g].mutable ? 1 : 0;
-    }
-    this.funcTypes = Int32Array.from(info.funcTypes);
-    const types = info.types;
-    const nt = (this.numTypes = types.length);
-    this.typePlain = new Uint8Array(nt);
-    let total = PLAIN_TYPES.length;
-    for (let i = 0; i < nt; i++) {
-      const { params, results } = types[i];
-      // (struct and array types are no block or call types: a body naming one is declined)
-      const plain = (types[i].kind ?? 0) === 0 && params.every((t) => isPlainType(t, features.simd)) && results.every((t) => isPlainType(t, features.simd));
-      this.typePlain[i] = plain ? 1 : 0;
-      if (plain) total += params.length + results.length;
-    }
-    const lists = 2 * nt + 1 + PLAIN_TYPES.length;
-    this.listStart = new Int32Array(lists);
-    this.listLen = new Int32Array(lists);
-    this.listTypes = new Uint8Array(total);
-    let at = 0;
-    const add = (id: number, list: readonly number[]): void => {
-      this.listStart[id] = at;
-      this.listLen[id] = list.length;
-      for (const t of list) this.listTypes[at++] = t;
-    };
-    for (let i = 0; i < nt; i++) {
-      if (this.typePlain[i] === 0) continue; // (declined before use)
-      add(2 * i, types[i].params);
-      add(2 * i + 1, types[i].results);
-    }
-    this.emptyList = 2 * nt;
-    add(this.emptyList, EMPTY);
-    for (let k = 0; k < PLAIN_TYPES.length; k++) {
-      const t = PLAIN_TYPES[k];
-      this.singleList[t] = 2 * nt + 1 + k;
-      add(2 * nt + 1 + k, [t]);
-    }
-    this.mem64 = new Uint8Array(info.memories.length);
-    for (let i = 0; i < info.memories.length; i++) this.mem64[i] = info.memories[i].index64 ? 1 : 0;
+    const t = validatorTables(info, features);
+    this.numIn = t.numIn;
+    this.globalTypes = t.globalTypes;
+    this.globalMutable = t.globalMutable;
+    this.funcTypes = t.funcTypes;
+    this.numTypes = t.numTypes;
+    this.typePlain = t.typePlain;
+    this.listStart = t.listStart;
+    this.listLen = t.listLen;
+    this.listTypes = t.listTypes;
+    this.emptyList = t.emptyList;
+    this.singleList = t.singleList;
+    this.mem64 = t.mem64;
   }
 
   /**
@@ -416,12 +463,14 @@ export class BodyValidator {
    * it (a reference type beyond funcref/externref, a type with such types, an unknown type: the compiler decides).
    */
   private blockType(): boolean {
+    const at = this.r.pos;
     const bt = this.r.s33();
     if (bt === BT_EMPTY) {
       this.blockParams = this.blockResults = this.emptyList;
       return true;
     }
     if (bt < 0) {
+      if (this.r.pos !== at + 1) return false; // (more than one byte: no value type; the function compiler reports it)
       const t = bt & 0x7f;
       if (!isPlainType(t, this.features.simd)) return false;
       this.blockParams = this.emptyList;
@@ -909,5 +958,8 @@ export class BodyValidator {
  */
 export const FAST_VALIDATION = process.env.QUICKBEAM_FAST_VALIDATION !== '0';
 
-/** Bodies the fast validator declined in this thread (handed to the function compiler), for tests and benchmarks. */
-export const validatorStats = { declined: 0 };
+/**
+ * Bodies the fast validators declined in this thread (handed to the function compiler), and bodies the one in
+ * machine code accepted (api/native-validator.ts), for tests and benchmarks.
+ */
+export const validatorStats = { declined: 0, native: 0 };
