@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 import { decodeModule } from '../src/decode/module-decoder.js';
 import { type Features, resolveFeatures } from '../src/decode/features.js';
@@ -318,6 +320,39 @@ test('a negative block type of more than one byte is malformed (as in V8), which
     for (const lazy of [false, true]) {
       assert.throws(() => new Module(bytes, { lazy }), (e: Error) => e instanceof QbCompileError && /malformed block type.*offset 25/.test(e.message), `${bt} ${lazy}`);
     }
+  }
+});
+
+test('worker threads validate through validators of their own, concurrently, with the same answers', async () => {
+  // Each worker compiles its own validator (its memory holds its scratch and tables) and validates the same
+  // modules many times over while the others do; the answers must be the main thread's.
+  const files = wasmFiles().filter((_, i) => i % 25 === 0).slice(0, 120);
+  const { validate } = await import('../src/index.js');
+  const expected = files.map((f) => validate(fs.readFileSync(f)));
+  const index = pathToFileURL(path.join(root, 'dist/src/index.js')).href;
+  const stats = pathToFileURL(path.join(root, 'dist/src/compile/validate-body.js')).href;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const fs = require('node:fs');
+    (async () => {
+      const { validate } = await import(${JSON.stringify(index)});
+      const { validatorStats } = await import(${JSON.stringify(stats)});
+      const answers = [];
+      for (let round = 0; round < 8; round++) answers.push(workerData.files.map((f) => validate(fs.readFileSync(f))));
+      parentPort.postMessage({ answers, native: validatorStats.native });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
+  const runs = await Promise.all([0, 1, 2, 3].map(() => new Promise<{ answers?: boolean[][]; native?: number; error?: string }>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { files }, env: { ...process.env, QUICKBEAM_NATIVE_VALIDATION_MIN_BYTES: '0' } });
+    w.once('message', (m) => {
+      resolve(m);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  })));
+  for (const r of runs) {
+    assert.is(r.error, undefined, r.error);
+    assert.ok(r.native! > 0, 'the worker validated natively');
+    for (const answers of r.answers!) assert.equal(answers, expected);
   }
 });
 
