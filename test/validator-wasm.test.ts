@@ -41,7 +41,7 @@ prepareNativeValidator(0);
 
 function wasmFiles(): string[] {
   const out: string[] = [path.join(root, 'examples/hello.wasm')];
-  for (const group of ['core', 'simd', 'memory64-wasm3']) {
+  for (const group of ['core', 'simd', 'memory64-wasm3', 'wasm3']) {
     const dir = path.join(suite, group);
     if (!fs.existsSync(dir)) continue;
     for (const sub of fs.readdirSync(dir).sort()) {

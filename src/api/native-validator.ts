@@ -37,6 +37,7 @@ const enum C {
   depthCap, locals, depths, depthsCap, current,
 }
 const OUTGROWN = -1;
+const FUNCREF = 0x70, EXTERNREF = 0x6f;
 
 // The thread's scratch (bodies that need more are declined: BodyValidator grows its own).
 const STACK_CAP = 1 << 16;
@@ -206,7 +207,9 @@ class NativeModuleValidator implements NativeBodyValidation {
     this.tableElem = new Uint8Array(nt);
     this.table64 = new Uint8Array(nt);
     for (let i = 0; i < nt; i++) {
-      this.tableElem[i] = info.tables[i].elemType;
+      // (funcref and externref only: another element type's code could have either in its low byte)
+      const et = info.tables[i].elemType;
+      this.tableElem[i] = et === FUNCREF || et === EXTERNREF ? et : 0;
       this.table64[i] = info.tables[i].index64 ? 1 : 0;
     }
     this.funcRefs = new Uint8Array((info.funcTypes.length + 7) >> 3);
