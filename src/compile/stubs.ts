@@ -57,13 +57,25 @@ function emitTrapStubsSlowly(asm: Assembler): number[] {
  */
 export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32Array, thunkOffsets: Int32Array, regOffsets: Int32Array): void {
   const common = a.newLabel();
-  for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
+  const first = info.numImportedFuncs, n = info.funcTypes.length;
+  // From function TEMPLATE_FROM on (a slot displacement of 4 bytes) every stub has the same bytes but three
+  // 32-bit fields: the first one is assembled, the others are copies of it with those fields patched (a big
+  // module has tens of thousands, and in a fresh process assembling each costs ~0.5 us of cold JavaScript).
+  let template: LazyStubTemplate | null = null;
+  let copiesFrom = n;
+  for (let f = first; f < n; f++) {
+    if (template !== null) {
+      copiesFrom = f;
+      emitLazyStubCopies(a, template, f, n, funcOffsets, thunkOffsets);
+      break;
+    }
     funcOffsets[f] = a.offset;
     a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_CODE_SLOTS);
     a.jmpMem(R11, 8 * f);
     thunkOffsets[f] = a.offset;
     a.movImm32(RAX, f);
     a.jmp(common);
+    if (f >= TEMPLATE_FROM) template = lazyStubTemplate(a, f, funcOffsets[f], thunkOffsets[f]);
   }
   const adapters = new Int32Array(info.types.length).fill(-1);
   for (let f = info.numImportedFuncs; f < info.funcTypes.length; f++) {
@@ -80,6 +92,14 @@ export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32
   }
   const fail = a.newLabel();
   a.bind(common);
+  // (the copies' jumps to `common`, which has an offset now)
+  if (template !== null) {
+    const target = a.labelOffset(common);
+    for (let f = copiesFrom; f < n; f++) {
+      const at = funcOffsets[f] + template.rel;
+      a.patchInt32(at, target - (at + 4));
+    }
+  }
   a.push(RBP);
   a.movRR(true, RBP, RSP);
   a.load(LoadKind.I64, R11, R14, -1, 1, VMCTX_EXEC);
@@ -99,6 +119,45 @@ export function emitLazyStubs(a: Assembler, info: ModuleInfo, funcOffsets: Int32
   a.pop(RBP);
   a.jmpMem(R14, VMCTX_TRAP_HANDLER);
 }
+
+/** Functions from this index on have a 4-byte slot displacement (8 f >= 128): one stub size. */
+const TEMPLATE_FROM = 16;
+
+/** A lazy stub's bytes and where its fields are: the slot displacement (8 f), the index (f), the jump to common. */
+interface LazyStubTemplate {
+  bytes: Uint8Array;
+  thunk: number;
+  disp: number;
+  imm: number;
+  rel: number;
+}
+
+/**
+ * The stub of function f just assembled at [start, a.offset), as a template; null when its bytes are not the
+ * expected `mov r11, [r14 + slots]; jmp [r11 + disp32]; mov eax, imm32; jmp rel32` (the assembler changed:
+ * then every stub is assembled).
+ */
+function lazyStubTemplate(a: Assembler, f: number, start: number, thunkStart: number): LazyStubTemplate | null {
+  const end = a.offset;
+  const code = a.view();
+  const t = thunkStart - start;
+  const ok = code[thunkStart] === 0xb8 && code[thunkStart + 5] === 0xe9 && end === thunkStart + 10 &&
+    a.readInt32(thunkStart - 4) === 8 * f && a.readInt32(thunkStart + 1) === f;
+  return ok ? { bytes: code.slice(start, end), thunk: t, disp: t - 4, imm: t + 1, rel: t + 6 } : null;
+}
+
+/** Stubs of functions [from, n) as copies of the template (their jumps to common are patched by the caller). */
+function emitLazyStubCopies(a: Assembler, t: LazyStubTemplate, from: number, n: number, funcOffsets: Int32Array, thunkOffsets: Int32Array): void {
+  for (let f = from; f < n; f++) {
+    const start = a.offset;
+    a.replay(t.bytes, NO_LABELS);
+    a.patchInt32(start + t.disp, 8 * f);
+    a.patchInt32(start + t.imm, f);
+    funcOffsets[f] = start;
+    thunkOffsets[f] = start + t.thunk;
+  }
+}
+const NO_LABELS = new Int32Array(0);
 
 /**
  * An imported function is called like any wasm function; its thunk copies the arguments to the args
