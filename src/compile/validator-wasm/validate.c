@@ -496,7 +496,7 @@ static int rareOperator(i32 op) {
     if (s_ == base) {                                                                                          \
       if (!dead) return f;                                                                                     \
     } else {                                                                                                   \
-      i32 got_ = stack[--s_];                                                                                  \
+      i32 got_ = stk[--s_];                                                                                    \
       if (got_ != (t) && got_ != BOTTOM) return f;                                                            \
     }                                                                                                          \
   } while (0)
@@ -542,6 +542,10 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
   const i32 numFuncs = ctx.numFuncs, numGlobals = ctx.numGlobals, emptyList = ctx.emptyList;
   const int mem0Is32 = ctx.numMems > 0 && ((const u8 *)ctx.mem64)[0] == 0;
 
+  // (the arrays in locals too: the globals are for the helpers, and a global is read from memory at each use)
+  u8 *const stk = stack, *const fk = fKind, *const fd = fDead, *const lc = locals;
+  i32 *const fh = fHeight, *const fp = fParams, *const fr = fResults, *const ls = listStart, *const ll = listLen;
+  const u8 *const lt = listTypes;
   // The hot loop's state in locals (the helpers above work on the globals: synced around their calls).
   i32 p_, e_, s_, d_;
   for (i32 f = first; f < last; f++) {
@@ -555,11 +559,11 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
     end = e_;
     if (!readLocals(2 * ti)) return f;
     p_ = pos;
-    fKind[0] = K_FUNC;
-    fHeight[0] = 0;
-    fDead[0] = 0;
-    fParams[0] = emptyList;
-    fResults[0] = 2 * ti + 1;
+    fk[0] = K_FUNC;
+    fh[0] = 0;
+    fd[0] = 0;
+    fp[0] = emptyList;
+    fr[0] = 2 * ti + 1;
     s_ = 0;
     d_ = 1;
     i32 base = 0, dead = 0;
@@ -573,7 +577,7 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
         if (tin == 0) return f;
         if (numArity[op] == 2) POP(tin);
         POP(tin);
-        stack[s_++] = numOut[op];
+        stk[s_++] = numOut[op];
         continue;
       }
       if (op >= 0x28 && op <= 0x3e) {
@@ -592,7 +596,7 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
           POP(at);
         } else {
           POP(at);
-          stack[s_++] = (u8)t;
+          stk[s_++] = (u8)t;
         }
         continue;
       }
@@ -614,35 +618,35 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
           results = blockResults;
         }
         if (op == 0x04) POP(I32);
-        i32 s = listStart[params], n = listLen[params];
-        for (i32 i = n - 1; i >= 0; i--) POP(listTypes[s + i]);
+        i32 s = ls[params], n = ll[params];
+        for (i32 i = n - 1; i >= 0; i--) POP(lt[s + i]);
         if (d_ == maxDepth) return OUTGROWN;
-        fKind[d_] = op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF;
-        fHeight[d_] = s_;
-        fDead[d_] = 0;
-        fParams[d_] = params;
-        fResults[d_] = results;
+        fk[d_] = op == 0x02 ? K_BLOCK : op == 0x03 ? K_LOOP : K_IF;
+        fh[d_] = s_;
+        fd[d_] = 0;
+        fp[d_] = params;
+        fr[d_] = results;
         d_++;
         base = s_;
         dead = 0;
         if (s_ + n >= stackLimit) return OUTGROWN;
-        for (i32 i = 0; i < n; i++) stack[s_++] = listTypes[s + i];
+        for (i32 i = 0; i < n; i++) stk[s_++] = lt[s + i];
         break;
       }
       case 0x0b: { // e_
         i32 d = d_ - 1;
-        i32 results = fResults[d];
-        i32 s = listStart[results], n = listLen[results];
-        for (i32 i = n - 1; i >= 0; i--) POP(listTypes[s + i]);
+        i32 results = fr[d];
+        i32 s = ls[results], n = ll[results];
+        for (i32 i = n - 1; i >= 0; i--) POP(lt[s + i]);
         if (s_ != base) return f;
         // An if without else: the params pass through the implicit else, so they must be the results.
-        if (fKind[d] == K_IF && !sameTypes(fParams[d], results)) return f;
+        if (fk[d] == K_IF && !sameTypes(fp[d], results)) return f;
         d_ = d;
         if (d > 0) {
-          base = fHeight[d - 1];
-          dead = fDead[d - 1];
+          base = fh[d - 1];
+          dead = fd[d - 1];
           if (s_ + n >= stackLimit) return OUTGROWN;
-          for (i32 i = 0; i < n; i++) stack[s_++] = listTypes[s + i];
+          for (i32 i = 0; i < n; i++) stk[s_++] = lt[s + i];
         }
         break;
       }
@@ -651,27 +655,27 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
         IMM_U32(x);
         if (x >= (u32)d_) return f;
         i32 d = d_ - 1 - (i32)x;
-        i32 types = fKind[d] == K_LOOP ? fParams[d] : fResults[d];
+        i32 types = fk[d] == K_LOOP ? fp[d] : fr[d];
         if (op == 0x0d) POP(I32);
-        i32 s = listStart[types], n = listLen[types];
-        for (i32 i = n - 1; i >= 0; i--) POP(listTypes[s + i]);
+        i32 s = ls[types], n = ll[types];
+        for (i32 i = n - 1; i >= 0; i--) POP(lt[s + i]);
         if (op == 0x0c) {
           s_ = base;
           dead = 1;
-          fDead[d_ - 1] = 1;
+          fd[d_ - 1] = 1;
         } else {
           if (s_ + n >= stackLimit) return OUTGROWN;
-          for (i32 i = 0; i < n; i++) stack[s_++] = listTypes[s + i];
+          for (i32 i = 0; i < n; i++) stk[s_++] = lt[s + i];
         }
         break;
       }
       case 0x0f: { // return
-        i32 results = fResults[0];
-        i32 s = listStart[results];
-        for (i32 i = listLen[results] - 1; i >= 0; i--) POP(listTypes[s + i]);
+        i32 results = fr[0];
+        i32 s = ls[results];
+        for (i32 i = ll[results] - 1; i >= 0; i--) POP(lt[s + i]);
         s_ = base;
         dead = 1;
-        fDead[d_ - 1] = 1;
+        fd[d_ - 1] = 1;
         break;
       }
       case 0x10: { // call
@@ -679,12 +683,12 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
         if (x >= (u32)numFuncs) return f;
         i32 t = funcTypes[x];
         if (typePlain[t] == 0) return f;
-        i32 s = listStart[2 * t];
-        for (i32 i = listLen[2 * t] - 1; i >= 0; i--) POP(listTypes[s + i]);
-        s = listStart[2 * t + 1];
-        i32 n = listLen[2 * t + 1];
+        i32 s = ls[2 * t];
+        for (i32 i = ll[2 * t] - 1; i >= 0; i--) POP(lt[s + i]);
+        s = ls[2 * t + 1];
+        i32 n = ll[2 * t + 1];
         if (s_ + n >= stackLimit) return OUTGROWN;
-        for (i32 i = 0; i < n; i++) stack[s_++] = listTypes[s + i];
+        for (i32 i = 0; i < n; i++) stk[s_++] = lt[s + i];
         break;
       }
       case 0x1a: // drop
@@ -697,10 +701,10 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
       case 0x22: { // local.tee
         IMM_U32(x);
         if (x >= (u32)numLocals) return f;
-        i32 t = locals[x];
+        i32 t = lc[x];
         if (t == 0) return f;
         if (op != 0x20) POP(t);
-        if (op != 0x21) stack[s_++] = (u8)t;
+        if (op != 0x21) stk[s_++] = (u8)t;
         break;
       }
       case 0x23:   // global.get
@@ -709,7 +713,7 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
         if (x >= (u32)numGlobals) return f;
         i32 t = globalTypes[x];
         if (t == 0) return f;
-        if (op == 0x23) stack[s_++] = (u8)t;
+        if (op == 0x23) stk[s_++] = (u8)t;
         else {
           if (globalMutable[x] == 0) return f;
           POP(t);
@@ -723,7 +727,7 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
           if (!readS32()) return f;
           p_ = pos;
         }
-        stack[s_++] = I32;
+        stk[s_++] = I32;
         break;
       case 0x42: // i64.const
         if (p_ < e_ && code[p_] < 0x80) p_++;
@@ -732,17 +736,17 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
           if (!readS64()) return f;
           p_ = pos;
         }
-        stack[s_++] = I64;
+        stk[s_++] = I64;
         break;
       case 0x43: // f32.const
         if (e_ - p_ < 4) return f;
         p_ += 4;
-        stack[s_++] = F32;
+        stk[s_++] = F32;
         break;
       case 0x44: // f64.const
         if (e_ - p_ < 8) return f;
         p_ += 8;
-        stack[s_++] = F64;
+        stk[s_++] = F64;
         break;
       default:
         pos = p_;
@@ -752,8 +756,8 @@ __attribute__((export_name("validate_bodies"))) i32 validate_bodies(i32 first, i
         p_ = pos;
         s_ = sp;
         d_ = depth;
-        base = fHeight[d_ - 1];
-        dead = fDead[d_ - 1];
+        base = fh[d_ - 1];
+        dead = fd[d_ - 1];
       }
     }
     if (p_ != e_) return f;
