@@ -30,7 +30,9 @@
 //
 // Configurations (each a fresh process; runs alternate between them, round after round):
 //   Quickbeam default options, `{ lazy: false }` (eager), a code-cache hit (`{ cache: DIR, lazy: false }`, DIR filled by
-//   one run first), and `{ threads: 1 | N, lazy: false }` when Quickbeam's ModuleOptions have `threads`;
+//   one run first), `{ cache: DIR }` (lazy + cache, the default of `quickbeam run` and quickbeam/register for big
+//   modules: DIR filled by one such run first, whose entry holds the functions it compiled), and
+//   `{ threads: 1 | N, lazy: false }` when Quickbeam's ModuleOptions have `threads`;
 //   V8 `--liftoff-only --no-wasm-lazy-compilation` (Liftoff eager, background threads on), `--liftoff-only`
 //   (lazy), and node's default (lazy + tier-up).
 // Quickbeam replaces globalThis.WebAssembly (dist/quickbeam-entry.mjs, options forced through a wrapper); WASI
@@ -463,6 +465,9 @@ async function main() {
       { id: 'qbTN', label: `Quickbeam eager, ${nThreads} threads`, engine: 'quickbeam', options: { lazy: false, threads: nThreads } },
     ] : []),
     { id: 'qbCache', label: 'Quickbeam cache hit', engine: 'quickbeam', options: { cache: '' } },
+    // The default of `quickbeam run` and quickbeam/register for big modules: lazy, with a code cache whose entry
+    // holds the functions an earlier process compiled (later runs of an application).
+    { id: 'qbLazyCache', label: 'Quickbeam lazy + cache, later run', engine: 'quickbeam', options: { cache: '' } },
     { id: 'loEager', label: 'V8 Liftoff eager', engine: 'v8', flags: LO_EAGER },
     { id: 'loLazy', label: 'V8 Liftoff lazy', engine: 'v8', flags: ['--liftoff-only'] },
     { id: 'v8', label: 'V8 default', engine: 'v8', flags: [] },
@@ -493,7 +498,7 @@ async function main() {
       return { failed: `${why}${err ? `: ${err}` : ''}`, wall };
     }
     const rep = JSON.parse(line.slice(MARK.length));
-    if (cfg.id === 'qbCache' && !fill && rep.cacheStatus !== undefined && rep.cacheStatus !== 'hit') return { failed: `code cache not hit (${rep.cacheStatus})`, wall };
+    if ((cfg.id === 'qbCache' || cfg.id === 'qbLazyCache') && !fill && rep.cacheStatus !== undefined && rep.cacheStatus !== 'hit') return { failed: `code cache not hit (${rep.cacheStatus})`, wall };
     // A wrong result keeps its module-creation time (the compile itself finished) but no result times.
     if (!rep.ok) return { failed: `wrong result: ${JSON.stringify(rep.result)}`, compile_ms: rep.compile_ms, wall };
     return { ...rep, wall };
@@ -513,22 +518,28 @@ async function main() {
       log(`startup-big: ${node.label}: ${name} (${(fs.statSync(wasmPath(name)).size / 1e6).toFixed(1)} MB), ${runs} round(s) of ${configs.length} configurations`);
       const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qb-startup-big-cache-'));
       // (eager entries, which hold all the code: a lazy module's entry holds what the filling process compiled)
-      const opts = (cfg) => (cfg.id === 'qbCache' ? { cache: cacheDir, lazy: false } : cfg.options);
+      const lazyCacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qb-startup-big-lazy-cache-'));
+      const opts = (cfg) => (cfg.id === 'qbCache' ? { cache: cacheDir, lazy: false } : cfg.id === 'qbLazyCache' ? { cache: lazyCacheDir } : cfg.options);
       const samples = Object.fromEntries(configs.map((c) => [c.id, []]));
       // Fill the code cache (not measured).
       const fill = once(node, name, configs.find((c) => c.id === 'qbCache'), { cache: cacheDir, lazy: false }, { fill: true });
       // (A wrong result still filled the cache; a crash may not have.)
       const noCache = fill.failed && !Number.isFinite(fill.compile_ms);
       if (noCache) samples.qbCache.push({ failed: `filling the cache: ${fill.failed}` });
+      // ... and the lazy one: the entry a first run (default options, lazy for big modules) writes at its exit.
+      const lazyFill = once(node, name, configs.find((c) => c.id === 'qbLazyCache'), { cache: lazyCacheDir }, { fill: true });
+      const noLazyCache = lazyFill.failed && !Number.isFinite(lazyFill.compile_ms);
+      if (noLazyCache) samples.qbLazyCache.push({ failed: `filling the cache: ${lazyFill.failed}` });
       for (let r = 0; r < runs; r++) {
         for (const cfg of configs) {
-          if (cfg.id === 'qbCache' && noCache) continue;
+          if ((cfg.id === 'qbCache' && noCache) || (cfg.id === 'qbLazyCache' && noLazyCache)) continue;
           const s = once(node, name, cfg, opts(cfg));
           samples[cfg.id].push(s);
           log(`  ${cfg.label.padEnd(28)} ${s.failed ? `FAILED: ${s.failed.split('\n')[0].slice(0, 200)}` : `compile ${s.compile_ms.toFixed(0).padStart(5)} ms, first result ${s.first_result_ms.toFixed(0).padStart(5)} ms, process ${s.wall.toFixed(0).padStart(5)} ms`}`);
         }
       }
       fs.rmSync(cacheDir, { recursive: true, force: true });
+      fs.rmSync(lazyCacheDir, { recursive: true, force: true });
       const row = (results[node.label][name] = {});
       for (const cfg of configs) {
         const ss = samples[cfg.id];
@@ -575,7 +586,9 @@ async function main() {
     '**first result** = ms from process start to the first real result (compile, instantiate, the glue\'s initialisation and the first call); ' +
     '**process** = whole-process wall ms, spawn to exit. LO = V8 `--liftoff-only --no-wasm-lazy-compilation` (eager, background threads on), ' +
     'LO lazy = `--liftoff-only`, V8 = node\'s default (lazy + tier-up). QB = Quickbeam with default options (lazy for modules >= 4 MiB), ' +
-    'QB eager = `{ lazy: false }`, QB cache = `{ cache: DIR, lazy: false }` with DIR filled by one earlier process. ' +
+    'QB eager = `{ lazy: false }`, QB cache = `{ cache: DIR, lazy: false }` with DIR filled by one earlier process, ' +
+    'QB lazy+cache = `{ cache: DIR }` (lazy, as `quickbeam run` and quickbeam/register use big modules by default) with DIR filled by one earlier ' +
+    'such process (its entry holds the functions that process compiled): the figure of every run of an application after its first. ' +
     'Targets (issue 11): QB eager (all threads) compile <= 1.0x LO; QB first result <= 1.0x LO lazy and <= 0.5x V8; cache hit of a 20-40 MB module <= 60 ms.');
   md.push('');
   for (const node of nodes) {
@@ -595,12 +608,12 @@ async function main() {
     md.push('');
     md.push('First real result (ms from process start) and whole process (ms):');
     md.push('');
-    md.push('| module | QB | QB eager | QB cache | LO eager | LO lazy | V8 | QB / LO lazy | QB / V8 | process: QB | QB eager | QB cache | LO eager | LO lazy | V8 | QB / LO lazy |');
-    md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    md.push('| module | QB | QB eager | QB cache | QB lazy+cache | LO eager | LO lazy | V8 | QB / LO lazy | QB / V8 | QB lazy+cache / LO lazy | process: QB | QB eager | QB cache | QB lazy+cache | LO eager | LO lazy | V8 | QB / LO lazy |');
+    md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const n of names) {
       const r = R[n];
-      const ids = ['qb', 'qbEager', 'qbCache', 'loEager', 'loLazy', 'v8'];
-      md.push(`| ${n} | ${ids.map((id) => cell(r[id], 'first')).join(' | ')} | ${ratio(r.qb.first, r.loLazy.first)} | ${ratio(r.qb.first, r.v8.first)} | ` +
+      const ids = ['qb', 'qbEager', 'qbCache', 'qbLazyCache', 'loEager', 'loLazy', 'v8'];
+      md.push(`| ${n} | ${ids.map((id) => cell(r[id], 'first')).join(' | ')} | ${ratio(r.qb.first, r.loLazy.first)} | ${ratio(r.qb.first, r.v8.first)} | ${ratio(r.qbLazyCache.first, r.loLazy.first)} | ` +
         `${ids.map((id) => cell(r[id], 'wall')).join(' | ')} | ${ratio(r.qb.wall, r.loLazy.wall)} |`);
     }
     md.push('');
