@@ -10,12 +10,13 @@
 // after another module's), and each batch's bodies in a window after them.
 
 import { useNativeBodyValidator, type NativeBodyValidation } from '../compile/batch-compiler.js';
-import { MEM_SIZE, MEM_TYPE, NUM_ARITY, validatorStats, validatorTables } from '../compile/validate-body.js';
+import { MEM_SIZE, MEM_TYPE, NUM_ARITY, validatorStats, validatorTables, type ValidatorTables } from '../compile/validate-body.js';
 import { VALIDATOR_WASM_BASE64 } from '../compile/validator-wasm/validator-wasm.js';
 import type { Features } from '../decode/features.js';
 import type { ModuleInfo } from '../decode/types.js';
 import { Instance } from './instance.js';
 import { Module } from './module.js';
+import { startupMark } from '../startup-trace.js';
 
 /** Modules of at least this many bytes are validated natively (smaller ones: BodyValidator, see below). */
 export const NATIVE_VALIDATION_MIN_BYTES = 1 << 20;
@@ -75,6 +76,7 @@ export function prepareNativeValidator(moduleBytes: number): void {
       timeoutMs: undefined, features: {},
     });
     native = new NativeValidatorInstance(new Instance(module, {}).exports as unknown as Exports);
+    startupMark('module: the fast validator compiled (machine code)');
   } catch {
     // (features turned off by the embedder, no executable memory, ...: BodyValidator does the work)
   }
@@ -193,7 +195,7 @@ class NativeValidatorInstance {
 
 /** One module's validation through the thread's compiled validator (BatchCompiler's NativeBodyValidation). */
 class NativeModuleValidator implements NativeBodyValidation {
-  readonly tables;
+  readonly tables: ValidatorTables;
   readonly tableElem: Uint8Array;
   readonly table64: Uint8Array;
   readonly funcRefs: Uint8Array;
