@@ -7,85 +7,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { decodeModule } from '../src/decode/module-decoder.js';
 import { type Features, resolveFeatures } from '../src/decode/features.js';
-import type { ModuleInfo } from '../src/decode/types.js';
-import { BatchCompiler } from '../src/compile/batch-compiler.js';
 import { BodyValidator } from '../src/compile/validate-body.js';
 import { primerModule } from '../src/compile/validator-primer.js';
-import { CompileError } from '../src/errors.js';
-import { uleb as ulebInto } from './helpers/wasm-builder.js';
+import { compilerAccepts, decode, type Decoded, mutateBody, rng, root, suite, uleb, wasmFiles as corpus } from './helpers/validation-corpus.js';
 
-/** The unsigned LEB128 bytes of n. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  ulebInto(out, n);
-  return out;
-}
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/wasm-testsuite/json');
-const OPTIONS = { boundsChecks: true, interruptible: false, fuel: false };
-
-function wasmFiles(): string[] {
-  const out: string[] = [path.join(root, 'examples/hello.wasm')];
-  for (const group of ['core', 'simd', 'memory64-wasm3']) {
-    const dir = path.join(suite, group);
-    if (!fs.existsSync(dir)) continue;
-    for (const sub of fs.readdirSync(dir).sort()) {
-      const d = path.join(dir, sub);
-      if (!fs.statSync(d).isDirectory()) continue;
-      for (const f of fs.readdirSync(d).sort()) if (f.endsWith('.wasm')) out.push(path.join(d, f));
-    }
-  }
-  return out;
-}
-
-interface Decoded {
-  bytes: Uint8Array;
-  info: ModuleInfo;
-  starts: Int32Array;
-  ends: Int32Array;
-}
-
-function decode(bytes: Uint8Array, features: Features): Decoded | null {
-  const starts: number[] = [], ends: number[] = [];
-  try {
-    const info = decodeModule(bytes, features, (f, s, e) => {
-      starts[f] = s;
-      ends[f] = e;
-    });
-    return { bytes, info, starts: Int32Array.from(starts, (x) => x ?? 0), ends: Int32Array.from(ends, (x) => x ?? 0) };
-  } catch (e) {
-    if (e instanceof CompileError) return null;
-    throw e;
-  }
-}
-
-/** Whether the function compiler (validating only, without the fast validator) accepts body f. */
-function compilerAccepts(d: Decoded, features: Features, f: number): boolean {
-  try {
-    new BatchCompiler(d.info, features, OPTIONS, d.bytes, true, false).compile(f, f + 1, d.starts, d.ends);
-    return true;
-  } catch (e) {
-    if (e instanceof CompileError) return false;
-    throw e;
-  }
-}
-
-/** A deterministic PRNG (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+const wasmFiles = (): string[] => corpus(['core', 'simd', 'memory64-wasm3']);
 
 // Opcodes a mutation writes: control and stack-shape operators, where validators most often go wrong.
 const LIKELY = [0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x1a, 0x1b, 0x1c, 0x20, 0x21,
@@ -121,16 +48,10 @@ function check(features: Features, mutationsPerModule: number, seed: number): Ta
     }
     if (n === first) continue;
     for (let k = 0; k < mutationsPerModule; k++) {
-      const f = first + (next() % (n - first));
-      const s = d.starts[f], e = d.ends[f];
-      if (e - s < 2) continue;
-      const copy = d.bytes.slice();
-      const at = s + (next() % (e - s));
-      const kind = next() % 3;
-      if (kind === 0) copy[at] = next() & 0xff;
-      else if (kind === 1) copy[at] = LIKELY[next() % LIKELY.length];
-      else if (at + 1 < e) [copy[at], copy[at + 1]] = [copy[at + 1], copy[at]];
-      const m: Decoded = { ...d, bytes: copy };
+      const mutant = mutateBody(d, first, n, next, LIKELY, 3);
+      if (mutant === null) continue;
+      const { f, at, m } = mutant;
+      const copy = m.bytes, s = d.starts[f], e = d.ends[f];
       t.mutants++;
       const fast = new BodyValidator(d.info, features).validate(f, copy, s, e);
       const full = compilerAccepts(m, features, f);

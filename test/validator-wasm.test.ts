@@ -13,94 +13,24 @@ import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import { fileURLToPath } from 'node:url';
-import { decodeModule } from '../src/decode/module-decoder.js';
+import { compilerAccepts, decode, type Decoded, mutateBody, rng, root, suite, uleb, wasmFiles as corpus } from './helpers/validation-corpus.js';
 import { type Features, resolveFeatures } from '../src/decode/features.js';
-import type { ModuleInfo } from '../src/decode/types.js';
-import { BatchCompiler } from '../src/compile/batch-compiler.js';
 import { BodyValidator, validatorStats } from '../src/compile/validate-body.js';
 import { VALIDATOR_SOURCE_SHA256, VALIDATOR_WASM_BASE64 } from '../src/compile/validator-wasm/validator-wasm.js';
 import { nativeBodyValidator, prepareNativeValidator, setNativeValidationMinBytes, NATIVE_VALIDATION_MIN_BYTES } from '../src/api/native-validator.js';
 import { Module, Instance, CompileError as QbCompileError } from '../src/index.js';
-import { CompileError } from '../src/errors.js';
-import { uleb as ulebInto } from './helpers/wasm-builder.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const suite = path.resolve(root, process.env.QUICKBEAM_TESTSUITE || '../shared/wasm-testsuite/json');
-const OPTIONS = { boundsChecks: true, interruptible: false, fuel: false };
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  ulebInto(out, n);
-  return out;
-}
+const wasmFiles = (): string[] => corpus(['core', 'simd', 'memory64-wasm3', 'wasm3']);
 
 // Every module from 0 bytes on goes to the native validator in this file (restored at the end).
 setNativeValidationMinBytes(0);
 prepareNativeValidator(0);
-
-function wasmFiles(): string[] {
-  const out: string[] = [path.join(root, 'examples/hello.wasm')];
-  for (const group of ['core', 'simd', 'memory64-wasm3', 'wasm3']) {
-    const dir = path.join(suite, group);
-    if (!fs.existsSync(dir)) continue;
-    for (const sub of fs.readdirSync(dir).sort()) {
-      const d = path.join(dir, sub);
-      if (!fs.statSync(d).isDirectory()) continue;
-      for (const f of fs.readdirSync(d).sort()) if (f.endsWith('.wasm')) out.push(path.join(d, f));
-    }
-  }
-  return out;
-}
-
-interface Decoded {
-  bytes: Uint8Array;
-  info: ModuleInfo;
-  starts: Int32Array;
-  ends: Int32Array;
-}
-
-function decode(bytes: Uint8Array, features: Features): Decoded | null {
-  const starts: number[] = [], ends: number[] = [];
-  try {
-    const info = decodeModule(bytes, features, (f, s, e) => {
-      starts[f] = s;
-      ends[f] = e;
-    });
-    return { bytes, info, starts: Int32Array.from(starts, (x) => x ?? 0), ends: Int32Array.from(ends, (x) => x ?? 0) };
-  } catch (e) {
-    if (e instanceof CompileError) return null;
-    throw e;
-  }
-}
-
-function compilerAccepts(d: Decoded, features: Features, f: number): boolean {
-  try {
-    new BatchCompiler(d.info, features, OPTIONS, d.bytes, true, false).compile(f, f + 1, d.starts, d.ends);
-    return true;
-  } catch (e) {
-    if (e instanceof CompileError) return false;
-    throw e;
-  }
-}
 
 /** Whether the native validator accepts body f of d (alone). */
 function nativeAccepts(d: Decoded, features: Features, f: number): boolean {
   const v = nativeBodyValidator(d.info, features, d.bytes);
   assert.ok(v !== null, 'the native validator exists');
   return v!.validateBodies(f, f + 1, d.bytes, d.starts, d.ends) === f + 1;
-}
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
 }
 
 const LIKELY = [0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x1a, 0x1b, 0x1c, 0x20, 0x21,
@@ -135,17 +65,10 @@ function check(features: Features, mutationsPerModule: number, seed: number): Ta
     }
     if (n === first) continue;
     for (let k = 0; k < mutationsPerModule; k++) {
-      const f = first + (next() % (n - first));
-      const s = d.starts[f], e = d.ends[f];
-      if (e - s < 2) continue;
-      const copy = d.bytes.slice();
-      const at = s + (next() % (e - s));
-      const kind = next() % 4;
-      if (kind === 0) copy[at] = next() & 0xff;
-      else if (kind === 1) copy[at] = LIKELY[next() % LIKELY.length];
-      else if (kind === 2) copy[at] |= 0x80; // a LEB that goes on (or an opcode out of range)
-      else if (at + 1 < e) [copy[at], copy[at + 1]] = [copy[at + 1], copy[at]];
-      const m: Decoded = { ...d, bytes: copy };
+      const mutant = mutateBody(d, first, n, next, LIKELY, 4);
+      if (mutant === null) continue;
+      const { f, at, m } = mutant;
+      const copy = m.bytes, s = d.starts[f], e = d.ends[f];
       t.mutants++;
       const native = nativeAccepts(m, features, f);
       assert.is(native, new BodyValidator(d.info, features).validate(f, copy, s, e), `${where(f)} mutated at ${at}: native and BodyValidator disagree`);
