@@ -10,7 +10,7 @@ import path from 'node:path';
 import { type Features, resolveFeatures } from '../src/decode/features.js';
 import { BodyValidator } from '../src/compile/validate-body.js';
 import { primerModule } from '../src/compile/validator-primer.js';
-import { compilerAccepts, decode, type Decoded, mutateBody, rng, root, suite, uleb, wasmFiles as corpus } from './helpers/validation-corpus.js';
+import { compilerAccepts, decode, mutateBody, rng, root, suite, uleb, wasmFiles as corpus } from './helpers/validation-corpus.js';
 
 const wasmFiles = (): string[] => corpus(['core', 'simd', 'memory64-wasm3']);
 
