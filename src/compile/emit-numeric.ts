@@ -492,7 +492,8 @@ function retypeGpr(c: FunctionCompiler, tout: number, zeroExtend: boolean): void
     return;
   }
   const r = vs.popToReg();
-  if (zeroExtend) c.asm.movRR(false, r, r);
+  // (i64.extend_i32_u of a value the pop loaded or copied with a 32-bit instruction: zero-extended already)
+  if (zeroExtend && !(tout === ValType.I64 && vs.poppedZext)) c.asm.movRR(false, r, r);
   vs.pushReg(tout, r);
 }
 
