@@ -1,7 +1,7 @@
 // Instructions executed by a program's run() in Quickbeam's generated code (callgrind: deterministic, so a loaded
 // machine does not matter), and how many of them are stores to frame slots.
 //
-//   node bench/run-instructions.mjs [--lib DIST/src/index.js] [--top N] FILE.wasm...
+//   node bench/run-instructions.mjs [--lib DIST/src/index.js] [--top N] [--annotate PREFIX] FILE.wasm...
 //
 // For each FILE (a freestanding bench program: env.putchar, env.print_i64, export run), runs
 // `valgrind --tool=callgrind --dump-instr=yes --separate-threads=yes --smc-check=all-non-file node THIS --child LIB
@@ -9,7 +9,8 @@
 // thread's instruction counts at the addresses of the module's code block, and maps them onto the machine code
 // (the same bytes compiled again by compileModule, disassembled with objdump: code is deterministic) to count
 // executed `mov [rbp-d], reg` (stores to locals and value-stack slots). Prints one line per file; --top N adds the
-// N functions executing the most instructions. Needs valgrind and objdump.
+// N functions executing the most instructions; --annotate PREFIX writes PREFIX.FILE.txt, every executed instruction
+// with its count, in address order. Needs valgrind and objdump.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,11 +33,12 @@ if (argv[0] === '--child') {
   process.exit(0);
 }
 
-let lib = path.resolve(here, '../dist/src/index.js'), top = 0;
+let lib = path.resolve(here, '../dist/src/index.js'), top = 0, annotate = null;
 const files = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--lib') lib = path.resolve(argv[++i]);
   else if (argv[i] === '--top') top = Number(argv[++i]);
+  else if (argv[i] === '--annotate') annotate = argv[++i];
   else files.push(argv[i]);
 }
 
@@ -93,6 +95,16 @@ for (const file of files) {
     for (const line of listing.split('\n')) {
       const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(.*)$/.exec(line);
       if (m && /^mov\s+(DWORD|QWORD) PTR \[rbp-0x[0-9a-f]+\],[a-z]/.test(m[2]) && !/,0x/.test(m[2])) isStore.add(parseInt(m[1], 16));
+    }
+    if (annotate !== null) {
+      // The executed instructions, in address order, with their counts (FILE.NAME.txt per program).
+      const lines = [];
+      for (const line of listing.split('\n')) {
+        const m = /^\s*([0-9a-f]+):\t[0-9a-f ]+\t(.*)$/.exec(line);
+        const n = m ? counts.get(parseInt(m[1], 16)) ?? 0 : 0;
+        if (n > 0) lines.push(`${String(n).padStart(12)}  ${m[1]}  ${m[2]}`);
+      }
+      fs.writeFileSync(`${annotate}.${path.basename(file)}.txt`, lines.join('\n') + '\n');
     }
     let total = 0, stores = 0;
     for (const [off, n] of counts) {

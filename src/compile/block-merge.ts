@@ -42,6 +42,10 @@ function edgeLocal(vs: ValueStack, f: ControlFrame, b: number): number {
 /** A branch to f's end (or its fallthrough) leaves with the current cache (its pairs in place). */
 export function recordEdge(vs: ValueStack, f: ControlFrame): void {
   if (f.mergeLabel < 0) return;
+  if (f.pairRegs === 0) {
+    recordPlainEdge(vs, f);
+    return;
+  }
   const m = f.mergeRegs;
   if (f.mergeEdges++ === 0) {
     let bits = vs.cacheBits | f.pairRegs;
@@ -63,6 +67,29 @@ export function recordEdge(vs: ValueStack, f: ControlFrame): void {
     const b = 31 - Math.clz32(bits);
     bits &= ~(1 << b);
     if (m[b] !== edgeLocal(vs, f, b)) keep &= ~(1 << b);
+  }
+  f.mergeMask = keep;
+}
+
+/** recordEdge for a frame without pairs (most frames): the registers' locals as they are. */
+function recordPlainEdge(vs: ValueStack, f: ControlFrame): void {
+  const m = f.mergeRegs, g = vs.gprLocal, x = vs.xmmLocal;
+  if (f.mergeEdges++ === 0) {
+    let bits = vs.cacheBits;
+    f.mergeMask = bits;
+    while (bits !== 0) {
+      const b = 31 - Math.clz32(bits);
+      bits &= ~(1 << b);
+      m[b] = b >= 16 ? x[b - 16] : g[b];
+    }
+    return;
+  }
+  let bits = f.mergeMask & vs.cacheBits;
+  let keep = bits;
+  while (bits !== 0) {
+    const b = 31 - Math.clz32(bits);
+    bits &= ~(1 << b);
+    if (m[b] !== (b >= 16 ? x[b - 16] : g[b])) keep &= ~(1 << b);
   }
   f.mergeMask = keep;
 }

@@ -54,6 +54,8 @@ export class ControlFrame {
    * pairRegs: their registers (bits as ValueStack.cacheBits).
    */
   pairRegs = 0;
+  /** Live loops: the innermost live loop around this one (FunctionCompiler.keepLoop, restored at its end). */
+  outerLoop: ControlFrame | null = null;
   /** Loops: ValueStack.carriedMask outside this loop (restored at its end). */
   outerCarried = 0;
   /**

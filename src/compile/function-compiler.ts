@@ -30,7 +30,7 @@ import { beginMerge, captureIfEntry, enterElse, finishMerge, recordEdge, recordI
 import { loadArgRegs, placeCallArgs, storeArgRegs } from './reg-args.js';
 import type { Int32List } from './int32-list.js';
 import { deferrableLocals, prefixSafe, zeroLocals } from './local-zeroing.js';
-import { conformFallthrough, deferrableLocal, edgeNeedsStores, emitEdgeStores, endNeedsFlush, flushesBefore } from './deferred-stores.js';
+import { conformFallthrough, deferrableLocal, edgeNeedsStores, emitEdgeStores, endNeedsFlush, flushUnkept, OWED_ACTION, OWED_KEEP, OWED_UNKEPT } from './deferred-stores.js';
 
 /** Bottom type of unreachable code: matches anything. */
 export const T_BOTTOM = 0;
@@ -105,6 +105,8 @@ export class FunctionCompiler {
   r!: ByteReader;
   /** No code is emitted while dead (after br/return/unreachable until a reachable label). */
   dead = false;
+  /** The innermost live loop: its header-dirty carried locals stay owed across labels (deferred-stores.ts). */
+  keepLoop: ControlFrame | null = null;
   /** Byte offset of the operator being compiled (for errors and source maps). */
   opOffset = 0;
   funcIndex = 0;
@@ -169,6 +171,7 @@ export class FunctionCompiler {
     resetBoundsStubs();
     resetFloatConsts();
     this.ctl.reset();
+    this.keepLoop = null;
     const params = this.funcType.params;
     this.vs.reset(this.localTypes, this.numLocals, params.length);
     this.zeroPending = this.validateOnly ? 0 : deferrableLocals(this.localTypes, params.length, this.numLocals, this.vs.declaredBytes >> 3);
@@ -233,7 +236,7 @@ export class FunctionCompiler {
       r.pos = p + 1;
       const op = code[p];
       if (this.zeroPending !== 0 && !prefixSafe(op)) this.endPrefix();
-      if (this.vs.dirtyBits !== 0 && flushesBefore(op, code[p + 1])) this.vs.flushDirty();
+      if (this.vs.dirtyBits !== 0 && OWED_ACTION[op] !== OWED_KEEP) this.makeOwedStores(op, code[p + 1]);
       this.step(op);
     }
   }
@@ -564,6 +567,13 @@ export class FunctionCompiler {
     return true;
   }
 
+  /** Before operator op (next: the byte after it) while stores are owed: make those op needs (deferred-stores.ts). */
+  private makeOwedStores(op: number, next: number): void {
+    if (OWED_ACTION[op] === OWED_UNKEPT) {
+      if (!(op === 0x0b && this.ctl.depth === 1)) flushUnkept(this.vs, this.keepLoop); // (a return needs no slot)
+    } else if (!(op === 0xfc && next < 8)) this.vs.flushDirty(); // (0xfc 0..7: the saturating truncations)
+  }
+
   /** Enter unreachable state in the current frame: the operand stack is cut back and becomes polymorphic. */
   setUnreachable(): void {
     const f = this.ctl.top();
@@ -697,8 +707,8 @@ export class FunctionCompiler {
       if (target.kind === F_FUNC) this.emitReturn();
       else {
         this.emitBranchMoves(target);
-        emitEdgeStores(this.vs, target);
-        emitLoopReload(this.vs, target);
+        if (this.vs.dirtyBits !== 0) emitEdgeStores(this.vs, target);
+        if (target.loopCount !== 0) emitLoopReload(this.vs, target);
         this.asm.jmp(this.edgeTo(target));
         target.branchedTo = true;
       }
@@ -743,15 +753,15 @@ export class FunctionCompiler {
       return;
     }
     target.branchedTo = true;
-    const reload = loopNeedsReload(vs, target);
-    if (this.branchIsDirect(target) && !reload && !edgeNeedsStores(vs, target)) {
+    const reload = target.loopCount !== 0 && loopNeedsReload(vs, target);
+    if (this.branchIsDirect(target) && !reload && (vs.dirtyBits === 0 || !edgeNeedsStores(vs, target))) {
       a.jcc(cond as Cond, this.edgeTo(target));
     } else {
       // (the taken path only: deferred stores still owed on the fallthrough stay owed there)
       const skip = a.newLabel();
       a.jcc(invertCond(cond as Cond), skip);
       this.emitBranchMoves(target);
-      emitEdgeStores(vs, target);
+      if (vs.dirtyBits !== 0) emitEdgeStores(vs, target);
       if (reload) emitLoopReload(vs, target);
       a.jmp(this.edgeTo(target));
       a.bind(skip);
@@ -846,8 +856,8 @@ export class FunctionCompiler {
       const d = depths[i];
       if (landing[d] >= 0) continue;
       const target = this.ctl.at(d);
-      if (target.kind !== F_FUNC && this.branchIsDirect(target) && !loopNeedsReload(vs, target) &&
-          !edgeNeedsStores(vs, target)) {
+      if (target.kind !== F_FUNC && this.branchIsDirect(target) && (target.loopCount === 0 || !loopNeedsReload(vs, target)) &&
+          (vs.dirtyBits === 0 || !edgeNeedsStores(vs, target))) {
         target.branchedTo = true;
         landing[d] = this.edgeTo(target);
       } else {
@@ -878,8 +888,8 @@ export class FunctionCompiler {
       else {
         target.branchedTo = true;
         this.emitBranchMoves(target);
-        emitEdgeStores(vs, target);
-        emitLoopReload(vs, target);
+        if (vs.dirtyBits !== 0) emitEdgeStores(vs, target);
+        if (target.loopCount !== 0) emitLoopReload(vs, target);
         a.jmp(this.edgeTo(target));
       }
     }
@@ -918,8 +928,8 @@ export class FunctionCompiler {
     const a = this.asm;
     if (!this.dead) {
       this.canonicalizeTop(f.results.length);
-      emitEdgeStores(this.vs, f); // (the then arm's edge: its owed stores, but the if's pairs stay owed)
-      emitLoopReload(this.vs, f);
+      if (this.vs.dirtyBits !== 0) emitEdgeStores(this.vs, f); // (the then arm's edge: its owed stores, but the if's pairs stay owed)
+      if (f.loopCount !== 0) emitLoopReload(this.vs, f);
       a.jmp(this.edgeTo(f));
       f.branchedTo = true;
     }
@@ -956,7 +966,7 @@ export class FunctionCompiler {
     const fallthroughLive = !this.dead;
     if (fallthroughLive) {
       this.canonicalizeTop(f.results.length);
-      if (!endNeedsFlush(a, f)) f.pairRegs = 0; // (nothing else reaches this end: it merges nothing)
+      if ((f.pairRegs !== 0 || this.vs.dirtyBits !== 0) && !endNeedsFlush(a, f)) f.pairRegs = 0; // (nothing else reaches this end: it merges nothing)
       else if (f.pairRegs !== 0) conformFallthrough(this.vs, f); // its owed stores, but the pairs stay owed
       else if (this.vs.dirtyBits !== 0) this.vs.flushDirty();
       recordEdge(this.vs, f);
@@ -969,6 +979,7 @@ export class FunctionCompiler {
       finishMerge(this.vs, a, f, fallthroughLive); // binds f.label: branches from elsewhere merge here
     } else {
       endLoop(this.vs, a, f); // its preheader, if something jumps to it
+      if (f.headerLabel >= 0) this.keepLoop = f.outerLoop;
       if (!fallthroughLive) this.vs.clearLocalCache(); // (a loop's end is reached only by falling through)
     }
     this.ctl.pop();
@@ -1307,21 +1318,16 @@ export class FunctionCompiler {
     const k = vs.kind[top];
     // Numeric locals defer the store (deferred-stores.ts): the register holding the new value caches the local,
     // owing its slot a store, made only where something needs the slot.
-    const defer = deferrableLocal(t);
+    // Only inside a loop (outside, the store would mostly be made at the next label or branch anyway: deferring
+    // it costs compile time for nothing); a loop's entry takes a local set before it as owing its store.
+    vs.setEpoch[i] = vs.epoch;
+    const defer = this.keepLoop !== null && deferrableLocal(t);
     if (k === K_CONST) {
-      // A constant goes to a free register when there is one (then its store waits like any other: a loop
-      // counter set to 0 before its loop is carried through the header with its store owed), else to the slot.
-      const r = defer ? vs.freeUncachedReg(isXmmType(t)) : -1;
-      if (r >= 0) {
-        vs.loadEntry(top, r);
-        if (!tee) vs.drop();
-        vs.cacheLocal(i, r);
-        vs.markDirty(i);
-      } else {
-        vs.discardLocal(i);
-        vs.storeEntryTo(top, RBP, disp);
-        if (!tee) vs.drop();
-      }
+      // A constant is stored at once (a store of an immediate; a loop counter set to 0 before its loop still
+      // becomes the loop's to defer: setEpoch).
+      vs.discardLocal(i);
+      vs.storeEntryTo(top, RBP, disp);
+      if (!tee) vs.drop();
     } else if (k === K_REG) {
       const r = vs.reg[top];
       if (!defer) vs.storeToFrame(t, r, disp);
@@ -1430,6 +1436,8 @@ export class FunctionCompiler {
           return;
         }
         carryIntoLoop(this.vs, this.asm, f); // binds the header (a preheader, if needed, comes after the function)
+        f.outerLoop = this.keepLoop;
+        this.keepLoop = f;
         this.emitInterruptCheck();
         return;
       }

@@ -20,6 +20,7 @@
 import { ValType } from '../decode/types.js';
 import { Assembler } from '../x64/assembler.js';
 import { ControlFrame } from './control.js';
+import { deferredStoresOn } from './deferred-stores.js';
 import { isXmmType, ValueStack } from './value-stack.js';
 
 /** At most this many GPRs / XMMs hold carried locals at a loop header. */
@@ -84,10 +85,18 @@ export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): 
     else gprs++;
   }
   f.loopCount = n;
-  // Carried locals whose store is still owed stay so at the header: back edges bring them in their register and
-  // owe the store too (deferred-stores.ts). (Every other owed store was made above, by uncacheLocal.)
+  // Carried locals whose store is still owed stay so at the header, and so do those set since the last loop entry
+  // or call (deferred-stores.ts: the loop may set them again; each iteration then owes the store, made after the
+  // loop): back edges bring them in their register and owe the store too. (Every other owed store was made
+  // above, by uncacheLocal.)
   let dirty = 0;
-  for (let k = 0; k < n; k++) if ((vs.dirtyBits & (1 << f.loopRegs[k])) !== 0) dirty |= 1 << k;
+  if (deferredStoresOn()) {
+    const ep = vs.epoch, se = vs.setEpoch;
+    for (let k = 0; k < n; k++) {
+      if ((vs.dirtyBits & (1 << f.loopRegs[k])) !== 0 || se[f.loopLocals[k]] === ep) dirty |= 1 << k;
+    }
+    vs.epoch = ep + 1;
+  }
   f.loopDirty = dirty;
   f.outerCarried = vs.carriedMask;
   let mask = vs.carriedMask;
@@ -99,6 +108,7 @@ export function carryIntoLoop(vs: ValueStack, asm: Assembler, f: ControlFrame): 
     const l = f.loopLocals[k];
     vs.loadFromFrame(vs.localType[l], f.loopRegs[k] & 15, vs.localDisp[l]);
   }
+  for (let k = 0, d = dirty; d !== 0; k++, d >>>= 1) if ((d & 1) !== 0) vs.dirtyBits |= 1 << f.loopRegs[k];
   f.headerLabel = asm.newLabel();
   asm.bind(f.headerLabel);
 }

@@ -22,7 +22,6 @@ import type { Assembler } from '../x64/assembler.js';
 import type { FuncType } from '../decode/types.js';
 import { ValType } from '../decode/types.js';
 import { LoadKind, RAX, RBX, RDX, RSI, R8, R9, R10, R11, RSP, SseOp, XMM1, XMM2, XMM3, XMM4, XMM5, XMM6, XMM15 } from '../x64/registers.js';
-import { deferrableLocal } from './deferred-stores.js';
 import { K_LOCAL, K_REG, isXmmType, loadTyped, slotSize, type ValueStack } from './value-stack.js';
 
 /**
@@ -141,19 +140,16 @@ export function loadArgRegs(a: Assembler, params: ArrayLike<number>, base: numbe
 }
 
 /**
- * Callee side, in the prologue of the direct entry: leave the register arguments cached in their registers,
- * numeric ones owing their slots a store (deferred-stores.ts: made only where something needs the slot),
- * references and v128 stored at once.
+ * Callee side, in the prologue of the direct entry: store the register arguments to their slots and leave
+ * them cached in their registers (a prologue is outside any loop: deferred-stores.ts defers no store there).
  */
 export function storeArgRegs(vs: ValueStack, params: ArrayLike<number>): void {
   assignArgRegs(params, regOf);
   for (let k = 0; k < params.length; k++) {
     const r = regOf[k];
     if (r < 0) continue;
-    const defer = deferrableLocal(params[k]);
-    if (!defer) vs.storeToFrame(params[k], r, vs.localDisp[k]);
+    vs.storeToFrame(params[k], r, vs.localDisp[k]);
     vs.cacheLocal(k, r);
-    if (defer) vs.markDirty(k);
   }
 }
 

@@ -89,6 +89,13 @@ export class ValueStack {
    */
   dirtyBits = 0;
   /**
+   * Deferred local.set: setEpoch[x] === epoch when local x was set (or is a parameter) since the last loop entry or
+   * cache clear; a loop's entry takes such carried locals as owing their stores (loop-carry.ts), so that the loop
+   * body may defer theirs. Stale entries only make a loop owe a store it does not need.
+   */
+  setEpoch: Int32Array = new Int32Array(0);
+  epoch = 1;
+  /**
    * The registers that carry a local into the enclosing loops (bits as cacheBits, loop-carry.ts): when only
    * registers caching a local are free, the allocator takes one outside this set first, since a carried one
    * handed out for a temporary must be reloaded at the back edge.
@@ -158,6 +165,9 @@ export class ValueStack {
     const lr = this.localReg;
     if (numLocals > 64) lr.fill(-1, 0, numLocals);
     else for (let i = 0; i < numLocals; i++) lr[i] = -1;
+    if (this.setEpoch.length < numLocals) this.setEpoch = new Int32Array(Math.max(numLocals, 2 * this.setEpoch.length));
+    const ep = ++this.epoch;
+    for (let i = 0; i < numParams; i++) this.setEpoch[i] = ep;
     if (this.checkedEnd.length < numLocals) this.checkedEnd = new Int32Array(Math.max(numLocals, 2 * this.checkedEnd.length));
     const ce = this.checkedEnd;
     if (numLocals > 64) ce.fill(0, 0, numLocals);
@@ -343,6 +353,7 @@ export class ValueStack {
 
   /** Drop every cached local (at merge points and after calls), and the bounds checks with them. */
   clearLocalCache(): void {
+    this.epoch++;
     this.keepCached(0);
   }
 
