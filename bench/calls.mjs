@@ -5,6 +5,7 @@
 //   node bench/calls.mjs --count CASE N  run CASE N times after a warm-up, for instruction counts:
 //     valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file=/tmp/cg.%p node bench/calls.mjs --count import 200000
 //     (instructions per call = (Ir at N2 - Ir at N1) / (N2 - N1); callgrind_annotate --inclusive=yes for the layers)
+//     or, with --dump-before='node::CPUUsage*' added, the loop's own profile part (the second of three): its Ir / N
 //
 // Needs `npm run build` first (it imports ../dist/src). --bundle (first argument): Quickbeam as applications load
 // it, through the package entry (the library bundle), not the ES modules of dist/src; the koffi floors are then
@@ -70,7 +71,11 @@ if (argv[0] === '--count') {
   const engine = argv[3] === 'v8' ? v8 : qb;
   const run = c[1](engine);
   for (let w = 0; w < 30; w++) run(); // warm-up: 30 batches (optimised by then)
+  // (process.cpuUsage() marks the measured loop: callgrind's --dump-before='node::CPUUsage*' writes one profile
+  // part for the start-up and warm-up, one for the loop alone.)
+  process.cpuUsage();
   for (let r = 0; r < Math.floor(n / BATCH); r++) run();
+  process.cpuUsage();
   console.log(`${c[0]}: ${n} calls after ${30 * BATCH} warm-up (acc ${acc})`);
 } else {
   const only = argv[0] === '--only' ? argv.slice(1) : [];

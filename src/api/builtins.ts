@@ -54,14 +54,18 @@ function setAddrResult(index64: boolean, v: number): void {
 const BUILTIN_BASE = HOSTCALL_BUILTIN_BASE;
 
 export function makeHostHandler(state: InstanceState): (id: number) => number {
-  const callers: Array<ImportCaller | undefined> = [];
   return (id: number): number => {
     if (id < BUILTIN_BASE) {
       syncDeferredGrowth(); // user code may look at a memory that wasm grew (runtime/deferred-growth.ts)
-      return (callers[id] ??= importCaller(state, id))();
+      return (state.importCallers[id] ?? newImportCaller(state, id))();
     }
     return builtin(state, id);
   };
+}
+
+/** Make (and keep in `state.importCallers`) the caller of import `index`; the boundary's fast path calls them too. */
+export function newImportCaller(state: InstanceState, index: number): ImportCaller {
+  return (state.importCallers[index] = importCaller(state, index));
 }
 
 /** The caller of import `index`: specialised to its signature (import-callers.ts) when that has plain numbers. */

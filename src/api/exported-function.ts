@@ -12,16 +12,18 @@
 import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
-import { argsF32, argsF64, argsI32, argsI64, argsU32, bitsOf } from '../runtime/exec-state.js';
+import { argsF32, argsF64, argsI32, argsI64, argsU32, bitsOf, hostCallId, hostCallVmctxBits, setResumeArgs, setStackEnterArgs, stackResult } from '../runtime/exec-state.js';
 import { specialisedWrapper, type Enter } from './export-wrappers.js';
-import { callOnStack, continueOnStack, enterStackFn, raiseEntryResult, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
+import { enterStack0Fn, enterStackFn, raiseEntryResult, resumeStack0Fn, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
 import { acquireStack, callStack, releaseStack, type SecondaryStack } from '../runtime/stack-switching.js';
 import { drainReleases, pendingReleases, setCallDepthReader, wasmRunning } from '../runtime/lifetime.js';
-import { SUSPENDED_CODE } from '../runtime/layout.js';
+import { HOSTCALL_BUILTIN_BASE, HOSTCALL_CODE, SUSPENDED_CODE } from '../runtime/layout.js';
 import { stackRunning, takeSuspension } from './jspi-suspension.js';
 import { armDeadline, cancelDeadline } from '../runtime/interrupts.js';
 import { associateFuncRecord, jsToFuncRecord, setFuncRecordResolver } from '../runtime/refs.js';
-import { raiseCatchable, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { hostcallFromStack, raiseCatchable, setHostResolver, type HostHandler } from '../runtime/host-calls.js';
+import { syncDeferredGrowth } from '../runtime/deferred-growth.js';
+import { newImportCaller } from './builtins.js';
 import { toJSValue, toWebAssemblyValue, RawValue } from '../runtime/js-values.js';
 import { Heap, concreteIndex, isRefType, refTop } from '../decode/ref-types.js';
 import { checkFuncSignature, isFuncFamily } from './typed-refs.js';
@@ -41,8 +43,9 @@ export function stateOfFunction(fn: unknown): InstanceState | undefined {
   return typeof fn === 'function' && jsToFuncRecord(fn) !== undefined ? (fn as { [INSTANCE]?: InstanceState })[INSTANCE] : undefined;
 }
 
-// The instances whose calls are running, innermost last (JS -> wasm -> JS -> wasm nests).
-const running: InstanceState[] = [];
+// The instances whose calls are running, by nesting depth: running[0 .. depth - 1], innermost last (JS -> wasm ->
+// JS -> wasm nests). Slots at and above `depth` are undefined.
+const running: Array<InstanceState | undefined> = [];
 // vmctx -> instance, found while the outermost call runs (strong; cleared when it returns).
 const found = new Map<number, InstanceState>();
 
@@ -51,8 +54,9 @@ const found = new Map<number, InstanceState>();
  * tables, globals and funcrefs received from JS) from `hint` or from the running ones. Undefined when none is.
  */
 export function findState(vmctx: number, hint?: unknown): InstanceState | undefined {
-  const n = running.length;
-  if (n > 0 && running[n - 1].vmctx === vmctx) return running[n - 1];
+  const n = depth;
+  const innermost = n > 0 ? running[n - 1] : undefined;
+  if (innermost !== undefined && innermost.vmctx === vmctx) return innermost;
   if (InstanceState.is(hint) && hint.vmctx === vmctx) return hint;
   if (n > 0) {
     const s = found.get(vmctx);
@@ -118,14 +122,15 @@ function* reachableStates(roots: readonly unknown[]): Generator<InstanceState> {
 // is named by the first such module whose code holds it; the innermost running instance's module first.
 setTraceSymbolizer((trace) => {
   // (Usually every frame is the innermost running instance's: no search.)
-  const modules: ModuleInternals[] = running.length > 0 ? [running[running.length - 1].module] : [];
+  const innermost = depth > 0 ? running[depth - 1] : undefined;
+  const modules: ModuleInternals[] = innermost !== undefined ? [innermost.module] : [];
   let states: Generator<InstanceState> | null = null;
   const names: Array<string | null> = [];
   for (const pc of trace) {
     let name: string | null | undefined;
     for (let k = 0; k < modules.length && name === undefined; k++) name = symbolizeModulePc(modules[k], pc);
     while (name === undefined) {
-      states ??= reachableStates(running.slice().reverse());
+      states ??= reachableStates(running.slice(0, depth).reverse());
       const next = states.next();
       if (next.done === true) break;
       const m = next.value.module;
@@ -302,39 +307,116 @@ function makeCall(state: InstanceState, funcIndex: number): { call: Caller; ente
   const m = state.module;
   // The entry's arguments as exec-state doubles; the code is what the record pointed at when the instance was
   // created (disposal redirects the record, not this).
-  const vmctxBits = bitsOf(state.vmctx);
+  const vmctxBits = state.vmctxBits;
   const stubBits = bitsOf(entryStubFor(state, funcIndex));
   const codeBits = bitsOf(m.code.addr + m.compiled.funcOffsets[funcIndex]);
   const p = paramInfo(state, type);
   const results = type.results;
   // Wasm runs on the secondary stack of this nesting depth, so that its host calls return to JS (cheaper than
   // a koffi callback; runtime/stack-switching-code.ts).
-  const enter = (): void => {
-    if (depth >= MAX_NESTED_CALLS) throw tooDeep();
-    const stack = callStack(depth);
-    depth++;
-    running.push(state);
-    const deadline = timeoutMs !== undefined && depth === 1;
-    // Outermost call with a deadline: the watchdog raises the interrupt flag if it passes.
-    if (deadline) armDeadline(timeoutMs);
-    try {
-      const rc = callOnStack(stack, vmctxBits, stubBits, codeBits);
-      // A trap's error is made here, while the running instances can still name its frames.
-      if (rc !== 0) raiseEntryResult(rc);
-    } finally {
-      if (deadline) cancelDeadline();
-      running.pop();
-      depth--;
-      if (depth === 0 && found.size !== 0) found.clear();
-      if (pendingReleases() !== 0 && !wasmRunning()) drainReleases();
-    }
-  };
+  const enter: Enter = timeoutMs === undefined
+    ? (): void => enterOnStack(state, vmctxBits, stubBits, codeBits)
+    : (): void => enterWithDeadline(state, vmctxBits, stubBits, codeBits, timeoutMs);
   const call = (args: ArrayLike<unknown>): unknown => {
     prepareArgs(state, p, args);
     enter();
     return collectResults(state, results);
   };
   return { call, enter, type };
+}
+
+// The boundary's per-call path. Everything it uses per call is a module-local constant: an imported binding
+// costs a cell load, a hole check and (for a function) an identity check per use in optimised code, which was
+// ~60 of a call's instructions under dist/src (the bundle's single scope folds them either way).
+const stackAt = callStack;
+const setEnterArgs = setStackEnterArgs;
+const setResume = setResumeArgs;
+const enterStack0 = enterStack0Fn;
+const resumeStack0 = resumeStack0Fn;
+const result = stackResult;
+const hostVmctxBits = hostCallVmctxBits;
+const hostId = hostCallId;
+const syncGrowth = syncDeferredGrowth;
+const releasesPending = pendingReleases;
+const HOSTCALL = HOSTCALL_CODE;
+const SUSPENDED = SUSPENDED_CODE;
+const BUILTIN_BASE = HOSTCALL_BUILTIN_BASE;
+
+/**
+ * Run function `codeBits` of `state` (through entry stub `stubBits`; arguments in the args buffer) on the
+ * secondary stack of this nesting depth, running its host calls as they come. Throws its trap's error or its
+ * host exception.
+ */
+function enterOnStack(state: InstanceState, vmctxBits: number, stubBits: number, codeBits: number): void {
+  const d = depth;
+  if (d >= MAX_NESTED_CALLS) throw tooDeep();
+  const stack = stackAt(d);
+  running[d] = state;
+  depth = d + 1;
+  try {
+    setEnterArgs(vmctxBits, stubBits, codeBits, stack.recordBits);
+    enterStack0();
+    let rc = result();
+    if (rc === HOSTCALL) rc = runHostCalls(stack, state, false);
+    else syncGrowth(); // JS runs next: V8 hears of wasm's memory grows (deferred-growth.ts)
+    // A trap's error is made here, while the running instances can still name its frames.
+    if (rc !== 0) raiseEntryResult(rc);
+  } catch (e) {
+    leaveCall(d);
+    throw e;
+  }
+  leaveCall(d);
+}
+
+/** The end of a call at depth `d` (returned or threw). */
+function leaveCall(d: number): void {
+  depth = d;
+  running[d] = undefined;
+  if (d === 0 && found.size !== 0) found.clear();
+  if (releasesPending() !== 0 && !wasmRunning()) drainReleases();
+}
+
+/** enterOnStack for a module with a deadline: the outermost call arms the watchdog, which raises the interrupt flag. */
+function enterWithDeadline(state: InstanceState, vmctxBits: number, stubBits: number, codeBits: number, timeoutMs: number): void {
+  if (depth !== 0) return enterOnStack(state, vmctxBits, stubBits, codeBits);
+  armDeadline(timeoutMs);
+  try {
+    enterOnStack(state, vmctxBits, stubBits, codeBits);
+  } finally {
+    cancelDeadline();
+  }
+}
+
+/**
+ * While wasm on `stack` (entered or resumed for `state`'s call) is in a host call, run it and resume the stack
+ * with its result. Returns the stack's final code: 0, a trap code, or SUSPENDED_CODE when a host call of a
+ * promising call (`maySuspend`) suspended it (the stack stays parked, its frames where they are).
+ *
+ * The common host call, an import of the instance whose export JS called, goes straight to its caller (made once
+ * per import); any other (a builtin, another instance's import, a disposed instance) to host-calls.ts.
+ */
+function runHostCalls(stack: SecondaryStack, state: InstanceState, maySuspend: boolean): number {
+  let rc: number;
+  do {
+    let code: number;
+    const id = hostId();
+    if (id < BUILTIN_BASE && hostVmctxBits() === state.vmctxBits) {
+      try {
+        syncGrowth(); // user code may look at a memory that wasm grew (runtime/deferred-growth.ts)
+        code = (state.importCallers[id] ?? newImportCaller(state, id))();
+      } catch (e) {
+        code = raiseCatchable(e);
+      }
+    } else {
+      code = hostcallFromStack();
+    }
+    if (code === SUSPENDED && maySuspend) return code;
+    setResume(stack.recordBits, code);
+    resumeStack0();
+    rc = result();
+  } while (rc === HOSTCALL);
+  syncGrowth();
+  return rc;
 }
 
 /** Suspended stacks whose promise was dropped unsettled: their frames can never run again. */
@@ -370,13 +452,16 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
       let token: object | null = null;
       // One run on the stack (the first, or a resumption); settles the promise unless the stack suspends.
       const run = (enterOrResume: () => number): void => {
-        depth++;
-        running.push(state);
+        const d = depth;
+        running[d] = state;
+        depth = d + 1;
         stackRunning(1);
         let rc: number;
         let failure: { error: unknown } | null = null;
         try {
-          rc = continueOnStack(stack, enterOrResume(), true);
+          rc = enterOrResume();
+          if (rc === HOSTCALL) rc = runHostCalls(stack, state, true);
+          else syncGrowth();
           // A trap's error is made here, while the running instances can still name its frames.
           if (rc !== 0 && rc !== SUSPENDED_CODE) {
             try {
@@ -387,9 +472,9 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
           }
         } finally {
           stackRunning(-1);
-          running.pop();
-          depth--;
-          if (depth === 0 && found.size !== 0) found.clear();
+          depth = d;
+          running[d] = undefined;
+          if (d === 0 && found.size !== 0) found.clear();
         }
         if (rc === SUSPENDED_CODE) {
           const { promise, write } = takeSuspension();
@@ -408,15 +493,9 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
               } catch (e) {
                 code = raiseCatchable(e);
               }
-              run(() => {
-                stack.parkedTop = 0;
-                return resumeStackFn(stack.record, code);
-              });
+              run(() => resumeStackFn(stack.record, code));
             },
-            (reason) => run(() => {
-              stack.parkedTop = 0;
-              return resumeStackFn(stack.record, raiseCatchable(reason));
-            }),
+            (reason) => run(() => resumeStackFn(stack.record, raiseCatchable(reason))),
           );
           return;
         }

@@ -45,6 +45,8 @@ export class InstanceState {
   wrappers: Array<Function | undefined> = [];
   /** The host-call handler: imports and builtins. */
   hostHandler: ((id: number) => number) | null = null;
+  /** The caller of each imported function, by import index (builtins.ts newImportCaller, made on first call). */
+  importCallers: Array<(() => number) | undefined> = [];
   /** Set by `[Symbol.dispose]()`: calls into the instance throw before running. */
   disposed = false;
 
@@ -52,6 +54,8 @@ export class InstanceState {
     readonly module: ModuleInternals,
     /** Address of the vmctx. */
     readonly vmctx: number,
+    /** The vmctx as an exec-state double (runtime/exec-state.ts bitsOf), which host calls are told apart by. */
+    readonly vmctxBits: number,
     /**
      * The vmctx's storage as 32-bit words (written from JS through these, not through koffi): GC-owned memory
      * (small-blocks.ts), off-heap, never moved, freed by the GC with this state.

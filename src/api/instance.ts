@@ -18,7 +18,7 @@ import { allocBlock, lastBlockAddress, putU64 } from '../runtime/small-blocks.js
 import { disposedFuncAddr, hostcallEntryAddr, trapError, trapHandlerAddr } from '../runtime/trampolines.js';
 import { suspendingImport } from './jspi.js';
 import { isModuleDescriptor, moduleFromDescriptor } from './module-transfer.js';
-import { execStateAddr } from '../runtime/exec-state.js';
+import { bitsOf, execStateAddr } from '../runtime/exec-state.js';
 import { LinearMemory } from '../runtime/linear-memory.js';
 import { TableStorage } from '../runtime/table-storage.js';
 import { GlobalCell } from '../runtime/global-cell.js';
@@ -175,7 +175,7 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   for (let t = 0; t < c.sigIds.length; t++) words[sigWord + t] = c.sigIds[t];
   // GC: the RTT of each struct and array type (casts compare these, allocation stores them in headers).
   if (L.rttsOffset < L.size) for (let t = 0; t < info.types.length; t++) if ((info.types[t].kind ?? 0) !== 0) put(L.rtt(t), rttOf(c.sigIds[t], info.types[t]));
-  const state = new InstanceState(m, vmctx, words, { dataDropped: info.datas.count === 0 ? NO_DATA : new Uint8Array(info.datas.count), elemItems: [] });
+  const state = new InstanceState(m, vmctx, bitsOf(vmctx), words, { dataDropped: info.datas.count === 0 ? NO_DATA : new Uint8Array(info.datas.count), elemItems: [] });
   let funcIdx = 0, tableIdx = 0, memIdx = 0, globalIdx = 0;
   for (let i = 0; i < info.imports.length; i++) {
     const imp = info.imports[i];

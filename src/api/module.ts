@@ -220,6 +220,7 @@ function perfMapModule(m: ModuleInternals): void {
     const end = f + 1 < n ? c.funcOffsets[f + 1] : c.entryStubOffsets.length > 0 ? c.entryStubOffsets[0] : c.codeSize;
     entries.push([m.code.addr + start, Math.max(0, end - start), `wasm:${info.funcNames.get(f) ?? `f${f}`}`]);
   }
+  if (c.entryStubOffsets.length > 0) entries.push([m.code.addr + c.entryStubOffsets[0], Math.max(0, c.codeSize - c.entryStubOffsets[0]), 'wasm:stubs']);
   perfMapAdd(entries);
 }
 

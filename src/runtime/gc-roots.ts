@@ -4,8 +4,8 @@
 //   gcCollect() from JS), and wasm called from JS runs on secondary stacks (one per nesting depth, one per
 //   promising call), each of which is *parked* in a host call while JS runs: the innermost one in the host call
 //   that collects, outer ones in the import calls that led to it, suspended promising calls in their Suspending
-//   import. continueOnStack (trampolines.ts) notes each parked stack (its suspender record and the S-side
-//   entry's savedRsp, the frames' top) for as long as the host call runs. The host-call shim leaves an rbp frame
+//   import. The host-call shim notes in each parked stack's suspender record the S-side entry's savedRsp (the
+//   frames' top) for as long as the host call runs (stack-switching-code.ts SUSPENDER_PARKED_TOP). The host-call shim leaves an rbp frame
 //   at the record's S rsp + 64 (saveCalleeSaved, two exec fields, alignment), so each parked stack's frames are
 //   walked up the rbp chain from there to the top: for each frame, the return address into it and its vmctx
 //   ([rbp-8]) give the function (the unwinder's locate), whose stack map (compile/stack-maps.ts) lists the rbp
@@ -23,7 +23,7 @@
 import { readI32, readPtr, view } from './native.js';
 import { setRootProvider, visitWrapped } from './gc-heap.js';
 import { codeLocator } from './unwind.js';
-import { SUSPENDER_S_RSP } from './stack-switching-code.js';
+import { SUSPENDER_PARKED_TOP, SUSPENDER_S_RSP } from './stack-switching-code.js';
 import { STACK_MAP_MAGIC, HANDLER_TABLE_MAGIC } from './layout.js';
 import type { CodeLocation, HandlerCache } from './unwind.js';
 
@@ -32,16 +32,16 @@ const TWO32 = 4294967296;
 // ---------------------------------------------------------------------------------------------------
 // Parked stacks and plain entries
 
-/** A secondary stack as the collector sees it: its frames' top while parked in a host call, else 0. */
+/** A secondary stack as the collector sees it: its suspender record (SUSPENDER_PARKED_TOP: parked or not). */
 export interface ParkableStack {
   readonly record: number;
-  parkedTop: number;
 }
 
 /**
- * Every mapped secondary stack (added when mapped, removed when unmapped). Parking writes the stack's own field:
- * a Map from record to top that gained and lost an entry at every host call rehashed each time (and hashed
- * records as heap numbers), which made a wasm -> JS call ~2.7x as many instructions (515 -> 1,381).
+ * Every mapped secondary stack (added when mapped, removed when unmapped). Parking is a word in the stack's own
+ * record, written by the machine code: a Map from record to top that gained and lost an entry at every host call
+ * rehashed each time, which made a wasm -> JS call ~2.7x as many instructions (515 -> 1,381); a JS field written
+ * twice per host call cost ~20.
  */
 const stacks = new Set<ParkableStack>();
 /** Wasm activations entered through the plain `enter` (no secondary stack): their frames cannot be walked. */
@@ -182,7 +182,10 @@ function walkStack(record: number, top: number, visit: (w: number) => void): voi
 
 function visitRoots(visit: (w: number) => void): void {
   lastWalk.stacks = lastWalk.frames = lastWalk.slots = 0;
-  for (const s of stacks) if (s.parkedTop !== 0) walkStack(s.record, s.parkedTop, visit);
+  for (const s of stacks) {
+    const top = readPtr(s.record + SUSPENDER_PARKED_TOP);
+    if (top !== 0) walkStack(s.record, top, visit);
+  }
   for (const e of storages) {
     const { u32, count, lists } = e.words;
     if (u32 !== null) for (let k = 0; k < count; k++) visit(u32[2 * k] + u32[2 * k + 1] * TWO32);

@@ -56,6 +56,12 @@ export const EXEC_HOST_ID = 1176;
 /** The host call's stack (suspender record) and its S-side entry's savedRsp (0 and 0 for a koffi callback's call). */
 export const EXEC_HOST_SUSPENDER = 1184;
 export const EXEC_HOST_TOP = 1192;
+/**
+ * What every return to JS from a secondary stack (stack-switching-code.ts's M exit) returns, also stored here
+ * (i32): `enterStack0` and `resumeStack0` are declared `void` to koffi, since an int32 result costs a call ~57
+ * more instructions (N-API's napi_create_int32 and V8's Integer::New).
+ */
+export const EXEC_STACK_RESULT = 1200;
 /** Returned to JS by a stack entry or resumption when wasm on that stack made a host call (see EXEC_HOST_*). */
 export const HOSTCALL_CODE = 0x7fffff02;
 /** Returned by the host-call callback when a Suspending import got a promise (the stack is left suspended). */

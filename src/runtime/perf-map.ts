@@ -1,10 +1,13 @@
 // Linux `perf` support: with QUICKBEAM_PERF_MAP=1, every code range Quickbeam generates is appended to
-// /tmp/perf-<pid>.map ("START SIZE NAME" in hex), so `perf record` / `perf report` name wasm functions.
+// /tmp/perf-<pid>.map ("START SIZE NAME" in hex), so `perf record` / `perf report` name wasm functions (and the
+// runtime's entry points).
 
 import { appendFileSync } from 'node:fs';
 
 const enabled = process.env.QUICKBEAM_PERF_MAP === '1';
-const file = `/tmp/perf-${process.pid}.map`;
+// (QUICKBEAM_PERF_MAP_FILE: another file, e.g. next to node's own `--perf-basic-prof` map, whose buffered writes
+// would overwrite lines appended to the same file.)
+const file = process.env.QUICKBEAM_PERF_MAP_FILE ?? `/tmp/perf-${process.pid}.map`;
 
 export function perfMapEnabled(): boolean {
   return enabled;

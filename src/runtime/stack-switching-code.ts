@@ -18,7 +18,7 @@
 // - the host-call shim (vmctx slot 8): generated code's one way into JS. Off a secondary stack (exec
 //   suspender 0) it is a tail jump to the koffi callback. On S it saves the wasm registers on S, notes the call
 //   (vmctx, id) in the exec state and returns HOSTCALL_CODE from the M frame, leaving S as it is: the JS that
-//   entered or resumed S runs the host call (api/host-call-loop.ts) and resumes S with its result code, or,
+//   entered or resumed S runs the host call (api/exported-function.ts runHostCalls) and resumes S with its result code, or,
 //   when a Suspending import got a promise, only once the promise settles. No koffi callback is involved,
 //   which makes a host call several times cheaper (BENCHMARKS.md section 4).
 // - a switching call for the unwinder's callback (findCatch), which the trap handler calls directly.
@@ -32,7 +32,7 @@ import { popExecFields, pushExecFields, restoreCalleeSaved, saveCalleeSaved } fr
 import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_SUSPENDER, EXEC_ENTER_VMCTX, EXEC_HOST_ID, EXEC_HOST_SUSPENDER, EXEC_HOST_TOP, EXEC_HOST_VMCTX,
-  EXEC_RESUME_CODE,
+  EXEC_RESUME_CODE, EXEC_STACK_RESULT,
   EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_SUSPENDER, HOSTCALL_CODE,
 } from './layout.js';
 
@@ -42,7 +42,13 @@ export const SUSPENDER_M_RSP = 0;
 export const SUSPENDER_S_RSP = 8;
 /** Top of the secondary stack (16-byte aligned): where enterStack starts. */
 export const SUSPENDER_S_TOP = 16;
-export const SUSPENDER_SIZE = 24;
+/**
+ * While the stack is parked in a host call that JS runs: the S-side entry's savedRsp (its wasm frames' top, for
+ * the collector's walk, runtime/gc-roots.ts); else 0. Written by the host-call shim, zeroed by every entry and
+ * resumption (so JS does nothing per host call for it).
+ */
+export const SUSPENDER_PARKED_TOP = 24;
+export const SUSPENDER_SIZE = 32;
 
 const TWO32 = 4294967296;
 
@@ -131,12 +137,14 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   mPrologue(RCX);
   a.alu(AluOp.XOR, false, RCX, RCX);
   a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP); // so that enter, on S, sets a limit for S
+  a.store(8, RCX, RBX, -1, 1, SUSPENDER_PARKED_TOP);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_S_TOP);
   a.call(p.enter); // rdi, rsi, rdx as given; rbx survives (callee-saved in enter)
   // Back on S (returned or trapped), eax = 0 or a trap code: return it from the current M frame.
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
   a.bind(mExit);
   movAddr(a, R11, p.exec);
+  a.store(4, RAX, R11, -1, 1, EXEC_STACK_RESULT);
   popExecFields(a, R11, [EXEC_SUSPENDER, EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
@@ -145,6 +153,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.align(16, 0xcc);
   a.bind(resumeStack);
   mPrologue(RDI);
+  a.storeImm(8, 0, RBX, -1, 1, SUSPENDER_PARKED_TOP);
   a.movRR(false, RAX, RSI);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_S_RSP);
   a.jmp(sResume);
@@ -165,6 +174,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.store(8, RBX, R11, -1, 1, EXEC_HOST_SUSPENDER);
   a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_SAVED_RSP);
   a.store(8, RCX, R11, -1, 1, EXEC_HOST_TOP);
+  a.store(8, RCX, RBX, -1, 1, SUSPENDER_PARKED_TOP);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
   a.movImm32(RAX, HOSTCALL_CODE);
   a.jmp(mExit);

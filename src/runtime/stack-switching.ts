@@ -6,7 +6,7 @@
 
 import { trackStack, untrackStack, type ParkableStack } from './gc-roots.js';
 import { MADV_DONTNEED, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, alignUp, madvise, mmapAnon, mprotect, munmap, writePtr } from './native.js';
-import { SUSPENDER_S_TOP } from './stack-switching-code.js';
+import { SUSPENDER_PARKED_TOP, SUSPENDER_S_TOP } from './stack-switching-code.js';
 import { bitsOf } from './exec-state.js';
 import { setPromisingStack } from './host-calls.js';
 import { stackBudget } from './trampolines.js';
@@ -30,7 +30,7 @@ function mapStack(): SecondaryStack {
   mprotect(mapping, GUARD, PROT_NONE);
   const record = mapping + GUARD + STACK_SIZE;
   writePtr(record + SUSPENDER_S_TOP, record); // the stack grows down from its record page
-  const s: SecondaryStack = { mapping, record, recordBits: bitsOf(record), parkedTop: 0 };
+  const s: SecondaryStack = { mapping, record, recordBits: bitsOf(record) };
   trackStack(s);
   return s;
 }
@@ -71,7 +71,7 @@ export function acquireStack(): SecondaryStack {
 
 /** Give a stack back once no frame on it can run again (its call returned, trapped, or was abandoned). */
 export function releaseStack(s: SecondaryStack): void {
-  s.parkedTop = 0;
+  writePtr(s.record + SUSPENDER_PARKED_TOP, 0); // (an abandoned call's stack was parked in its Suspending import)
   setSuspendedCalls(--live);
   setPromisingStack(s.record, false);
   if (pool.length < POOL_MAX) {

@@ -12,7 +12,7 @@
 // the trapping function. Records [rsp], then [rbp+8] following the rbp chain up to the innermost entry
 // (at most EXEC_TRACE_MAX), reloads rsp = savedRsp and returns the code through the entry's epilogue.
 //
-// Stack: calls from the JS API run wasm on secondary stacks (stack-switching-code.ts: callOnStack below), whose
+// Stack: calls from the JS API run wasm on secondary stacks (stack-switching-code.ts; api/exported-function.ts enterOnStack), whose
 // host calls return to JS; `enter` itself, called on koffi's sync stack (SYNC_STACK_SIZE), is kept for tests and
 // hand-made contexts. The outermost entry on a stack sets stackLimit = entry rsp - stackBudget, where the budget
 // (measured at startup) leaves STACK_HEADROOM above the low end of koffi's stack for host callbacks, nested
@@ -24,7 +24,7 @@ import { Assembler } from '../x64/assembler.js';
 import { popExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
 import { AluOp, Cond, LoadKind, R11, R14, R15, R8, RAX, RBP, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import { allocateCode, allocatePermanentCode } from './code-memory.js';
-import { clearTrace, execStateAddr, hostCallSuspender, hostCallTop, readTrace, setEnterArgs, setResumeArgs, setStackEnterArgs, writeExec64 } from './exec-state.js';
+import { clearTrace, execStateAddr, readTrace, setEnterArgs, writeExec64 } from './exec-state.js';
 import { enterPlain } from './gc-roots.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_STACK_LIMIT, EXEC_TRACE,
@@ -32,14 +32,14 @@ import {
   EXEC_TAIL_CALL_RETURN, VMCTX_MEMORIES, HOSTCALL_CODE, SUSPENDED_CODE,
   trapMessage,
 } from './layout.js';
-import { hostcallAddr, hostcallFromStack, markUncatchable, takePendingException } from './host-calls.js';
+import { hostcallAddr, markUncatchable, takePendingException } from './host-calls.js';
 import { syncDeferredGrowth } from './deferred-growth.js';
-import type { SecondaryStack } from './stack-switching.js';
 import { emitStackSwitching } from './stack-switching-code.js';
 import { findCatchAddr } from './unwind.js';
 import { drainReleases, pendingReleases, wasmRunning } from './lifetime.js';
 import { STACK_HEADROOM, koffi, mappingContaining, nativeStackSize, writePtr } from './native.js';
 import { startupMark } from '../startup-trace.js';
+import { perfMapAdd } from './perf-map.js';
 
 const TWO32 = 4294967296;
 
@@ -282,6 +282,16 @@ writeExec64(EXEC_TAIL_CALL_RETURN, tailCallReturnAddr);
 /** The runtime code range (for diagnostics). */
 export const runtimeCodeStart: number = runtimeBlock.addr;
 export const runtimeCodeEnd: number = runtimeBlock.addr + runtime.code.length;
+{
+  // (QUICKBEAM_PERF_MAP=1: name the runtime's entry points for profilers; each range ends where the next starts.)
+  const points: Array<[number, string]> = [
+    [runtime.enter0, 'enter0'], [runtime.enter, 'enter'], [runtime.trap, 'trap'], [runtime.disposed, 'disposed'],
+    [runtime.tailCallReturn, 'tailCallReturn'], [runtime.enterStack0, 'enterStack0'], [runtime.resumeStack0, 'resumeStack0'],
+    [runtime.enterStack, 'enterStack'], [runtime.resumeStack, 'resumeStack'], [runtime.hostcallShim, 'hostcallShim'],
+  ];
+  points.sort((x, y) => x[0] - y[0]);
+  perfMapAdd(points.map(([off, name], k) => [runtimeBlock.addr + off, (k + 1 < points.length ? points[k + 1][0] : runtime.code.length) - off, `quickbeam:${name}`]));
+}
 
 const enterFn = koffi.decode(enterAddr, koffi.proto('int32_t (int64_t, int64_t, int64_t)')) as
   (vmctx: number, stub: number, code: number) => number;
@@ -292,10 +302,14 @@ export const enterStackFn = koffi.decode(runtimeBlock.addr + runtime.enterStack,
 /** JSPI: `int32 resumeStack(suspender, code)`: continue a suspended stack, its host call returning `code`. */
 export const resumeStackFn = koffi.decode(runtimeBlock.addr + runtime.resumeStack, koffi.proto('int32_t (int64_t, int32_t)')) as
   (suspender: number, code: number) => number;
-/** `int32 enterStack0()`: enterStack with vmctx, stub, code and suspender in EXEC_ENTER_*. */
-export const enterStack0Fn = koffi.decode(runtimeBlock.addr + runtime.enterStack0, koffi.proto('int32_t ()')) as () => number;
-/** `int32 resumeStack0()`: resumeStack with the suspender in EXEC_ENTER_SUSPENDER, the code in EXEC_RESUME_CODE. */
-export const resumeStack0Fn = koffi.decode(runtimeBlock.addr + runtime.resumeStack0, koffi.proto('int32_t ()')) as () => number;
+/**
+ * `enterStack0()`: enterStack with vmctx, stub, code and suspender in EXEC_ENTER_*; its result (0, a trap code or
+ * HOSTCALL_CODE) is in EXEC_STACK_RESULT (exec-state.ts stackResult): `void` to koffi, which makes the call ~57
+ * instructions cheaper than an int32 result (N-API's napi_create_int32 and V8's Integer::New).
+ */
+export const enterStack0Fn = koffi.decode(runtimeBlock.addr + runtime.enterStack0, koffi.proto('void ()')) as () => void;
+/** `resumeStack0()`: resumeStack with the suspender in EXEC_ENTER_SUSPENDER, the code in EXEC_RESUME_CODE (result as above). */
+export const resumeStack0Fn = koffi.decode(runtimeBlock.addr + runtime.resumeStack0, koffi.proto('void ()')) as () => void;
 startupMark('runtime: stack measured, entry and trap code generated');
 
 /** Write the runtime fields of a vmctx header: exec state (0), host-call callback (8), trap handler (16). */
@@ -349,10 +363,11 @@ function addOuterWasmFrames(value: unknown, trace: readonly number[]): void {
   const frames = formatWasmFrames(trace);
   if (frames.length === 0) return;
   const lines = stack.split('\n');
-  // Each nesting level adds its frames below the innermost host-call frame not yet followed by wasm frames.
+  // Each nesting level adds its frames below the innermost host-call frame (host-calls.ts hostcall, or the fast
+  // path, api/exported-function.ts runHostCalls) not yet followed by wasm frames.
   let at = -1;
   for (let i = 0; i < lines.length; i++) {
-    if (/\bat hostcall\b/.test(lines[i]) && !(lines[i + 1] ?? '').includes('wasm-function[')) {
+    if (/\bat (?:hostcall|runHostCalls)\b/.test(lines[i]) && !(lines[i + 1] ?? '').includes('wasm-function[')) {
       at = i + 1;
       break;
     }
@@ -455,43 +470,6 @@ function plainEnter0(): number {
   } finally {
     enterPlain(-1);
   }
-}
-
-// (Module-local copies: an imported constant costs a cell load and a hole check per use in optimised code.)
-const HOSTCALL = HOSTCALL_CODE;
-const SUSPENDED = SUSPENDED_CODE;
-
-/**
- * Run a function on secondary stack `stack` (stack-switching.ts; arguments in the args buffer), running its host
- * calls as they come (continueOnStack). Returns 0 or a trap code (HostException leaves the exception pending).
- */
-export function callOnStack(stack: SecondaryStack, vmctxBits: number, entryStubBits: number, codeBits: number): number {
-  setStackEnterArgs(vmctxBits, entryStubBits, codeBits, stack.recordBits);
-  const rc = enterStack0Fn();
-  if (rc === HOSTCALL) return continueOnStack(stack, rc, false);
-  syncDeferredGrowth(); // JS runs next: V8 hears of wasm's memory grows (deferred-growth.ts)
-  return rc;
-}
-
-/**
- * While `rc` (what entering or resuming `stack` returned) is a host call, run it and resume the stack with its
- * result. Returns the stack's final code: 0, a trap code, or SUSPENDED_CODE when a host call of a promising call
- * (`maySuspend`) suspended it (the stack stays as it is).
- */
-export function continueOnStack(stack: SecondaryStack, rc: number, maySuspend: boolean): number {
-  while (rc === HOSTCALL) {
-    // The stack's frames stay where they are while JS runs the call: the collector walks them (gc-roots.ts).
-    // (The host call came from code on `stack`: entering or resuming it returned it.)
-    if (hostCallSuspender() !== stack.record) throw new Error('quickbeam: internal: a host call from another stack');
-    stack.parkedTop = hostCallTop();
-    const code = hostcallFromStack();
-    if (code === SUSPENDED && maySuspend) return code; // (stays parked until resumed or released)
-    stack.parkedTop = 0;
-    setResumeArgs(stack.recordBits, code);
-    rc = resumeStack0Fn();
-  }
-  syncDeferredGrowth();
-  return rc;
 }
 
 /** callWasm through the three-argument entry (same behaviour; for comparison and tests). */
