@@ -12,7 +12,7 @@
 import { FuncType, ValType } from '../decode/types.js';
 import { FUNCREC_SIG, FUNCREC_SIZE, FUNCREC_VMCTX } from '../runtime/layout.js';
 import { readPtr, readU32 } from '../runtime/native.js';
-import { argsF32, argsF64, argsI32, argsI64, argsU32, bitsOf, hostCallId, hostCallVmctxBits, setResumeArgs, setStackEnterArgs, stackResult } from '../runtime/exec-state.js';
+import { argsF32, argsF64, argsI32, argsI64, argsU32, bitsOf, hostCallImportId, setResumeArgs, setStackEnterArgs, stackResult } from '../runtime/exec-state.js';
 import { specialisedWrapper, type Enter } from './export-wrappers.js';
 import { enterStack0Fn, enterStackFn, raiseEntryResult, resumeStack0Fn, resumeStackFn, setTraceSymbolizer } from '../runtime/trampolines.js';
 import { acquireStack, callStack, releaseStack, type SecondaryStack } from '../runtime/stack-switching.js';
@@ -54,7 +54,7 @@ const found = new Map<number, InstanceState>();
  * tables, globals and funcrefs received from JS) from `hint` or from the running ones. Undefined when none is.
  */
 export function findState(vmctx: number, hint?: unknown): InstanceState | undefined {
-  const n = depth;
+  const n = calls.depth;
   const innermost = n > 0 ? running[n - 1] : undefined;
   if (innermost !== undefined && innermost.vmctx === vmctx) return innermost;
   if (InstanceState.is(hint) && hint.vmctx === vmctx) return hint;
@@ -122,6 +122,7 @@ function* reachableStates(roots: readonly unknown[]): Generator<InstanceState> {
 // is named by the first such module whose code holds it; the innermost running instance's module first.
 setTraceSymbolizer((trace) => {
   // (Usually every frame is the innermost running instance's: no search.)
+  const depth = calls.depth;
   const innermost = depth > 0 ? running[depth - 1] : undefined;
   const modules: ModuleInternals[] = innermost !== undefined ? [innermost.module] : [];
   let states: Generator<InstanceState> | null = null;
@@ -208,8 +209,11 @@ function entryStubFor(state: InstanceState, funcIndex: number): number {
   return m.code.addr + m.compiled.entryStubOffsets[m.info.funcTypes[funcIndex]];
 }
 
-/** Nesting depth of JS -> wasm calls (deadlines apply to the outermost one; JSPI tells host calls apart by it). */
-let depth = 0;
+/**
+ * Nesting depth of JS -> wasm calls (deadlines apply to the outermost one; JSPI tells host calls apart by it). A
+ * field of a constant object: a module `let` costs a hole check at every use in optimised code.
+ */
+const calls = { depth: 0 };
 
 /**
  * Most nested JS -> wasm calls (wasm -> JS -> wasm -> ...). Each level takes ~5 KB of V8's stack, which runs out
@@ -223,7 +227,7 @@ function tooDeep(): RangeError {
 }
 // A call whose wasm is running a host call in JS has no entry active (savedRsp is 0), but its frames still use
 // their instances' code and memories.
-setCallDepthReader(() => depth);
+setCallDepthReader(() => calls.depth);
 
 /** A call into one function: the record's code and vmctx are read once (records never change). */
 type Caller = (args: ArrayLike<unknown>) => unknown;
@@ -334,43 +338,63 @@ const setResume = setResumeArgs;
 const enterStack0 = enterStack0Fn;
 const resumeStack0 = resumeStack0Fn;
 const result = stackResult;
-const hostVmctxBits = hostCallVmctxBits;
-const hostId = hostCallId;
+const hostImportId = hostCallImportId;
 const syncGrowth = syncDeferredGrowth;
 const releasesPending = pendingReleases;
-const HOSTCALL = HOSTCALL_CODE;
 const SUSPENDED = SUSPENDED_CODE;
-const BUILTIN_BASE = HOSTCALL_BUILTIN_BASE;
+// (Literals in the per-call code, which a standalone-optimised function would otherwise load and hole-check.)
+if (HOSTCALL_CODE !== 0x7fffff02 || HOSTCALL_BUILTIN_BASE !== 0x10000) throw new Error('quickbeam: exported-function.ts literals out of date with layout.ts');
+
+/** The suspender record of each nesting depth's stack as an exec-state double (0: not mapped yet). */
+const stackBits = new Float64Array(MAX_NESTED_CALLS);
 
 /**
  * Run function `codeBits` of `state` (through entry stub `stubBits`; arguments in the args buffer) on the
  * secondary stack of this nesting depth, running its host calls as they come. Throws its trap's error or its
- * host exception.
+ * host exception. (A const: a function declaration's binding is loaded and checked at each inlined call.)
  */
-function enterOnStack(state: InstanceState, vmctxBits: number, stubBits: number, codeBits: number): void {
-  const d = depth;
+const enterOnStack = (state: InstanceState, vmctxBits: number, stubBits: number, codeBits: number): void => {
+  const d = calls.depth;
   if (d >= MAX_NESTED_CALLS) throw tooDeep();
-  const stack = stackAt(d);
-  running[d] = state;
-  depth = d + 1;
+  let bits = stackBits[d];
+  if (bits === 0) bits = stackBits[d] = stackAt(d).recordBits;
+  calls.depth = d + 1;
   try {
-    setEnterArgs(vmctxBits, stubBits, codeBits, stack.recordBits);
+    setEnterArgs(vmctxBits, stubBits, codeBits, bits);
     enterStack0();
-    let rc = result();
-    if (rc === HOSTCALL) rc = runHostCalls(stack, state, false);
+    const rc = result();
+    if (rc !== 0) afterEntry(state, bits, d, rc);
     else syncGrowth(); // JS runs next: V8 hears of wasm's memory grows (deferred-growth.ts)
-    // A trap's error is made here, while the running instances can still name its frames.
-    if (rc !== 0) raiseEntryResult(rc);
   } catch (e) {
     leaveCall(d);
     throw e;
   }
-  leaveCall(d);
+  calls.depth = d;
+  if (releasesPending() !== 0 && !wasmRunning()) drainReleases();
+};
+
+/**
+ * A call at depth `d` whose stack returned `rc` (not 0): run its host calls, then throw its trap's error or host
+ * exception, if any. From here JS may run while the call's wasm waits, so the call is in `running` (the innermost
+ * instance first of all finds its own host calls' handler and names its frames): `running[0 .. depth - 1]` is set
+ * whenever JS runs inside calls, never needed by a call that returns without a host call.
+ */
+function afterEntry(state: InstanceState, bits: number, d: number, rc: number): void {
+  running[d] = state;
+  try {
+    if (rc === 0x7fffff02) rc = runHostCalls(bits, state, false); // HOSTCALL_CODE
+    else syncGrowth();
+    // A trap's error is made here, while the running instances can still name its frames.
+    if (rc !== 0) raiseEntryResult(rc);
+  } finally {
+    running[d] = undefined;
+    if (d === 0 && found.size !== 0) found.clear();
+  }
 }
 
-/** The end of a call at depth `d` (returned or threw). */
+/** The end of a call at depth `d` that threw. */
 function leaveCall(d: number): void {
-  depth = d;
+  calls.depth = d;
   running[d] = undefined;
   if (d === 0 && found.size !== 0) found.clear();
   if (releasesPending() !== 0 && !wasmRunning()) drainReleases();
@@ -378,7 +402,7 @@ function leaveCall(d: number): void {
 
 /** enterOnStack for a module with a deadline: the outermost call arms the watchdog, which raises the interrupt flag. */
 function enterWithDeadline(state: InstanceState, vmctxBits: number, stubBits: number, codeBits: number, timeoutMs: number): void {
-  if (depth !== 0) return enterOnStack(state, vmctxBits, stubBits, codeBits);
+  if (calls.depth !== 0) return enterOnStack(state, vmctxBits, stubBits, codeBits);
   armDeadline(timeoutMs);
   try {
     enterOnStack(state, vmctxBits, stubBits, codeBits);
@@ -388,19 +412,20 @@ function enterWithDeadline(state: InstanceState, vmctxBits: number, stubBits: nu
 }
 
 /**
- * While wasm on `stack` (entered or resumed for `state`'s call) is in a host call, run it and resume the stack
- * with its result. Returns the stack's final code: 0, a trap code, or SUSPENDED_CODE when a host call of a
- * promising call (`maySuspend`) suspended it (the stack stays parked, its frames where they are).
+ * While wasm on the stack whose suspender record is `bits` (entered or resumed for `state`'s call) is in a host
+ * call, run it and resume the stack with its result. Returns the stack's final code: 0, a trap code, or
+ * SUSPENDED_CODE when a host call of a promising call (`maySuspend`) suspended it (the stack stays parked, its
+ * frames where they are).
  *
  * The common host call, an import of the instance whose export JS called, goes straight to its caller (made once
  * per import); any other (a builtin, another instance's import, a disposed instance) to host-calls.ts.
  */
-function runHostCalls(stack: SecondaryStack, state: InstanceState, maySuspend: boolean): number {
+function runHostCalls(bits: number, state: InstanceState, maySuspend: boolean): number {
   let rc: number;
   do {
     let code: number;
-    const id = hostId();
-    if (id < BUILTIN_BASE && hostVmctxBits() === state.vmctxBits) {
+    const id = hostImportId(state.vmctxBits);
+    if (id >= 0) {
       try {
         syncGrowth(); // user code may look at a memory that wasm grew (runtime/deferred-growth.ts)
         code = (state.importCallers[id] ?? newImportCaller(state, id))();
@@ -410,11 +435,11 @@ function runHostCalls(stack: SecondaryStack, state: InstanceState, maySuspend: b
     } else {
       code = hostcallFromStack();
     }
-    if (code === SUSPENDED && maySuspend) return code;
-    setResume(stack.recordBits, code);
+    if (maySuspend && code === SUSPENDED) return code;
+    setResume(bits, code);
     resumeStack0();
     rc = result();
-  } while (rc === HOSTCALL);
+  } while (rc === 0x7fffff02); // HOSTCALL_CODE
   syncGrowth();
   return rc;
 }
@@ -442,7 +467,7 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
   return (args) => {
     let stack: SecondaryStack;
     try {
-      if (depth >= MAX_NESTED_CALLS) throw tooDeep();
+      if (calls.depth >= MAX_NESTED_CALLS) throw tooDeep();
       prepareArgs(state, p, args);
       stack = acquireStack();
     } catch (e) {
@@ -452,15 +477,15 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
       let token: object | null = null;
       // One run on the stack (the first, or a resumption); settles the promise unless the stack suspends.
       const run = (enterOrResume: () => number): void => {
-        const d = depth;
+        const d = calls.depth;
         running[d] = state;
-        depth = d + 1;
+        calls.depth = d + 1;
         stackRunning(1);
         let rc: number;
         let failure: { error: unknown } | null = null;
         try {
           rc = enterOrResume();
-          if (rc === HOSTCALL) rc = runHostCalls(stack, state, true);
+          if (rc === HOSTCALL_CODE) rc = runHostCalls(stack.recordBits, state, true);
           else syncGrowth();
           // A trap's error is made here, while the running instances can still name its frames.
           if (rc !== 0 && rc !== SUSPENDED_CODE) {
@@ -472,7 +497,7 @@ export function promisingCaller(fn: unknown): ((args: ArrayLike<unknown>) => Pro
           }
         } finally {
           stackRunning(-1);
-          depth = d;
+          calls.depth = d;
           running[d] = undefined;
           if (d === 0 && found.size !== 0) found.clear();
         }

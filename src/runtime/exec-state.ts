@@ -9,7 +9,7 @@ import {
   EXEC_ARGS, EXEC_ARGS_SIZE, EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_VMCTX, EXEC_SAVED_RSP, EXEC_SIZE,
   EXEC_STACK_LIMIT, EXEC_TRACE, EXEC_TRACE_COUNT, EXEC_TRACE_MAX, EXEC_TRAP_CODE,
   EXEC_ENTER_SUSPENDER, EXEC_RESUME_CODE, EXEC_HOST_VMCTX, EXEC_HOST_ID, EXEC_HOST_SUSPENDER, EXEC_HOST_TOP,
-  EXEC_STACK_RESULT,
+  EXEC_STACK_RESULT, HOSTCALL_BUILTIN_BASE,
 } from './layout.js';
 import { PROT_READ, PROT_WRITE, mmapAnon, view } from './native.js';
 
@@ -111,7 +111,8 @@ export function bitsOf(v: number): number {
 // The per-call accessors below index the exec state with literals (byte offset / 8 or / 4): an imported
 // constant costs a cell load, a hole check and a bounds check per use in optimised code (checked here once).
 if (EXEC_ENTER_VMCTX !== 1024 || EXEC_ENTER_STUB !== 1032 || EXEC_ENTER_CODE !== 1040 || EXEC_ENTER_SUSPENDER !== 1152 ||
-  EXEC_RESUME_CODE !== 1160 || EXEC_HOST_VMCTX !== 1168 || EXEC_HOST_ID !== 1176 || EXEC_STACK_RESULT !== 1200) {
+  EXEC_RESUME_CODE !== 1160 || EXEC_HOST_VMCTX !== 1168 || EXEC_HOST_ID !== 1176 || EXEC_STACK_RESULT !== 1200 ||
+  HOSTCALL_BUILTIN_BASE !== 0x10000) {
   throw new Error('quickbeam: exec-state.ts literals out of date with layout.ts');
 }
 
@@ -154,9 +155,14 @@ export function stackResult(): number {
   return execI32[300];
 }
 
-/** The vmctx of the host call a stack returned to JS with, as a bitsOf() double (compared without converting). */
-export function hostCallVmctxBits(): number {
-  return execF64[146]; // EXEC_HOST_VMCTX
+/**
+ * The import index of the host call a stack returned to JS with when it is an imported function's call from the
+ * instance whose vmctx is `vmctxBits` (a bitsOf() double, compared with EXEC_HOST_VMCTX without converting); else
+ * -1 (a builtin, another instance's call).
+ */
+export function hostCallImportId(vmctxBits: number): number {
+  const id = execI32[294]; // EXEC_HOST_ID
+  return id < 0x10000 && execF64[146] === vmctxBits ? id : -1; // HOSTCALL_BUILTIN_BASE, EXEC_HOST_VMCTX
 }
 
 /** Raw access to 64-bit exec-state fields (tests, diagnostics). */
