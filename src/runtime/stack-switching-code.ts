@@ -29,7 +29,7 @@
 
 import { Assembler } from '../x64/assembler.js';
 import { popExecFields, pushExecFields, restoreCalleeSaved, saveCalleeSaved } from './frame-code.js';
-import { AluOp, Cond, LoadKind, R11, R12, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
+import { AluOp, Cond, LoadKind, R11, R12, R14, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from '../x64/registers.js';
 import {
   EXEC_ENTER_CODE, EXEC_ENTER_STUB, EXEC_ENTER_SUSPENDER, EXEC_ENTER_VMCTX, EXEC_HOST_ID, EXEC_HOST_SUSPENDER, EXEC_HOST_TOP, EXEC_HOST_VMCTX,
   EXEC_RESUME_CODE, EXEC_STACK_RESULT,
@@ -58,8 +58,8 @@ function movAddr(a: Assembler, reg: number, addr: number): void {
 
 export interface StackSwitchingParams {
   exec: number;
-  /** Label of the ordinary entry trampoline (same block). */
-  enter: number;
+  /** Bytes of stack wasm may use below a secondary stack's entry (trampolines.ts stackBudget). */
+  stackBudget: number;
   /** The koffi callback for host calls made off a secondary stack (those on one return to JS instead). */
   hostcall: number;
   findCatch: number;
@@ -82,6 +82,7 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   const hostcallShim = a.newLabel();
   const findCatchShim = a.newLabel();
   const mExit = a.newLabel();
+  const sExit = a.newLabel();
   const sResume = a.newLabel();
 
   // M frame: rbp rbx r12-r15, then savedRsp, stackLimit, suspender: rsp 16-byte aligned after it. Leaves r11 =
@@ -131,16 +132,28 @@ export function emitStackSwitching(a: Assembler, p: StackSwitchingParams): Stack
   a.load(LoadKind.U32, RSI, R11, -1, 1, EXEC_RESUME_CODE);
   a.jmp(resumeStack);
 
-  // enterStack(rdi = vmctx, rsi = entryStub, rdx = code, rcx = suspender)
+  // enterStack(rdi = vmctx, rsi = entryStub, rdx = code, rcx = suspender): the M frame, then the entry itself on
+  // S, which keeps nothing there but its exit's address (the M frame holds the callee-saved registers and the
+  // exec fields to restore): savedRsp = S's top - 16, stackLimit = savedRsp - budget (S is always fresh here).
   a.align(16, 0xcc);
   a.bind(enterStack);
   mPrologue(RCX);
-  a.alu(AluOp.XOR, false, RCX, RCX);
-  a.store(8, RCX, R11, -1, 1, EXEC_SAVED_RSP); // so that enter, on S, sets a limit for S
-  a.store(8, RCX, RBX, -1, 1, SUSPENDER_PARKED_TOP);
+  a.storeImm(8, 0, RBX, -1, 1, SUSPENDER_PARKED_TOP);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_S_TOP);
-  a.call(p.enter); // rdi, rsi, rdx as given; rbx survives (callee-saved in enter)
-  // Back on S (returned or trapped), eax = 0 or a trap code: return it from the current M frame.
+  a.leaLabel(RAX, sExit);
+  a.aluImm(AluOp.SUB, true, RSP, 8);
+  a.push(RAX); // the exit address the trap handler returns to
+  a.store(8, RSP, R11, -1, 1, EXEC_SAVED_RSP);
+  a.lea(true, RAX, RSP, -1, 1, -p.stackBudget);
+  a.store(8, RAX, R11, -1, 1, EXEC_STACK_LIMIT);
+  a.movRR(true, R14, RDI);
+  a.callReg(RSI); // rdx = code, as entry stubs take it
+  a.alu(AluOp.XOR, false, RAX, RAX);
+  // Back on S (returned, or trapped: rsp = savedRsp + 8), eax = 0 or a trap code: return it from the current M
+  // frame (the exec state's suspender is this stack's whenever its wasm runs; rbx did not survive the wasm code).
+  a.bind(sExit);
+  movAddr(a, R11, p.exec);
+  a.load(LoadKind.I64, RBX, R11, -1, 1, EXEC_SUSPENDER);
   a.load(LoadKind.I64, RSP, RBX, -1, 1, SUSPENDER_M_RSP);
   a.bind(mExit);
   movAddr(a, R11, p.exec);

@@ -10,7 +10,8 @@
 //
 // Trap handler (vmctx slot 16): entered by `jmp` with edi = trap code and [rsp] = a return address inside
 // the trapping function. Records [rsp], then [rbp+8] following the rbp chain up to the innermost entry
-// (at most EXEC_TRACE_MAX), reloads rsp = savedRsp and returns the code through the entry's epilogue.
+// (at most EXEC_TRACE_MAX), reloads rsp = savedRsp and returns the code through the entry's exit, whose address
+// every entry leaves at savedRsp (enter's epilogue, or a secondary stack's switch back, stack-switching-code.ts).
 //
 // Stack: calls from the JS API run wasm on secondary stacks (stack-switching-code.ts; api/exported-function.ts enterOnStack), whose
 // host calls return to JS; `enter` itself, called on koffi's sync stack (SYNC_STACK_SIZE), is kept for tests and
@@ -124,7 +125,11 @@ function emitRuntime(): {
   a.push(RAX);
   a.load(LoadKind.I64, RCX, R11, -1, 1, EXEC_STACK_LIMIT);
   a.push(RCX);
-  a.aluImm(AluOp.SUB, true, RSP, 8); // rsp is now 16-byte aligned
+  // The word at savedRsp is the address of this entry's exit: the trap handler returns there (`ret` with rsp =
+  // savedRsp), so entries of other kinds (stack-switching-code.ts) can exit their own way. rsp is now 16-byte
+  // aligned.
+  a.leaLabel(RCX, exit);
+  a.push(RCX);
   a.test(true, RAX, RAX);
   a.jcc(Cond.NE, haveLimit);
   // Outermost entry: stackLimit = rsp - budget, but never below the floor when rsp is on koffi's stack.
@@ -147,10 +152,10 @@ function emitRuntime(): {
   a.movRR(true, R14, RDI);
   a.callReg(RSI);
   a.alu(AluOp.XOR, false, RAX, RAX);
-  // Shared epilogue (also reached from the trap handler with rsp = savedRsp, eax = trap code).
+  a.aluImm(AluOp.ADD, true, RSP, 8);
+  // Epilogue (also reached from the trap handler, through the exit address at savedRsp, eax = trap code).
   a.bind(exit);
   movAddr(a, R11, EXEC);
-  a.aluImm(AluOp.ADD, true, RSP, 8);
   popExecFields(a, R11, [EXEC_STACK_LIMIT, EXEC_SAVED_RSP]);
   restoreCalleeSaved(a);
   a.ret();
@@ -205,7 +210,7 @@ function emitRuntime(): {
   a.store(4, RCX, R11, -1, 1, EXEC_TRACE_COUNT);
   a.movRR(false, RAX, RDI);
   a.movRR(true, RSP, R8);
-  a.jmp(exit);
+  a.ret(); // to the innermost entry's exit (the word at savedRsp)
 
   // The code of every FuncRecord of a disposed instance: called like a wasm function (r14 = its vmctx, which
   // stays valid), it asks the host-call callback to raise the "disposed" error and unwinds as a trap would,
@@ -248,7 +253,7 @@ function emitRuntime(): {
 
   // JSPI: promising calls on secondary stacks, and the host-call shim every vmctx points at.
   const jspi = emitStackSwitching(a, {
-    exec: EXEC, enter, hostcall: hostcallAddr, findCatch: findCatchAddr,
+    exec: EXEC, stackBudget, hostcall: hostcallAddr, findCatch: findCatchAddr,
   });
   a.bind(findCatchShim);
   a.jmp(jspi.findCatchShim);
