@@ -337,6 +337,8 @@ function link(m: ModuleInternals, importObject: unknown): InstanceState {
   // Items that may be GC objects are roots until their segment is dropped (the segment state is the token).
   if (gcItems) registerRootWords(state.segments, { u32: null, count: 0, lists: state.segments.elemItems });
   state.hostHandler = makeHostHandler(state);
+  // (Sized up front: the boundary's optimised code reading a caller past the array's end would deoptimise.)
+  state.importCallers = new Array<(() => number) | undefined>(info.numImportedFuncs).fill(undefined);
   // Tables and globals this instance uses may come to hold its funcrefs: they keep it alive.
   for (const t of state.tables) t.keep(state);
   for (const g of state.globals) g.keep(state);

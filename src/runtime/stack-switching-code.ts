@@ -9,9 +9,9 @@
 //
 // - enterStack(vmctx, entryStub, code, suspender): an M frame (callee-saved registers, the exec state's
 //   savedRsp / stackLimit / suspender), records its rsp in the suspender, switches rsp to the top of S and
-//   calls the ordinary `enter` there (which sets a stack limit for S: savedRsp is 0 at that point). When
-//   `enter` returns (normally or after a trap) it switches back to the suspender's *current* M frame and
-//   returns the code from there.
+//   enters there (the exit's address at savedRsp, a stack limit for S, the entry stub). When the stub returns
+//   (normally, or after a trap through the exit address) it switches back to the suspender's *current* M frame
+//   and returns the code from there.
 // - resumeStack(suspender, code): a new M frame (the JS call that resumes: a promise reaction), then jumps
 //   into the S frame the host-call shim left, which returns `code` to the import's thunk as if the host call
 //   had just returned.
