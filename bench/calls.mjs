@@ -29,12 +29,14 @@ const v8 = (await WebAssembly.instantiate(CALLS_WASM, { env })).instance.exports
 
 // The koffi floors: a decoded 0-argument function (`mov eax, 42; ret`), and machine code that calls a
 // registered callback n times (the cheapest wasm -> JS path koffi offers).
-let koffiRet0 = null, koffiRet2 = null, koffiCallbacks = null;
+let koffiRet0 = null, koffiVoid0 = null, koffiRet2 = null, koffiCallbacks = null;
 if (!bundle) {
 const { koffi } = await import(`${dist}/src/runtime/native.js`);
 const { allocatePermanentCode } = await import(`${dist}/src/runtime/code-memory.js`);
 const retCode = allocatePermanentCode(Uint8Array.from([0xb8, 42, 0, 0, 0, 0xc3]));
 koffiRet0 = koffi.decode(retCode.addr, koffi.proto('int32_t ()'));
+// (Quickbeam's entry and resume calls are void, their result in the exec state: N-API's int32 result costs more.)
+koffiVoid0 = koffi.decode(retCode.addr, koffi.proto('void ()'));
 koffiRet2 = koffi.decode(retCode.addr, koffi.proto('int32_t (int32_t, int32_t)'));
 const cbProto = koffi.proto('int32_t (int64_t, int32_t)');
 const cb = koffi.register((a, b) => { acc ^= b; return 0; }, koffi.pointer(cbProto));
@@ -57,6 +59,7 @@ const cases = [
   ['JS -> wasm, 4 x i64 (BigInt)', (x) => () => { for (let i = 0; i < BATCH; i++) x.add4_64(1n, 2n, 3n, 4n); }, true],
   ['wasm -> JS import, 1 x i32', (x) => () => { x.callimport(BATCH); }, true],
   ['koffi floor: JS -> native, 0 args', () => () => { for (let i = 0; i < BATCH; i++) acc ^= koffiRet0(); }, false],
+  ['koffi floor: JS -> native, 0 args, void', () => () => { for (let i = 0; i < BATCH; i++) koffiVoid0(); }, false],
   ['koffi floor: JS -> native, 2 x int32', () => () => { for (let i = 0; i < BATCH; i++) acc ^= koffiRet2(i, 7); }, false],
   ['koffi floor: native -> JS callback', () => () => { koffiCallbacks(BATCH); }, false],
 ];
@@ -65,7 +68,7 @@ const argv = process.argv.slice(2);
 if (argv[0] === '--count') {
   const key = argv[1] ?? 'import';
   const n = Number(argv[2] ?? 100000);
-  const names = { nop0: 0, add2: 1, add4: 2, add2_64: 3, add4_64: 4, import: 5, koffi0: 6, koffi2: 7, koffiCallback: 8 };
+  const names = { nop0: 0, add2: 1, add4: 2, add2_64: 3, add4_64: 4, import: 5, koffi0: 6, koffiVoid0: 7, koffi2: 8, koffiCallback: 9 };
   const c = cases[names[key]];
   if (c === undefined) throw new Error(`unknown case ${key} (one of ${Object.keys(names).join(', ')})`);
   const engine = argv[3] === 'v8' ? v8 : qb;
